@@ -1,0 +1,2 @@
+# Guest agent build rules.
+.PHONY: test-agent

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: MIT
+/* The core's building blocks: buses, rings, guest memory, the CLI, CPUID. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmm/bus.h"
+#include "vmm/cli.h"
+#include "vmm/layout.h"
+#include "vmm/memory.h"
+#include "vmm/ring.h"
+#include "vmm/vcpu.h"
+
+struct counter_dev {
+	struct bus_device bus;
+	uint64_t last_offset;
+	int writes;
+};
+
+static void counter_write(struct bus_device *dev, uint64_t offset,
+			  const void *data, uint32_t len)
+{
+	struct counter_dev *c = dev->opaque;
+
+	(void)data;
+	(void)len;
+	c->last_offset = offset;
+	c->writes++;
+}
+
+static void counter_read(struct bus_device *dev, uint64_t offset, void *data,
+			 uint32_t len)
+{
+	(void)dev;
+	memset(data, (int)offset, len);
+}
+
+static const struct bus_device_ops counter_ops = { counter_read, counter_write };
+
+Test(bus, dispatches_by_window_and_rejects_overlap)
+{
+	struct bus bus;
+	struct err e;
+	struct counter_dev a = { .bus = { "a", 0x100, 0x10, &counter_ops, &a } };
+	struct counter_dev b = { .bus = { "b", 0x200, 0x8, &counter_ops, &b } };
+	struct counter_dev c = { .bus = { "c", 0x108, 0x10, &counter_ops, &c } };
+	uint8_t v = 0;
+	uint32_t wide;
+
+	bus_init(&bus, "test");
+	cr_assert_eq(bus_register(&bus, &b.bus, &e), 0);
+	cr_assert_eq(bus_register(&bus, &a.bus, &e), 0);
+	cr_assert_eq(bus_register(&bus, &c.bus, &e), -1);
+	cr_assert(strstr(e.msg, "overlaps a"), "%s", e.msg);
+	cr_assert(bus_write(&bus, 0x10f, &v, 1));
+	cr_assert_eq(a.last_offset, 0xf);
+	cr_assert(bus_write(&bus, 0x204, &v, 1));
+	cr_assert_eq(b.last_offset, 4);
+	cr_assert_not(bus_write(&bus, 0x1ff, &v, 1));
+	cr_assert_not(bus_read(&bus, 0x10e, &wide, 4),
+		      "an access straddling the window end is not dispatched");
+	cr_assert_eq(wide, 0xffffffff, "unclaimed reads float high");
+	cr_assert(bus_read(&bus, 0x103, &v, 1));
+	cr_assert_eq(v, 3);
+	bus_unregister(&bus, &a.bus);
+	cr_assert_not(bus_write(&bus, 0x100, &v, 1));
+	bus_destroy(&bus);
+}
+
+Test(ring, bounded_push_wraps_and_overwrite_keeps_newest)
+{
+	struct ring r;
+	uint8_t out[8];
+	size_t len;
+
+	cr_assert_eq(ring_init(&r, 8), 0);
+	cr_assert_eq(ring_push(&r, "abcdef", 6), 6);
+	ring_consume(&r, 4);
+	cr_assert_eq(ring_push(&r, "ghijklmn", 8), 6, "only the space left");
+	cr_assert_eq(ring_copy(&r, 0, out, 8), 8);
+	cr_assert_eq(memcmp(out, "efghijkl", 8), 0);
+	ring_peek(&r, &len);
+	cr_assert_eq(len, 4, "contiguous run up to the end of storage");
+	ring_push_overwrite(&r, "0123456789", 10);
+	cr_assert_eq(ring_copy(&r, 0, out, 8), 8);
+	cr_assert_eq(memcmp(out, "23456789", 8), 0);
+	ring_free(&r);
+}
+
+Test(memory, regions_split_at_the_mmio_hole)
+{
+	struct guest_mem mem;
+
+	guest_mem_init_buffer(&mem, NULL, 5 * GiB);
+	cr_assert_eq(mem.nr_regions, 2);
+	cr_assert_eq(mem.regions[0].size, LAYOUT_MMIO_HOLE);
+	cr_assert_eq(mem.regions[1].gpa, LAYOUT_RAM_ABOVE_4G);
+	cr_assert_eq(mem.regions[1].size, 5 * GiB - LAYOUT_MMIO_HOLE);
+}
+
+Test(memory, pointer_checks_reject_out_of_range_and_overflow)
+{
+	static uint8_t buf[1 << 20];
+	struct guest_mem mem;
+
+	guest_mem_init_buffer(&mem, buf, sizeof(buf));
+	cr_assert_eq(guest_mem_ptr(&mem, 0, sizeof(buf)), buf);
+	cr_assert_eq(guest_mem_ptr(&mem, sizeof(buf) - 4, 4), buf + sizeof(buf) - 4);
+	cr_assert_null(guest_mem_ptr(&mem, sizeof(buf) - 4, 5));
+	cr_assert_null(guest_mem_ptr(&mem, sizeof(buf), 1));
+	cr_assert_null(guest_mem_ptr(&mem, 16, UINT64_MAX));
+	cr_assert_null(guest_mem_ptr(&mem, UINT64_MAX, 2));
+	cr_assert_eq(guest_mem_write(&mem, sizeof(buf) - 1, "ab", 2), -1);
+}
+
+Test(memory, memfd_backing_discard_zeroes_pages)
+{
+	struct guest_mem mem;
+	struct err e;
+	uint8_t *p;
+
+	cr_assert_eq(guest_mem_init(&mem, 4 * MiB, false, &e), 0, "%s", e.msg);
+	p = guest_mem_ptr(&mem, 1 * MiB, 4096);
+	memset(p, 0xab, 4096);
+	cr_assert_eq(guest_mem_discard(&mem, 1 * MiB, 4096), 0);
+	cr_assert_eq(p[0], 0);
+	cr_assert_eq(guest_mem_discard(&mem, 4 * MiB, 4096), -1);
+	guest_mem_destroy(&mem);
+	cr_assert_eq(guest_mem_init(&mem, 4 * MiB + 1, false, &e), -1);
+	cr_assert(strstr(e.msg, "multiple"), "%s", e.msg);
+}
+
+static enum cli_result parse(struct vm_config *cfg, struct err *e, ...)
+{
+	char *argv[32] = { "vmm" };
+	int argc = 1;
+	va_list ap;
+	char *a;
+
+	va_start(ap, e);
+	while ((a = va_arg(ap, char *)) && argc < 31)
+		argv[argc++] = a;
+	va_end(ap);
+	vm_config_init(cfg);
+	return cli_parse(argc, argv, cfg, e);
+}
+
+Test(cli, parses_boot_flags)
+{
+	struct vm_config cfg;
+	struct err e;
+
+	cr_assert_eq(parse(&cfg, &e, "--kernel", "k", "--initrd", "i",
+			   "--cmdline", "a b", "--memory", "256", "--cpus", "4",
+			   "--serial", "COM2=file:/tmp/x", NULL), CLI_RUN, "%s", e.msg);
+	cr_assert_str_eq(cfg.kernel, "k");
+	cr_assert_str_eq(cfg.initrd, "i");
+	cr_assert_str_eq(cfg.cmdline, "a b");
+	cr_assert_eq(cfg.mem_mib, 256);
+	cr_assert_eq(cfg.nr_cpus, 4);
+	cr_assert_eq(cfg.serial[1].kind, CHARDEV_FILE);
+	cr_assert_str_eq(cfg.serial[1].path, "/tmp/x");
+	cr_assert_eq(cfg.serial[0].kind, CHARDEV_STDIO);
+	vm_config_free(&cfg);
+}
+
+Test(cli, rejects_bad_flags_with_one_clear_message)
+{
+	static const struct {
+		const char *flag, *value, *expect;
+	} bad[] = {
+		{ "--cpus", "0", "--cpus 0: must be between 1" },
+		{ "--cpus", "two", "--cpus 'two': not a number" },
+		{ "--memory", "-5", "--memory '-5': not a number" },
+		{ "--memory", "12x", "not a number" },
+		{ "--serial", "tcp:1", "is not stdio, none" },
+		{ "--serial", "COM5=stdio", "only COM1 to COM4" },
+		{ "--serial", "file:", "path after 'file:' is empty" },
+		{ "--bogus", NULL, "unknown option '--bogus'" },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct vm_config cfg;
+		struct err e = { "" };
+
+		cr_assert_eq(parse(&cfg, &e, bad[i].flag, bad[i].value, NULL),
+			     CLI_ERROR, "%s %s accepted", bad[i].flag,
+			     bad[i].value);
+		cr_assert(strstr(e.msg, bad[i].expect), "%s", e.msg);
+		vm_config_free(&cfg);
+	}
+}
+
+Test(cli, validation_names_the_field)
+{
+	struct vm_config cfg;
+	struct err e;
+
+	vm_config_init(&cfg);
+	cr_assert_eq(vm_config_validate(&cfg, 8, &e), -1);
+	cr_assert(strstr(e.msg, "--kernel"), "%s", e.msg);
+	cfg.kernel = strdup("/nonexistent/kernel");
+	cfg.nr_cpus = 9;
+	cr_assert_eq(vm_config_validate(&cfg, 8, &e), -1);
+	cr_assert(strstr(e.msg, "--cpus 9"), "%s", e.msg);
+	cfg.nr_cpus = 1;
+	cfg.mem_mib = 1;
+	cr_assert_eq(vm_config_validate(&cfg, 8, &e), -1);
+	cr_assert(strstr(e.msg, "at least"), "%s", e.msg);
+	cfg.mem_mib = 1ULL << 40;
+	cr_assert_eq(vm_config_validate(&cfg, 8, &e), -1);
+	cr_assert(strstr(e.msg, "more than this host"), "%s", e.msg);
+	cfg.mem_mib = 64;
+	cr_assert_eq(vm_config_validate(&cfg, 8, &e), 0);
+	cr_assert_eq(vm_config_check_files(&cfg, &e), -1);
+	cr_assert(strstr(e.msg, "/nonexistent/kernel: No such file"), "%s", e.msg);
+	vm_config_free(&cfg);
+}
+
+static struct kvm_cpuid2 *make_cpuid(void)
+{
+	static const uint32_t fns[][2] = {
+		{ 1, 0 }, { 4, 0 }, { 0xb, 0 }, { 0xb, 1 }, { 0xb, 2 },
+	};
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + 5 * sizeof(c->entries[0]));
+
+	c->nent = 5;
+	for (int i = 0; i < 5; i++) {
+		c->entries[i].function = fns[i][0];
+		c->entries[i].index = fns[i][1];
+		c->entries[i].ebx = 0xff0000ff;
+		c->entries[i].eax = 0xffffffff;
+	}
+	return c;
+}
+
+Test(cpuid, topology_matches_vcpu_index_and_count)
+{
+	struct kvm_cpuid2 *c = make_cpuid();
+
+	vcpu_adjust_cpuid(c, 3, 4);
+	cr_assert_eq(c->entries[0].ebx >> 24, 3, "initial APIC id");
+	cr_assert_eq((c->entries[0].ebx >> 16) & 0xff, 4, "logical count");
+	cr_assert(c->entries[0].ecx & (1U << 31), "hypervisor bit");
+	cr_assert_eq(c->entries[1].eax >> 26, 3, "cores per package - 1");
+	cr_assert_eq(c->entries[2].edx, 3, "x2APIC id");
+	cr_assert_eq(c->entries[3].ebx, 4, "core level: 4 processors");
+	cr_assert_eq(c->entries[3].eax, 2, "2 bits of core id");
+	cr_assert_eq((c->entries[4].ecx >> 8) & 0xff, 0, "level 2 is invalid");
+	free(c);
+}

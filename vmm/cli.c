@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: MIT
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VMM_VERSION "0.1.0"
+
+enum cli_opt {
+	OPT_KERNEL = 'k',
+	OPT_INITRD = 'i',
+	OPT_CMDLINE = 'c',
+	OPT_MEMORY = 'm',
+	OPT_CPUS = 'p',
+	OPT_HELP = 'h',
+	OPT_VERSION = 'V',
+	OPT_SERIAL = 256,
+	OPT_HUGEPAGES,
+};
+
+static const struct option cli_options[] = {
+	{ "kernel", required_argument, NULL, OPT_KERNEL },
+	{ "initrd", required_argument, NULL, OPT_INITRD },
+	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "serial", required_argument, NULL, OPT_SERIAL },
+	{ "hugepages", no_argument, NULL, OPT_HUGEPAGES },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char cli_usage[] =
+	"usage: vmm --kernel PATH [options]\n"
+	"\n"
+	"Boots a Linux kernel (bzImage or ELF vmlinux) in a KVM virtual machine.\n"
+	"\n"
+	"  --kernel PATH        kernel image: bzImage or ELF vmlinux (PVH entry when present)\n"
+	"  --initrd PATH        initial ramdisk\n"
+	"  --cmdline TEXT       kernel command line (default: \"" CONFIG_DEFAULT_CMDLINE "\")\n"
+	"  --memory MIB         guest RAM in MiB (default: 128)\n"
+	"  --cpus N             number of vCPUs (default: 1)\n"
+	"  --hugepages          back guest RAM with 2 MiB huge pages\n"
+	"  --serial [COMn=]DEST serial port back end: stdio, file:PATH, socket:PATH\n"
+	"                       or none; without COMn it sets COM1 (default: stdio);\n"
+	"                       COM2-COM4 exist only when given\n"
+	"  --help               this text\n"
+	"  --version            the VMM's version\n"
+	"\n"
+	"When stdin is a terminal it is in raw mode; type Ctrl-A x to quit.\n"
+	"A guest ends the VM with status V by writing the byte V to I/O port 0x501.\n";
+
+/* Parses a whole decimal number in [min, max]. */
+static int parse_uint(const char *flag, const char *arg, uint64_t min,
+		      uint64_t max, uint64_t *out, struct err *e)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	if (arg[0] == '-' || arg[0] == '+' || arg[0] == '\0')
+		return err_set(e, "%s '%s': not a number", flag, arg);
+	v = strtoull(arg, &end, 10);
+	if (errno || *end)
+		return err_set(e, "%s '%s': not a number", flag, arg);
+	if (v < min || v > max)
+		return err_set(e, "%s %llu: must be between %llu and %llu", flag,
+			       v, (unsigned long long)min,
+			       (unsigned long long)max);
+	*out = v;
+	return 0;
+}
+
+static int set_string(char **dst, const char *src, struct err *e)
+{
+	free(*dst);
+	*dst = strdup(src);
+	return *dst ? 0 : err_set(e, "out of memory");
+}
+
+static int parse_serial(const char *arg, struct vm_config *cfg, struct err *e)
+{
+	unsigned int port = 1;
+
+	if (!strncmp(arg, "COM", 3) && arg[3] >= '1' && arg[3] <= '4' &&
+	    arg[4] == '=') {
+		port = (unsigned int)(arg[3] - '0');
+		arg += 5;
+	} else if (!strncmp(arg, "COM", 3) && strchr(arg, '=')) {
+		return err_set(e, "--serial '%s': only COM1 to COM4 exist", arg);
+	}
+	if (chardev_config_parse(arg, &cfg->serial[port - 1], e) < 0)
+		return err_prefix(e, "--serial COM%u", port);
+	return 0;
+}
+
+static int cli_apply(int opt, const char *arg, struct vm_config *cfg,
+		     struct err *e)
+{
+	uint64_t v;
+
+	switch (opt) {
+	case OPT_KERNEL:
+		return set_string(&cfg->kernel, arg, e);
+	case OPT_INITRD:
+		return set_string(&cfg->initrd, arg, e);
+	case OPT_CMDLINE:
+		return set_string(&cfg->cmdline, arg, e);
+	case OPT_MEMORY:
+		if (parse_uint("--memory", arg, 1, 1ULL << 30, &v, e) < 0)
+			return -1;
+		cfg->mem_mib = v;
+		return 0;
+	case OPT_CPUS:
+		if (parse_uint("--cpus", arg, 1, CONFIG_MAX_CPUS, &v, e) < 0)
+			return -1;
+		cfg->nr_cpus = (unsigned int)v;
+		return 0;
+	case OPT_SERIAL:
+		return parse_serial(arg, cfg, e);
+	case OPT_HUGEPAGES:
+		cfg->hugepages = true;
+		return 0;
+	}
+	return err_set(e, "internal error: unhandled option %d", opt);
+}
+
+enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg,
+			  struct err *e)
+{
+	int opt;
+
+	opterr = 0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":", cli_options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_HELP:
+			fputs(cli_usage, stdout);
+			return CLI_EXIT_OK;
+		case OPT_VERSION:
+			printf("vmm %s\n", VMM_VERSION);
+			return CLI_EXIT_OK;
+		case ':':
+			err_set(e, "option '%s' needs a value (see vmm --help)",
+				argv[optind - 1]);
+			return CLI_ERROR;
+		case '?':
+			err_set(e, "unknown option '%s' (see vmm --help)",
+				argv[optind - 1]);
+			return CLI_ERROR;
+		default:
+			if (cli_apply(opt, optarg, cfg, e) < 0)
+				return CLI_ERROR;
+		}
+	}
+	if (optind < argc) {
+		err_set(e, "unexpected argument '%s' (see vmm --help)",
+			argv[optind]);
+		return CLI_ERROR;
+	}
+	return CLI_RUN;
+}

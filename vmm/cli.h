@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VMM_CLI_H
+#define VMM_CLI_H
+
+#include "config.h"
+
+/* Process exit statuses (sysexits.h values where one fits). */
+enum vmm_exit_status {
+	VMM_EXIT_OK = 0,
+	VMM_EXIT_USAGE = 64,       /* bad command line */
+	VMM_EXIT_BAD_IMAGE = 65,   /* kernel or initrd unusable */
+	VMM_EXIT_NO_INPUT = 66,    /* a file given does not exist or is unreadable */
+	VMM_EXIT_NO_KVM = 69,      /* /dev/kvm missing, forbidden or lacking */
+	VMM_EXIT_VCPU_ERROR = 70,  /* a vCPU stopped on an error */
+	VMM_EXIT_HOST_ERROR = 71,  /* a host resource failed (memory, sockets) */
+	VMM_EXIT_SIGNAL_BASE = 128 /* + signal number, as shells report it */
+};
+
+enum cli_result {
+	CLI_RUN,
+	CLI_EXIT_OK, /* --help or --version was printed */
+	CLI_ERROR,
+};
+
+/* Fills @cfg from argv; on CLI_ERROR @e says which flag is wrong and why. */
+enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg,
+			  struct err *e);
+
+#endif

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: MIT
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "layout.h"
+
+void vm_config_init(struct vm_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mem_mib = CONFIG_DEFAULT_MEM_MIB;
+	cfg->nr_cpus = 1;
+	cfg->serial[0].kind = CHARDEV_STDIO;
+	for (unsigned int i = 0; i < CONFIG_MAX_NETS; i++)
+		cfg->nets[i].tap_fd = -1;
+}
+
+static void chardev_config_free(struct chardev_config *c)
+{
+	free(c->path);
+	c->path = NULL;
+}
+
+void vm_config_free(struct vm_config *cfg)
+{
+	free(cfg->kernel);
+	free(cfg->initrd);
+	free(cfg->cmdline);
+	for (unsigned int i = 0; i < CONFIG_NR_SERIAL; i++)
+		chardev_config_free(&cfg->serial[i]);
+	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
+		free(cfg->disks[i].path);
+		free(cfg->disks[i].serial);
+	}
+	for (unsigned int i = 0; i < cfg->nr_nets; i++)
+		free(cfg->nets[i].tap_name);
+	chardev_config_free(&cfg->console);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+int chardev_config_parse(const char *arg, struct chardev_config *out,
+			 struct err *e)
+{
+	static const struct {
+		const char *prefix;
+		enum chardev_kind kind;
+	} kinds[] = {
+		{ "file:", CHARDEV_FILE },
+		{ "socket:", CHARDEV_SOCKET },
+	};
+
+	free(out->path);
+	out->path = NULL;
+	if (!strcmp(arg, "stdio")) {
+		out->kind = CHARDEV_STDIO;
+		return 0;
+	}
+	if (!strcmp(arg, "none")) {
+		out->kind = CHARDEV_NONE;
+		return 0;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
+		size_t n = strlen(kinds[i].prefix);
+
+		if (strncmp(arg, kinds[i].prefix, n))
+			continue;
+		if (!arg[n])
+			return err_set(e, "'%s': the path after '%s' is empty",
+				       arg, kinds[i].prefix);
+		out->kind = kinds[i].kind;
+		out->path = strdup(arg + n);
+		return out->path ? 0 : err_set(e, "out of memory");
+	}
+	return err_set(e, "'%s' is not stdio, none, file:PATH or socket:PATH", arg);
+}
+
+/* A file the VMM will read must exist and be a readable regular file. */
+static int check_input_file(const char *what, const char *path, struct err *e)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return err_errno(e, "%s %s", what, path);
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return err_set(e, "%s %s: not a regular file", what, path);
+	if (access(path, R_OK) < 0)
+		return err_errno(e, "%s %s", what, path);
+	return 0;
+}
+
+static uint64_t host_ram_mib(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES);
+	long page = sysconf(_SC_PAGESIZE);
+
+	if (pages <= 0 || page <= 0)
+		return UINT64_MAX;
+	return (uint64_t)pages * (uint64_t)page / MiB;
+}
+
+int vm_config_check_files(const struct vm_config *cfg, struct err *e)
+{
+	if (check_input_file("kernel", cfg->kernel, e) < 0)
+		return -1;
+	if (cfg->initrd && check_input_file("initrd", cfg->initrd, e) < 0)
+		return -1;
+	for (unsigned int i = 0; i < cfg->nr_disks; i++)
+		if (check_input_file("disk image", cfg->disks[i].path, e) < 0)
+			return -1;
+	return 0;
+}
+
+int vm_config_validate(const struct vm_config *cfg, unsigned int max_cpus,
+		       struct err *e)
+{
+	uint64_t host_mib = host_ram_mib();
+
+	if (!cfg->kernel)
+		return err_set(e, "no kernel given (--kernel PATH)");
+	if (cfg->nr_cpus == 0 || cfg->nr_cpus > max_cpus)
+		return err_set(e, "--cpus %u: must be between 1 and %u",
+			       cfg->nr_cpus, max_cpus);
+	if (cfg->mem_mib * MiB < LAYOUT_MIN_RAM)
+		return err_set(e, "--memory %llu: a guest needs at least %llu MiB",
+			       (unsigned long long)cfg->mem_mib,
+			       (unsigned long long)(LAYOUT_MIN_RAM / MiB));
+	if (cfg->mem_mib > host_mib)
+		return err_set(e, "--memory %llu: more than this host's %llu MiB of RAM",
+			       (unsigned long long)cfg->mem_mib,
+			       (unsigned long long)host_mib);
+	if (cfg->hugepages && cfg->mem_mib % 2)
+		return err_set(e, "--memory %llu: hugepage-backed memory must be a multiple of 2 MiB",
+			       (unsigned long long)cfg->mem_mib);
+	return 0;
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VMM_CONFIG_H
+#define VMM_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util.h"
+
+/*
+ * The VM's configuration, one model for the command line and the control
+ * socket (it follows the seed's VMConfig). Strings are owned by the config
+ * and freed by vm_config_free().
+ */
+
+#define CONFIG_MAX_CPUS 255
+#define CONFIG_MAX_DISKS 16
+#define CONFIG_MAX_NETS 8
+#define CONFIG_NR_SERIAL 4
+#define CONFIG_DEFAULT_MEM_MIB 128
+#define CONFIG_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=1"
+
+/* Where a character device's output goes and its input comes from. */
+enum chardev_kind {
+	CHARDEV_NONE,
+	CHARDEV_STDIO,  /* output to stdout, input from stdin */
+	CHARDEV_FILE,   /* output appended to a file, no input */
+	CHARDEV_SOCKET, /* Unix socket the VMM listens on; clients attach */
+};
+
+struct chardev_config {
+	enum chardev_kind kind;
+	char *path;
+};
+
+struct disk_config {
+	char *path;
+	bool read_only;
+	char *serial;
+};
+
+struct net_config {
+	char *tap_name; /* NULL when tap_fd is used */
+	int tap_fd;     /* -1 when tap_name is used */
+	bool has_mac;
+	uint8_t mac[6];
+};
+
+struct vm_config {
+	uint64_t mem_mib;
+	bool hugepages;
+	unsigned int nr_cpus;
+
+	char *kernel;
+	char *initrd;
+	char *cmdline;
+
+	/* COM1..COM4; COM1 defaults to stdio. */
+	struct chardev_config serial[CONFIG_NR_SERIAL];
+
+	struct disk_config disks[CONFIG_MAX_DISKS];
+	unsigned int nr_disks;
+	struct net_config nets[CONFIG_MAX_NETS];
+	unsigned int nr_nets;
+	struct chardev_config console; /* virtio-console; CHARDEV_NONE: absent */
+};
+
+void vm_config_init(struct vm_config *cfg);
+void vm_config_free(struct vm_config *cfg);
+/* Checks a complete config's values; the message names the bad field. */
+int vm_config_validate(const struct vm_config *cfg, unsigned int max_cpus,
+		       struct err *e);
+/* Checks that every file the VM reads exists and is readable. */
+int vm_config_check_files(const struct vm_config *cfg, struct err *e);
+
+/* Parses "stdio", "file:PATH", "socket:PATH" or "none". */
+int chardev_config_parse(const char *arg, struct chardev_config *out,
+			 struct err *e);
+
+#endif

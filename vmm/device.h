@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VMM_DEVICE_H
+#define VMM_DEVICE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bus.h"
+#include "event.h"
+#include "memory.h"
+#include "util.h"
+
+/*
+ * An interrupt line into the guest. Level-triggered devices (the UART) use
+ * irq_line_set(); edge-triggered ones (virtio-mmio) use irq_line_pulse(),
+ * which on KVM writes the line's irqfd and never leaves the calling thread.
+ */
+struct irq_line;
+
+struct irq_line_ops {
+	void (*set)(struct irq_line *line, int level);
+	void (*pulse)(struct irq_line *line);
+};
+
+struct irq_line {
+	const struct irq_line_ops *ops;
+	uint32_t gsi;
+	int fd;
+	void *opaque;
+};
+
+static inline void irq_line_set(struct irq_line *line, int level)
+{
+	line->ops->set(line, level);
+}
+
+static inline void irq_line_pulse(struct irq_line *line)
+{
+	line->ops->pulse(line);
+}
+
+enum device_power_event {
+	DEVICE_POWER_OFF,
+	DEVICE_POWER_RESET,
+	DEVICE_POWER_EXIT_STATUS,
+};
+
+/*
+ * What the core lends every device: guest memory, the event loop, the two
+ * buses, eventfd bindings and interrupt lines. Tests build one on a plain
+ * buffer without KVM.
+ */
+struct device_host {
+	struct guest_mem *mem;
+	struct event_loop *loop;
+	struct bus *pio;
+	struct bus *mmio;
+	/*
+	 * Binds @fd to guest writes of @datamatch at MMIO @addr, so they are
+	 * signalled without a trip through a vCPU exit handler. NULL or -1
+	 * returned: the device keeps handling the write itself.
+	 */
+	int (*ioeventfd)(struct device_host *host, uint64_t addr, uint32_t len,
+			 uint64_t datamatch, int fd, bool assign);
+	/* Connects @line to guest interrupt @gsi. */
+	int (*irq_line)(struct device_host *host, uint32_t gsi,
+			struct irq_line *line, struct err *e);
+	/* Allocates the next free GSI for a device, or returns 0 when none is left. */
+	uint32_t (*irq_alloc)(struct device_host *host);
+	/* The guest asked to power off, reset, or exit with a status. */
+	void (*power)(struct device_host *host, enum device_power_event ev,
+		      int status);
+	void *opaque;
+};
+
+/*
+ * Lifecycle hooks the core calls on every device: reset on guest reboot,
+ * destroy at teardown. Save/restore of device state will join these.
+ */
+struct device;
+
+struct device_ops {
+	void (*reset)(struct device *dev);
+	void (*destroy)(struct device *dev);
+};
+
+struct device {
+	const char *name;
+	const struct device_ops *ops;
+	struct device *next;
+};
+
+#endif

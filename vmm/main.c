@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vmm: one process per virtual machine. The main thread runs the event
+ * loop; each vCPU has a thread of its own.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "platform.h"
+#include "vm.h"
+
+struct vmm {
+	struct vm_config cfg;
+	struct vm vm;
+	int signal_fd;
+	struct event_source signal_src;
+};
+
+static void vmm_on_signal(void *opaque, uint32_t events)
+{
+	struct vmm *vmm = opaque;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	if (read(vmm->signal_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	log_info("received signal %u (%s); stopping the VM", si.ssi_signo,
+		 strsignal((int)si.ssi_signo));
+	vm_request_exit(&vmm->vm, VM_EXIT_SIGNAL, (int)si.ssi_signo);
+}
+
+/*
+ * SIGINT, SIGTERM and SIGHUP arrive through a signalfd on the event loop;
+ * they are blocked before any thread starts so every thread inherits that.
+ */
+static int vmm_block_signals(struct vmm *vmm, struct err *e)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
+		return err_set(e, "blocking signals failed");
+	vmm->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (vmm->signal_fd < 0)
+		return err_errno(e, "signalfd");
+	return 0;
+}
+
+static int vmm_watch_signals(struct vmm *vmm, struct err *e)
+{
+	vmm->signal_src = (struct event_source){
+		.fd = vmm->signal_fd, .events = EPOLLIN,
+		.fn = vmm_on_signal, .opaque = vmm,
+	};
+	if (event_loop_add(&vmm->vm.loop, &vmm->signal_src) < 0)
+		return err_errno(e, "epoll");
+	return 0;
+}
+
+static int vmm_exit_status(enum vm_exit_reason reason, int status)
+{
+	switch (reason) {
+	case VM_EXIT_GUEST_STATUS:
+		return status;
+	case VM_EXIT_POWEROFF:
+		log_info("guest powered off");
+		return VMM_EXIT_OK;
+	case VM_EXIT_RESET:
+		log_info("guest reset; the VM ends");
+		return VMM_EXIT_OK;
+	case VM_EXIT_SIGNAL:
+		return VMM_EXIT_SIGNAL_BASE + status;
+	case VM_EXIT_VCPU_ERROR:
+		return VMM_EXIT_VCPU_ERROR;
+	case VM_EXIT_NONE:
+		break;
+	}
+	return VMM_EXIT_HOST_ERROR;
+}
+
+/* Creates, boots and runs the VM; returns the process exit status. */
+static int vmm_run(struct vmm *vmm)
+{
+	struct err e = { "" };
+	enum vm_exit_reason reason;
+	char *cmdline = NULL;
+	int status, ret;
+
+	if (vmm_block_signals(vmm, &e) < 0)
+		goto host_error;
+	if (vm_create(&vmm->vm, &vmm->cfg, &e) < 0) {
+		log_error("%s", e.msg);
+		ret = vmm->vm.kvm.fd < 0 || vmm->vm.fd < 0 ? VMM_EXIT_NO_KVM :
+							      VMM_EXIT_HOST_ERROR;
+		goto out;
+	}
+	if (platform_create_devices(&vmm->vm, &e) < 0 ||
+	    vmm_watch_signals(vmm, &e) < 0 ||
+	    !(cmdline = platform_cmdline(&vmm->vm, &e)))
+		goto host_error;
+	if (vm_boot(&vmm->vm, cmdline, &e) < 0) {
+		log_error("%s", e.msg);
+		ret = VMM_EXIT_BAD_IMAGE;
+		goto out;
+	}
+	if (vm_start(&vmm->vm, &e) < 0)
+		goto host_error;
+	vm_resume(&vmm->vm);
+	if (event_loop_run(&vmm->vm.loop) < 0)
+		vm_request_exit(&vmm->vm, VM_EXIT_NONE, 0);
+	reason = vm_wait_exit(&vmm->vm, &status);
+	ret = vmm_exit_status(reason, status);
+	goto out;
+host_error:
+	log_error("%s", e.msg);
+	ret = VMM_EXIT_HOST_ERROR;
+out:
+	free(cmdline);
+	vm_destroy(&vmm->vm);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	struct vmm *vmm = calloc(1, sizeof(*vmm));
+	struct err e = { "" };
+	int ret;
+
+	if (!vmm) {
+		fputs("vmm: out of memory\n", stderr);
+		return VMM_EXIT_HOST_ERROR;
+	}
+	vmm->signal_fd = -1;
+	vmm->vm.fd = -1;
+	vm_config_init(&vmm->cfg);
+	switch (cli_parse(argc, argv, &vmm->cfg, &e)) {
+	case CLI_EXIT_OK:
+		ret = VMM_EXIT_OK;
+		goto out;
+	case CLI_ERROR:
+		fprintf(stderr, "vmm: %s\n", e.msg);
+		ret = VMM_EXIT_USAGE;
+		goto out;
+	case CLI_RUN:
+		break;
+	}
+	if (vm_config_validate(&vmm->cfg, CONFIG_MAX_CPUS, &e) < 0) {
+		fprintf(stderr, "vmm: %s\n", e.msg);
+		ret = VMM_EXIT_USAGE;
+		goto out;
+	}
+	if (vm_config_check_files(&vmm->cfg, &e) < 0) {
+		fprintf(stderr, "vmm: %s\n", e.msg);
+		ret = VMM_EXIT_NO_INPUT;
+		goto out;
+	}
+	ret = vmm_run(vmm);
+out:
+	if (vmm->signal_fd >= 0)
+		close(vmm->signal_fd);
+	vm_config_free(&vmm->cfg);
+	free(vmm);
+	return ret;
+}

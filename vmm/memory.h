@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VMM_MEMORY_H
+#define VMM_MEMORY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util.h"
+
+#define GUEST_MEM_MAX_REGIONS 2
+
+/*
+ * A contiguous run of guest RAM. @hva points into the one memfd mapping that
+ * backs all of guest memory; @offset is where the run starts in that memfd.
+ */
+struct guest_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint64_t offset;
+	uint8_t *hva;
+};
+
+/*
+ * Guest RAM: below the MMIO hole, and above 4 GiB for what does not fit.
+ * Every access the VMM makes on behalf of a guest goes through
+ * guest_mem_ptr(), which checks the whole range first.
+ */
+struct guest_mem {
+	int fd;
+	uint8_t *base;
+	uint64_t size;
+	bool hugepages;
+	unsigned int nr_regions;
+	struct guest_region regions[GUEST_MEM_MAX_REGIONS];
+};
+
+/* Creates @size bytes of guest RAM; @size must be a multiple of 4 KiB. */
+int guest_mem_init(struct guest_mem *mem, uint64_t size, bool hugepages,
+		   struct err *e);
+/* Lays out regions over caller-provided host memory (tests, tools). */
+void guest_mem_init_buffer(struct guest_mem *mem, uint8_t *buf, uint64_t size);
+void guest_mem_destroy(struct guest_mem *mem);
+
+/*
+ * Host pointer for [gpa, gpa + len) or NULL when any byte of it is not RAM
+ * or the range crosses from one region into another.
+ */
+void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
+
+/* Bounded copies; return -1 (and copy nothing) when the range is not RAM. */
+int guest_mem_read(const struct guest_mem *mem, uint64_t gpa, void *buf,
+		   uint64_t len);
+int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *buf,
+		    uint64_t len);
+
+/* Gives the backing pages of [gpa, gpa + len) back to the host. */
+int guest_mem_discard(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
+
+/* End of RAM below the MMIO hole (the "low" region). */
+uint64_t guest_mem_low_end(const struct guest_mem *mem);
+
+#endif

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+#include "platform.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/legacy.h"
+#include "devices/serial.h"
+
+static void platform_quit(void *opaque)
+{
+	vm_request_exit(opaque, VM_EXIT_SIGNAL, SIGINT);
+}
+
+static int platform_create_serial(struct vm *vm, struct err *e)
+{
+	struct chardev_quit quit = { .fn = platform_quit, .opaque = vm };
+
+	for (unsigned int i = 0; i < CONFIG_NR_SERIAL; i++) {
+		struct serial *s;
+
+		/* COM1 always exists, so a kernel's console=ttyS0 finds it. */
+		if (i > 0 && vm->cfg->serial[i].kind == CHARDEV_NONE)
+			continue;
+		if (serial_create(&vm->host, i + 1, &vm->cfg->serial[i], &quit,
+				  &s, e) < 0)
+			return -1;
+		vm_add_device(vm, &s->dev);
+	}
+	return 0;
+}
+
+int platform_create_devices(struct vm *vm, struct err *e)
+{
+	int (*const legacy[])(struct device_host *, struct device **,
+			      struct err *) = {
+		i8042_create, debug_exit_create, acpi_pm_create,
+	};
+
+	if (platform_create_serial(vm, e) < 0)
+		return -1;
+	for (size_t i = 0; i < ARRAY_SIZE(legacy); i++) {
+		struct device *dev;
+
+		if (legacy[i](&vm->host, &dev, e) < 0)
+			return -1;
+		vm_add_device(vm, dev);
+	}
+	return 0;
+}
+
+char *platform_cmdline(const struct vm *vm, struct err *e)
+{
+	const char *base = vm->cfg->cmdline ? vm->cfg->cmdline :
+					      CONFIG_DEFAULT_CMDLINE;
+	char *line = strdup(base);
+
+	if (!line)
+		err_set(e, "out of memory");
+	return line;
+}

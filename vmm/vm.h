@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VMM_VM_H
+#define VMM_VM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "boot/boot.h"
+#include "bus.h"
+#include "config.h"
+#include "device.h"
+#include "event.h"
+#include "kvm.h"
+#include "layout.h"
+#include "memory.h"
+
+struct vcpu;
+
+/* Why the VM stopped; main() turns this into the process exit status. */
+enum vm_exit_reason {
+	VM_EXIT_NONE,
+	VM_EXIT_GUEST_STATUS, /* debug-exit port: status is the byte written */
+	VM_EXIT_POWEROFF,     /* ACPI S5 or triple-fault-free shutdown */
+	VM_EXIT_RESET,        /* guest asked for a reset (i8042, ACPI) */
+	VM_EXIT_SIGNAL,       /* SIGINT/SIGTERM on the host */
+	VM_EXIT_VCPU_ERROR,   /* a vCPU hit an exit the VMM cannot handle */
+};
+
+struct vm {
+	struct kvm kvm;
+	int fd;
+	struct vm_config *cfg;
+	struct guest_mem mem;
+	struct bus pio;
+	struct bus mmio;
+	struct event_loop loop;
+	struct device_host host;
+
+	/* Devices in creation order, destroyed in reverse. */
+	struct device *devices;
+
+	/* virtio-mmio windows, announced on the command line and in ACPI. */
+	struct boot_mmio_device mmio_devs[LAYOUT_VIRTIO_MMIO_MAX];
+	unsigned int nr_mmio_devs;
+	uint32_t next_gsi;
+	pthread_mutex_t irq_lock;
+	unsigned int irq_asserted[LAYOUT_NR_GSI];
+
+	unsigned int nr_vcpus;
+	struct vcpu **vcpus;
+
+	pthread_mutex_t state_lock;
+	pthread_cond_t state_cond;  /* paused or exit_reason changed */
+	pthread_cond_t parked_cond; /* nr_parked changed */
+	bool paused;
+	unsigned int nr_parked;
+	unsigned int nr_running;
+	enum vm_exit_reason exit_reason;
+	int exit_status;
+};
+
+/* Opens KVM, creates the VM with its memory, irqchip, PIT and buses. */
+int vm_create(struct vm *vm, struct vm_config *cfg, struct err *e);
+void vm_destroy(struct vm *vm);
+
+/* Adds a device to the lifecycle list (reset, destroy). */
+void vm_add_device(struct vm *vm, struct device *dev);
+
+/*
+ * Reserves the next virtio-mmio window and GSI, records it for the boot
+ * tables and returns it in @out.
+ */
+int vm_reserve_mmio(struct vm *vm, struct boot_mmio_device *out,
+		    struct err *e);
+
+/* Loads the kernel with @cmdline and prepares the boot vCPU. */
+int vm_boot(struct vm *vm, const char *cmdline, struct err *e);
+
+/* Starts the vCPU threads; they run until vm_request_exit(). */
+int vm_start(struct vm *vm, struct err *e);
+void vm_pause(struct vm *vm);
+void vm_resume(struct vm *vm);
+
+/*
+ * Records why the VM must stop (the first reason wins) and kicks every vCPU
+ * out of KVM_RUN. Safe from any thread, including vCPU threads.
+ */
+void vm_request_exit(struct vm *vm, enum vm_exit_reason reason, int status);
+/* Blocks until vm_request_exit() was called. */
+enum vm_exit_reason vm_wait_exit(struct vm *vm, int *status);
+/* Stops and joins the vCPU threads. */
+void vm_stop(struct vm *vm);
+
+#endif
