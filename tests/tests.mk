@@ -23,7 +23,8 @@ test-unit: $(BUILD)/tests/unit
 
 E2E_ENV := VMM=$(BUILD)/vmm-asan IMAGES=$(BUILD)/images
 
-test-e2e: $(BUILD)/tests/e2e $(BUILD)/vmm-asan test-images | test-deps
+test-e2e: $(BUILD)/tests/e2e $(BUILD)/vmm-asan test-images \
+		$(BUILD)/images/linux/vmlinux | test-deps
 	$(E2E_ENV) $(BUILD)/tests/e2e --jobs 2
 
 TEST_TARGETS += test-unit test-e2e

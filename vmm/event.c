@@ -55,6 +55,8 @@ void event_loop_destroy(struct event_loop *loop)
 {
 	struct event_call *c = loop->calls;
 
+	if (!loop->calls_tail)
+		return; /* never initialised */
 	while (c) {
 		struct event_call *next = c->next;
 

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 
 struct vmm {
 	struct vm_config cfg;
+	struct event_loop loop;
 	struct vm vm;
 	int signal_fd;
 	struct event_source signal_src;
@@ -62,7 +64,7 @@ static int vmm_watch_signals(struct vmm *vmm, struct err *e)
 		.fd = vmm->signal_fd, .events = EPOLLIN,
 		.fn = vmm_on_signal, .opaque = vmm,
 	};
-	if (event_loop_add(&vmm->vm.loop, &vmm->signal_src) < 0)
+	if (event_loop_add(&vmm->loop, &vmm->signal_src) < 0)
 		return err_errno(e, "epoll");
 	return 0;
 }
@@ -88,22 +90,33 @@ static int vmm_exit_status(enum vm_exit_reason reason, int status)
 	return VMM_EXIT_HOST_ERROR;
 }
 
+/* From the command line, the process lives exactly as long as its VM. */
+static void vmm_on_vm_exit(struct vm *vm, void *opaque)
+{
+	(void)vm;
+	event_loop_stop(opaque);
+}
+
 /* Creates, boots and runs the VM; returns the process exit status. */
 static int vmm_run(struct vmm *vmm)
 {
 	struct err e = { "" };
 	enum vm_exit_reason reason;
 	char *cmdline = NULL;
+	bool created = false;
 	int status, ret;
 
-	if (vmm_block_signals(vmm, &e) < 0)
+	if (vmm_block_signals(vmm, &e) < 0 || event_loop_init(&vmm->loop, &e) < 0)
 		goto host_error;
-	if (vm_create(&vmm->vm, &vmm->cfg, &e) < 0) {
+	created = true;
+	if (vm_create(&vmm->vm, &vmm->cfg, &vmm->loop, &e) < 0) {
 		log_error("%s", e.msg);
 		ret = vmm->vm.kvm.fd < 0 || vmm->vm.fd < 0 ? VMM_EXIT_NO_KVM :
 							      VMM_EXIT_HOST_ERROR;
 		goto out;
 	}
+	vmm->vm.on_exit = vmm_on_vm_exit;
+	vmm->vm.on_exit_opaque = &vmm->loop;
 	if (platform_create_devices(&vmm->vm, &e) < 0 ||
 	    vmm_watch_signals(vmm, &e) < 0 ||
 	    !(cmdline = platform_cmdline(&vmm->vm, &e)))
@@ -116,7 +129,7 @@ static int vmm_run(struct vmm *vmm)
 	if (vm_start(&vmm->vm, &e) < 0)
 		goto host_error;
 	vm_resume(&vmm->vm);
-	if (event_loop_run(&vmm->vm.loop) < 0)
+	if (event_loop_run(&vmm->loop) < 0)
 		vm_request_exit(&vmm->vm, VM_EXIT_NONE, 0);
 	reason = vm_wait_exit(&vmm->vm, &status);
 	ret = vmm_exit_status(reason, status);
@@ -126,7 +139,9 @@ host_error:
 	ret = VMM_EXIT_HOST_ERROR;
 out:
 	free(cmdline);
-	vm_destroy(&vmm->vm);
+	if (created)
+		vm_destroy(&vmm->vm);
+	event_loop_destroy(&vmm->loop);
 	return ret;
 }
 
@@ -141,7 +156,6 @@ int main(int argc, char **argv)
 		return VMM_EXIT_HOST_ERROR;
 	}
 	vmm->signal_fd = -1;
-	vmm->vm.fd = -1;
 	vm_config_init(&vmm->cfg);
 	switch (cli_parse(argc, argv, &vmm->cfg, &e)) {
 	case CLI_EXIT_OK:

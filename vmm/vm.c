@@ -131,25 +131,6 @@ static void vm_host_power(struct device_host *host, enum device_power_event ev,
 	}
 }
 
-static int vm_create_kvm(struct vm *vm, struct err *e)
-{
-	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
-	uint64_t identity = VM_IDENTITY_MAP_ADDR;
-
-	vm->fd = ioctl(vm->kvm.fd, KVM_CREATE_VM, 0);
-	if (vm->fd < 0)
-		return err_errno(e, "KVM_CREATE_VM");
-	if (ioctl(vm->fd, KVM_SET_TSS_ADDR, VM_TSS_ADDR) < 0)
-		return err_errno(e, "KVM_SET_TSS_ADDR");
-	if (ioctl(vm->fd, KVM_SET_IDENTITY_MAP_ADDR, &identity) < 0)
-		return err_errno(e, "KVM_SET_IDENTITY_MAP_ADDR");
-	if (ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0) < 0)
-		return err_errno(e, "KVM_CREATE_IRQCHIP");
-	if (ioctl(vm->fd, KVM_CREATE_PIT2, &pit) < 0)
-		return err_errno(e, "KVM_CREATE_PIT2");
-	return 0;
-}
-
 static int vm_map_memory(struct vm *vm, struct err *e)
 {
 	uint64_t size = vm->cfg->mem_mib * MiB;
@@ -173,6 +154,32 @@ static int vm_map_memory(struct vm *vm, struct err *e)
 	return 0;
 }
 
+/*
+ * The memory slots go in before the irqchip: once the irqchip exists, every
+ * slot change waits for an SRCU grace period, which costs milliseconds of
+ * start-up on a busy or nested host.
+ */
+static int vm_create_kvm(struct vm *vm, struct err *e)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	uint64_t identity = VM_IDENTITY_MAP_ADDR;
+
+	vm->fd = ioctl(vm->kvm.fd, KVM_CREATE_VM, 0);
+	if (vm->fd < 0)
+		return err_errno(e, "KVM_CREATE_VM");
+	if (vm_map_memory(vm, e) < 0)
+		return -1;
+	if (ioctl(vm->fd, KVM_SET_TSS_ADDR, VM_TSS_ADDR) < 0)
+		return err_errno(e, "KVM_SET_TSS_ADDR");
+	if (ioctl(vm->fd, KVM_SET_IDENTITY_MAP_ADDR, &identity) < 0)
+		return err_errno(e, "KVM_SET_IDENTITY_MAP_ADDR");
+	if (ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0) < 0)
+		return err_errno(e, "KVM_CREATE_IRQCHIP");
+	if (ioctl(vm->fd, KVM_CREATE_PIT2, &pit) < 0)
+		return err_errno(e, "KVM_CREATE_PIT2");
+	return 0;
+}
+
 static int vm_create_vcpus(struct vm *vm, struct err *e)
 {
 	vm->vcpus = calloc(vm->nr_vcpus, sizeof(*vm->vcpus));
@@ -184,7 +191,8 @@ static int vm_create_vcpus(struct vm *vm, struct err *e)
 	return 0;
 }
 
-int vm_create(struct vm *vm, struct vm_config *cfg, struct err *e)
+int vm_create(struct vm *vm, struct vm_config *cfg, struct event_loop *loop,
+	      struct err *e)
 {
 	memset(vm, 0, sizeof(*vm));
 	vm->fd = -1;
@@ -199,11 +207,10 @@ int vm_create(struct vm *vm, struct vm_config *cfg, struct err *e)
 	bus_init(&vm->pio, "port I/O");
 	bus_init(&vm->mmio, "MMIO");
 	guest_mem_init_buffer(&vm->mem, NULL, 0);
-	if (event_loop_init(&vm->loop, e) < 0)
-		return -1;
+	vm->loop = loop;
 	vm->host = (struct device_host){
 		.mem = &vm->mem,
-		.loop = &vm->loop,
+		.loop = loop,
 		.pio = &vm->pio,
 		.mmio = &vm->mmio,
 		.ioeventfd = vm_host_ioeventfd,
@@ -217,7 +224,7 @@ int vm_create(struct vm *vm, struct vm_config *cfg, struct err *e)
 	if (cfg->nr_cpus > (unsigned int)vm->kvm.max_vcpus)
 		return err_set(e, "--cpus %u: this host's KVM allows at most %d vCPUs",
 			       cfg->nr_cpus, vm->kvm.max_vcpus);
-	if (vm_create_kvm(vm, e) < 0 || vm_map_memory(vm, e) < 0 ||
+	if (vm_create_kvm(vm, e) < 0 ||
 	    vcpu_init_signals(e) < 0 || vm_create_vcpus(vm, e) < 0)
 		return -1;
 	return 0;
@@ -322,7 +329,8 @@ void vm_request_exit(struct vm *vm, enum vm_exit_reason reason, int status)
 	if (!first)
 		return;
 	vm_kick_all(vm);
-	event_loop_stop(&vm->loop);
+	if (vm->on_exit)
+		vm->on_exit(vm, vm->on_exit_opaque);
 }
 
 enum vm_exit_reason vm_wait_exit(struct vm *vm, int *status)
@@ -370,7 +378,6 @@ void vm_destroy(struct vm *vm)
 		close(vm->fd);
 	vm->fd = -1;
 	kvm_close(&vm->kvm);
-	event_loop_destroy(&vm->loop);
 	bus_destroy(&vm->pio);
 	bus_destroy(&vm->mmio);
 	pthread_cond_destroy(&vm->parked_cond);

@@ -34,8 +34,15 @@ struct vm {
 	struct guest_mem mem;
 	struct bus pio;
 	struct bus mmio;
-	struct event_loop loop;
+	struct event_loop *loop;
 	struct device_host host;
+
+	/*
+	 * Called once, on the thread that asked, when the VM must stop; the
+	 * owner (CLI or control API) decides what that means for the process.
+	 */
+	void (*on_exit)(struct vm *vm, void *opaque);
+	void *on_exit_opaque;
 
 	/* Devices in creation order, destroyed in reverse. */
 	struct device *devices;
@@ -60,8 +67,12 @@ struct vm {
 	int exit_status;
 };
 
-/* Opens KVM, creates the VM with its memory, irqchip, PIT and buses. */
-int vm_create(struct vm *vm, struct vm_config *cfg, struct err *e);
+/*
+ * Opens KVM, creates the VM with its memory, irqchip, PIT and buses. Its
+ * devices' host ends run on @loop, which the caller owns and runs.
+ */
+int vm_create(struct vm *vm, struct vm_config *cfg, struct event_loop *loop,
+	      struct err *e);
 void vm_destroy(struct vm *vm);
 
 /* Adds a device to the lifecycle list (reset, destroy). */

@@ -9,7 +9,7 @@
  * usage: bench-boot RUNS NAME -- CMD ARGS... [--- NAME -- CMD ARGS...]
  */
 #include <errno.h>
-#include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: MIT
+#include "guest-agent/bridge_msg.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "guest-agent/proto/bridge_proto.h"
+#include "guest-agent/proto/json_util.h"
+
+static int relay_port(struct json_object *relay, const char *key, bool want,
+		      uint32_t *port, struct err *e)
+{
+	if (relay && json_get_u32(relay, key, port, e) < 0)
+		return err_prefix(e, "VsockStdioRelaySettings");
+	if (want && !*port)
+		return err_set(e, "CreateStd%sPipe is set but "
+			       "VsockStdioRelaySettings.%s names no port",
+			       key + 3, key);
+	return 0;
+}
+
+static int exec_params_parse(const char *json, struct bridge_exec *x,
+			     struct err *e)
+{
+	struct json_object *p, *oci = NULL;
+	int ret = -1;
+
+	if (json_parse_object(json, strlen(json), &p, e) < 0)
+		return err_prefix(e, "ProcessParameters");
+	if (json_get_str(p, "CommandLine", false, &x->command_line, e) < 0 ||
+	    json_get_str_array(p, "CommandArgs", &x->argv, &x->nargv, e) < 0 ||
+	    json_get_str(p, "WorkingDirectory", false, &x->working_dir, e) < 0 ||
+	    json_get_env_map(p, "Environment", &x->env, &x->nenv, e) < 0 ||
+	    json_get_bool(p, "EmulateConsole", &x->console, e) < 0 ||
+	    json_get_bool(p, "CreateStdInPipe", &x->stdin_pipe, e) < 0 ||
+	    json_get_bool(p, "CreateStdOutPipe", &x->stdout_pipe, e) < 0 ||
+	    json_get_bool(p, "CreateStdErrPipe", &x->stderr_pipe, e) < 0 ||
+	    json_get_bool(p, "CreateInUtilityVM", &x->in_uvm, e) < 0) {
+		err_prefix(e, "ProcessParameters");
+		goto out;
+	}
+	x->oci_spec = json_object_object_get_ex(p, "OciSpecification", &oci) &&
+		      oci;
+	if (!x->nargv) {
+		json_free_strv(x->argv);
+		x->argv = NULL;
+		if (!x->oci_spec && (!x->command_line || !x->command_line[0])) {
+			err_set(e, "ProcessParameters: neither CommandArgs nor "
+				"CommandLine names a program");
+			goto out;
+		}
+	} else if (!x->argv[0][0]) {
+		err_set(e, "ProcessParameters: CommandArgs[0] is empty");
+		goto out;
+	}
+	ret = 0;
+out:
+	json_object_put(p);
+	return ret;
+}
+
+int bridge_exec_parse(struct json_object *body, struct bridge_exec *x,
+		      struct err *e)
+{
+	struct json_object *settings = NULL, *relay = NULL;
+	char *params = NULL;
+
+	memset(x, 0, sizeof(*x));
+	if (!json_object_object_get_ex(body, "Settings", &settings) ||
+	    !json_object_is_type(settings, json_type_object))
+		return err_set(e, "missing object field \"Settings\"");
+	if (json_get_str(settings, "ProcessParameters", true, &params, e) < 0)
+		return err_prefix(e, "Settings");
+	if (exec_params_parse(params, x, e) < 0)
+		goto fail;
+	if (json_object_object_get_ex(settings, "VsockStdioRelaySettings",
+				      &relay) && relay &&
+	    !json_object_is_type(relay, json_type_object)) {
+		err_set(e, "Settings.VsockStdioRelaySettings: expected an object");
+		goto fail;
+	}
+	if (relay_port(relay, "StdIn", x->stdin_pipe, &x->stdin_port, e) < 0 ||
+	    relay_port(relay, "StdOut", x->stdout_pipe, &x->stdout_port, e) < 0 ||
+	    relay_port(relay, "StdErr", x->stderr_pipe && !x->console,
+		       &x->stderr_port, e) < 0)
+		goto fail;
+	free(params);
+	return 0;
+fail:
+	free(params);
+	bridge_exec_free(x);
+	return -1;
+}
+
+void bridge_exec_free(struct bridge_exec *x)
+{
+	free(x->command_line);
+	json_free_strv(x->argv);
+	free(x->working_dir);
+	json_free_strv(x->env);
+	memset(x, 0, sizeof(*x));
+}
+
+int bridge_query_parse(struct json_object *body, struct bridge_query *q,
+		       struct err *e)
+{
+	struct json_object *query;
+	char *s = NULL, **types = NULL;
+	size_t n = 0;
+	int ret = -1;
+
+	memset(q, 0, sizeof(*q));
+	if (json_get_str(body, "Query", false, &s, e) < 0)
+		return -1;
+	if (!s || !s[0]) {
+		free(s);
+		q->process_list = true;
+		return 0;
+	}
+	if (json_parse_object(s, strlen(s), &query, e) < 0) {
+		free(s);
+		return err_prefix(e, "Query");
+	}
+	if (json_get_str_array(query, "PropertyTypes", &types, &n, e) < 0) {
+		err_prefix(e, "Query");
+		goto out;
+	}
+	if (!n)
+		q->process_list = true;
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(types[i], "ProcessList")) {
+			q->process_list = true;
+		} else if (!strcmp(types[i], "Statistics")) {
+			q->statistics = true;
+		} else {
+			err_set(e, "property type \"%.64s\" is not supported "
+				"(supported: ProcessList, Statistics)", types[i]);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	json_free_strv(types);
+	json_object_put(query);
+	free(s);
+	return ret;
+}
+
+int bridge_disk_parse(struct json_object *body, struct bridge_disk *d,
+		      int *hr, struct err *e)
+{
+	struct json_object *req = NULL, *settings = NULL;
+	char *rtype = NULL, *op = NULL;
+	int ret = -1;
+
+	memset(d, 0, sizeof(*d));
+	*hr = HR_INVALID_ARG;
+	if (!json_object_object_get_ex(body, "Request", &req) ||
+	    !json_object_is_type(req, json_type_object))
+		return err_set(e, "missing object field \"Request\"");
+	if (json_get_str(req, "ResourceType", true, &rtype, e) < 0 ||
+	    json_get_str(req, "RequestType", false, &op, e) < 0) {
+		err_prefix(e, "Request");
+		goto out;
+	}
+	if (strcmp(rtype, "MappedVirtualDisk")) {
+		*hr = HR_NOT_IMPL;
+		err_set(e, "resource type \"%.64s\" is not supported (supported: "
+			"MappedVirtualDisk)", rtype);
+		goto out;
+	}
+	if (op && strcmp(op, "Add") && strcmp(op, "Remove")) {
+		*hr = HR_NOT_IMPL;
+		err_set(e, "request type \"%.64s\" is not supported for a "
+			"MappedVirtualDisk (supported: Add, Remove)", op);
+		goto out;
+	}
+	d->remove = op && !strcmp(op, "Remove");
+	if (!json_object_object_get_ex(req, "Settings", &settings) ||
+	    !json_object_is_type(settings, json_type_object)) {
+		err_set(e, "Request: missing object field \"Settings\"");
+		goto out;
+	}
+	if (json_get_str(settings, "ContainerPath", true, &d->path, e) < 0 ||
+	    json_get_u32(settings, "Lun", &d->lun, e) < 0 ||
+	    json_get_bool(settings, "ReadOnly", &d->read_only, e) < 0 ||
+	    json_get_bool(settings, "AttachOnly", &d->attach_only, e) < 0 ||
+	    json_get_bool(settings, "CreateInUtilityVM", &d->in_uvm, e) < 0) {
+		err_prefix(e, "MappedVirtualDisk");
+		goto out;
+	}
+	if (d->lun > 255) {
+		err_set(e, "MappedVirtualDisk: Lun %u is out of range 0..255",
+			d->lun);
+		goto out;
+	}
+	if (d->path[0] != '/' && !(d->attach_only && !d->path[0])) {
+		err_set(e, "MappedVirtualDisk: ContainerPath \"%.200s\" is not "
+			"an absolute path", d->path);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(rtype);
+	free(op);
+	if (ret < 0)
+		bridge_disk_free(d);
+	return ret;
+}
+
+void bridge_disk_free(struct bridge_disk *d)
+{
+	free(d->path);
+	memset(d, 0, sizeof(*d));
+}
+
+struct json_object *bridge_capabilities(void)
+{
+	struct json_object *caps = json_object_new_object();
+	struct json_object *schemas = json_object_new_array();
+	struct json_object *v21 = json_object_new_object();
+	struct json_object *guest = json_object_new_object();
+
+	json_object_object_add(v21, "Major", json_object_new_int(2));
+	json_object_object_add(v21, "Minor", json_object_new_int(1));
+	json_object_array_add(schemas, v21);
+	json_object_object_add(caps, "SupportedSchemaVersions", schemas);
+	json_object_object_add(caps, "RuntimeOsType",
+			       json_object_new_string("Linux"));
+	/* Go omits false booleans (omitempty); so do we. */
+	json_object_object_add(guest, "SignalProcessSupported",
+			       json_object_new_boolean(1));
+	json_object_object_add(guest, "DumpStacksSupported",
+			       json_object_new_boolean(1));
+	json_object_object_add(guest, "DeleteContainerStateSupported",
+			       json_object_new_boolean(1));
+	json_object_object_add(caps, "GuestDefinedCapabilities", guest);
+	return caps;
+}

@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: MIT
+/* vmmctl exec end to end: directly on the agent's Unix socket, and through
+ * a Firecracker-style vsock Unix socket played by the test. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <pty.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "tests/agent/helpers.h"
+
+static struct test_agent agent;
+
+static void setup(void)
+{
+	agent_start(&agent, false, NULL);
+}
+
+static void teardown(void)
+{
+	int status = agent_stop(&agent);
+
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "the agent ended with status %#x", status);
+}
+
+TestSuite(vmmctl, .init = setup, .fini = teardown, .timeout = 60);
+
+static const char *vmmctl_path(void)
+{
+	const char *p = getenv("VMMCTL");
+
+	return p && *p ? p : "build/vmmctl-asan";
+}
+
+/* Runs vmmctl with @argv (after "exec"), feeding @input; returns the exit
+ * status and fills @out/@err. */
+static int run_vmmctl(const char *const *args, const char *input, char *out,
+		      size_t out_len, char *err, size_t err_len)
+{
+	int in[2], o[2], e[2], status;
+	const char *argv[32] = { vmmctl_path(), "exec" };
+	size_t n = 2, got_o = 0, got_e = 0;
+	pid_t pid;
+
+	while (*args)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	cr_assert(pipe(in) == 0 && pipe(o) == 0 && pipe(e) == 0);
+	pid = fork();
+	if (pid == 0) {
+		dup2(in[0], 0);
+		dup2(o[1], 1);
+		dup2(e[1], 2);
+		close(in[1]);
+		close(o[0]);
+		close(e[0]);
+		execv(argv[0], (char **)argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(o[1]);
+	close(e[1]);
+	if (input && write(in[1], input, strlen(input)) < 0)
+		cr_assert_fail("writing vmmctl's stdin");
+	close(in[1]);
+	for (;;) {
+		struct pollfd p[2] = { { o[0], POLLIN, 0 }, { e[0], POLLIN, 0 } };
+		ssize_t r;
+
+		if (p[0].fd < 0 && p[1].fd < 0)
+			break;
+		cr_assert_gt(poll(p, 2, 20000), 0, "vmmctl hangs");
+		if (p[0].revents) {
+			r = read(o[0], out + got_o, out_len - 1 - got_o);
+			if (r <= 0) {
+				close(o[0]);
+				o[0] = -1;
+			} else {
+				got_o += (size_t)r;
+			}
+		}
+		if (p[1].revents) {
+			r = read(e[0], err + got_e, err_len - 1 - got_e);
+			if (r <= 0) {
+				close(e[0]);
+				e[0] = -1;
+			} else {
+				got_e += (size_t)r;
+			}
+		}
+		if (o[0] < 0 && e[0] < 0)
+			break;
+	}
+	out[got_o] = 0;
+	err[got_e] = 0;
+	waitpid(pid, &status, 0);
+	cr_assert(WIFEXITED(status), "vmmctl died: %#x", status);
+	return WEXITSTATUS(status);
+}
+
+Test(vmmctl, pipes_stdin_stdout_stderr_and_exit_code)
+{
+	char out[256], err[256];
+	const char *args[] = { "--unix", agent.exec_sock, "--", "sh", "-c",
+			       "cat; echo to-stderr >&2; exit 3", NULL };
+
+	cr_assert_eq(run_vmmctl(args, "from stdin\n", out, sizeof(out), err,
+				sizeof(err)), 3);
+	cr_assert_str_eq(out, "from stdin\n");
+	cr_assert_str_eq(err, "to-stderr\n");
+}
+
+Test(vmmctl, signal_becomes_128_plus_n)
+{
+	char out[64], err[256];
+	const char *args[] = { "--unix", agent.exec_sock, "kill -KILL $$", NULL };
+
+	cr_assert_eq(run_vmmctl(args, NULL, out, sizeof(out), err, sizeof(err)),
+		     128 + SIGKILL);
+}
+
+Test(vmmctl, env_workdir_and_tty_flag)
+{
+	char out[256], err[256];
+	const char *args[] = { "--unix", agent.exec_sock, "-e", "X=42", "-w",
+			       "/tmp", "-t", "--",
+			       "test -t 1 && echo tty $X $(pwd)", NULL };
+
+	cr_assert_eq(run_vmmctl(args, NULL, out, sizeof(out), err, sizeof(err)), 0,
+		     "%s", err);
+	cr_assert_str_eq(out, "tty 42 /tmp\r\n");
+}
+
+Test(vmmctl, command_that_cannot_run_reports_why)
+{
+	char out[64], err[512];
+	const char *args[] = { "--unix", agent.exec_sock, "/no/such/prog",
+			       "arg", NULL };
+
+	cr_assert_eq(run_vmmctl(args, NULL, out, sizeof(out), err, sizeof(err)), 127);
+	cr_assert_not_null(strstr(err, "/no/such/prog"), "%s", err);
+}
+
+/* The host side of a VMM's vsock device: "CONNECT PORT\n" -> "OK N\n". */
+struct fake_vsock {
+	char path[128];
+	int lfd;
+	const char *agent_sock;
+	pthread_t thread;
+};
+
+static void *fake_vsock_main(void *opaque)
+{
+	struct fake_vsock *f = opaque;
+	int c = accept(f->lfd, NULL, NULL), a;
+	char line[64];
+	size_t n = 0;
+	struct err e;
+
+	if (c < 0)
+		return NULL;
+	while (n < sizeof(line) - 1 && read(c, line + n, 1) == 1 &&
+	       line[n] != '\n')
+		n++;
+	line[n] = 0;
+	if (strcmp(line, "CONNECT 5000")) {
+		close(c);	/* nothing listens on that guest port */
+		return NULL;
+	}
+	a = exec_dial_unix(f->agent_sock, &e);
+	if (a < 0 || write(c, "OK 1073741824\n", 14) != 14) {
+		close(c);
+		return NULL;
+	}
+	for (;;) {
+		struct pollfd p[2] = { { c, POLLIN, 0 }, { a, POLLIN, 0 } };
+		char buf[4096];
+		ssize_t r;
+
+		if (poll(p, 2, 20000) <= 0)
+			break;
+		if (p[0].revents) {
+			r = read(c, buf, sizeof(buf));
+			if (r <= 0)
+				shutdown(a, SHUT_WR);
+			else if (write(a, buf, (size_t)r) != r)
+				break;
+			if (r <= 0)
+				p[0].fd = -1;
+		}
+		if (p[1].revents) {
+			r = read(a, buf, sizeof(buf));
+			if (r <= 0 || write(c, buf, (size_t)r) != r)
+				break;
+		}
+	}
+	close(a);
+	close(c);
+	return NULL;
+}
+
+static void fake_vsock_start(struct fake_vsock *f)
+{
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+
+	snprintf(f->path, sizeof(f->path), "%s/vsock.sock", agent.dir);
+	strcpy(un.sun_path, f->path);
+	f->agent_sock = agent.exec_sock;
+	f->lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	cr_assert_eq(bind(f->lfd, (struct sockaddr *)&un, sizeof(un)), 0);
+	cr_assert_eq(listen(f->lfd, 4), 0);
+	cr_assert_eq(pthread_create(&f->thread, NULL, fake_vsock_main, f), 0);
+}
+
+static void fake_vsock_stop(struct fake_vsock *f)
+{
+	pthread_join(f->thread, NULL);
+	close(f->lfd);
+}
+
+Test(vmmctl, connects_through_a_vsock_unix_socket)
+{
+	struct fake_vsock f;
+	char out[256], err[256];
+
+	fake_vsock_start(&f);
+	const char *args[] = { "--vsock-uds", f.path, "--port", "5000", "--",
+			       "tr", "a-z", "A-Z", NULL };
+
+	cr_assert_eq(run_vmmctl(args, "through vsock\n", out, sizeof(out), err,
+				sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(out, "THROUGH VSOCK\n");
+	fake_vsock_stop(&f);
+}
+
+Test(vmmctl, refused_vsock_port_is_an_error)
+{
+	struct fake_vsock f;
+	char out[64], err[512];
+
+	fake_vsock_start(&f);
+	const char *args[] = { "--vsock-uds", f.path, "--port", "5999", "true",
+			       NULL };
+
+	cr_assert_eq(run_vmmctl(args, NULL, out, sizeof(out), err, sizeof(err)), 255);
+	cr_assert_not_null(strstr(err, "5999"), "%s", err);
+	fake_vsock_stop(&f);
+}
+
+Test(vmmctl, tty_mode_restores_the_local_terminal)
+{
+	struct winsize ws = { .ws_row = 33, .ws_col = 101 };
+	struct termios before, after;
+	int master, slave, status;
+	char buf[4096];
+	size_t got = 0;
+	pid_t pid;
+
+	cr_assert_eq(openpty(&master, &slave, NULL, NULL, &ws), 0);
+	cr_assert_eq(tcgetattr(slave, &before), 0);
+	pid = fork();
+	if (pid == 0) {
+		setsid();
+		ioctl(slave, TIOCSCTTY, 0);
+		dup2(slave, 0);
+		dup2(slave, 1);
+		dup2(slave, 2);
+		close(master);
+		execl(vmmctl_path(), vmmctl_path(), "exec", "--unix",
+		      agent.exec_sock, "-t", "stty size; exit 4", (char *)NULL);
+		_exit(127);
+	}
+	for (;;) {
+		struct pollfd p = { master, POLLIN, 0 };
+		ssize_t r;
+
+		if (poll(&p, 1, 20000) <= 0)
+			break;
+		r = read(master, buf + got, sizeof(buf) - 1 - got);
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			pid = 0;
+			break;
+		}
+	}
+	buf[got] = 0;
+	if (pid)
+		waitpid(pid, &status, 0);
+	cr_assert(WIFEXITED(status));
+	cr_assert_eq(WEXITSTATUS(status), 4);
+	cr_assert_not_null(strstr(buf, "33 101"), "%s", buf);
+	cr_assert_eq(tcgetattr(slave, &after), 0);
+	cr_assert_eq(after.c_lflag, before.c_lflag, "local modes not restored");
+	cr_assert_eq(after.c_iflag, before.c_iflag);
+	cr_assert_eq(after.c_oflag, before.c_oflag);
+	close(master);
+	close(slave);
+}
