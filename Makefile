@@ -17,7 +17,7 @@ SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	    -fno-sanitize-recover=undefined
 
 BUILD_DEPS := libfdt-dev libjson-c-dev libaio-dev libcriterion-dev pkg-config
-TEST_DEPS  := lz4 iproute2 curl
+TEST_DEPS  := lz4 iproute2
 BENCH_DEPS := qemu-system-x86
 
 # The VMM: every .c under vmm/, boot/ and devices/ except the entry point
@@ -68,9 +68,10 @@ include tools/bench/bench.mk
 
 bench: $(BENCH_TARGETS)
 
+# The default VM: the test guest, told what to expect, on 2 vCPUs.
 run: $(BUILD)/vmm $(BUILD)/images/testguest.bzImage
-	$(BUILD)/vmm --kernel $(BUILD)/images/testguest.bzImage \
-		--cmdline "console=ttyS0 testguest" --memory 64 --cpus 2
+	$(BUILD)/vmm --kernel $(BUILD)/images/testguest.bzImage --memory 64 \
+		--cpus 2 --cmdline "console=ttyS0 testguest.cpus=2 testguest.mem=64"
 
 clean:
 	rm -rf $(BUILD)

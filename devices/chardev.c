@@ -69,8 +69,7 @@ static void chardev_client_drop(struct chardev *chr,
 	if (*p)
 		*p = client->next;
 	if (why)
-		log_info("%s: dropping client of %s: %s", chr->name, chr->path,
-			 why);
+		log_info("%s: dropping a client: %s", chr->name, why);
 	event_loop_remove(chr->loop, &client->src);
 	close(client->fd);
 	ring_free(&client->pending);
@@ -115,21 +114,34 @@ static void chardev_client_send(struct chardev *chr,
 	chardev_client_flush(chr, client);
 }
 
+/*
+ * Keeps output for clients that attach later and sends it to the attached
+ * ones, whatever the back end: a socket's clients, or callers attached
+ * through chardev_attach().
+ */
+static void chardev_fan_out(struct chardev *chr, const uint8_t *buf,
+			    size_t len)
+{
+	struct chardev_client *c, *next;
+
+	ring_push_overwrite(&chr->history, buf, len);
+	for (c = chr->clients; c; c = next) {
+		next = c->next;
+		chardev_client_send(chr, c, buf, len);
+	}
+}
+
 /* Moves @len bytes of guest output to the host side; false: retry later. */
 static bool chardev_emit(struct chardev *chr, const uint8_t *buf, size_t len,
 			 size_t *done)
 {
-	struct chardev_client *c, *next;
 	ssize_t n;
 
 	*done = len;
 	switch (chr->kind) {
 	case CHARDEV_SOCKET:
-		ring_push_overwrite(&chr->history, buf, len);
-		for (c = chr->clients; c; c = next) {
-			next = c->next;
-			chardev_client_send(chr, c, buf, len);
-		}
+	case CHARDEV_NONE:
+		chardev_fan_out(chr, buf, len);
 		return true;
 	case CHARDEV_STDIO:
 	case CHARDEV_FILE:
@@ -144,12 +156,11 @@ static bool chardev_emit(struct chardev *chr, const uint8_t *buf, size_t len,
 			/* The reader is gone; output has nowhere to go. */
 			log_guest_once("%s: writing output: %s", chr->name,
 				       strerror(errno));
-			return true;
+			n = (ssize_t)len;
 		}
 		*done = (size_t)n;
+		chardev_fan_out(chr, buf, *done);
 		return true;
-	case CHARDEV_NONE:
-		break;
 	}
 	return true;
 }
@@ -206,12 +217,16 @@ static void chardev_on_out(void *opaque, uint32_t events)
 	chardev_flush_out(opaque);
 }
 
-/* Hands host input to the device; handles the stdio escape sequence. */
-static void chardev_deliver(struct chardev *chr, const uint8_t *buf, size_t len)
+/*
+ * Hands host input to the device; handles the escape sequence typed on the
+ * terminal (@from_tty), never in what attached clients send.
+ */
+static void chardev_deliver(struct chardev *chr, const uint8_t *buf,
+			    size_t len, bool from_tty)
 {
 	size_t start = 0;
 
-	if (!chr->tty) {
+	if (!from_tty) {
 		chr->sink.rx(chr->sink.opaque, buf, len);
 		return;
 	}
@@ -249,7 +264,7 @@ static bool chardev_read_into_device(struct chardev *chr, int fd)
 		return true;
 	if (n <= 0)
 		return false;
-	chardev_deliver(chr, buf, (size_t)n);
+	chardev_deliver(chr, buf, (size_t)n, chr->tty && fd == chr->in_fd);
 	return true;
 }
 
@@ -285,29 +300,22 @@ static void chardev_on_client(void *opaque, uint32_t events)
 	chardev_update_input(chr);
 }
 
-static void chardev_on_accept(void *opaque, uint32_t events)
+int chardev_attach(struct chardev *chr, int fd, struct err *e)
 {
-	struct chardev *chr = opaque;
 	struct chardev_client *client;
 	uint8_t buf[4096];
 	size_t off = 0, n;
-	int fd;
+	int flags = fcntl(fd, F_GETFL);
 
-	(void)events;
-	fd = accept4(chr->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (fd < 0)
-		return;
-	if (chr->nr_clients >= CHARDEV_MAX_CLIENTS) {
-		log_info("%s: refusing a client of %s: %d already attached",
-			 chr->name, chr->path, CHARDEV_MAX_CLIENTS);
-		close(fd);
-		return;
-	}
+	if (chr->nr_clients >= CHARDEV_MAX_CLIENTS)
+		return err_set(e, "%s: %d clients are already attached",
+			       chr->name, CHARDEV_MAX_CLIENTS);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return err_errno(e, "%s: attaching a client", chr->name);
 	client = calloc(1, sizeof(*client));
 	if (!client || ring_init(&client->pending, CHARDEV_HISTORY + CHARDEV_OUT_BUF) < 0) {
 		free(client);
-		close(fd);
-		return;
+		return err_set(e, "%s: out of memory for a client", chr->name);
 	}
 	client->chr = chr;
 	client->fd = fd;
@@ -316,10 +324,10 @@ static void chardev_on_accept(void *opaque, uint32_t events)
 		.fn = chardev_on_client, .opaque = client,
 	};
 	if (event_loop_add(chr->loop, &client->src) < 0) {
+		err_errno(e, "%s: epoll", chr->name);
 		ring_free(&client->pending);
 		free(client);
-		close(fd);
-		return;
+		return -1;
 	}
 	client->next = chr->clients;
 	chr->clients = client;
@@ -330,6 +338,23 @@ static void chardev_on_accept(void *opaque, uint32_t events)
 		off += n;
 	}
 	chardev_client_flush(chr, client);
+	return 0;
+}
+
+static void chardev_on_accept(void *opaque, uint32_t events)
+{
+	struct chardev *chr = opaque;
+	struct err e;
+	int fd;
+
+	(void)events;
+	fd = accept4(chr->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0)
+		return;
+	if (chardev_attach(chr, fd, &e) < 0) {
+		log_info("refusing a client of %s: %s", chr->path, e.msg);
+		close(fd);
+	}
 }
 
 /* Polls the input side only while the device can take bytes. */
@@ -379,8 +404,6 @@ static int chardev_listen(struct chardev *chr, struct err *e)
 		.fd = chr->listen_fd, .events = EPOLLIN,
 		.fn = chardev_on_accept, .opaque = chr,
 	};
-	if (ring_init(&chr->history, CHARDEV_HISTORY) < 0)
-		return err_set(e, "%s: out of memory", chr->name);
 	return event_loop_add(chr->loop, &chr->listen_src) < 0 ?
 		       err_errno(e, "%s: epoll", chr->name) : 0;
 }
@@ -459,7 +482,8 @@ int chardev_open(struct chardev *chr, const char *name,
 	pthread_mutex_init(&chr->lock, NULL);
 	if (cfg->path && !(chr->path = strdup(cfg->path)))
 		return err_set(e, "%s: out of memory", name);
-	if (ring_init(&chr->out, CHARDEV_OUT_BUF) < 0)
+	if (ring_init(&chr->out, CHARDEV_OUT_BUF) < 0 ||
+	    ring_init(&chr->history, CHARDEV_HISTORY) < 0)
 		return err_set(e, "%s: out of memory", name);
 	chr->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (chr->wake_fd < 0)
@@ -485,7 +509,7 @@ static void chardev_drain_blocking(struct chardev *chr)
 {
 	int fd = chr->out_fd;
 
-	if (fd < 0 || chr->kind == CHARDEV_SOCKET)
+	if (fd < 0 || chr->kind == CHARDEV_SOCKET || chr->kind == CHARDEV_NONE)
 		return;
 	if (chr->out_pollable)
 		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
@@ -506,7 +530,7 @@ void chardev_close(struct chardev *chr)
 {
 	if (!chr->loop)
 		return;
-	if (chr->kind == CHARDEV_SOCKET)
+	if (chr->kind == CHARDEV_SOCKET || chr->kind == CHARDEV_NONE)
 		chardev_flush_out(chr);
 	chardev_drain_blocking(chr);
 	while (chr->clients)

@@ -20,7 +20,7 @@
  */
 
 #define CHARDEV_OUT_BUF (64 * 1024)
-/* Socket back ends replay this much recent output to a newly attached client. */
+/* This much recent output is replayed to a newly attached client. */
 #define CHARDEV_HISTORY (64 * 1024)
 #define CHARDEV_MAX_CLIENTS 16
 
@@ -60,6 +60,7 @@ struct chardev {
 	bool out_pollable;
 	bool in_active;
 	bool out_waiting;
+	bool out_failed;
 	bool wake_pending;
 	bool escape;
 	bool tty;
@@ -81,6 +82,15 @@ int chardev_open(struct chardev *chr, const char *name,
 		 const struct chardev_sink *sink, struct err *e);
 /* Flushes pending output (blocking, bounded by the buffer) and closes. */
 void chardev_close(struct chardev *chr);
+
+/*
+ * Adds @fd, a connected stream socket, as one more client of any back end
+ * (loop thread): it first receives the last CHARDEV_HISTORY bytes of
+ * output, then everything the device writes, and what it sends reaches the
+ * device as input. On success the chardev owns @fd; a client that stops
+ * reading while its pending output fills is dropped.
+ */
+int chardev_attach(struct chardev *chr, int fd, struct err *e);
 
 /* Queues output; any thread. Returns the bytes accepted. */
 size_t chardev_write(struct chardev *chr, const void *buf, size_t len);

@@ -74,23 +74,6 @@ static int param_u32(const struct bootinfo *bi, const char *key, uint32_t min,
 	return 1;
 }
 
-/* Prints the command line, escaping control bytes so it stays one line. */
-static void print_cmdline(const struct bootinfo *bi)
-{
-	const char *p;
-
-	serial_puts("CMDLINE: ");
-	for (p = bi->cmdline; *p; p++) {
-		uint8_t ch = (uint8_t)*p;
-
-		if (ch < 0x20 || ch == 0x7f)
-			serial_printf("\\x%02x", ch);
-		else
-			serial_write(p, 1);
-	}
-	serial_puts("\n");
-}
-
 static void check_cmdline(struct testguest *tg, struct check *c)
 {
 	const struct bootinfo *bi = &tg->bi;
@@ -301,7 +284,7 @@ static void run_check(struct testguest *tg, const char *name,
 	tg->checks++;
 	if (c.failed) {
 		serial_printf("FAIL %s: ", name);
-		serial_puts(c.reason);
+		serial_puts_escaped(c.reason);
 		serial_puts("\n");
 		tg->failures++;
 	} else {
@@ -311,6 +294,45 @@ static void run_check(struct testguest *tg, const char *name,
 
 /* Guest state lives in .bss: zeroed by entry.S, too big for the stack. */
 static struct testguest guest;
+
+/* True when the command line holds "@key=1". */
+static bool flag_param(const struct bootinfo *bi, const char *key)
+{
+	const char *val;
+	size_t len;
+
+	return bi->cmdline_ok && cmdline_param(bi->cmdline, key, &val, &len) >= 0 &&
+	       len == 1 && val[0] == '1';
+}
+
+/*
+ * testguest.halt=1: stay alive without using the CPU, so a test can stop
+ * the VM from the host (signals, the control API).
+ */
+static __attribute__((noreturn)) void halt_forever(void)
+{
+	serial_puts("HALTING\n");
+	for (;;)
+		asm volatile("cli; hlt");
+}
+
+/* About a millisecond at the TSC rates of current CPUs. */
+#define TICK_TSC_PERIOD (1ULL << 22)
+
+/*
+ * testguest.tick=1: print a counter forever, one line per TSC period, so a
+ * test can see whether the guest is making progress (pause and resume).
+ */
+static __attribute__((noreturn)) void tick_forever(void)
+{
+	for (uint64_t n = 0;; n++) {
+		uint64_t start = rdtsc();
+
+		serial_printf("TICK %lu\n", (unsigned long)n);
+		while (rdtsc() - start < TICK_TSC_PERIOD)
+			cpu_relax();
+	}
+}
 
 void testguest_main(uint32_t kind, uint64_t info)
 	__attribute__((noreturn));
@@ -323,7 +345,9 @@ void testguest_main(uint32_t kind, uint64_t info)
 	exception_init();
 	bootinfo_read(&tg->bi, kind, info);
 	serial_printf("testguest: boot via %s\n", boot_kind_name(kind));
-	print_cmdline(&tg->bi);
+	serial_puts("CMDLINE: ");
+	serial_puts_escaped(tg->bi.cmdline);
+	serial_puts("\n");
 
 	run_check(tg, "cmdline", check_cmdline);
 	run_check(tg, "e820", check_e820);
@@ -334,5 +358,9 @@ void testguest_main(uint32_t kind, uint64_t info)
 
 	serial_printf("testguest: %u of %u checks failed\n", tg->failures,
 		      tg->checks);
+	if (flag_param(&tg->bi, "testguest.halt"))
+		halt_forever();
+	if (flag_param(&tg->bi, "testguest.tick"))
+		tick_forever();
 	guest_exit(tg->failures ? 1 : 0);
 }
