@@ -169,6 +169,18 @@ static uint64_t note_align(uint64_t align)
 	return align == 8 ? 8 : 4;
 }
 
+/* Scans one note segment or section @i of the file; same results as below. */
+static int scan_note_area(const uint8_t *img, size_t len, const char *kind,
+			  unsigned int i, uint64_t off, uint64_t size,
+			  uint64_t align, uint64_t *entry, struct err *e)
+{
+	if (!range_ok(off, size, len))
+		return err_set(e, "note %s %u (offset 0x%llx, 0x%llx bytes) extends beyond the end of the file (%zu bytes)",
+			       kind, i, (unsigned long long)off,
+			       (unsigned long long)size, len);
+	return scan_notes(img + off, size, note_align(align), entry, e);
+}
+
 /* 1 with *entry set when a PVH note is found, 0 when none, -1 on error. */
 static int find_pvh_entry(const uint8_t *img, size_t len, const Elf64_Ehdr *eh,
 			  uint64_t *entry, struct err *e)
@@ -181,12 +193,8 @@ static int find_pvh_entry(const uint8_t *img, size_t len, const Elf64_Ehdr *eh,
 		memcpy(&ph, img + eh->e_phoff + i * sizeof(ph), sizeof(ph));
 		if (ph.p_type != PT_NOTE)
 			continue;
-		if (!range_ok(ph.p_offset, ph.p_filesz, len))
-			return err_set(e, "note segment %u (offset 0x%llx, 0x%llx bytes) extends beyond the end of the file (%zu bytes)",
-				       i, (unsigned long long)ph.p_offset,
-				       (unsigned long long)ph.p_filesz, len);
-		ret = scan_notes(img + ph.p_offset, ph.p_filesz,
-				 note_align(ph.p_align), entry, e);
+		ret = scan_note_area(img, len, "segment", i, ph.p_offset,
+				     ph.p_filesz, ph.p_align, entry, e);
 		if (ret)
 			return ret;
 	}
@@ -196,12 +204,8 @@ static int find_pvh_entry(const uint8_t *img, size_t len, const Elf64_Ehdr *eh,
 		memcpy(&sh, img + eh->e_shoff + i * sizeof(sh), sizeof(sh));
 		if (sh.sh_type != SHT_NOTE)
 			continue;
-		if (!range_ok(sh.sh_offset, sh.sh_size, len))
-			return err_set(e, "note section %u (offset 0x%llx, 0x%llx bytes) extends beyond the end of the file (%zu bytes)",
-				       i, (unsigned long long)sh.sh_offset,
-				       (unsigned long long)sh.sh_size, len);
-		ret = scan_notes(img + sh.sh_offset, sh.sh_size,
-				 note_align(sh.sh_addralign), entry, e);
+		ret = scan_note_area(img, len, "section", i, sh.sh_offset,
+				     sh.sh_size, sh.sh_addralign, entry, e);
 		if (ret)
 			return ret;
 	}
