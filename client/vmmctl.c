@@ -17,6 +17,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "client/ctl_api.h"
 #include "client/exec_client.h"
 
 struct raw_tty {
@@ -218,6 +219,7 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
 	{ "exec", cmd_exec, "run a command in the guest through its agent" },
+	{ "--sock", ctl_api_main, CTL_API_SUMMARY },
 };
 
 static void usage(FILE *f)

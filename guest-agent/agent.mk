@@ -53,7 +53,7 @@ $(BUILD)/tests/agent: $(AGENT_TEST_SRCS:%.c=$(BUILD)/asan/%.o) \
 	@mkdir -p $(dir $@)
 	$(CC) $(SANITIZE) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(AGENT_LIBS)
 
-AGENT_TEST_ENV := LSAN_OPTIONS=suppressions=$(CURDIR)/tests/agent/lsan.supp AGENT=$(BUILD)/guest-agent-asan VMMCTL=$(BUILD)/vmmctl-asan
+AGENT_TEST_ENV := $(TEST_LSAN) AGENT=$(BUILD)/guest-agent-asan VMMCTL=$(BUILD)/vmmctl-asan
 
 $(BUILD)/vmmctl-asan: $(BUILD)/asan/client/vmmctl.o $(CLIENT_ASAN_OBJS)
 	$(CC) $(SANITIZE) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)

@@ -19,9 +19,9 @@ $(BUILD)/tests/e2e: $(E2E_TEST_SRCS:%.c=$(BUILD)/asan/%.o) \
 
 .PHONY: test-unit test-e2e
 test-unit: $(BUILD)/tests/unit
-	$(BUILD)/tests/unit --jobs 2
+	$(TEST_LSAN) $(BUILD)/tests/unit --jobs 2
 
-E2E_ENV := VMM=$(BUILD)/vmm-asan IMAGES=$(BUILD)/images
+E2E_ENV := $(TEST_LSAN) VMM=$(BUILD)/vmm-asan IMAGES=$(BUILD)/images
 
 test-e2e: $(BUILD)/tests/e2e $(BUILD)/vmm-asan test-images \
 		$(BUILD)/images/linux/vmlinux | test-deps

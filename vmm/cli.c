@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "cli.h"
+#include "config_devices.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -19,6 +20,10 @@ enum cli_opt {
 	OPT_VERSION = 'V',
 	OPT_SERIAL = 256,
 	OPT_HUGEPAGES,
+	OPT_DISK,
+	OPT_NET,
+	OPT_CONSOLE,
+	OPT_API_SOCK,
 };
 
 static const struct option cli_options[] = {
@@ -29,6 +34,10 @@ static const struct option cli_options[] = {
 	{ "cpus", required_argument, NULL, OPT_CPUS },
 	{ "serial", required_argument, NULL, OPT_SERIAL },
 	{ "hugepages", no_argument, NULL, OPT_HUGEPAGES },
+	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "net", required_argument, NULL, OPT_NET },
+	{ "console", required_argument, NULL, OPT_CONSOLE },
+	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -36,6 +45,7 @@ static const struct option cli_options[] = {
 
 static const char cli_usage[] =
 	"usage: vmm --kernel PATH [options]\n"
+	"       vmm --api-sock PATH [--kernel PATH [options]]\n"
 	"\n"
 	"Boots a Linux kernel (bzImage or ELF vmlinux) in a KVM virtual machine.\n"
 	"\n"
@@ -48,6 +58,13 @@ static const char cli_usage[] =
 	"  --serial [COMn=]DEST serial port back end: stdio, file:PATH, socket:PATH\n"
 	"                       or none; without COMn it sets COM1 (default: stdio);\n"
 	"                       COM2-COM4 exist only when given\n"
+	"  --disk PATH[,ro][,serial=ID]\n"
+	"                       virtio-blk disk backed by a raw image (repeatable)\n"
+	"  --net tap=NAME[,mac=MAC] | fd=N[,mac=MAC]\n"
+	"                       virtio-net on a TAP device (repeatable)\n"
+	"  --console DEST       virtio-console: stdio, file:PATH, socket:PATH or none\n"
+	"  --api-sock PATH      serve the JSON-RPC control socket at PATH (mode 0600,\n"
+	"                       docs/api.md); without --kernel, wait for CreateVM\n"
 	"  --help               this text\n"
 	"  --version            the VMM's version\n"
 	"\n"
@@ -125,12 +142,34 @@ static int cli_apply(int opt, const char *arg, struct vm_config *cfg,
 	case OPT_HUGEPAGES:
 		cfg->hugepages = true;
 		return 0;
+	case OPT_DISK:
+		return config_add_disk(cfg, arg, e);
+	case OPT_NET:
+		return config_add_net(cfg, arg, e);
+	case OPT_CONSOLE:
+		return config_set_console(cfg, arg, e);
 	}
 	return err_set(e, "internal error: unhandled option %d", opt);
 }
 
 enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg,
 			  struct err *e)
+{
+	struct cli_opts opts = { NULL };
+	enum cli_result ret = cli_parse_opts(argc, argv, cfg, &opts, e);
+
+	cli_opts_free(&opts);
+	return ret;
+}
+
+void cli_opts_free(struct cli_opts *opts)
+{
+	free(opts->api_sock);
+	opts->api_sock = NULL;
+}
+
+enum cli_result cli_parse_opts(int argc, char **argv, struct vm_config *cfg,
+			       struct cli_opts *opts, struct err *e)
 {
 	int opt;
 
@@ -152,6 +191,14 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg,
 			err_set(e, "unknown option '%s' (see vmm --help)",
 				argv[optind - 1]);
 			return CLI_ERROR;
+		case OPT_API_SOCK:
+			if (!*optarg) {
+				err_set(e, "--api-sock: the path is empty");
+				return CLI_ERROR;
+			}
+			if (set_string(&opts->api_sock, optarg, e) < 0)
+				return CLI_ERROR;
+			break;
 		default:
 			if (cli_apply(opt, optarg, cfg, e) < 0)
 				return CLI_ERROR;

@@ -22,8 +22,17 @@ enum cli_result {
 	CLI_ERROR,
 };
 
+/* What the command line says beyond the VM's config. */
+struct cli_opts {
+	char *api_sock; /* --api-sock PATH, or NULL */
+};
+
 /* Fills @cfg from argv; on CLI_ERROR @e says which flag is wrong and why. */
 enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg,
 			  struct err *e);
+/* The same, with the process options in @opts (cli_opts_free() them). */
+enum cli_result cli_parse_opts(int argc, char **argv, struct vm_config *cfg,
+			       struct cli_opts *opts, struct err *e);
+void cli_opts_free(struct cli_opts *opts);
 
 #endif

@@ -46,6 +46,34 @@ struct net_config {
 	uint8_t mac[6];
 };
 
+/*
+ * virtio-vsock (docs/virtio-vsock.md). Paths are stored inline: a Unix
+ * socket path holds at most CONFIG_VSOCK_PATH_MAX - 1 bytes (sun_path).
+ */
+#define CONFIG_VSOCK_PATH_MAX 108
+#define CONFIG_MAX_VSOCK_LISTENERS 32
+
+struct vsock_listen_config {
+	uint32_t port;
+	char path[CONFIG_VSOCK_PATH_MAX];
+};
+
+struct vsock_config {
+	bool enabled;
+	uint32_t cid;
+	char uds_path[CONFIG_VSOCK_PATH_MAX];
+	struct vsock_listen_config listeners[CONFIG_MAX_VSOCK_LISTENERS];
+	unsigned int nr_listeners;
+};
+
+/* virtio-balloon (docs/virtio-balloon.md). */
+struct balloon_config {
+	bool enabled;
+	uint32_t pages;            /* initial target, in 4 KiB pages */
+	bool deflate_on_oom;
+	uint32_t stats_interval_s; /* 0: statistics only on request */
+};
+
 struct vm_config {
 	uint64_t mem_mib;
 	bool hugepages;
@@ -63,6 +91,8 @@ struct vm_config {
 	struct net_config nets[CONFIG_MAX_NETS];
 	unsigned int nr_nets;
 	struct chardev_config console; /* virtio-console; CHARDEV_NONE: absent */
+	struct vsock_config vsock;
+	struct balloon_config balloon;
 };
 
 void vm_config_init(struct vm_config *cfg);

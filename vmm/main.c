@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * vmm: one process per virtual machine. The main thread runs the event
- * loop; each vCPU has a thread of its own.
+ * loop; each vCPU has a thread of its own. With --api-sock the process
+ * serves the control socket and outlives its VM until Quit or a signal.
  */
 #include <errno.h>
 #include <signal.h>
@@ -12,14 +13,17 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "vmm/api/api.h"
+#include "vmm/api/machine.h"
 #include "cli.h"
-#include "platform.h"
 #include "vm.h"
 
 struct vmm {
 	struct vm_config cfg;
+	struct cli_opts opts;
 	struct event_loop loop;
 	struct vm vm;
+	struct api api;
 	int signal_fd;
 	struct event_source signal_src;
 };
@@ -34,7 +38,10 @@ static void vmm_on_signal(void *opaque, uint32_t events)
 		return;
 	log_info("received signal %u (%s); stopping the VM", si.ssi_signo,
 		 strsignal((int)si.ssi_signo));
-	vm_request_exit(&vmm->vm, VM_EXIT_SIGNAL, (int)si.ssi_signo);
+	if (vmm->opts.api_sock)
+		api_stop(&vmm->api, VMM_EXIT_SIGNAL_BASE + (int)si.ssi_signo);
+	else
+		vm_request_exit(&vmm->vm, VM_EXIT_SIGNAL, (int)si.ssi_signo);
 }
 
 /*
@@ -85,6 +92,7 @@ static int vmm_exit_status(enum vm_exit_reason reason, int status)
 	case VM_EXIT_VCPU_ERROR:
 		return VMM_EXIT_VCPU_ERROR;
 	case VM_EXIT_NONE:
+	case VM_EXIT_TEARDOWN:
 		break;
 	}
 	return VMM_EXIT_HOST_ERROR;
@@ -97,52 +105,105 @@ static void vmm_on_vm_exit(struct vm *vm, void *opaque)
 	event_loop_stop(opaque);
 }
 
+static int machine_status(enum machine_error why)
+{
+	switch (why) {
+	case MACHINE_ERR_NO_KVM:
+		return VMM_EXIT_NO_KVM;
+	case MACHINE_ERR_BAD_IMAGE:
+		return VMM_EXIT_BAD_IMAGE;
+	case MACHINE_ERR_HOST:
+		break;
+	}
+	return VMM_EXIT_HOST_ERROR;
+}
+
 /* Creates, boots and runs the VM; returns the process exit status. */
 static int vmm_run(struct vmm *vmm)
 {
 	struct err e = { "" };
 	enum vm_exit_reason reason;
-	char *cmdline = NULL;
-	bool created = false;
+	enum machine_error why;
 	int status, ret;
 
 	if (vmm_block_signals(vmm, &e) < 0 || event_loop_init(&vmm->loop, &e) < 0)
 		goto host_error;
-	created = true;
-	if (vm_create(&vmm->vm, &vmm->cfg, &vmm->loop, &e) < 0) {
+	if (machine_build(&vmm->vm, &vmm->cfg, &vmm->loop, vmm_on_vm_exit,
+			  &vmm->loop, &why, &e) < 0) {
 		log_error("%s", e.msg);
-		ret = vmm->vm.kvm.fd < 0 || vmm->vm.fd < 0 ? VMM_EXIT_NO_KVM :
-							      VMM_EXIT_HOST_ERROR;
+		ret = machine_status(why);
 		goto out;
 	}
-	vmm->vm.on_exit = vmm_on_vm_exit;
-	vmm->vm.on_exit_opaque = &vmm->loop;
-	if (platform_create_devices(&vmm->vm, &e) < 0 ||
-	    vmm_watch_signals(vmm, &e) < 0 ||
-	    !(cmdline = platform_cmdline(&vmm->vm, &e)))
+	if (vmm_watch_signals(vmm, &e) < 0) {
+		vm_destroy(&vmm->vm);
 		goto host_error;
-	if (vm_boot(&vmm->vm, cmdline, &e) < 0) {
-		log_error("%s", e.msg);
-		ret = VMM_EXIT_BAD_IMAGE;
-		goto out;
 	}
-	if (vm_start(&vmm->vm, &e) < 0)
-		goto host_error;
 	vm_resume(&vmm->vm);
 	if (event_loop_run(&vmm->loop) < 0)
 		vm_request_exit(&vmm->vm, VM_EXIT_NONE, 0);
 	reason = vm_wait_exit(&vmm->vm, &status);
 	ret = vmm_exit_status(reason, status);
+	vm_destroy(&vmm->vm);
 	goto out;
 host_error:
 	log_error("%s", e.msg);
 	ret = VMM_EXIT_HOST_ERROR;
 out:
-	free(cmdline);
-	if (created)
-		vm_destroy(&vmm->vm);
 	event_loop_destroy(&vmm->loop);
 	return ret;
+}
+
+/*
+ * Serves the control socket; boots the command line's VM first when it
+ * names a kernel. Returns the process exit status.
+ */
+static int vmm_serve(struct vmm *vmm)
+{
+	struct err e = { "" };
+	enum machine_error why;
+	int ret;
+
+	if (vmm_block_signals(vmm, &e) < 0 || event_loop_init(&vmm->loop, &e) < 0) {
+		log_error("%s", e.msg);
+		event_loop_destroy(&vmm->loop);
+		return VMM_EXIT_HOST_ERROR;
+	}
+	if (api_open(&vmm->api, &vmm->loop, vmm->opts.api_sock, &e) < 0 ||
+	    vmm_watch_signals(vmm, &e) < 0) {
+		log_error("%s", e.msg);
+		ret = VMM_EXIT_HOST_ERROR;
+		goto out;
+	}
+	if (vmm->cfg.kernel && api_run_vm(&vmm->api, &vmm->cfg, &why, &e) < 0) {
+		log_error("%s", e.msg);
+		ret = machine_status(why);
+		goto out;
+	}
+	ret = event_loop_run(&vmm->loop) < 0 ? VMM_EXIT_HOST_ERROR :
+					       vmm->api.exit_code;
+out:
+	api_close(&vmm->api);
+	event_loop_destroy(&vmm->loop);
+	return ret;
+}
+
+/* Without --kernel, VM options have nothing to apply to. */
+static int check_api_only(const struct vm_config *cfg, struct err *e)
+{
+	struct vm_config def;
+	bool same;
+
+	vm_config_init(&def);
+	same = cfg->mem_mib == def.mem_mib && cfg->nr_cpus == def.nr_cpus &&
+	       !cfg->hugepages && !cfg->initrd && !cfg->cmdline &&
+	       !cfg->nr_disks && !cfg->nr_nets &&
+	       cfg->console.kind == def.console.kind;
+	for (unsigned int i = 0; i < CONFIG_NR_SERIAL; i++)
+		same = same && cfg->serial[i].kind == def.serial[i].kind;
+	vm_config_free(&def);
+	if (same)
+		return 0;
+	return err_set(e, "VM options need --kernel; without it the VM comes from CreateVM on the control socket");
 }
 
 int main(int argc, char **argv)
@@ -157,7 +218,7 @@ int main(int argc, char **argv)
 	}
 	vmm->signal_fd = -1;
 	vm_config_init(&vmm->cfg);
-	switch (cli_parse(argc, argv, &vmm->cfg, &e)) {
+	switch (cli_parse_opts(argc, argv, &vmm->cfg, &vmm->opts, &e)) {
 	case CLI_EXIT_OK:
 		ret = VMM_EXIT_OK;
 		goto out;
@@ -167,6 +228,15 @@ int main(int argc, char **argv)
 		goto out;
 	case CLI_RUN:
 		break;
+	}
+	if (vmm->opts.api_sock && !vmm->cfg.kernel) {
+		if (check_api_only(&vmm->cfg, &e) < 0) {
+			fprintf(stderr, "vmm: %s\n", e.msg);
+			ret = VMM_EXIT_USAGE;
+			goto out;
+		}
+		ret = vmm_serve(vmm);
+		goto out;
 	}
 	if (vm_config_validate(&vmm->cfg, CONFIG_MAX_CPUS, &e) < 0) {
 		fprintf(stderr, "vmm: %s\n", e.msg);
@@ -178,11 +248,12 @@ int main(int argc, char **argv)
 		ret = VMM_EXIT_NO_INPUT;
 		goto out;
 	}
-	ret = vmm_run(vmm);
+	ret = vmm->opts.api_sock ? vmm_serve(vmm) : vmm_run(vmm);
 out:
 	if (vmm->signal_fd >= 0)
 		close(vmm->signal_fd);
 	vm_config_free(&vmm->cfg);
+	cli_opts_free(&vmm->opts);
 	free(vmm);
 	return ret;
 }

@@ -2,11 +2,13 @@
 #include "platform.h"
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "devices/legacy.h"
 #include "devices/serial.h"
+#include "vm_devices.h"
 
 static void platform_quit(void *opaque)
 {
@@ -27,6 +29,7 @@ static int platform_create_serial(struct vm *vm, struct err *e)
 				  &s, e) < 0)
 			return -1;
 		vm_add_device(vm, &s->dev);
+		vm->serial[i] = &s->chr;
 	}
 	return 0;
 }
@@ -47,16 +50,21 @@ int platform_create_devices(struct vm *vm, struct err *e)
 			return -1;
 		vm_add_device(vm, dev);
 	}
-	return 0;
+	return vm_create_virtio_devices(vm, e);
 }
 
 char *platform_cmdline(const struct vm *vm, struct err *e)
 {
 	const char *base = vm->cfg->cmdline ? vm->cfg->cmdline :
 					      CONFIG_DEFAULT_CMDLINE;
-	char *line = strdup(base);
+	char virtio[LAYOUT_VIRTIO_MMIO_MAX * 48];
+	char *line;
 
-	if (!line)
+	if (vm_virtio_cmdline(vm, virtio, sizeof(virtio), e) < 0)
+		return NULL;
+	if (asprintf(&line, "%s%s%s", base, *virtio ? " " : "", virtio) < 0) {
 		err_set(e, "out of memory");
+		return NULL;
+	}
 	return line;
 }

@@ -5,6 +5,7 @@
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "util.h"
 
@@ -18,6 +19,8 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started;
+	bool exited;     /* the thread is past its last guest instruction */
+	uint64_t cpu_ns; /* the thread's CPU time when it ended */
 };
 
 /* Creates vCPU @id with CPUID, MSRs, LAPIC and FPU as a kernel expects. */
@@ -33,6 +36,8 @@ int vcpu_start(struct vcpu *vcpu, struct err *e);
 /* Forces the vCPU out of KVM_RUN so it notices a pause or exit request. */
 void vcpu_kick(struct vcpu *vcpu);
 void vcpu_join(struct vcpu *vcpu);
+/* CPU time the vCPU's thread has used, in ns (final once it ended). */
+uint64_t vcpu_cpu_time_ns(struct vcpu *vcpu);
 
 /* Installs the signal used by vcpu_kick(); call once before any vCPU runs. */
 int vcpu_init_signals(struct err *e);

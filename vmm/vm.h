@@ -9,6 +9,7 @@
 #include "boot/boot.h"
 #include "bus.h"
 #include "config.h"
+#include "control.h"
 #include "device.h"
 #include "event.h"
 #include "kvm.h"
@@ -16,6 +17,7 @@
 #include "memory.h"
 
 struct vcpu;
+struct chardev;
 
 /* Why the VM stopped; main() turns this into the process exit status. */
 enum vm_exit_reason {
@@ -25,6 +27,7 @@ enum vm_exit_reason {
 	VM_EXIT_RESET,        /* guest asked for a reset (i8042, ACPI) */
 	VM_EXIT_SIGNAL,       /* SIGINT/SIGTERM on the host */
 	VM_EXIT_VCPU_ERROR,   /* a vCPU hit an exit the VMM cannot handle */
+	VM_EXIT_TEARDOWN,     /* the control socket tore the VM down */
 };
 
 struct vm {
@@ -46,6 +49,15 @@ struct vm {
 
 	/* Devices in creation order, destroyed in reverse. */
 	struct device *devices;
+
+	/*
+	 * What the control socket may drive: the host ends of the serial
+	 * ports (NULL for absent ports) and the controls of optional devices
+	 * (NULL without the device).
+	 */
+	struct chardev *serial[CONFIG_NR_SERIAL];
+	struct balloon_control *balloon;
+	struct vsock_control *vsock;
 
 	/* virtio-mmio windows, announced on the command line and in ACPI. */
 	struct boot_mmio_device mmio_devs[LAYOUT_VIRTIO_MMIO_MAX];

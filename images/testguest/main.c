@@ -18,6 +18,7 @@
 #include "serial.h"
 #include "smp.h"
 #include "str.h"
+#include "virtio.h"
 
 #define MiB ((uint64_t)1 << 20)
 #define FOUR_GIB ((uint64_t)1 << 32)
@@ -295,6 +296,41 @@ static void run_check(struct testguest *tg, const char *name,
 /* Guest state lives in .bss: zeroed by entry.S, too big for the stack. */
 static struct testguest guest;
 
+static void check_virtio_blk(struct testguest *tg, struct check *c)
+{
+	tg_virtio_blk_test(tg->bi.cmdline, c);
+}
+
+static void check_virtio_net(struct testguest *tg, struct check *c)
+{
+	tg_virtio_net_test(tg->bi.cmdline, c);
+}
+
+static void check_virtio_console(struct testguest *tg, struct check *c)
+{
+	tg_virtio_console_test(tg->bi.cmdline, c);
+}
+
+/* The virtio checks run only for the devices testguest.virtio= names. */
+static void run_virtio_checks(struct testguest *tg)
+{
+	static const struct {
+		const char *device;
+		const char *check;
+		void (*fn)(struct testguest *, struct check *);
+	} checks[] = {
+		{ "blk", "virtio_blk", check_virtio_blk },
+		{ "net", "virtio_net", check_virtio_net },
+		{ "console", "virtio_console", check_virtio_console },
+	};
+
+	if (!tg->bi.cmdline_ok)
+		return;
+	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
+		if (tg_virtio_wanted(tg->bi.cmdline, checks[i].device))
+			run_check(tg, checks[i].check, checks[i].fn);
+}
+
 /* True when the command line holds "@key=1". */
 static bool flag_param(const struct bootinfo *bi, const char *key)
 {
@@ -312,6 +348,24 @@ static bool flag_param(const struct bootinfo *bi, const char *key)
 static __attribute__((noreturn)) void halt_forever(void)
 {
 	serial_puts("HALTING\n");
+	for (;;)
+		asm volatile("cli; hlt");
+}
+
+/*
+ * testguest.triplefault=1: crash the way a broken kernel does, so a test can
+ * check what the VMM reports. An empty IDT turns the breakpoint into a
+ * triple fault.
+ */
+static __attribute__((noreturn)) void triple_fault(void)
+{
+	static const struct {
+		uint16_t limit;
+		uint64_t base;
+	} __attribute__((packed)) empty_idt = { 0, 0 };
+
+	serial_puts("TRIPLE FAULT\n");
+	asm volatile("lidt %0; int3" : : "m"(empty_idt));
 	for (;;)
 		asm volatile("cli; hlt");
 }
@@ -355,9 +409,12 @@ void testguest_main(uint32_t kind, uint64_t info)
 	run_check(tg, "madt", check_madt);
 	run_check(tg, "mptable", check_mptable);
 	run_check(tg, "smp", check_smp);
+	run_virtio_checks(tg);
 
 	serial_printf("testguest: %u of %u checks failed\n", tg->failures,
 		      tg->checks);
+	if (flag_param(&tg->bi, "testguest.triplefault"))
+		triple_fault();
 	if (flag_param(&tg->bi, "testguest.halt"))
 		halt_forever();
 	if (flag_param(&tg->bi, "testguest.tick"))

@@ -66,6 +66,18 @@ void serial_puts(const char *s)
 	serial_write(s, strlen(s));
 }
 
+void serial_puts_escaped(const char *s)
+{
+	for (; *s; s++) {
+		uint8_t ch = (uint8_t)*s;
+
+		if (ch < 0x20 || ch == 0x7f)
+			serial_printf("\\x%02x", ch);
+		else
+			serial_putc(*s);
+	}
+}
+
 void serial_printf(const char *fmt, ...)
 {
 	char buf[512];

@@ -8,6 +8,8 @@
 void serial_init(void);
 void serial_write(const char *s, size_t len);
 void serial_puts(const char *s);
+/* Writes @s with control bytes as \xHH, so that it cannot break a line. */
+void serial_puts_escaped(const char *s);
 /* Formats with format() into a line-sized buffer and writes it. */
 void serial_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -100,7 +100,7 @@ Test(boot, sigterm_stops_a_running_guest, .timeout = BOOT_TIMEOUT_S + 10)
 	struct vmm_proc p;
 	const char *argv[] = {
 		"--kernel", image_path("testguest.bzImage"), "--memory", "64",
-		"--cmdline", "testguest.cpus=1 testguest.mem=64 testguest.halt",
+		"--cmdline", "testguest.cpus=1 testguest.mem=64 testguest.halt=1",
 		NULL,
 	};
 	char *err;
@@ -112,6 +112,28 @@ Test(boot, sigterm_stops_a_running_guest, .timeout = BOOT_TIMEOUT_S + 10)
 	cr_expect_eq(vmm_wait(&p, 30), 128 + SIGTERM);
 	err = vmm_stderr(&p);
 	cr_expect(strstr(err, "signal 15"), "stderr:\n%s", err);
+	free(err);
+	vmm_cleanup(&p);
+}
+
+/* A guest that crashes makes the VMM report where, and exit with 70. */
+Test(boot, triple_fault_is_reported_with_registers, .timeout = BOOT_TIMEOUT_S + 10)
+{
+	struct vmm_proc p;
+	const char *argv[] = {
+		"--kernel", image_path("testguest.elf"), "--memory", "64",
+		"--cmdline", "testguest.triplefault=1", NULL,
+	};
+	char *err;
+
+	cr_expect_eq(vmm_run(&p, argv, BOOT_TIMEOUT_S), 70);
+	err = vmm_stderr(&p);
+	/* Hardware reports a shutdown; KVM's emulator an emulation failure. */
+	cr_expect(strstr(err, "vcpu 0: guest triple-faulted") ||
+		  strstr(err, "vcpu 0: guest stopped on an exit the VMM cannot handle"),
+		  "stderr:\n%s", err);
+	cr_expect(strstr(err, "rip=0x"), "no registers in:\n%s", err);
+	cr_expect(strstr(err, "cr3="), "no control registers in:\n%s", err);
 	free(err);
 	vmm_cleanup(&p);
 }

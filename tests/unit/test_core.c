@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "vmm/bus.h"
+#include "vmm/kvm.h"
 #include "vmm/cli.h"
 #include "vmm/layout.h"
 #include "vmm/memory.h"
@@ -248,4 +249,17 @@ Test(cpuid, topology_matches_vcpu_index_and_count)
 	cr_assert_eq(c->entries[3].eax, 2, "2 bits of core id");
 	cr_assert_eq((c->entries[4].ecx >> 8) & 0xff, 0, "level 2 is invalid");
 	free(c);
+}
+
+Test(kvm, open_failures_name_the_device_and_the_reason)
+{
+	struct kvm kvm;
+	struct err e;
+
+	cr_assert_eq(kvm_open(&kvm, "/nonexistent/kvm", &e), -1);
+	cr_assert(strstr(e.msg, "/nonexistent/kvm does not exist: KVM is not available"),
+		  "%s", e.msg);
+	cr_assert_eq(kvm_open(&kvm, "/dev/null", &e), -1);
+	cr_assert(strstr(e.msg, "/dev/null: KVM API version -1, this VMM needs 12"),
+		  "%s", e.msg);
 }

@@ -294,7 +294,7 @@ int main(int argc, char **argv)
 {
 	const char *path = NULL;
 	uint64_t size = 256 * MiB;
-	double secs = 1;
+	double secs = 2;
 	struct vtest_host th;
 	struct device *dev;
 	struct err e;

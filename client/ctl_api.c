@@ -1,0 +1,679 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vmmctl --sock PATH COMMAND: a JSON-RPC client of the VMM's control
+ * socket, one request per command (docs/api.md).
+ */
+#include "ctl_api.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "vmm/term.h"
+#include "vmm/util.h"
+
+/* The largest response accepted (an InspectVM view is a few KiB). */
+#define CTL_MAX_LINE (4 * 1024 * 1024)
+#define CTL_MAX_FILE (1024 * 1024)
+/* Ctrl-] leaves an interactive serial or vsock session, as in telnet. */
+#define CTL_DETACH 0x1d
+
+struct conn {
+	int fd;
+	char *buf;
+	size_t len;
+	size_t cap;
+	int passed_fd; /* the last descriptor received, or -1 */
+	int next_id;
+};
+
+static int usage_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("vmmctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see vmmctl --sock PATH help)\n", stderr);
+	return 2;
+}
+
+static int conn_open(struct conn *c, const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+
+	memset(c, 0, sizeof(*c));
+	c->passed_fd = -1;
+	c->next_id = 1;
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		fprintf(stderr, "vmmctl: socket path %s is too long\n", path);
+		return -1;
+	}
+	strcpy(addr.sun_path, path);
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		fprintf(stderr, "vmmctl: cannot connect to %s: %s\n", path,
+			strerror(errno));
+		if (c->fd >= 0)
+			close(c->fd);
+		c->fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+static void conn_close(struct conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->passed_fd >= 0)
+		close(c->passed_fd);
+	free(c->buf);
+	c->fd = c->passed_fd = -1;
+	c->buf = NULL;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Reads more bytes, keeping a descriptor passed along with them. */
+static ssize_t conn_fill(struct conn *c)
+{
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+	} ctl;
+	struct iovec iov;
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	if (c->cap - c->len < 4096) {
+		size_t cap = c->cap ? c->cap * 2 : 65536;
+		char *buf;
+
+		if (cap > CTL_MAX_LINE || !(buf = realloc(c->buf, cap))) {
+			errno = EMSGSIZE;
+			return -1;
+		}
+		c->buf = buf;
+		c->cap = cap;
+	}
+	iov = (struct iovec){ c->buf + c->len, c->cap - c->len };
+	msg.msg_control = ctl.buf;
+	msg.msg_controllen = sizeof(ctl.buf);
+	do
+		n = recvmsg(c->fd, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -1;
+	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+		size_t nfds;
+		int fds[4];
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		memcpy(fds, CMSG_DATA(cm), MIN(nfds, (size_t)4) * sizeof(int));
+		for (size_t i = 0; i < nfds && i < 4; i++) {
+			if (c->passed_fd >= 0)
+				close(c->passed_fd);
+			c->passed_fd = fds[i];
+		}
+	}
+	c->len += (size_t)n;
+	return n;
+}
+
+/* The next message from the server; 0 at the end of the connection. */
+static int conn_next(struct conn *c, struct json_object **msg)
+{
+	char *nl;
+
+	while (!(nl = c->len ? memchr(c->buf, '\n', c->len) : NULL)) {
+		ssize_t n = conn_fill(c);
+
+		if (n < 0) {
+			fprintf(stderr, "vmmctl: reading from the VMM: %s\n",
+				strerror(errno));
+			return -1;
+		}
+		if (n == 0)
+			return 0;
+	}
+	*nl = '\0';
+	*msg = json_tokener_parse(c->buf);
+	c->len -= (size_t)(nl + 1 - c->buf);
+	memmove(c->buf, nl + 1, c->len);
+	if (!*msg) {
+		fputs("vmmctl: the VMM sent a line that is not JSON\n", stderr);
+		return -1;
+	}
+	return 1;
+}
+
+/*
+ * Sends @method with @params (consumed) and waits for its answer; on a
+ * JSON-RPC error prints the server's message and returns -1.
+ */
+static int conn_call(struct conn *c, const char *method,
+		     struct json_object *params, struct json_object **result)
+{
+	struct json_object *req = json_object_new_object(), *msg, *v, *err;
+	int id = c->next_id++, ret;
+	const char *s;
+	size_t len;
+
+	json_object_object_add(req, "jsonrpc", json_object_new_string("2.0"));
+	json_object_object_add(req, "id", json_object_new_int(id));
+	json_object_object_add(req, "method", json_object_new_string(method));
+	if (params)
+		json_object_object_add(req, "params", params);
+	s = json_object_to_json_string_length(req, JSON_C_TO_STRING_PLAIN |
+					      JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	ret = write_all(c->fd, s, len) < 0 || write_all(c->fd, "\n", 1) < 0;
+	json_object_put(req);
+	if (ret) {
+		fprintf(stderr, "vmmctl: sending %s: %s\n", method, strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		ret = conn_next(c, &msg);
+		if (ret <= 0) {
+			if (ret == 0)
+				fprintf(stderr, "vmmctl: the VMM closed the connection before answering %s\n",
+					method);
+			return -1;
+		}
+		/* Notifications (no id) are not the answer. */
+		if (json_object_object_get_ex(msg, "id", &v) && v &&
+		    json_object_get_int(v) == id)
+			break;
+		json_object_put(msg);
+	}
+	if (json_object_object_get_ex(msg, "error", &err)) {
+		json_object_object_get_ex(err, "message", &v);
+		fprintf(stderr, "vmmctl: %s: %s\n", method,
+			v ? json_object_get_string(v) : "error without a message");
+		json_object_put(msg);
+		return -1;
+	}
+	json_object_object_get_ex(msg, "result", &v);
+	*result = json_object_get(v);
+	json_object_put(msg);
+	return 0;
+}
+
+static void print_json(struct json_object *v)
+{
+	puts(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PRETTY |
+					       JSON_C_TO_STRING_SPACED |
+					       JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+/* Calls @method and prints its result; the command's exit status. */
+static int call_print(struct conn *c, const char *method,
+		      struct json_object *params)
+{
+	struct json_object *result;
+
+	if (conn_call(c, method, params, &result) < 0)
+		return 1;
+	print_json(result);
+	json_object_put(result);
+	return 0;
+}
+
+static int parse_u32(const char *s, uint32_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	if (!*s || *s == '-' || *s == '+')
+		return -1;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v > UINT32_MAX)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static struct json_object *read_json_file(const char *path)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *obj = NULL;
+	struct err e;
+	uint8_t *data = NULL;
+	size_t len = 0;
+
+	if (!strcmp(path, "-")) {
+		size_t cap = 0;
+		ssize_t n;
+
+		do {
+			if (len == cap) {
+				cap = cap ? cap * 2 : 4096;
+				data = cap > CTL_MAX_FILE ? NULL : realloc(data, cap);
+				if (!data) {
+					fputs("vmmctl: standard input is too large\n", stderr);
+					goto out;
+				}
+			}
+			n = read(0, data + len, cap - len);
+			if (n > 0)
+				len += (size_t)n;
+		} while (n > 0 || (n < 0 && errno == EINTR));
+	} else if (read_file(path, CTL_MAX_FILE, &data, &len, &e) < 0) {
+		fprintf(stderr, "vmmctl: %s\n", e.msg);
+		goto out;
+	}
+	obj = tok ? json_tokener_parse_ex(tok, (const char *)data, (int)len) : NULL;
+	if (!obj || json_tokener_get_error(tok) != json_tokener_success) {
+		fprintf(stderr, "vmmctl: %s: not valid JSON (%s)\n", path,
+			tok ? json_tokener_error_desc(json_tokener_get_error(tok)) :
+			      "out of memory");
+		json_object_put(obj);
+		obj = NULL;
+	}
+out:
+	free(data);
+	if (tok)
+		json_tokener_free(tok);
+	return obj;
+}
+
+/* Copies between the terminal (or pipes) and @fd until either side ends. */
+static int relay(int fd, bool half_close, const char *what)
+{
+	struct pollfd p[2] = {
+		{ .fd = fd, .events = POLLIN },
+		{ .fd = STDIN_FILENO, .events = POLLIN },
+	};
+	bool tty = isatty(STDIN_FILENO) && term_raw_enter(STDIN_FILENO) == 0;
+	char buf[16384];
+	ssize_t n;
+
+	if (tty)
+		fprintf(stderr, "vmmctl: attached to %s; Ctrl-] detaches\r\n", what);
+	for (;;) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[0].revents) {
+			n = read(fd, buf, sizeof(buf));
+			if (n <= 0 || write_all(STDOUT_FILENO, buf, (size_t)n) < 0)
+				break;
+		}
+		if (!p[1].revents)
+			continue;
+		n = read(STDIN_FILENO, buf, sizeof(buf));
+		if (n <= 0) {
+			/* Input ended; output keeps flowing until @fd ends. */
+			p[1].fd = -1;
+			if (half_close)
+				shutdown(fd, SHUT_WR);
+			continue;
+		}
+		if (tty && memchr(buf, CTL_DETACH, (size_t)n)) {
+			n = (char *)memchr(buf, CTL_DETACH, (size_t)n) - buf;
+			write_all(fd, buf, (size_t)n);
+			break;
+		}
+		if (write_all(fd, buf, (size_t)n) < 0)
+			break;
+	}
+	if (tty)
+		term_restore();
+	return 0;
+}
+
+/* Runs @method, then relays the descriptor it passed back. */
+static int call_relay(struct conn *c, const char *method,
+		      struct json_object *params, bool half_close,
+		      const char *what)
+{
+	struct json_object *result;
+	int fd, ret;
+
+	if (conn_call(c, method, params, &result) < 0)
+		return 1;
+	json_object_put(result);
+	fd = c->passed_fd;
+	c->passed_fd = -1;
+	if (fd < 0) {
+		fprintf(stderr, "vmmctl: %s: the VMM passed no socket back\n", method);
+		return 1;
+	}
+	ret = relay(fd, half_close, what);
+	close(fd);
+	return ret;
+}
+
+static struct json_object *obj1(const char *key, struct json_object *v)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, key, v);
+	return o;
+}
+
+static int cmd_create(struct conn *c, int argc, char **argv)
+{
+	struct json_object *cfg, *params;
+
+	if (argc != 1)
+		return usage_error("create needs one FILE.json (- for standard input)");
+	cfg = read_json_file(argv[0]);
+	if (!cfg)
+		return 1;
+	/* A whole CreateVMRequest, or just its VMConfig. */
+	params = json_object_object_get_ex(cfg, "config", NULL) ? cfg :
+		 obj1("config", cfg);
+	return call_print(c, "CreateVM", params);
+}
+
+static int cmd_wait(struct conn *c, int argc, char **argv)
+{
+	struct json_object *result;
+
+	(void)argv;
+	if (argc)
+		return usage_error("wait takes no arguments");
+	if (conn_call(c, "WaitVM", NULL, &result) < 0)
+		return 1;
+	json_object_put(result);
+	/* What ended the VM, as InspectVM reports it. */
+	return call_print(c, "InspectVM",
+			  obj1("query", json_object_new_string("exit")));
+}
+
+static int cmd_inspect(struct conn *c, int argc, char **argv)
+{
+	struct json_object *params = json_object_new_object(), *result, *v;
+	uint32_t depth;
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--depth")) {
+			if (i + 1 >= argc || parse_u32(argv[i + 1], &depth) < 0) {
+				json_object_put(params);
+				return usage_error("--depth needs a number");
+			}
+			json_object_object_add(params, "recursion_limit",
+					       json_object_new_int64(depth));
+			i++;
+		} else if (!json_object_object_get_ex(params, "query", NULL)) {
+			json_object_object_add(params, "query",
+					       json_object_new_string(argv[i]));
+		} else {
+			json_object_put(params);
+			return usage_error("inspect: unexpected argument '%s'", argv[i]);
+		}
+	}
+	if (conn_call(c, "InspectVM", params, &result) < 0)
+		return 1;
+	json_object_object_get_ex(result, "result", &v);
+	print_json(v);
+	json_object_put(result);
+	return 0;
+}
+
+static int cmd_properties(struct conn *c, int argc, char **argv)
+{
+	struct json_object *types = json_object_new_array();
+
+	for (int i = 0; i < argc; i++) {
+		const char *t = !strcmp(argv[i], "memory") ? "Memory" :
+				!strcmp(argv[i], "processor") ? "Processor" : NULL;
+
+		if (!t) {
+			json_object_put(types);
+			return usage_error("properties: '%s' is not memory or processor",
+					   argv[i]);
+		}
+		json_object_array_add(types, json_object_new_string(t));
+	}
+	return call_print(c, "PropertiesVM", obj1("types", types));
+}
+
+static int cmd_balloon(struct conn *c, int argc, char **argv)
+{
+	uint32_t pages;
+
+	if (argc == 1 && !strcmp(argv[0], "get"))
+		return call_print(c, "GetNumPages", NULL);
+	if (argc == 1 && !strcmp(argv[0], "stats"))
+		return call_print(c, "GetMemStats", NULL);
+	if (argc == 2 && !strcmp(argv[0], "set")) {
+		if (parse_u32(argv[1], &pages) < 0)
+			return usage_error("balloon set: '%s' is not a page count",
+					   argv[1]);
+		return call_print(c, "RequestNumPages",
+				  obj1("requested_num_pages",
+				       json_object_new_int64(pages)));
+	}
+	return usage_error("balloon needs get, set PAGES or stats");
+}
+
+static int cmd_memory(struct conn *c, int argc, char **argv)
+{
+	struct json_object *params;
+	uint32_t mib;
+
+	if (argc != 1 || parse_u32(argv[0], &mib) < 0)
+		return usage_error("memory needs the guest's new size in MiB");
+	params = obj1("type", json_object_new_string("UPDATE"));
+	json_object_object_add(params, "memory",
+			       obj1("memory_mb", json_object_new_int64(mib)));
+	return call_print(c, "ModifyResource", params);
+}
+
+static int cmd_modify(struct conn *c, int argc, char **argv)
+{
+	struct json_object *req;
+
+	if (argc != 1)
+		return usage_error("modify needs one FILE.json (- for standard input)");
+	req = read_json_file(argv[0]);
+	return req ? call_print(c, "ModifyResource", req) : 1;
+}
+
+static int cmd_serial(struct conn *c, int argc, char **argv)
+{
+	uint32_t port = 0;
+	char what[32];
+
+	if (argc < 1 || argc > 2 || strcmp(argv[0], "attach") ||
+	    (argc == 2 && parse_u32(argv[1], &port) < 0))
+		return usage_error("serial needs attach [PORT]");
+	snprintf(what, sizeof(what), "serial port %u", port);
+	return call_relay(c, "GetSerial",
+			  obj1("port", json_object_new_int64(port)), false, what);
+}
+
+static struct json_object *vsock_request(const char *type, uint32_t port,
+					 const char *path)
+{
+	struct json_object *listen = obj1("port", json_object_new_int64(port));
+	struct json_object *params = obj1("type", json_object_new_string(type));
+
+	if (path)
+		json_object_object_add(listen, "listener_path",
+				       json_object_new_string(path));
+	json_object_object_add(params, "vsock_listen", listen);
+	return params;
+}
+
+static int cmd_vsock(struct conn *c, int argc, char **argv)
+{
+	uint32_t port;
+	char what[32];
+
+	if (argc < 2 || parse_u32(argv[1], &port) < 0)
+		return usage_error("vsock needs listen PORT PATH, unlisten PORT or connect PORT");
+	if (argc == 3 && !strcmp(argv[0], "listen"))
+		return call_print(c, "VMSocket", vsock_request("ADD", port, argv[2]));
+	if (argc == 2 && !strcmp(argv[0], "unlisten"))
+		return call_print(c, "VMSocket", vsock_request("REMOVE", port, NULL));
+	if (argc == 2 && !strcmp(argv[0], "connect")) {
+		snprintf(what, sizeof(what), "vsock port %u", port);
+		return call_relay(c, "VsockConnect",
+				  obj1("port", json_object_new_int64(port)), true,
+				  what);
+	}
+	return usage_error("vsock needs listen PORT PATH, unlisten PORT or connect PORT");
+}
+
+static int cmd_events(struct conn *c, int argc, char **argv)
+{
+	struct json_object *result, *msg, *params;
+	int ret;
+
+	(void)argv;
+	if (argc)
+		return usage_error("events takes no arguments");
+	if (conn_call(c, "SubscribeEvents", NULL, &result) < 0)
+		return 1;
+	json_object_put(result);
+	/* One event per line, as they come, until the VMM goes away. */
+	while ((ret = conn_next(c, &msg)) > 0) {
+		if (json_object_object_get_ex(msg, "params", &params)) {
+			puts(json_object_to_json_string_ext(params,
+							    JSON_C_TO_STRING_PLAIN |
+							    JSON_C_TO_STRING_NOSLASHESCAPE));
+			fflush(stdout);
+		}
+		json_object_put(msg);
+	}
+	return ret < 0 ? 1 : 0;
+}
+
+static int cmd_call(struct conn *c, int argc, char **argv)
+{
+	struct json_object *params = NULL;
+
+	if (argc < 1 || argc > 2)
+		return usage_error("call needs METHOD [PARAMS_JSON]");
+	if (argc == 2) {
+		params = json_tokener_parse(argv[1]);
+		if (!params)
+			return usage_error("call: '%s' is not valid JSON", argv[1]);
+	}
+	return call_print(c, argv[0], params);
+}
+
+struct ctl_command {
+	const char *name;
+	const char *method; /* a method without parameters, or NULL */
+	int (*run)(struct conn *c, int argc, char **argv);
+	const char *help;
+};
+
+static const struct ctl_command commands[] = {
+	{ "create", NULL, cmd_create,
+	  "create FILE.json   CreateVM (paused) from a CreateVMRequest or VMConfig" },
+	{ "resume", "ResumeVM", NULL,
+	  "resume             ResumeVM: start or continue the vCPUs" },
+	{ "pause", "PauseVM", NULL,
+	  "pause              PauseVM: stop every vCPU" },
+	{ "wait", NULL, cmd_wait,
+	  "wait               WaitVM, then print why the VM stopped" },
+	{ "inspect", NULL, cmd_inspect,
+	  "inspect [QUERY] [--depth N]  InspectVM (QUERY like config.memory_config)" },
+	{ "properties", NULL, cmd_properties,
+	  "properties [memory|processor]  PropertiesVM" },
+	{ "capabilities", "CapabilitiesVM", NULL,
+	  "capabilities       CapabilitiesVM" },
+	{ "memory", NULL, cmd_memory,
+	  "memory MIB         ModifyResource: resize the guest through the balloon" },
+	{ "modify", NULL, cmd_modify,
+	  "modify FILE.json   ModifyResource with a ModifyResourceRequest" },
+	{ "balloon", NULL, cmd_balloon,
+	  "balloon get|set PAGES|stats  GetNumPages, RequestNumPages, GetMemStats" },
+	{ "serial", NULL, cmd_serial,
+	  "serial attach [PORT]  GetSerial: the port's output (its last 64 KiB first) and input" },
+	{ "vsock", NULL, cmd_vsock,
+	  "vsock listen PORT PATH | unlisten PORT | connect PORT" },
+	{ "teardown", "TeardownVM", NULL,
+	  "teardown           TeardownVM: release the VM" },
+	{ "quit", "Quit", NULL,
+	  "quit               Quit: end the VMM process" },
+	{ "events", NULL, cmd_events,
+	  "events             print state changes as they happen, one JSON per line" },
+	{ "call", NULL, cmd_call,
+	  "call METHOD [PARAMS_JSON]  any method, raw" },
+};
+
+static void usage(FILE *f)
+{
+	fputs("usage: vmmctl --sock PATH COMMAND [ARGS...]\ncommands:\n", f);
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(f, "  %s\n", commands[i].help);
+	fputs("Results are printed as JSON; on an error the VMM's message goes to\n"
+	      "stderr and the exit status is 1.\n", f);
+}
+
+int ctl_api_main(int argc, char **argv)
+{
+	const char *path = NULL, *name;
+	struct conn c;
+	int i = 1, ret;
+
+	if (argc >= 1 && !strncmp(argv[0], "--sock=", 7))
+		path = argv[0] + 7;
+	else if (argc >= 2 && !strcmp(argv[0], "--sock"))
+		path = argv[i++];
+	if (!path || !*path) {
+		usage(stderr);
+		return 2;
+	}
+	if (i >= argc || !strcmp(argv[i], "help") || !strcmp(argv[i], "--help")) {
+		usage(i >= argc ? stderr : stdout);
+		return i >= argc ? 2 : 0;
+	}
+	name = argv[i++];
+	for (size_t k = 0; k < ARRAY_SIZE(commands); k++) {
+		const struct ctl_command *cmd = &commands[k];
+
+		if (strcmp(name, cmd->name))
+			continue;
+		if (cmd->method && i < argc)
+			return usage_error("'%s' takes no arguments", name);
+		if (conn_open(&c, path) < 0)
+			return 1;
+		ret = cmd->method ? call_print(&c, cmd->method, NULL) :
+				    cmd->run(&c, argc - i, argv + i);
+		conn_close(&c);
+		return ret;
+	}
+	return usage_error("unknown command '%s'", name);
+}

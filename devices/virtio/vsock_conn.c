@@ -1,0 +1,677 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vsock connections: one stream between a guest port and a host socket.
+ *
+ * Host to guest, bytes go straight from the host socket into the guest's
+ * receive buffers, never more than the guest's credit (its buf_alloc less
+ * what it has not consumed yet); without credit or receive buffers the
+ * socket is simply not read, and the host writer blocks.
+ *
+ * Guest to host, bytes go straight from the guest's transmit buffers to the
+ * host socket; what the socket does not take waits in a ring of
+ * VSOCK_BUF_ALLOC bytes, the credit the guest was given, and a guest that
+ * sends past its credit is reset. The guest hears how much was forwarded
+ * (fwd_cnt) with every packet, and in a CREDIT_UPDATE once half a window
+ * went out since it last heard.
+ *
+ * Closing follows 5.10.6.6: SHUTDOWN flags per direction, then an RST from
+ * the side that saw both directions finish.
+ */
+#include "vsock_conn.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static uint32_t conn_bucket(uint32_t host_port, uint32_t guest_port)
+{
+	uint32_t h = host_port * 0x9e3779b1U ^ guest_port * 0x85ebca6bU;
+
+	return (h ^ (h >> 15)) % VSOCK_HASH_SIZE;
+}
+
+struct vsock_conn *vsock_conn_new(struct vsock *vs, enum vsock_conn_origin o,
+				  int fd)
+{
+	struct vsock_conn *c;
+
+	if (vs->nr_conns >= VSOCK_MAX_CONNS) {
+		vs->counters.conn_limit++;
+		if (o == ORIGIN_GUEST)
+			log_guest_once("virtio-vsock: connection refused: %d connections are open",
+				       VSOCK_MAX_CONNS);
+		else
+			log_warn("virtio-vsock: host connection refused: %d connections are open",
+				 VSOCK_MAX_CONNS);
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		log_error("virtio-vsock: out of memory for a connection");
+		return NULL;
+	}
+	c->vs = vs;
+	c->origin = o;
+	c->fd = fd;
+	c->api_fd = -1;
+	c->src = (struct event_source){
+		.fd = fd, .fn = vsock_conn_event, .opaque = c,
+	};
+	link_init(&c->rxl);
+	link_add_tail(&vs->conns, &c->all);
+	vs->nr_conns++;
+	return c;
+}
+
+struct vsock_conn *vsock_conn_find(struct vsock *vs, uint32_t host_port,
+				   uint32_t guest_port)
+{
+	struct vsock_conn *c = vs->hash[conn_bucket(host_port, guest_port)];
+
+	for (; c; c = c->hash_next)
+		if (c->host_port == host_port && c->guest_port == guest_port)
+			return c;
+	return NULL;
+}
+
+/* Handshake connections have no ports yet and are not in the table. */
+static bool conn_hashed(const struct vsock_conn *c)
+{
+	return c->state != CONN_HANDSHAKE;
+}
+
+void vsock_conn_hash(struct vsock_conn *c)
+{
+	struct vsock_conn **b =
+		&c->vs->hash[conn_bucket(c->host_port, c->guest_port)];
+
+	c->hash_next = *b;
+	*b = c;
+}
+
+static void conn_unhash(struct vsock_conn *c)
+{
+	struct vsock_conn **p =
+		&c->vs->hash[conn_bucket(c->host_port, c->guest_port)];
+
+	for (; *p; p = &(*p)->hash_next) {
+		if (*p == c) {
+			*p = c->hash_next;
+			return;
+		}
+	}
+}
+
+static void conn_unwatch(struct vsock_conn *c)
+{
+	if (c->watched)
+		event_loop_remove(c->vs->vdev.host->loop, &c->src);
+	c->watched = false;
+}
+
+/* Closes the host end; a pending control API call fails. */
+static void conn_close_host(struct vsock_conn *c, const char *why)
+{
+	conn_unwatch(c);
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->api_fd >= 0)
+		close(c->api_fd);
+	c->fd = c->api_fd = -1;
+	if (c->call) {
+		if (!c->call->e.msg[0])
+			err_set(&c->call->e, "%s", why);
+		vsock_complete(c->vs, c->call);
+		c->call = NULL;
+	}
+	ring_free(&c->out);
+}
+
+void vsock_conn_free(struct vsock_conn *c)
+{
+	struct vsock *vs = c->vs;
+
+	conn_close_host(c, "the connection was closed");
+	if (conn_hashed(c))
+		conn_unhash(c);
+	link_del(&c->all);
+	link_del(&c->rxl);
+	vs->nr_conns--;
+	free(c);
+}
+
+void vsock_conn_want_rx(struct vsock_conn *c)
+{
+	if (link_empty(&c->rxl))
+		link_add_tail(&c->vs->rx_pending, &c->rxl);
+}
+
+void vsock_conn_reset(struct vsock_conn *c)
+{
+	if (c->state == CONN_DEAD)
+		return;
+	conn_close_host(c, "the guest refused or reset the connection");
+	c->state = CONN_DEAD;
+	c->pending = PEND_RST;
+	c->deadline_ms = 0;
+	vsock_conn_want_rx(c);
+}
+
+/* What the guest can still take: its buf_alloc less what it holds. */
+static uint32_t conn_credit(const struct vsock_conn *c)
+{
+	uint32_t in_flight = c->tx_cnt - c->peer_fwd_cnt;
+
+	return in_flight >= c->peer_buf_alloc ? 0 :
+						 c->peer_buf_alloc - in_flight;
+}
+
+static bool conn_open(const struct vsock_conn *c)
+{
+	return c->state == CONN_ESTABLISHED || c->state == CONN_CLOSING;
+}
+
+/* Host data may go to the guest: nobody closed that direction. */
+static bool conn_host_to_guest_open(const struct vsock_conn *c)
+{
+	return conn_open(c) && !c->host_eof &&
+	       !(c->guest_shut & VSOCK_SHUTDOWN_RCV);
+}
+
+static bool conn_can_read(const struct vsock_conn *c)
+{
+	return c->host_readable && conn_host_to_guest_open(c) &&
+	       conn_credit(c) > 0;
+}
+
+/* Data waits without credit, and the guest was not asked for more yet. */
+static bool conn_needs_credit(const struct vsock_conn *c)
+{
+	return c->host_readable && conn_host_to_guest_open(c) &&
+	       conn_credit(c) == 0 && !c->credit_requested;
+}
+
+bool vsock_conn_rx_work(const struct vsock_conn *c)
+{
+	return c->pending || conn_can_read(c) || conn_needs_credit(c);
+}
+
+void vsock_conn_update_poll(struct vsock_conn *c)
+{
+	struct event_loop *loop = c->vs->vdev.host->loop;
+	uint32_t want = 0;
+
+	if (c->fd < 0)
+		return;
+	if (c->state == CONN_HANDSHAKE) {
+		want = EPOLLIN;
+	} else if (conn_open(c)) {
+		/*
+		 * Level-triggered: a socket known to be readable is watched
+		 * only while it can be read, or it would wake the loop in vain.
+		 */
+		if (conn_host_to_guest_open(c) &&
+		    !(c->host_readable &&
+		      (conn_credit(c) == 0 || c->vs->rx_starved)))
+			want |= EPOLLIN;
+		if (!ring_empty(&c->out))
+			want |= EPOLLOUT;
+	}
+	if (!want) {
+		conn_unwatch(c);
+		return;
+	}
+	if (c->watched) {
+		if (event_loop_modify(loop, &c->src, want) < 0)
+			log_error("virtio-vsock: epoll: %s", strerror(errno));
+		return;
+	}
+	c->src.events = want;
+	if (event_loop_add(loop, &c->src) < 0) {
+		log_error("virtio-vsock: watching a host socket: %s",
+			  strerror(errno));
+		return;
+	}
+	c->watched = true;
+}
+
+/* Tells the guest about forwarded bytes once half a window went out. */
+static void conn_credit_check(struct vsock_conn *c)
+{
+	if (c->fwd_cnt - c->fwd_cnt_sent >= VSOCK_BUF_ALLOC / 2) {
+		c->pending |= PEND_CREDIT_UPDATE;
+		vsock_conn_want_rx(c);
+	}
+}
+
+/*
+ * Both directions are finished: the host sends nothing more (our SHUTDOWN
+ * said so, or the guest stopped receiving) and everything the guest sent
+ * reached the host socket before the guest said it was done. An RST ends it.
+ */
+static void conn_check_finished(struct vsock_conn *c)
+{
+	bool host_done = (c->shutdown_sent &&
+			  (c->shutdown_flags & VSOCK_SHUTDOWN_SEND)) ||
+			 (c->guest_shut & VSOCK_SHUTDOWN_RCV);
+	bool guest_done = (c->guest_shut & VSOCK_SHUTDOWN_SEND) &&
+			  ring_empty(&c->out);
+
+	if (conn_open(c) && host_done && guest_done)
+		vsock_conn_reset(c);
+}
+
+/* The guest will send nothing more: pass the EOF on once all is out. */
+static void conn_shut_host_write(struct vsock_conn *c)
+{
+	if ((c->guest_shut & VSOCK_SHUTDOWN_SEND) && ring_empty(&c->out) &&
+	    !c->host_wr_shut && c->fd >= 0) {
+		shutdown(c->fd, SHUT_WR);
+		c->host_wr_shut = true;
+	}
+}
+
+static void conn_flush(struct vsock_conn *c)
+{
+	while (!ring_empty(&c->out)) {
+		size_t n;
+		const uint8_t *p = ring_peek(&c->out, &n);
+		ssize_t r = send(c->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EAGAIN)
+			break;
+		if (r <= 0) {
+			vsock_conn_reset(c);
+			return;
+		}
+		ring_consume(&c->out, (size_t)r);
+		c->fwd_cnt += (uint32_t)r;
+	}
+	conn_shut_host_write(c);
+	conn_credit_check(c);
+	conn_check_finished(c);
+}
+
+static int conn_buffer(struct vsock_conn *c, const struct iovec *iov,
+		       unsigned int niov, size_t off, size_t len)
+{
+	struct vsock *vs = c->vs;
+	int n;
+
+	if (!c->out.buf && ring_init(&c->out, VSOCK_BUF_ALLOC) < 0) {
+		log_error("virtio-vsock: out of memory buffering for port %u",
+			  c->host_port);
+		return -1;
+	}
+	n = iov_slice(iov, niov, off, len, vs->slice, ARRAY_SIZE(vs->slice));
+	for (int i = 0; i < n; i++)
+		ring_push(&c->out, vs->slice[i].iov_base, vs->slice[i].iov_len);
+	return n < 0 ? -1 : 0;
+}
+
+/* Stream data from the guest: to the host socket, or into the ring. */
+static void conn_recv_rw(struct vsock_conn *c, const struct vsock_hdr *h,
+			 const struct iovec *iov, unsigned int niov)
+{
+	struct vsock *vs = c->vs;
+	size_t off = VSOCK_HDR_SIZE, len = h->len;
+
+	if (!conn_open(c) || (c->guest_shut & VSOCK_SHUTDOWN_SEND)) {
+		vs->counters.bad_state++;
+		log_guest_once("virtio-vsock: data for port %u after the stream closed or before it opened; reset",
+			       c->host_port);
+		vsock_conn_reset(c);
+		return;
+	}
+	if (len == 0)
+		return;
+	if (c->out.len + len > VSOCK_BUF_ALLOC) {
+		vs->counters.credit_violations++;
+		log_guest_once("virtio-vsock: %zu bytes for port %u exceed the %u-byte window; reset",
+			       len, c->host_port, VSOCK_BUF_ALLOC);
+		vsock_conn_reset(c);
+		return;
+	}
+	vs->counters.tx_bytes += len;
+	if (c->shutdown_sent && (c->shutdown_flags & VSOCK_SHUTDOWN_RCV)) {
+		/* The host end is gone: nothing can take the data. */
+		vsock_conn_reset(c);
+		return;
+	}
+	if (ring_empty(&c->out)) {
+		struct msghdr m = { .msg_iov = vs->slice };
+		int n = iov_slice(iov, niov, off, len, vs->slice,
+				  ARRAY_SIZE(vs->slice));
+		ssize_t r;
+
+		m.msg_iovlen = n < 0 ? 0 : (size_t)n;
+		do
+			r = sendmsg(c->fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+		while (r < 0 && errno == EINTR);
+		if (r < 0 && errno != EAGAIN) {
+			vsock_conn_reset(c);
+			return;
+		}
+		if (r > 0) {
+			c->fwd_cnt += (uint32_t)r;
+			off += (size_t)r;
+			len -= (size_t)r;
+		}
+	}
+	if (len && conn_buffer(c, iov, niov, off, len) < 0) {
+		vsock_conn_reset(c);
+		return;
+	}
+	conn_credit_check(c);
+}
+
+static void conn_recv_shutdown(struct vsock_conn *c, uint32_t flags)
+{
+	struct vsock *vs = c->vs;
+
+	if (!conn_open(c)) {
+		vs->counters.bad_state++;
+		log_guest_once("virtio-vsock: SHUTDOWN for port %u before the stream opened; reset",
+			       c->host_port);
+		vsock_conn_reset(c);
+		return;
+	}
+	c->guest_shut |= flags & (VSOCK_SHUTDOWN_RCV | VSOCK_SHUTDOWN_SEND);
+	conn_shut_host_write(c);
+	/* Closed both ways with data still queued: flush, but not forever. */
+	if (c->guest_shut == (VSOCK_SHUTDOWN_RCV | VSOCK_SHUTDOWN_SEND) &&
+	    !ring_empty(&c->out) && c->state != CONN_CLOSING) {
+		c->state = CONN_CLOSING;
+		c->deadline_ms = vsock_now_ms() + VSOCK_LINGER_TIMEOUT_MS;
+		vsock_timer_update(vs);
+	}
+	conn_check_finished(c);
+}
+
+void vsock_conn_established(struct vsock_conn *c)
+{
+	if (c->origin == ORIGIN_UDS) {
+		char line[24];
+		int n = snprintf(line, sizeof(line), "OK %u\n", c->host_port);
+		ssize_t r;
+
+		/* A fresh socket's buffer always takes these few bytes. */
+		do
+			r = send(c->fd, line, (size_t)n,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+		while (r < 0 && errno == EINTR);
+		if (r != n) {
+			vsock_conn_reset(c);
+			return;
+		}
+	} else if (c->origin == ORIGIN_API && c->call) {
+		c->call->fd = c->api_fd;
+		c->api_fd = -1;
+		vsock_complete(c->vs, c->call);
+		c->call = NULL;
+	}
+	c->state = CONN_ESTABLISHED;
+	c->deadline_ms = 0;
+}
+
+static void conn_bad_state(struct vsock_conn *c, const struct vsock_hdr *h)
+{
+	c->vs->counters.bad_state++;
+	log_guest_once("virtio-vsock: op %u not valid for port %u in state %d; reset",
+		       h->op, c->host_port, c->state);
+	vsock_conn_reset(c);
+}
+
+void vsock_conn_recv(struct vsock_conn *c, const struct vsock_hdr *h,
+		     const struct iovec *iov, unsigned int niov)
+{
+	if (c->state == CONN_DEAD) {
+		/* Only the RST that answers ours matters now. */
+		if (h->op == VSOCK_OP_RST)
+			vsock_conn_free(c);
+		return;
+	}
+	c->peer_buf_alloc = h->buf_alloc;
+	c->peer_fwd_cnt = h->fwd_cnt;
+	switch (h->op) {
+	case VSOCK_OP_RST:
+		if (c->call)
+			err_set(&c->call->e, "the guest refused the connection to port %u",
+				c->guest_port);
+		vsock_conn_free(c);
+		return;
+	case VSOCK_OP_RESPONSE:
+		if (c->state != CONN_CONNECTING)
+			conn_bad_state(c, h);
+		else
+			vsock_conn_established(c);
+		break;
+	case VSOCK_OP_REQUEST:
+		conn_bad_state(c, h);
+		break;
+	case VSOCK_OP_SHUTDOWN:
+		conn_recv_shutdown(c, h->flags);
+		break;
+	case VSOCK_OP_RW:
+		conn_recv_rw(c, h, iov, niov);
+		break;
+	case VSOCK_OP_CREDIT_UPDATE:
+		break;
+	case VSOCK_OP_CREDIT_REQUEST:
+		if (conn_open(c)) {
+			c->pending |= PEND_CREDIT_UPDATE;
+			vsock_conn_want_rx(c);
+		}
+		break;
+	}
+	if (c->state == CONN_DEAD)
+		return;
+	if (conn_credit(c) > 0)
+		c->credit_requested = false;
+	if (conn_can_read(c))
+		vsock_conn_want_rx(c);
+	vsock_conn_update_poll(c);
+}
+
+enum conn_read_result { READ_DATA, READ_NONE, READ_EOF, READ_ERROR };
+
+/* Host bytes into the receive chain, after the header. */
+static enum conn_read_result conn_read(struct vsock_conn *c,
+				       const struct iovec *iov,
+				       unsigned int niov, uint64_t room,
+				       uint32_t *got)
+{
+	struct vsock *vs = c->vs;
+	size_t want = (size_t)MIN(MIN(room, (uint64_t)VSOCK_MAX_PKT),
+				  (uint64_t)conn_credit(c));
+	int n = iov_slice(iov, niov, VSOCK_HDR_SIZE, want, vs->slice,
+			  ARRAY_SIZE(vs->slice));
+	ssize_t r;
+
+	*got = 0;
+	if (n <= 0)
+		return READ_NONE;
+	do
+		r = readv(c->fd, vs->slice, n);
+	while (r < 0 && errno == EINTR);
+	if (r > 0) {
+		*got = (uint32_t)r;
+		return READ_DATA;
+	}
+	if (r == 0)
+		return READ_EOF;
+	if (errno == EAGAIN) {
+		c->host_readable = false;
+		return READ_NONE;
+	}
+	return READ_ERROR;
+}
+
+/* The host socket reached EOF: the host sends no more, maybe is gone. */
+static void conn_host_eof(struct vsock_conn *c)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLRDHUP };
+
+	c->host_eof = true;
+	c->host_readable = false;
+	c->shutdown_flags = VSOCK_SHUTDOWN_SEND;
+	if (poll(&p, 1, 0) == 1 && (p.revents & POLLHUP))
+		c->shutdown_flags |= VSOCK_SHUTDOWN_RCV;
+	c->pending |= PEND_SHUTDOWN;
+}
+
+/* Our SHUTDOWN went out: wait for the guest's close where the host is gone. */
+static void conn_shutdown_sent(struct vsock_conn *c)
+{
+	c->shutdown_sent = true;
+	if ((c->shutdown_flags & VSOCK_SHUTDOWN_RCV) &&
+	    c->state != CONN_CLOSING) {
+		c->state = CONN_CLOSING;
+		c->deadline_ms = vsock_now_ms() + VSOCK_LINGER_TIMEOUT_MS;
+		vsock_timer_update(c->vs);
+	}
+	conn_check_finished(c);
+}
+
+/* Picks the op of the next packet; reads host data for RW. */
+static uint16_t conn_next_op(struct vsock_conn *c, const struct iovec *iov,
+			     unsigned int niov, uint64_t space,
+			     uint32_t *len)
+{
+	*len = 0;
+	if (c->pending & PEND_RST)
+		return VSOCK_OP_RST;
+	if (c->pending & PEND_REQUEST)
+		return VSOCK_OP_REQUEST;
+	if (c->pending & PEND_RESPONSE)
+		return VSOCK_OP_RESPONSE;
+	if (conn_can_read(c)) {
+		switch (conn_read(c, iov, niov, space - VSOCK_HDR_SIZE, len)) {
+		case READ_DATA:
+			return VSOCK_OP_RW;
+		case READ_NONE:
+			break;
+		case READ_EOF:
+			conn_host_eof(c);
+			break;
+		case READ_ERROR:
+			vsock_conn_reset(c);
+			return VSOCK_OP_RST;
+		}
+	}
+	if (conn_needs_credit(c))
+		c->pending |= PEND_CREDIT_REQUEST;
+	if (c->pending & PEND_CREDIT_UPDATE)
+		return VSOCK_OP_CREDIT_UPDATE;
+	if (c->pending & PEND_CREDIT_REQUEST)
+		return VSOCK_OP_CREDIT_REQUEST;
+	if (c->pending & PEND_SHUTDOWN)
+		return VSOCK_OP_SHUTDOWN;
+	return VSOCK_OP_INVALID;
+}
+
+uint32_t vsock_conn_fill(struct vsock_conn *c, const struct iovec *iov,
+			 unsigned int niov, uint64_t space)
+{
+	struct vsock *vs = c->vs;
+	struct vsock_hdr h = {
+		.src_cid = VSOCK_HOST_CID,
+		.dst_cid = vs->guest_cid,
+		.src_port = c->host_port,
+		.dst_port = c->guest_port,
+		.type = VSOCK_TYPE_STREAM,
+		.buf_alloc = VSOCK_BUF_ALLOC,
+	};
+	uint8_t raw[VSOCK_HDR_SIZE];
+
+	h.op = conn_next_op(c, iov, niov, space, &h.len);
+	switch (h.op) {
+	case VSOCK_OP_INVALID:
+		return 0;
+	case VSOCK_OP_RST:
+		c->pending = 0;
+		break;
+	case VSOCK_OP_REQUEST:
+		c->pending &= ~PEND_REQUEST;
+		break;
+	case VSOCK_OP_RESPONSE:
+		c->pending &= ~PEND_RESPONSE;
+		break;
+	case VSOCK_OP_RW:
+		c->tx_cnt += h.len;
+		vs->counters.rx_bytes += h.len;
+		break;
+	case VSOCK_OP_CREDIT_REQUEST:
+		c->pending &= ~PEND_CREDIT_REQUEST;
+		c->credit_requested = true;
+		break;
+	case VSOCK_OP_SHUTDOWN:
+		c->pending &= ~PEND_SHUTDOWN;
+		h.flags = c->shutdown_flags;
+		break;
+	}
+	/* Every packet tells the guest how much of its data went out. */
+	h.fwd_cnt = c->fwd_cnt;
+	c->fwd_cnt_sent = c->fwd_cnt;
+	c->pending &= ~PEND_CREDIT_UPDATE;
+	vsock_hdr_encode(&h, raw);
+	iov_from_buf(iov, niov, 0, raw, VSOCK_HDR_SIZE);
+	if (h.op == VSOCK_OP_SHUTDOWN)
+		conn_shutdown_sent(c);
+	return VSOCK_HDR_SIZE + h.len;
+}
+
+void vsock_conn_expire(struct vsock_conn *c)
+{
+	struct vsock *vs = c->vs;
+
+	vs->counters.timeouts++;
+	switch (c->state) {
+	case CONN_HANDSHAKE:
+		vsock_conn_free(c);
+		return;
+	case CONN_CONNECTING:
+		if (c->call)
+			err_set(&c->call->e, "the guest did not answer the connection to port %u within %d ms",
+				c->guest_port, VSOCK_CONNECT_TIMEOUT_MS);
+		vsock_conn_reset(c);
+		return;
+	case CONN_ESTABLISHED:
+	case CONN_CLOSING:
+	case CONN_DEAD:
+		vsock_conn_reset(c);
+		return;
+	}
+}
+
+void vsock_conn_event(void *opaque, uint32_t events)
+{
+	struct vsock_conn *c = opaque;
+	struct vsock *vs = c->vs;
+
+	virtio_lock(&vs->vdev);
+	if (vsock_sync(vs)) {
+		virtio_unlock(&vs->vdev);
+		return;
+	}
+	if (c->state == CONN_HANDSHAKE) {
+		vsock_host_handshake(c);
+	} else {
+		if (events & EPOLLOUT)
+			conn_flush(c);
+		if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
+		    conn_host_to_guest_open(c)) {
+			c->host_readable = true;
+			vsock_conn_want_rx(c);
+		}
+		vsock_conn_update_poll(c);
+		vsock_rx_run(vs);
+	}
+	virtio_unlock(&vs->vdev);
+}

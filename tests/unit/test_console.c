@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: MIT
+/*
+ * virtio-console through the simulated driver, relayed to a Unix socket the
+ * test attaches to and to a file: output, input, emergency writes, input
+ * held back until the guest posts buffers, malformed chains.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "devices/virtio/console.h"
+#include "devices/virtio/mmio.h"
+#include "devices/virtio/virtio.h"
+#include "virtio_driver.h"
+
+#define MEM_SIZE (16 * MiB)
+#define HEAP (1 * MiB)
+#define WAIT_MS 3000
+#define QSIZE 32
+#define RXQ VIRTIO_CONSOLE_RXQ
+#define TXQ VIRTIO_CONSOLE_TXQ
+
+#define FEATURES                                                               \
+	(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_EVENT_IDX) |      \
+	 VIRTIO_BIT(VIRTIO_CONSOLE_F_EMERG_WRITE))
+
+static struct vtest_host th;
+static struct device *dev;
+static struct vdrv drv;
+static char path[64];
+static int client = -1;
+
+static void create(enum chardev_kind kind)
+{
+	struct chardev_config cfg = { .kind = kind, .path = path };
+	struct err e;
+
+	snprintf(path, sizeof(path), "/tmp/vmm-console-%d", getpid());
+	unlink(path);
+	cr_assert_eq(vtest_host_init(&th, MEM_SIZE, false), 0);
+	cr_assert_eq(virtio_console_create(&th.host, VTEST_BASE, VTEST_GSI,
+					   &cfg, &dev, &e), 0, "%s", e.msg);
+	cr_assert_eq(vtest_host_start(&th), 0);
+	vdrv_init(&drv, &th, VTEST_BASE, VTEST_GSI, HEAP, MEM_SIZE - HEAP);
+}
+
+static void attach(void)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+
+	strcpy(a.sun_path, path);
+	client = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(client, 0);
+	cr_assert_eq(connect(client, (struct sockaddr *)&a, sizeof(a)), 0,
+		     "connect %s: %s", path, strerror(errno));
+}
+
+static void setup_socket(void)
+{
+	create(CHARDEV_SOCKET);
+}
+
+static void setup_file(void)
+{
+	create(CHARDEV_FILE);
+}
+
+static void teardown(void)
+{
+	vtest_host_stop(&th);
+	if (dev)
+		dev->ops->destroy(dev);
+	dev = NULL;
+	vdrv_free(&drv);
+	vtest_host_destroy(&th);
+	if (client >= 0)
+		close(client);
+	client = -1;
+	unlink(path);
+}
+
+/* Reads from the client until @want has arrived. */
+static void expect_output(const char *want)
+{
+	char buf[256];
+	size_t got = 0, len = strlen(want);
+
+	while (got < len) {
+		struct pollfd p = { .fd = client, .events = POLLIN };
+		ssize_t n;
+
+		cr_assert_eq(poll(&p, 1, WAIT_MS), 1, "only \"%.*s\" arrived",
+			     (int)got, buf);
+		n = read(client, buf + got, sizeof(buf) - got);
+		cr_assert_gt(n, 0);
+		got += (size_t)n;
+	}
+	cr_assert_eq(got, len);
+	cr_assert_eq(memcmp(buf, want, len), 0, "got \"%.*s\"", (int)got, buf);
+}
+
+static void guest_write(const char *s)
+{
+	size_t len = strlen(s), half = len / 2;
+	uint64_t buf = vdrv_alloc(&drv, len, 1);
+	struct vdrv_buf b[] = { { buf, (uint32_t)half, false },
+				{ buf + half, (uint32_t)(len - half), false } };
+	uint32_t id, l;
+
+	memcpy(vdrv_ptr(&drv, buf, len), s, len);
+	cr_assert_geq(vdrv_add(&drv, TXQ, b, 2, false), 0);
+	vdrv_kick(&drv, TXQ);
+	cr_assert(vdrv_wait_used(&drv, TXQ, &id, &l, WAIT_MS));
+}
+
+static uint64_t post_rx(uint32_t size)
+{
+	uint64_t buf = vdrv_alloc(&drv, size, 8);
+	struct vdrv_buf b = { buf, size, true };
+
+	cr_assert_geq(vdrv_add(&drv, RXQ, &b, 1, false), 0);
+	vdrv_kick(&drv, RXQ);
+	return buf;
+}
+
+TestSuite(console, .init = setup_socket, .fini = teardown, .timeout = 30);
+
+Test(console, identity_and_features)
+{
+	cr_assert_eq(vdrv_read(&drv, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_CONSOLE);
+	cr_assert(vdrv_device_features(&drv) &
+		  VIRTIO_BIT(VIRTIO_CONSOLE_F_EMERG_WRITE));
+}
+
+Test(console, output_to_socket_client)
+{
+	attach();
+	cr_assert_eq(vdrv_start(&drv, FEATURES, 2, QSIZE), 0);
+	guest_write("hello from the guest\n");
+	expect_output("hello from the guest\n");
+}
+
+Test(console, output_before_attach_is_replayed)
+{
+	cr_assert_eq(vdrv_start(&drv, FEATURES, 2, QSIZE), 0);
+	guest_write("early line\n");
+	attach();
+	expect_output("early line\n");
+}
+
+Test(console, input_from_socket_client)
+{
+	uint64_t buf;
+	uint32_t id, len;
+
+	attach();
+	cr_assert_eq(vdrv_start(&drv, FEATURES, 2, QSIZE), 0);
+	buf = post_rx(64);
+	cr_assert_eq(write(client, "typed", 5), 5);
+	cr_assert(vdrv_wait_used(&drv, RXQ, &id, &len, WAIT_MS));
+	cr_assert_eq(len, 5);
+	cr_assert_eq(memcmp(vdrv_ptr(&drv, buf, 5), "typed", 5), 0);
+}
+
+Test(console, input_waits_for_receive_buffers)
+{
+	uint64_t buf;
+	uint32_t id, len;
+
+	attach();
+	cr_assert_eq(vdrv_start(&drv, FEATURES, 2, QSIZE), 0);
+	cr_assert_eq(write(client, "abcdef", 6), 6);
+	cr_assert_not(vdrv_wait_used(&drv, RXQ, &id, &len, 200));
+	buf = post_rx(4);
+	cr_assert(vdrv_wait_used(&drv, RXQ, &id, &len, WAIT_MS));
+	cr_assert_eq(len, 4, "input is cut to the buffer");
+	cr_assert_eq(memcmp(vdrv_ptr(&drv, buf, 4), "abcd", 4), 0);
+	buf = post_rx(16);
+	cr_assert(vdrv_wait_used(&drv, RXQ, &id, &len, WAIT_MS));
+	cr_assert_eq(len, 2, "the rest stayed in the socket, nothing lost");
+	cr_assert_eq(memcmp(vdrv_ptr(&drv, buf, 2), "ef", 2), 0);
+}
+
+Test(console, emergency_write)
+{
+	uint8_t c[4] = { 'Z', 0, 0, 0 };
+
+	attach();
+	bus_write(&th.mmio, VTEST_BASE + VIRTIO_MMIO_CONFIG +
+		  VIRTIO_CONSOLE_CFG_EMERG_WR, c, 4);
+	expect_output("Z");
+}
+
+Test(console, malformed_chains_fail_alone)
+{
+	uint64_t buf = vdrv_alloc(&drv, 16, 8);
+	struct vdrv_buf readable = { buf, 16, false };
+	struct vdrv_buf writable = { buf, 16, true };
+	uint32_t id, len;
+
+	attach();
+	cr_assert_eq(vdrv_start(&drv, FEATURES, 2, QSIZE), 0);
+	vdrv_add(&drv, TXQ, &writable, 1, false);
+	vdrv_kick(&drv, TXQ);
+	cr_assert(vdrv_wait_used(&drv, TXQ, &id, &len, WAIT_MS));
+	vdrv_add(&drv, RXQ, &readable, 1, false);
+	vdrv_kick(&drv, RXQ);
+	cr_assert_eq(write(client, "x", 1), 1);
+	cr_assert(vdrv_wait_used(&drv, RXQ, &id, &len, WAIT_MS));
+	cr_assert_eq(len, 0, "a receive buffer the device cannot write is failed");
+	cr_assert_eq(vdrv_status(&drv) & VIRTIO_STATUS_NEEDS_RESET, 0);
+	buf = post_rx(8);
+	cr_assert(vdrv_wait_used(&drv, RXQ, &id, &len, WAIT_MS));
+	cr_assert_eq(len, 1);
+	guest_write("still here\n");
+	expect_output("still here\n");
+}
+
+TestSuite(console_file, .init = setup_file, .fini = teardown, .timeout = 30);
+
+Test(console_file, output_appended_to_file)
+{
+	char buf[64] = { 0 };
+	int fd;
+
+	cr_assert_eq(vdrv_start(&drv, FEATURES, 2, QSIZE), 0);
+	guest_write("to the file\n");
+	fd = open(path, O_RDONLY);
+	cr_assert_geq(fd, 0);
+	for (int i = 0; i < 300; i++) {
+		if (pread(fd, buf, sizeof(buf) - 1, 0) == 12)
+			break;
+		usleep(10 * 1000);
+	}
+	close(fd);
+	cr_assert_str_eq(buf, "to the file\n");
+}

@@ -1,0 +1,834 @@
+// SPDX-License-Identifier: MIT
+#include "config_json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmm/api/pbjson.h"
+#include "vmm/config_devices.h"
+#include "vmm/layout.h"
+
+/* The largest guest the command line accepts (--memory), in MiB. */
+#define CONFIG_MAX_MEM_MIB (1ULL << 30)
+#define MMIO_GAP_MIB ((LAYOUT_MMIO_HOLE_END - LAYOUT_MMIO_HOLE) / MiB)
+
+static const char *const disk_types[] = {
+	"SCSI_DISK_TYPE_VHD1", "SCSI_DISK_TYPE_VHDX", "SCSI_DISK_TYPE_PHYSICAL",
+};
+enum { DISK_TYPE_PHYSICAL = 2 };
+
+/* Options carried in extra_data until they are applied. */
+struct extra {
+	char *disk_serial[CONFIG_MAX_DISKS];
+	bool serial_set[CONFIG_NR_SERIAL];
+};
+
+/* Marks a pb_* failure (already in @re->e) as malformed params. */
+static int invalid(struct rpc_error *re)
+{
+	re->code = RPC_INVALID_PARAMS;
+	return -1;
+}
+
+static int get_message(struct json_object *msg, const char *path,
+		       const char *key, const char *const *fields,
+		       struct json_object **out, char *where, size_t len,
+		       struct rpc_error *re)
+{
+	pb_join(where, len, path, key);
+	if (pb_get_message(msg, path, key, out, &re->e) < 0 ||
+	    (*out && pb_check_message(*out, where, fields, &re->e) < 0))
+		return invalid(re);
+	return 0;
+}
+
+static int parse_memory(struct json_object *cfgmsg, struct vm_config *cfg,
+			struct rpc_error *re)
+{
+	static const char *const fields[] = {
+		"memory_mb", "allow_overcommit", "deferred_commit", "hot_hint",
+		"cold_hint", "cold_discard_hint", "low_mmio_gap_in_mb",
+		"high_mmio_base_in_mb", "high_mmio_gap_in_mb", NULL,
+	};
+	static const char *const hints[] = {
+		"hot_hint", "cold_hint", "cold_discard_hint",
+	};
+	static const char *const high[] = {
+		"high_mmio_base_in_mb", "high_mmio_gap_in_mb",
+	};
+	struct json_object *m;
+	char p[PB_PATH_MAX];
+	uint64_t mb = 0, gap = 0;
+	bool flag;
+
+	if (get_message(cfgmsg, "config", "memory_config", fields, &m, p,
+			sizeof(p), re) < 0)
+		return -1;
+	if (!m)
+		return 0;
+	if (pb_get_u64(m, p, "memory_mb", &mb, &re->e) < 0 ||
+	    pb_get_bool(m, p, "allow_overcommit", &flag, &re->e) < 0 ||
+	    pb_get_bool(m, p, "deferred_commit", &flag, &re->e) < 0 ||
+	    pb_get_u64(m, p, "low_mmio_gap_in_mb", &gap, &re->e) < 0)
+		return invalid(re);
+	if (mb && (mb < LAYOUT_MIN_RAM / MiB || mb > CONFIG_MAX_MEM_MIB))
+		return rpc_fail(re, RPC_INVALID_PARAMS,
+				"%s.memory_mb: %llu MiB: must be between %llu and %llu",
+				p, (unsigned long long)mb,
+				(unsigned long long)(LAYOUT_MIN_RAM / MiB),
+				(unsigned long long)CONFIG_MAX_MEM_MIB);
+	if (mb)
+		cfg->mem_mib = mb;
+	for (size_t i = 0; i < ARRAY_SIZE(hints); i++) {
+		flag = false;
+		if (pb_get_bool(m, p, hints[i], &flag, &re->e) < 0)
+			return invalid(re);
+		if (flag)
+			return rpc_fail(re, RPC_UNSUPPORTED,
+					"%s.%s: memory hints are not supported yet",
+					p, hints[i]);
+	}
+	if (gap && gap != MMIO_GAP_MIB)
+		return rpc_fail(re, RPC_UNSUPPORTED,
+				"%s.low_mmio_gap_in_mb: the MMIO gap below 4 GiB is fixed at %llu MiB",
+				p, (unsigned long long)MMIO_GAP_MIB);
+	for (size_t i = 0; i < ARRAY_SIZE(high); i++) {
+		uint64_t v = 0;
+
+		if (pb_get_u64(m, p, high[i], &v, &re->e) < 0)
+			return invalid(re);
+		if (v)
+			return rpc_fail(re, RPC_UNSUPPORTED,
+					"%s.%s: there is no MMIO window above 4 GiB to place",
+					p, high[i]);
+	}
+	return 0;
+}
+
+static int parse_processor(struct json_object *cfgmsg, struct vm_config *cfg,
+			   struct rpc_error *re)
+{
+	static const char *const fields[] = {
+		"processor_count", "processor_weight", "processor_limit", NULL,
+	};
+	struct json_object *m;
+	char p[PB_PATH_MAX];
+	uint32_t count = 0, weight = 0, limit = 0;
+
+	if (get_message(cfgmsg, "config", "processor_config", fields, &m, p,
+			sizeof(p), re) < 0)
+		return -1;
+	if (!m)
+		return 0;
+	if (pb_get_u32(m, p, "processor_count", &count, &re->e) < 0 ||
+	    pb_get_u32(m, p, "processor_weight", &weight, &re->e) < 0 ||
+	    pb_get_u32(m, p, "processor_limit", &limit, &re->e) < 0)
+		return invalid(re);
+	if (count > CONFIG_MAX_CPUS)
+		return rpc_fail(re, RPC_INVALID_PARAMS,
+				"%s.processor_count: %u: must be between 1 and %u",
+				p, count, CONFIG_MAX_CPUS);
+	if (count)
+		cfg->nr_cpus = count;
+	if (weight || limit)
+		return rpc_fail(re, RPC_UNSUPPORTED,
+				"%s.%s: vCPU weights and limits are not supported yet",
+				p, weight ? "processor_weight" : "processor_limit");
+	return 0;
+}
+
+/* Turns a command-line style error from config_devices.c into ours. */
+static int device_error(struct rpc_error *re, const char *where)
+{
+	re->code = RPC_INVALID_PARAMS;
+	return err_prefix(&re->e, "%s", where);
+}
+
+static int parse_disk(struct json_object *d, const char *p, unsigned int index,
+		      struct vm_config *cfg, struct extra *x,
+		      struct rpc_error *re)
+{
+	static const char *const fields[] = {
+		"controller", "lun", "host_path", "type", "read_only", NULL,
+	};
+	uint32_t controller = 0, lun = index;
+	char *path = NULL, arg[4096];
+	bool ro = false;
+	int type = DISK_TYPE_PHYSICAL, n;
+
+	if (pb_check_message(d, p, fields, &re->e) < 0 ||
+	    pb_get_u32(d, p, "controller", &controller, &re->e) < 0 ||
+	    pb_get_u32(d, p, "lun", &lun, &re->e) < 0 ||
+	    pb_get_enum(d, p, "type", disk_types, ARRAY_SIZE(disk_types),
+			&type, &re->e) < 0 ||
+	    pb_get_bool(d, p, "read_only", &ro, &re->e) < 0 ||
+	    pb_get_string(d, p, "host_path", &path, &re->e) < 0)
+		goto invalid;
+	if (!path || !*path) {
+		rpc_fail(re, RPC_INVALID_PARAMS, "%s.host_path: missing", p);
+		goto fail;
+	}
+	if (type != DISK_TYPE_PHYSICAL) {
+		rpc_fail(re, RPC_UNSUPPORTED,
+			 "%s.type: %s images are not supported; give a raw image as SCSI_DISK_TYPE_PHYSICAL",
+			 p, disk_types[type]);
+		goto fail;
+	}
+	if (controller != 0 || lun != index) {
+		rpc_fail(re, RPC_UNSUPPORTED,
+			 "%s: each disk is its own virtio-blk device: controller must be 0 and lun its index %u",
+			 p, index);
+		goto fail;
+	}
+	if (strchr(path, ',')) {
+		rpc_fail(re, RPC_UNSUPPORTED,
+			 "%s.host_path: paths holding ',' are not supported", p);
+		goto fail;
+	}
+	n = snprintf(arg, sizeof(arg), "%s%s%s%s", path, ro ? ",ro" : "",
+		     x->disk_serial[index] ? ",serial=" : "",
+		     x->disk_serial[index] ? x->disk_serial[index] : "");
+	free(path);
+	if (n < 0 || (size_t)n >= sizeof(arg))
+		return rpc_fail(re, RPC_INVALID_PARAMS, "%s.host_path: too long", p);
+	if (config_add_disk(cfg, arg, &re->e) < 0)
+		return device_error(re, p);
+	return 0;
+invalid:
+	invalid(re);
+fail:
+	free(path);
+	return -1;
+}
+
+/* "12-34-56-78-9A-BC" as the seed writes it, or with colons. */
+static int mac_to_colons(const char *mac, char *out, size_t len)
+{
+	if (strlen(mac) != 17 || len < 18)
+		return -1;
+	for (size_t i = 0; i < 18; i++)
+		out[i] = (i % 3 == 2 && mac[i] == '-') ? ':' : mac[i];
+	return 0;
+}
+
+static int parse_nic(struct json_object *n, const char *p,
+		     struct vm_config *cfg, struct rpc_error *re)
+{
+	static const char *const fields[] = {
+		"nic_id", "port_id", "mac_address", "switch_id", "nic_name", NULL,
+	};
+	char *id = NULL, *port = NULL, *mac = NULL, *sw = NULL, *name = NULL;
+	char arg[128], colons[18];
+	int ret = -1;
+
+	if (pb_check_message(n, p, fields, &re->e) < 0 ||
+	    pb_get_string(n, p, "nic_id", &id, &re->e) < 0 ||
+	    pb_get_string(n, p, "port_id", &port, &re->e) < 0 ||
+	    pb_get_string(n, p, "mac_address", &mac, &re->e) < 0 ||
+	    pb_get_string(n, p, "switch_id", &sw, &re->e) < 0 ||
+	    pb_get_string(n, p, "nic_name", &name, &re->e) < 0) {
+		invalid(re);
+		goto out;
+	}
+	if (sw && *sw) {
+		rpc_fail(re, RPC_UNSUPPORTED,
+			 "%s.switch_id: this VMM manages no virtual switch; attach the TAP device to a bridge on the host",
+			 p);
+		goto out;
+	}
+	if (!port || !*port) {
+		rpc_fail(re, RPC_INVALID_PARAMS,
+			 "%s.port_id: missing (the host TAP device's name)", p);
+		goto out;
+	}
+	if (!strncmp(port, "fd:", 3) || strchr(port, ',') || strchr(port, '=')) {
+		rpc_fail(re, RPC_INVALID_PARAMS,
+			 "%s.port_id: '%.32s' is not a TAP device name (descriptors can only be given on the command line)",
+			 p, port);
+		goto out;
+	}
+	if (mac && *mac && mac_to_colons(mac, colons, sizeof(colons)) < 0) {
+		rpc_fail(re, RPC_INVALID_PARAMS,
+			 "%s.mac_address: '%.32s' is not a MAC address like 52-54-00-12-34-56",
+			 p, mac);
+		goto out;
+	}
+	snprintf(arg, sizeof(arg), "tap=%.32s%s%s", port,
+		 mac && *mac ? ",mac=" : "", mac && *mac ? colons : "");
+	if (config_add_net(cfg, arg, &re->e) < 0) {
+		device_error(re, p);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(id);
+	free(port);
+	free(mac);
+	free(sw);
+	free(name);
+	return ret;
+}
+
+static int parse_devices(struct json_object *cfgmsg, struct vm_config *cfg,
+			 struct extra *x, struct rpc_error *re)
+{
+	static const char *const fields[] = {
+		"scsi_disks", "vpmem_disks", "nic_config", "windows_device", NULL,
+	};
+	struct json_object *m, *disks, *nics, *other;
+	char p[PB_PATH_MAX], item[PB_PATH_MAX];
+	size_t n;
+
+	if (get_message(cfgmsg, "config", "devices_config", fields, &m, p,
+			sizeof(p), re) < 0)
+		return -1;
+	if (!m)
+		return 0;
+	if (pb_get_array(m, p, "scsi_disks", &disks, &re->e) < 0 ||
+	    pb_get_array(m, p, "nic_config", &nics, &re->e) < 0)
+		return invalid(re);
+	if (pb_get_array(m, p, "vpmem_disks", &other, &re->e) < 0)
+		return invalid(re);
+	if (other && json_object_array_length(other))
+		return rpc_fail(re, RPC_UNSUPPORTED,
+				"%s.vpmem_disks: virtio-pmem disks are not supported yet",
+				p);
+	if (pb_get_array(m, p, "windows_device", &other, &re->e) < 0)
+		return invalid(re);
+	if (other && json_object_array_length(other))
+		return rpc_fail(re, RPC_UNSUPPORTED,
+				"%s.windows_device: Windows PCI devices cannot be assigned on Linux",
+				p);
+	n = disks ? json_object_array_length(disks) : 0;
+	if (n > CONFIG_MAX_DISKS)
+		return rpc_fail(re, RPC_INVALID_PARAMS,
+				"%s.scsi_disks: %zu disks, at most %d", p, n,
+				CONFIG_MAX_DISKS);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(item, sizeof(item), "%.100s.scsi_disks[%zu]", p, i);
+		if (parse_disk(json_object_array_get_idx(disks, i), item,
+			       (unsigned int)i, cfg, x, re) < 0)
+			return -1;
+	}
+	n = nics ? json_object_array_length(nics) : 0;
+	if (n > CONFIG_MAX_NETS)
+		return rpc_fail(re, RPC_INVALID_PARAMS,
+				"%s.nic_config: %zu network devices, at most %d",
+				p, n, CONFIG_MAX_NETS);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(item, sizeof(item), "%.100s.nic_config[%zu]", p, i);
+		if (parse_nic(json_object_array_get_idx(nics, i), item, cfg,
+			      re) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int parse_port(struct json_object *port, const char *p,
+		      struct vm_config *cfg, struct extra *x,
+		      struct rpc_error *re)
+{
+	static const char *const fields[] = { "port", "socket_path", NULL };
+	uint32_t index = 0;
+	char *path = NULL;
+	struct chardev_config *c;
+
+	if (pb_check_message(port, p, fields, &re->e) < 0 ||
+	    pb_get_u32(port, p, "port", &index, &re->e) < 0 ||
+	    pb_get_string(port, p, "socket_path", &path, &re->e) < 0) {
+		free(path);
+		return invalid(re);
+	}
+	if (index >= CONFIG_NR_SERIAL) {
+		free(path);
+		return rpc_fail(re, RPC_INVALID_PARAMS,
+				"%s.port: %u: ports are 0 (COM1, ttyS0) to %d (COM%d)",
+				p, index, CONFIG_NR_SERIAL - 1, CONFIG_NR_SERIAL);
+	}
+	if (!path || !*path) {
+		free(path);
+		return rpc_fail(re, RPC_INVALID_PARAMS, "%s.socket_path: missing", p);
+	}
+	if (x->serial_set[index]) {
+		free(path);
+		return rpc_fail(re, RPC_INVALID_PARAMS,
+				"%s.port: port %u is configured twice", p, index);
+	}
+	x->serial_set[index] = true;
+	c = &cfg->serial[index];
+	free(c->path);
+	c->kind = CHARDEV_SOCKET;
+	c->path = path;
+	return 0;
+}
+
+static int parse_serial(struct json_object *cfgmsg, struct vm_config *cfg,
+			struct extra *x, struct rpc_error *re)
+{
+	static const char *const fields[] = { "ports", NULL };
+	struct json_object *m, *ports;
+	char p[PB_PATH_MAX], item[PB_PATH_MAX];
+	size_t n;
+
+	if (get_message(cfgmsg, "config", "serial_config", fields, &m, p,
+			sizeof(p), re) < 0)
+		return -1;
+	if (!m)
+		return 0;
+	if (pb_get_array(m, p, "ports", &ports, &re->e) < 0)
+		return invalid(re);
+	n = ports ? json_object_array_length(ports) : 0;
+	if (n > CONFIG_NR_SERIAL)
+		return rpc_fail(re, RPC_INVALID_PARAMS,
+				"%s.ports: %zu ports, at most %d", p, n,
+				CONFIG_NR_SERIAL);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(item, sizeof(item), "%.100s.ports[%zu]", p, i);
+		if (parse_port(json_object_array_get_idx(ports, i), item, cfg,
+			       x, re) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int parse_boot(struct json_object *cfgmsg, struct vm_config *cfg,
+		      struct rpc_error *re)
+{
+	static const char *const fields[] = {
+		"kernel_path", "initrd_path", "kernel_cmdline", NULL,
+	};
+	static const char *const uefi_fields[] = {
+		"firmware_path", "device_path", "optional_data", NULL,
+	};
+	struct json_object *m, *uefi;
+	char p[PB_PATH_MAX], up[PB_PATH_MAX];
+
+	if (get_message(cfgmsg, "config", "direct_boot", fields, &m, p,
+			sizeof(p), re) < 0 ||
+	    get_message(cfgmsg, "config", "uefi", uefi_fields, &uefi, up,
+			sizeof(up), re) < 0)
+		return -1;
+	if (m && uefi)
+		return rpc_fail(re, RPC_INVALID_PARAMS,
+				"config: give one of direct_boot and uefi, not both");
+	if (uefi)
+		return rpc_fail(re, RPC_UNSUPPORTED,
+				"config.uefi: UEFI boot is not supported yet; use direct_boot");
+	if (!m)
+		return rpc_fail(re, RPC_INVALID_PARAMS,
+				"config.direct_boot: missing (the kernel to boot)");
+	if (pb_get_string(m, p, "kernel_path", &cfg->kernel, &re->e) < 0 ||
+	    pb_get_string(m, p, "initrd_path", &cfg->initrd, &re->e) < 0 ||
+	    pb_get_string(m, p, "kernel_cmdline", &cfg->cmdline, &re->e) < 0)
+		return invalid(re);
+	if (!cfg->kernel || !*cfg->kernel)
+		return rpc_fail(re, RPC_INVALID_PARAMS,
+				"%s.kernel_path: missing", p);
+	if (cfg->initrd && !*cfg->initrd) {
+		free(cfg->initrd);
+		cfg->initrd = NULL;
+	}
+	return 0;
+}
+
+static int parse_windows(struct json_object *cfgmsg, struct rpc_error *re)
+{
+	static const char *const fields[] = { "cpu_group_id", NULL };
+	struct json_object *m;
+	char p[PB_PATH_MAX];
+	uint64_t group = 0;
+
+	if (get_message(cfgmsg, "config", "windows_options", fields, &m, p,
+			sizeof(p), re) < 0)
+		return -1;
+	if (m && pb_get_u64(m, p, "cpu_group_id", &group, &re->e) < 0)
+		return invalid(re);
+	if (group)
+		return rpc_fail(re, RPC_UNSUPPORTED,
+				"%s.cpu_group_id: CPU groups exist only on Windows hosts",
+				p);
+	return 0;
+}
+
+/* "serial_N" and "disk_N_serial": the index N (below @max), or -1. */
+static int key_index(const char *key, const char *prefix, const char *suffix,
+		     int max)
+{
+	size_t n = strlen(prefix), digits = 0;
+	int v = 0;
+
+	if (strncmp(key, prefix, n))
+		return -1;
+	key += n;
+	while (key[digits] >= '0' && key[digits] <= '9' && digits < 4)
+		v = v * 10 + (key[digits++] - '0');
+	/* No sign, no leading zeros: one spelling per index. */
+	if (!digits || (digits > 1 && key[0] == '0') || strcmp(key + digits, suffix) ||
+	    v >= max)
+		return -1;
+	return v;
+}
+
+static int apply_extra(const char *key, const char *val, struct vm_config *cfg,
+		       struct extra *x, struct rpc_error *re)
+{
+	int i;
+
+	re->code = RPC_INVALID_PARAMS;
+	if (!strcmp(key, "hugepages")) {
+		if (strcmp(val, "true") && strcmp(val, "false"))
+			return err_set(&re->e, "config.extra_data.hugepages: \"%.32s\" is not \"true\" or \"false\"",
+				       val);
+		cfg->hugepages = !strcmp(val, "true");
+		return 0;
+	}
+	if (!strcmp(key, "console")) {
+		if (chardev_config_parse(val, &cfg->console, &re->e) < 0)
+			return err_prefix(&re->e, "config.extra_data.console");
+		return 0;
+	}
+	if ((i = key_index(key, "serial_", "", CONFIG_NR_SERIAL)) >= 0) {
+		x->serial_set[i] = true;
+		if (chardev_config_parse(val, &cfg->serial[i], &re->e) < 0)
+			return err_prefix(&re->e, "config.extra_data.%s", key);
+		return 0;
+	}
+	if (!strcmp(key, "vsock")) {
+		if (config_set_vsock(cfg, val, &re->e) < 0)
+			return err_prefix(&re->e, "config.extra_data.vsock");
+		return 0;
+	}
+	if (!strncmp(key, "vsock_listen_", 13)) {
+		const char *port = key + 13;
+		char arg[CONFIG_VSOCK_PATH_MAX + 16];
+
+		if (!*port || strlen(port) > 10 ||
+		    strspn(port, "0123456789") != strlen(port))
+			return err_set(&re->e, "config.extra_data.%.64s: the key must end in a port number",
+				       key);
+		if (strlen(val) >= CONFIG_VSOCK_PATH_MAX)
+			return err_set(&re->e, "config.extra_data.%s: the socket path has %zu bytes, at most %d",
+				       key, strlen(val), CONFIG_VSOCK_PATH_MAX - 1);
+		/* config_add_vsock_listen() checks the port and the path. */
+		snprintf(arg, sizeof(arg), "%s=%s", port, val);
+		if (config_add_vsock_listen(cfg, arg, &re->e) < 0)
+			return err_prefix(&re->e, "config.extra_data.%s", key);
+		return 0;
+	}
+	if (!strcmp(key, "balloon")) {
+		if (config_set_balloon(cfg, val, &re->e) < 0)
+			return err_prefix(&re->e, "config.extra_data.balloon");
+		return 0;
+	}
+	if ((i = key_index(key, "disk_", "_serial", CONFIG_MAX_DISKS)) >= 0) {
+		free(x->disk_serial[i]);
+		x->disk_serial[i] = strdup(val);
+		return x->disk_serial[i] ? 0 :
+			err_set(&re->e, "out of memory");
+	}
+	return err_set(&re->e, "config.extra_data: unknown key '%.64s' (known: %s)",
+		       key, CONFIG_JSON_EXTRA_KEYS);
+}
+
+static int parse_extra(struct json_object *cfgmsg, struct vm_config *cfg,
+		       struct extra *x, struct rpc_error *re)
+{
+	struct json_object *m;
+	char where[PB_PATH_MAX];
+
+	if (pb_get_message(cfgmsg, "config", "extra_data", &m, &re->e) < 0)
+		return invalid(re);
+	if (!m)
+		return 0;
+	json_object_object_foreach(m, key, val) {
+		const char *s;
+
+		snprintf(where, sizeof(where), "config.extra_data.%.64s", key);
+		if (!json_object_is_type(val, json_type_string))
+			return rpc_fail(re, RPC_INVALID_PARAMS,
+					"%s: expected a string, got %s", where,
+					pb_type_name(val));
+		s = json_object_get_string(val);
+		if (strlen(s) != (size_t)json_object_get_string_len(val))
+			return rpc_fail(re, RPC_INVALID_PARAMS,
+					"%s: the string holds a NUL byte", where);
+		if (apply_extra(key, s, cfg, x, re) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int parse_config(struct json_object *c, struct vm_config *cfg,
+			struct extra *x, struct rpc_error *re)
+{
+	static const char *const fields[] = {
+		"memory_config", "processor_config", "devices_config",
+		"serial_config", "direct_boot", "uefi", "windows_options",
+		"extra_data", NULL,
+	};
+
+	if (pb_check_message(c, "config", fields, &re->e) < 0)
+		return invalid(re);
+	/* extra_data first: disks and serial ports use what it holds. */
+	if (parse_extra(c, cfg, x, re) < 0 || parse_memory(c, cfg, re) < 0 ||
+	    parse_processor(c, cfg, re) < 0 || parse_serial(c, cfg, x, re) < 0 ||
+	    parse_devices(c, cfg, x, re) < 0 || parse_boot(c, cfg, re) < 0 ||
+	    parse_windows(c, re) < 0)
+		return -1;
+	if (cfg->vsock.nr_listeners && !cfg->vsock.enabled)
+		return rpc_fail(re, RPC_INVALID_PARAMS,
+				"config.extra_data: vsock listeners need the vsock device (extra_data.vsock: \"cid=N,uds=PATH\")");
+	for (unsigned int i = cfg->nr_disks; i < CONFIG_MAX_DISKS; i++)
+		if (x->disk_serial[i])
+			return rpc_fail(re, RPC_INVALID_PARAMS,
+					"config.extra_data: disk_%u_serial names a disk that scsi_disks does not have",
+					i);
+	if (cfg->hugepages && cfg->mem_mib % 2)
+		return rpc_fail(re, RPC_INVALID_PARAMS,
+				"config.memory_config.memory_mb: %llu: hugepage-backed memory must be a multiple of 2 MiB",
+				(unsigned long long)cfg->mem_mib);
+	return 0;
+}
+
+int config_from_json(struct json_object *request, struct vm_config *cfg,
+		     char **log_id, struct rpc_error *re)
+{
+	static const char *const fields[] = { "config", "log_id", NULL };
+	struct extra x;
+	struct json_object *c;
+	int ret;
+
+	vm_config_init(cfg);
+	/* A port the request does not configure has no host end of its own. */
+	cfg->serial[0].kind = CHARDEV_NONE;
+	*log_id = NULL;
+	if (!request)
+		return rpc_fail(re, RPC_INVALID_PARAMS,
+				"params: missing (a CreateVMRequest with its config)");
+	if (pb_check_message(request, "", fields, &re->e) < 0 ||
+	    pb_get_string(request, "", "log_id", log_id, &re->e) < 0 ||
+	    pb_get_message(request, "", "config", &c, &re->e) < 0)
+		return invalid(re);
+	if (!c)
+		return rpc_fail(re, RPC_INVALID_PARAMS,
+				"config: missing (the VMConfig to create)");
+	memset(&x, 0, sizeof(x));
+	ret = parse_config(c, cfg, &x, re);
+	for (size_t i = 0; i < CONFIG_MAX_DISKS; i++)
+		free(x.disk_serial[i]);
+	return ret;
+}
+
+/* Writing: the same messages, every field the VMM honours set. */
+
+static const char *chardev_dest(const struct chardev_config *c, char *buf,
+				size_t len)
+{
+	switch (c->kind) {
+	case CHARDEV_STDIO:
+		return "stdio";
+	case CHARDEV_FILE:
+		snprintf(buf, len, "file:%s", c->path);
+		return buf;
+	case CHARDEV_SOCKET:
+		snprintf(buf, len, "socket:%s", c->path);
+		return buf;
+	case CHARDEV_NONE:
+		break;
+	}
+	return "none";
+}
+
+static int memory_json(struct json_object *c, const struct vm_config *cfg)
+{
+	struct json_object *m = pb_add_object(c, "memory_config");
+
+	if (!m || pb_add_u64(m, "memory_mb", cfg->mem_mib) < 0 ||
+	    pb_add_bool(m, "allow_overcommit", true) < 0 ||
+	    pb_add_bool(m, "deferred_commit", true) < 0 ||
+	    pb_add_u64(m, "low_mmio_gap_in_mb", MMIO_GAP_MIB) < 0)
+		return -1;
+	return 0;
+}
+
+static int processor_json(struct json_object *c, const struct vm_config *cfg)
+{
+	struct json_object *m = pb_add_object(c, "processor_config");
+
+	if (!m || pb_add_u32(m, "processor_count", cfg->nr_cpus) < 0)
+		return -1;
+	return 0;
+}
+
+static int disk_json(struct json_object *arr, const struct disk_config *d,
+		     unsigned int index)
+{
+	struct json_object *m = pb_append_object(arr);
+
+	if (!m || pb_add_u32(m, "controller", 0) < 0 ||
+	    pb_add_u32(m, "lun", index) < 0 ||
+	    pb_add_string(m, "host_path", d->path) < 0 ||
+	    pb_add_string(m, "type", disk_types[DISK_TYPE_PHYSICAL]) < 0 ||
+	    pb_add_bool(m, "read_only", d->read_only) < 0)
+		return -1;
+	return 0;
+}
+
+static int nic_json(struct json_object *arr, const struct net_config *n)
+{
+	struct json_object *m = pb_append_object(arr);
+	char port[32], mac[18];
+
+	if (!m)
+		return -1;
+	if (n->tap_name)
+		snprintf(port, sizeof(port), "%s", n->tap_name);
+	else
+		snprintf(port, sizeof(port), "fd:%d", n->tap_fd);
+	if (pb_add_string(m, "port_id", port) < 0)
+		return -1;
+	if (!n->has_mac)
+		return 0;
+	snprintf(mac, sizeof(mac), "%02X-%02X-%02X-%02X-%02X-%02X",
+		 n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4],
+		 n->mac[5]);
+	return pb_add_string(m, "mac_address", mac);
+}
+
+static int devices_json(struct json_object *c, const struct vm_config *cfg)
+{
+	struct json_object *m, *disks, *nics;
+
+	if (!cfg->nr_disks && !cfg->nr_nets)
+		return 0;
+	if (!(m = pb_add_object(c, "devices_config")) ||
+	    !(disks = pb_add_array(m, "scsi_disks")) ||
+	    !(nics = pb_add_array(m, "nic_config")))
+		return -1;
+	for (unsigned int i = 0; i < cfg->nr_disks; i++)
+		if (disk_json(disks, &cfg->disks[i], i) < 0)
+			return -1;
+	for (unsigned int i = 0; i < cfg->nr_nets; i++)
+		if (nic_json(nics, &cfg->nets[i]) < 0)
+			return -1;
+	return 0;
+}
+
+/* Socket ports go to serial_config, other back ends to extra_data. */
+static int serial_json(struct json_object *c, struct json_object *extra,
+		       const struct vm_config *cfg)
+{
+	struct json_object *ports = NULL, *port, *m;
+	char key[16], dest[4200];
+
+	for (unsigned int i = 0; i < CONFIG_NR_SERIAL; i++) {
+		const struct chardev_config *s = &cfg->serial[i];
+
+		if (s->kind == CHARDEV_NONE)
+			continue;
+		if (s->kind != CHARDEV_SOCKET) {
+			snprintf(key, sizeof(key), "serial_%u", i);
+			if (pb_add_string(extra, key,
+					  chardev_dest(s, dest, sizeof(dest))) < 0)
+				return -1;
+			continue;
+		}
+		if (!ports && (!(m = pb_add_object(c, "serial_config")) ||
+			       !(ports = pb_add_array(m, "ports"))))
+			return -1;
+		if (!(port = pb_append_object(ports)) ||
+		    pb_add_u32(port, "port", i) < 0 ||
+		    pb_add_string(port, "socket_path", s->path) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The vsock and balloon devices, in their command-line syntax. */
+static int vsock_balloon_json(struct json_object *extra,
+			      const struct vm_config *cfg)
+{
+	const struct vsock_config *v = &cfg->vsock;
+	const struct balloon_config *b = &cfg->balloon;
+	char key[32], val[CONFIG_VSOCK_PATH_MAX + 32];
+
+	if (v->enabled) {
+		snprintf(val, sizeof(val), "cid=%u,uds=%s", v->cid, v->uds_path);
+		if (pb_add_string(extra, "vsock", val) < 0)
+			return -1;
+	}
+	for (unsigned int i = 0; i < v->nr_listeners; i++) {
+		snprintf(key, sizeof(key), "vsock_listen_%u", v->listeners[i].port);
+		if (pb_add_string(extra, key, v->listeners[i].path) < 0)
+			return -1;
+	}
+	if (!b->enabled)
+		return 0;
+	snprintf(val, sizeof(val), "%u%s", b->pages,
+		 b->deflate_on_oom ? ",deflate-on-oom" : "");
+	if (b->stats_interval_s)
+		snprintf(val + strlen(val), sizeof(val) - strlen(val),
+			 ",stats=%u", b->stats_interval_s);
+	return pb_add_string(extra, "balloon", val);
+}
+
+static int extra_json(struct json_object *extra, const struct vm_config *cfg)
+{
+	char key[32], dest[4200];
+
+	if (vsock_balloon_json(extra, cfg) < 0)
+		return -1;
+
+	if (cfg->hugepages && pb_add_string(extra, "hugepages", "true") < 0)
+		return -1;
+	if (cfg->console.kind != CHARDEV_NONE &&
+	    pb_add_string(extra, "console",
+			  chardev_dest(&cfg->console, dest, sizeof(dest))) < 0)
+		return -1;
+	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
+		if (!cfg->disks[i].serial)
+			continue;
+		snprintf(key, sizeof(key), "disk_%u_serial", i);
+		if (pb_add_string(extra, key, cfg->disks[i].serial) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int boot_json(struct json_object *c, const struct vm_config *cfg)
+{
+	struct json_object *m = pb_add_object(c, "direct_boot");
+
+	if (!m || pb_add_string(m, "kernel_path", cfg->kernel) < 0 ||
+	    (cfg->initrd && pb_add_string(m, "initrd_path", cfg->initrd) < 0) ||
+	    (cfg->cmdline &&
+	     pb_add_string(m, "kernel_cmdline", cfg->cmdline) < 0))
+		return -1;
+	return 0;
+}
+
+struct json_object *config_to_json(const struct vm_config *cfg)
+{
+	struct json_object *c = json_object_new_object();
+	struct json_object *extra = json_object_new_object();
+
+	if (!c || !extra || memory_json(c, cfg) < 0 ||
+	    processor_json(c, cfg) < 0 || devices_json(c, cfg) < 0 ||
+	    serial_json(c, extra, cfg) < 0 || boot_json(c, cfg) < 0 ||
+	    extra_json(extra, cfg) < 0)
+		goto fail;
+	if (!json_object_object_length(extra)) {
+		json_object_put(extra);
+		return c;
+	}
+	if (pb_add(c, "extra_data", extra) < 0) {
+		json_object_put(c);
+		return NULL;
+	}
+	return c;
+fail:
+	json_object_put(c);
+	json_object_put(extra);
+	return NULL;
+}

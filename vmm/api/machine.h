@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VMM_API_MACHINE_H
+#define VMM_API_MACHINE_H
+
+#include "vmm/vm.h"
+
+/*
+ * Building a VM from a config, the same way for the command line and for
+ * the control socket's CreateVM.
+ */
+
+/* Which step failed, so the command line can pick its exit status. */
+enum machine_error {
+	MACHINE_ERR_NO_KVM,    /* /dev/kvm is missing, forbidden or lacking */
+	MACHINE_ERR_BAD_IMAGE, /* the kernel or initrd cannot be loaded */
+	MACHINE_ERR_HOST,      /* any other host resource */
+};
+
+/*
+ * Creates the VM on @loop with its devices, loads the kernel and starts
+ * the vCPU threads, paused (vm_resume() runs them). @on_exit is installed
+ * before anything runs. On failure the VM is already destroyed.
+ */
+int machine_build(struct vm *vm, struct vm_config *cfg,
+		  struct event_loop *loop,
+		  void (*on_exit)(struct vm *vm, void *opaque), void *opaque,
+		  enum machine_error *why, struct err *e);
+
+#endif
