@@ -302,13 +302,14 @@ void virtq_disable_notify(struct virtq *vq)
 	vq->notify_enabled = false;
 }
 
-size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t off,
-		  void *buf, size_t len)
+/* Copies between @buf and the iovec bytes from @off on; @to_buf says which way. */
+static size_t iov_copy(const struct iovec *iov, unsigned int n, size_t off,
+		       uint8_t *buf, size_t len, bool to_buf)
 {
-	uint8_t *dst = buf;
 	size_t done = 0;
 
 	for (unsigned int i = 0; i < n && done < len; i++) {
+		uint8_t *base = iov[i].iov_base;
 		size_t chunk;
 
 		if (off >= iov[i].iov_len) {
@@ -316,32 +317,27 @@ size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t off,
 			continue;
 		}
 		chunk = MIN(len - done, iov[i].iov_len - off);
-		memcpy(dst + done, (uint8_t *)iov[i].iov_base + off, chunk);
+		if (to_buf)
+			memcpy(buf + done, base + off, chunk);
+		else
+			memcpy(base + off, buf + done, chunk);
 		done += chunk;
 		off = 0;
 	}
 	return done;
 }
 
+size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t off,
+		  void *buf, size_t len)
+{
+	return iov_copy(iov, n, off, buf, len, true);
+}
+
 size_t iov_from_buf(const struct iovec *iov, unsigned int n, size_t off,
 		    const void *buf, size_t len)
 {
-	const uint8_t *src = buf;
-	size_t done = 0;
-
-	for (unsigned int i = 0; i < n && done < len; i++) {
-		size_t chunk;
-
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		chunk = MIN(len - done, iov[i].iov_len - off);
-		memcpy((uint8_t *)iov[i].iov_base + off, src + done, chunk);
-		done += chunk;
-		off = 0;
-	}
-	return done;
+	/* Read-only here: the copy goes from @buf into the iovec. */
+	return iov_copy(iov, n, off, (uint8_t *)buf, len, false);
 }
 
 int iov_slice(const struct iovec *src, unsigned int n, size_t off, size_t len,
