@@ -476,20 +476,19 @@ int vcpu_start(struct vcpu *vcpu, struct err *e)
 		errno = ret;
 		return err_errno(e, "vcpu %u: starting its thread", vcpu->id);
 	}
-	vcpu->started = true;
+	__atomic_store_n(&vcpu->started, true, __ATOMIC_RELEASE);
 	return 0;
 }
 
 void vcpu_kick(struct vcpu *vcpu)
 {
-	if (!vcpu->started)
-		return;
 	/*
-	 * immediate_exit covers a kick that lands just before KVM_RUN; the
-	 * signal covers a vCPU already inside it.
+	 * immediate_exit covers a kick that lands before KVM_RUN, even before
+	 * the thread exists; the signal covers a vCPU already inside it.
 	 */
 	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_RELEASE);
-	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+	if (__atomic_load_n(&vcpu->started, __ATOMIC_ACQUIRE))
+		pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
 }
 
 uint64_t vcpu_cpu_time_ns(struct vcpu *vcpu)
