@@ -68,6 +68,7 @@ include images/images.mk
 include guest-agent/agent.mk
 include tests/tests.mk
 include devices/virtio/virtio.mk
+include devices/virtio/vsock.mk
 include vmm/api/api.mk
 include tools/bench/bench.mk
 

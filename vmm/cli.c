@@ -23,6 +23,9 @@ enum cli_opt {
 	OPT_DISK,
 	OPT_NET,
 	OPT_CONSOLE,
+	OPT_VSOCK,
+	OPT_VSOCK_LISTEN,
+	OPT_BALLOON,
 	OPT_API_SOCK,
 };
 
@@ -37,6 +40,9 @@ static const struct option cli_options[] = {
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
+	{ "vsock", required_argument, NULL, OPT_VSOCK },
+	{ "vsock-listen", required_argument, NULL, OPT_VSOCK_LISTEN },
+	{ "balloon", required_argument, NULL, OPT_BALLOON },
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -63,6 +69,13 @@ static const char cli_usage[] =
 	"  --net tap=NAME[,mac=MAC] | fd=N[,mac=MAC]\n"
 	"                       virtio-net on a TAP device (repeatable)\n"
 	"  --console DEST       virtio-console: stdio, file:PATH, socket:PATH or none\n"
+	"  --vsock cid=N,uds=PATH\n"
+	"                       virtio-vsock; the host side is the Unix socket PATH\n"
+	"  --vsock-listen PORT=PATH\n"
+	"                       relay guest connections to host PORT to the Unix\n"
+	"                       socket PATH (repeatable)\n"
+	"  --balloon PAGES[,deflate-on-oom][,stats=SECONDS]\n"
+	"                       virtio-balloon with a target of PAGES 4 KiB pages\n"
 	"  --api-sock PATH      serve the JSON-RPC control socket at PATH (mode 0600,\n"
 	"                       docs/api.md); without --kernel, wait for CreateVM\n"
 	"  --help               this text\n"
@@ -148,6 +161,12 @@ static int cli_apply(int opt, const char *arg, struct vm_config *cfg,
 		return config_add_net(cfg, arg, e);
 	case OPT_CONSOLE:
 		return config_set_console(cfg, arg, e);
+	case OPT_VSOCK:
+		return config_set_vsock(cfg, arg, e);
+	case OPT_VSOCK_LISTEN:
+		return config_add_vsock_listen(cfg, arg, e);
+	case OPT_BALLOON:
+		return config_set_balloon(cfg, arg, e);
 	}
 	return err_set(e, "internal error: unhandled option %d", opt);
 }

@@ -8,7 +8,7 @@
 
 /*
  * Creates the virtio devices @vm->cfg asks for (disks, network devices, the
- * console), each in its own virtio-mmio window with its own interrupt,
+ * console, vsock, the balloon), each in its own virtio-mmio window with its own interrupt,
  * recorded in @vm->mmio_devs for the ACPI DSDT and the command line.
  */
 int vm_create_virtio_devices(struct vm *vm, struct err *e);

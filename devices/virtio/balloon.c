@@ -118,7 +118,9 @@ static void run_flush(struct balloon *b, struct page_run *run)
 	uint64_t end = ALIGN_DOWN(run->gpa + run->len, b->page_size);
 
 	if (run->len && end > start) {
-		if (guest_mem_discard(b->vdev.host->mem, start, end - start) < 0) {
+		struct guest_mem *mem = b->vdev.host->mem;
+
+		if (guest_mem_discard(mem, start, end - start) < 0) {
 			b->counters.discard_errors++;
 			log_warn("virtio-balloon: discarding guest memory %#llx+%#llx: %s",
 				 (unsigned long long)start,

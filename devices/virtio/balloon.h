@@ -61,8 +61,8 @@ struct balloon_counters {
 	uint64_t unrequested_deflates; /* below target, no DEFLATE_ON_OOM */
 	uint64_t oom_deflates;         /* below target with DEFLATE_ON_OOM */
 	uint64_t stats_updates;        /* statistics buffers received */
-	uint64_t bad_stats;            /* entries cut short or beyond the limit */
-	uint32_t balloon_pages;        /* inflated less deflated, as seen here */
+	uint64_t bad_stats;      /* entries cut short or beyond the limit */
+	uint32_t balloon_pages;  /* inflated less deflated, as seen here */
 };
 
 /*

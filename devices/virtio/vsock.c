@@ -30,6 +30,8 @@
 
 /* Chains handled per wake-up before other event sources get their turn. */
 #define VSOCK_BUDGET 256
+/* Receive chains one host read may fill. */
+#define VSOCK_RX_BATCH 64
 /* How often deadlines are checked while any is set. */
 #define VSOCK_TIMER_MS 200
 
@@ -147,7 +149,6 @@ static void vsock_purge(struct vsock *vs, const char *why)
 		vsock_conn_free(c);
 	}
 	vs->rst_head = vs->rst_len = 0;
-	vs->rx_starved = false;
 }
 
 bool vsock_sync(struct vsock *vs)
@@ -251,30 +252,79 @@ static uint32_t rx_fill_rst(struct vsock *vs, const struct virtq_chain *ch)
 	return VSOCK_HDR_SIZE;
 }
 
-/* Out of receive buffers: readable sockets stop waking the loop. */
-static void rx_starve(struct vsock *vs)
+/* After packets from @c: round robin, or off the list, or gone. */
+static void rx_conn_done(struct vsock *vs, struct vsock_conn *c)
 {
-	vs->rx_starved = true;
-	for (struct vsock_link *l = vs->rx_pending.next; l != &vs->rx_pending;
-	     l = l->next)
-		vsock_conn_update_poll(container_of(l, struct vsock_conn, rxl));
+	link_del(&c->rxl);
+	if (c->state == CONN_DEAD && !c->pending)
+		vsock_conn_free(c);
+	else if (vsock_conn_rx_work(c))
+		link_add_tail(&vs->rx_pending, &c->rxl);
+	else
+		vsock_conn_update_poll(c);
 }
 
-/* One packet of @c into @ch; false when @c owes nothing now. */
-static bool rx_conn_packet(struct vsock *vs, struct vsock_conn *c,
-			   const struct virtq_chain *ch, uint32_t *len)
+struct rx_slot {
+	uint16_t head;
+	uint8_t *hdr;
+	uint32_t cap;
+};
+
+/*
+ * Stream data for @c: as many receive chains as its credit and @budget
+ * allow (@ch, popped already, first), filled by a single readv and
+ * published together. Returns the packets sent, 0 when nothing was read
+ * (every chain went back), -1 when @ch's header is not in one piece and
+ * the one-chain path must take it.
+ */
+static int rx_data(struct vsock *vs, struct virtq *vq, struct vsock_conn *c,
+		   struct virtq_chain *ch, unsigned int budget)
 {
-	*len = vsock_conn_fill(c, ch->iov, ch->nr_in, ch->in_len);
-	link_del(&c->rxl);
-	if (c->state == CONN_DEAD && !c->pending) {
-		vsock_conn_free(c);
-	} else if (vsock_conn_rx_work(c)) {
-		/* Round robin: the others go before its next packet. */
-		link_add_tail(&vs->rx_pending, &c->rxl);
-	} else {
-		vsock_conn_update_poll(c);
+	struct rx_slot slots[VSOCK_RX_BATCH];
+	unsigned int k = 0, niov = 0, used = 0;
+	uint32_t left = vsock_conn_credit(c), off = 0, got;
+
+	budget = MIN(budget, (unsigned int)VSOCK_RX_BATCH);
+	for (;;) {
+		uint32_t cap;
+		int n = -1;
+
+		/* The header in the first buffer, as every Linux guest does. */
+		if (ch->nr_in && !ch->nr_out && ch->in_len >= VSOCK_HDR_SIZE &&
+		    ch->iov[0].iov_len >= VSOCK_HDR_SIZE) {
+			cap = (uint32_t)MIN(MIN(ch->in_len - VSOCK_HDR_SIZE,
+						(uint64_t)VSOCK_MAX_PKT),
+					    (uint64_t)left);
+			n = iov_slice(ch->iov, ch->nr_in, VSOCK_HDR_SIZE, cap,
+				      vs->slice + niov,
+				      ARRAY_SIZE(vs->slice) - niov);
+		}
+		if (n < 0) {
+			if (!k)
+				return -1;
+			virtq_unpop(vq, 1);
+			break;
+		}
+		slots[k++] = (struct rx_slot){ ch->head, ch->iov[0].iov_base,
+					       cap };
+		niov += (unsigned int)n;
+		left -= cap;
+		if (!left || k == budget ||
+		    virtio_pop(&vs->vdev, vq, ch) <= 0)
+			break;
 	}
-	return *len != 0;
+	got = vsock_conn_readv(c, vs->slice, niov);
+	for (; used < k && off < got; used++) {
+		uint32_t len = MIN(slots[used].cap, got - off);
+
+		vsock_conn_rw_hdr(c, len, slots[used].hdr);
+		virtq_fill(vq, (uint16_t)used, slots[used].head,
+			   VSOCK_HDR_SIZE + len);
+		off += len;
+	}
+	virtq_unpop(vq, (uint16_t)(k - used));
+	virtq_publish(vq, (uint16_t)used);
+	return (int)used;
 }
 
 void vsock_rx_run(struct vsock *vs)
@@ -289,6 +339,7 @@ void vsock_rx_run(struct vsock *vs)
 	while (budget && (vs->rst_len || !link_empty(&vs->rx_pending))) {
 		struct vsock_conn *c = NULL;
 		uint32_t len;
+		int n;
 
 		if (!vs->rst_len) {
 			c = container_of(vs->rx_pending.next, struct vsock_conn,
@@ -300,18 +351,29 @@ void vsock_rx_run(struct vsock *vs)
 			}
 		}
 		if (!have) {
-			int r = rx_next_chain(vs, vq, &ch, &pushed);
-
-			if (r == 0)
-				rx_starve(vs);
-			if (r <= 0)
+			/* None: the guest's next kick resumes the list. */
+			if (rx_next_chain(vs, vq, &ch, &pushed) <= 0)
 				break;
 			have = true;
 		}
-		if (!c)
+		if (!c) {
 			len = rx_fill_rst(vs, &ch);
-		else if (!rx_conn_packet(vs, c, &ch, &len))
+		} else if (vsock_conn_data_ready(c) &&
+			   (n = rx_data(vs, vq, c, &ch, budget)) >= 0) {
+			have = false;
+			vs->counters.rx_packets += (unsigned int)n;
+			budget -= MIN((unsigned int)n, budget);
+			pushed |= n > 0;
+			if (n == 0 && vsock_conn_rx_work(c))
+				continue; /* a SHUTDOWN or RST is owed now */
+			rx_conn_done(vs, c);
 			continue;
+		} else {
+			len = vsock_conn_fill(c, ch.iov, ch.nr_in, ch.in_len);
+			rx_conn_done(vs, c);
+			if (!len)
+				continue;
+		}
 		virtq_push(vq, ch.head, len);
 		vs->counters.rx_packets++;
 		have = false;
@@ -455,7 +517,6 @@ static void vsock_queue_notify(struct virtio_device *vdev, struct virtq *vq)
 	vsock_sync(vs);
 	switch (vq->index) {
 	case VIRTIO_VSOCK_RXQ:
-		vs->rx_starved = false;
 		vsock_rx_run(vs);
 		break;
 	case VIRTIO_VSOCK_TXQ:
@@ -475,13 +536,7 @@ static void vsock_config_write(struct virtio_device *vdev, uint32_t off,
 		       len, off);
 }
 
-/* DRIVER_OK and reset run on a vCPU thread: the loop does the work. */
-static int vsock_activate(struct virtio_device *vdev)
-{
-	to_vsock(vdev)->rx_starved = false;
-	return 0;
-}
-
+/* Reset runs on a vCPU thread: the loop does the work. */
 static void vsock_reset(struct virtio_device *vdev)
 {
 	struct vsock *vs = to_vsock(vdev);
@@ -535,7 +590,6 @@ static void vsock_destroy(struct virtio_device *vdev)
 
 static const struct virtio_device_ops vsock_ops = {
 	.config_write = vsock_config_write,
-	.activate = vsock_activate,
 	.queue_notify = vsock_queue_notify,
 	.reset = vsock_reset,
 	.destroy = vsock_destroy,

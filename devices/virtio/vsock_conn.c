@@ -200,31 +200,20 @@ bool vsock_conn_rx_work(const struct vsock_conn *c)
 	return c->pending || conn_can_read(c) || conn_needs_credit(c);
 }
 
+/*
+ * Edge-triggered: readiness is remembered in host_readable, so a socket
+ * that cannot be read now (no credit, no receive buffers) stays in the
+ * epoll set without waking the loop. EPOLLOUT only while bytes wait.
+ */
 void vsock_conn_update_poll(struct vsock_conn *c)
 {
 	struct event_loop *loop = c->vs->vdev.host->loop;
-	uint32_t want = 0;
+	uint32_t want = EPOLLIN | EPOLLET;
 
 	if (c->fd < 0)
 		return;
-	if (c->state == CONN_HANDSHAKE) {
-		want = EPOLLIN;
-	} else if (conn_open(c)) {
-		/*
-		 * Level-triggered: a socket known to be readable is watched
-		 * only while it can be read, or it would wake the loop in vain.
-		 */
-		if (conn_host_to_guest_open(c) &&
-		    !(c->host_readable &&
-		      (conn_credit(c) == 0 || c->vs->rx_starved)))
-			want |= EPOLLIN;
-		if (!ring_empty(&c->out))
-			want |= EPOLLOUT;
-	}
-	if (!want) {
-		conn_unwatch(c);
-		return;
-	}
+	if (!ring_empty(&c->out))
+		want |= EPOLLOUT;
 	if (c->watched) {
 		if (event_loop_modify(loop, &c->src, want) < 0)
 			log_error("virtio-vsock: epoll: %s", strerror(errno));
@@ -418,6 +407,8 @@ void vsock_conn_established(struct vsock_conn *c)
 	}
 	c->state = CONN_ESTABLISHED;
 	c->deadline_ms = 0;
+	/* Bytes may have come while it was connecting: their edge is gone. */
+	c->host_readable = true;
 }
 
 static void conn_bad_state(struct vsock_conn *c, const struct vsock_hdr *h)
@@ -479,38 +470,82 @@ void vsock_conn_recv(struct vsock_conn *c, const struct vsock_hdr *h,
 	vsock_conn_update_poll(c);
 }
 
-enum conn_read_result { READ_DATA, READ_NONE, READ_EOF, READ_ERROR };
+static void conn_host_eof(struct vsock_conn *c);
 
-/* Host bytes into the receive chain, after the header. */
-static enum conn_read_result conn_read(struct vsock_conn *c,
-				       const struct iovec *iov,
-				       unsigned int niov, uint64_t room,
-				       uint32_t *got)
+bool vsock_conn_data_ready(const struct vsock_conn *c)
+{
+	return !(c->pending & (PEND_RST | PEND_REQUEST | PEND_RESPONSE)) &&
+	       conn_can_read(c);
+}
+
+uint32_t vsock_conn_credit(const struct vsock_conn *c)
+{
+	return conn_credit(c);
+}
+
+uint32_t vsock_conn_readv(struct vsock_conn *c, const struct iovec *iov,
+			  unsigned int niov)
+{
+	ssize_t r;
+
+	if (!niov)
+		return 0;
+	do
+		r = readv(c->fd, iov, (int)niov);
+	while (r < 0 && errno == EINTR);
+	if (r > 0)
+		return (uint32_t)r;
+	if (r == 0)
+		conn_host_eof(c);
+	else if (errno == EAGAIN)
+		c->host_readable = false;
+	else
+		vsock_conn_reset(c);
+	return 0;
+}
+
+/* Fills the common header fields of a packet from @c. */
+static void conn_hdr(struct vsock_conn *c, struct vsock_hdr *h, uint16_t op,
+		     uint32_t len)
+{
+	*h = (struct vsock_hdr){
+		.src_cid = VSOCK_HOST_CID,
+		.dst_cid = c->vs->guest_cid,
+		.src_port = c->host_port,
+		.dst_port = c->guest_port,
+		.len = len,
+		.type = VSOCK_TYPE_STREAM,
+		.op = op,
+		.buf_alloc = VSOCK_BUF_ALLOC,
+		/* Every packet tells the guest how much of its data went out. */
+		.fwd_cnt = c->fwd_cnt,
+	};
+	c->fwd_cnt_sent = c->fwd_cnt;
+	c->pending &= ~PEND_CREDIT_UPDATE;
+}
+
+void vsock_conn_rw_hdr(struct vsock_conn *c, uint32_t len,
+		       uint8_t raw[VSOCK_HDR_SIZE])
+{
+	struct vsock_hdr h;
+
+	conn_hdr(c, &h, VSOCK_OP_RW, len);
+	vsock_hdr_encode(&h, raw);
+	c->tx_cnt += len;
+	c->vs->counters.rx_bytes += len;
+}
+
+/* Host bytes into one receive chain, after the header. */
+static uint32_t conn_read(struct vsock_conn *c, const struct iovec *iov,
+			  unsigned int niov, uint64_t room)
 {
 	struct vsock *vs = c->vs;
 	size_t want = (size_t)MIN(MIN(room, (uint64_t)VSOCK_MAX_PKT),
 				  (uint64_t)conn_credit(c));
 	int n = iov_slice(iov, niov, VSOCK_HDR_SIZE, want, vs->slice,
 			  ARRAY_SIZE(vs->slice));
-	ssize_t r;
 
-	*got = 0;
-	if (n <= 0)
-		return READ_NONE;
-	do
-		r = readv(c->fd, vs->slice, n);
-	while (r < 0 && errno == EINTR);
-	if (r > 0) {
-		*got = (uint32_t)r;
-		return READ_DATA;
-	}
-	if (r == 0)
-		return READ_EOF;
-	if (errno == EAGAIN) {
-		c->host_readable = false;
-		return READ_NONE;
-	}
-	return READ_ERROR;
+	return n <= 0 ? 0 : vsock_conn_readv(c, vs->slice, (unsigned int)n);
 }
 
 /* The host socket reached EOF: the host sends no more, maybe is gone. */
@@ -552,18 +587,11 @@ static uint16_t conn_next_op(struct vsock_conn *c, const struct iovec *iov,
 	if (c->pending & PEND_RESPONSE)
 		return VSOCK_OP_RESPONSE;
 	if (conn_can_read(c)) {
-		switch (conn_read(c, iov, niov, space - VSOCK_HDR_SIZE, len)) {
-		case READ_DATA:
+		*len = conn_read(c, iov, niov, space - VSOCK_HDR_SIZE);
+		if (*len)
 			return VSOCK_OP_RW;
-		case READ_NONE:
-			break;
-		case READ_EOF:
-			conn_host_eof(c);
-			break;
-		case READ_ERROR:
-			vsock_conn_reset(c);
+		if (c->pending & PEND_RST)
 			return VSOCK_OP_RST;
-		}
 	}
 	if (conn_needs_credit(c))
 		c->pending |= PEND_CREDIT_REQUEST;
@@ -579,19 +607,17 @@ static uint16_t conn_next_op(struct vsock_conn *c, const struct iovec *iov,
 uint32_t vsock_conn_fill(struct vsock_conn *c, const struct iovec *iov,
 			 unsigned int niov, uint64_t space)
 {
-	struct vsock *vs = c->vs;
-	struct vsock_hdr h = {
-		.src_cid = VSOCK_HOST_CID,
-		.dst_cid = vs->guest_cid,
-		.src_port = c->host_port,
-		.dst_port = c->guest_port,
-		.type = VSOCK_TYPE_STREAM,
-		.buf_alloc = VSOCK_BUF_ALLOC,
-	};
+	struct vsock_hdr h;
 	uint8_t raw[VSOCK_HDR_SIZE];
+	uint32_t len;
+	uint16_t op = conn_next_op(c, iov, niov, space, &len);
 
-	h.op = conn_next_op(c, iov, niov, space, &h.len);
-	switch (h.op) {
+	if (op == VSOCK_OP_RW) {
+		vsock_conn_rw_hdr(c, len, raw);
+		iov_from_buf(iov, niov, 0, raw, VSOCK_HDR_SIZE);
+		return VSOCK_HDR_SIZE + len;
+	}
+	switch (op) {
 	case VSOCK_OP_INVALID:
 		return 0;
 	case VSOCK_OP_RST:
@@ -603,28 +629,22 @@ uint32_t vsock_conn_fill(struct vsock_conn *c, const struct iovec *iov,
 	case VSOCK_OP_RESPONSE:
 		c->pending &= ~PEND_RESPONSE;
 		break;
-	case VSOCK_OP_RW:
-		c->tx_cnt += h.len;
-		vs->counters.rx_bytes += h.len;
-		break;
 	case VSOCK_OP_CREDIT_REQUEST:
 		c->pending &= ~PEND_CREDIT_REQUEST;
 		c->credit_requested = true;
 		break;
 	case VSOCK_OP_SHUTDOWN:
 		c->pending &= ~PEND_SHUTDOWN;
-		h.flags = c->shutdown_flags;
 		break;
 	}
-	/* Every packet tells the guest how much of its data went out. */
-	h.fwd_cnt = c->fwd_cnt;
-	c->fwd_cnt_sent = c->fwd_cnt;
-	c->pending &= ~PEND_CREDIT_UPDATE;
+	conn_hdr(c, &h, op, 0);
+	if (op == VSOCK_OP_SHUTDOWN)
+		h.flags = c->shutdown_flags;
 	vsock_hdr_encode(&h, raw);
 	iov_from_buf(iov, niov, 0, raw, VSOCK_HDR_SIZE);
-	if (h.op == VSOCK_OP_SHUTDOWN)
+	if (op == VSOCK_OP_SHUTDOWN)
 		conn_shutdown_sent(c);
-	return VSOCK_HDR_SIZE + h.len;
+	return VSOCK_HDR_SIZE;
 }
 
 void vsock_conn_expire(struct vsock_conn *c)

@@ -81,7 +81,7 @@ enum vsock_conn_state {
 	CONN_HANDSHAKE,   /* host client: reading "CONNECT <port>\n" */
 	CONN_CONNECTING,  /* REQUEST owed or sent to the guest */
 	CONN_ESTABLISHED,
-	CONN_CLOSING,     /* SHUTDOWN of both ways sent, or the guest's flushing */
+	CONN_CLOSING,     /* closed both ways: waiting for an RST or a flush */
 	CONN_DEAD,        /* host socket closed; only an RST is owed */
 };
 
@@ -185,7 +185,6 @@ struct vsock {
 	struct vsock_link rx_pending;
 	unsigned int nr_conns;
 	uint32_t next_port;
-	bool rx_starved; /* the guest posted no receive buffer */
 
 	struct vsock_rst rst[VSOCK_RST_QUEUE];
 	unsigned int rst_head;
@@ -233,6 +232,18 @@ void vsock_conn_recv(struct vsock_conn *c, const struct vsock_hdr *h,
 uint32_t vsock_conn_fill(struct vsock_conn *c, const struct iovec *iov,
 			 unsigned int niov, uint64_t space);
 bool vsock_conn_rx_work(const struct vsock_conn *c);
+/* The next packet @c owes the guest is stream data it can send now. */
+bool vsock_conn_data_ready(const struct vsock_conn *c);
+uint32_t vsock_conn_credit(const struct vsock_conn *c);
+/*
+ * Reads host bytes into @iov; returns how many. 0: nothing now, the
+ * socket ended (a SHUTDOWN is owed) or failed (the connection is reset).
+ */
+uint32_t vsock_conn_readv(struct vsock_conn *c, const struct iovec *iov,
+			  unsigned int niov);
+/* The header of an RW packet of @len bytes just read for @c. */
+void vsock_conn_rw_hdr(struct vsock_conn *c, uint32_t len,
+		       uint8_t raw[VSOCK_HDR_SIZE]);
 void vsock_conn_expire(struct vsock_conn *c);
 void vsock_conn_event(void *opaque, uint32_t events);
 void vsock_conn_established(struct vsock_conn *c);

@@ -141,6 +141,7 @@ void vsock_host_guest_connect(struct vsock *vs, const struct vsock_hdr *h)
 	c->peer_fwd_cnt = h->fwd_cnt;
 	c->state = CONN_ESTABLISHED;
 	c->pending = PEND_RESPONSE;
+	c->host_readable = true;
 	vsock_conn_hash(c);
 	vsock_conn_want_rx(c);
 	vsock_conn_update_poll(c);

@@ -19,6 +19,8 @@
 #include "smp.h"
 #include "str.h"
 #include "virtio.h"
+#include "virtio_balloon.h"
+#include "virtio_vsock.h"
 
 #define MiB ((uint64_t)1 << 20)
 #define FOUR_GIB ((uint64_t)1 << 32)
@@ -311,6 +313,16 @@ static void check_virtio_console(struct testguest *tg, struct check *c)
 	tg_virtio_console_test(tg->bi.cmdline, c);
 }
 
+static void check_virtio_vsock(struct testguest *tg, struct check *c)
+{
+	tg_virtio_vsock_test(tg->bi.cmdline, c);
+}
+
+static void check_virtio_balloon(struct testguest *tg, struct check *c)
+{
+	tg_virtio_balloon_test(tg->bi.cmdline, c);
+}
+
 /* The virtio checks run only for the devices testguest.virtio= names. */
 static void run_virtio_checks(struct testguest *tg)
 {
@@ -322,6 +334,8 @@ static void run_virtio_checks(struct testguest *tg)
 		{ "blk", "virtio_blk", check_virtio_blk },
 		{ "net", "virtio_net", check_virtio_net },
 		{ "console", "virtio_console", check_virtio_console },
+		{ "vsock", "virtio_vsock", check_virtio_vsock },
+		{ "balloon", "virtio_balloon", check_virtio_balloon },
 	};
 
 	if (!tg->bi.cmdline_ok)

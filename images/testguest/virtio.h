@@ -50,7 +50,7 @@ void tg_virtio_console_test(const char *cmdline, struct check *c);
 /* ---- the transport and ring driver the checks share (virtio_mmio.c) ---- */
 
 #define TG_VQ_SIZE 8
-#define TG_VIRTIO_MAX_QUEUES 2
+#define TG_VIRTIO_MAX_QUEUES 4
 
 #define TG_VIRTIO_F_VERSION_1 32
 

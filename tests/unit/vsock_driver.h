@@ -17,6 +17,7 @@
 #include "virtio_driver.h"
 
 #define VG_MAX_RX 256
+#define VG_ASYNC 32
 
 struct vguest {
 	struct vdrv *d;
@@ -26,6 +27,10 @@ struct vguest {
 	uint64_t tx_gpa;               /* one packet at a time */
 	uint32_t tx_cap;
 	uint16_t rx_unkicked;
+	bool rx_split;                 /* header over two descriptors */
+	uint64_t async_gpa;            /* VG_ASYNC header-only packets */
+	unsigned int async_next;
+	unsigned int async_inflight;
 };
 
 /*
@@ -34,6 +39,13 @@ struct vguest {
  */
 void vg_init(struct vguest *g, struct vdrv *d, uint32_t cid,
 	     unsigned int nr_rx, uint32_t rx_size);
+
+/*
+ * The same with every receive buffer split in three descriptors (20 and 24
+ * bytes of header, then the payload), contiguous in guest memory.
+ */
+void vg_init_split(struct vguest *g, struct vdrv *d, uint32_t cid,
+		   unsigned int nr_rx, uint32_t rx_size);
 
 /* A stream header from the guest's @src_port to host port @dst_port. */
 struct vsock_hdr vg_hdr(const struct vguest *g, uint16_t op,
@@ -45,6 +57,11 @@ struct vsock_hdr vg_hdr(const struct vguest *g, uint16_t op,
  */
 bool vg_send(struct vguest *g, struct vsock_hdr h, const void *payload,
 	     uint32_t len);
+/*
+ * Sends a header-only packet without waiting for the device, as Linux's
+ * transmit path does; completions are collected on later sends.
+ */
+bool vg_send_hdr_async(struct vguest *g, struct vsock_hdr h);
 /* Sends @len raw bytes as a packet, whatever they hold. */
 bool vg_send_raw(struct vguest *g, const void *buf, uint32_t len);
 
