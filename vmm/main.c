@@ -5,6 +5,7 @@
  * serves the control socket and outlives its VM until Quit or a signal.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -206,12 +207,33 @@ static int check_api_only(const struct vm_config *cfg, struct err *e)
 	return err_set(e, "VM options need --kernel; without it the VM comes from CreateVM on the control socket");
 }
 
+/*
+ * A closed stdin, stdout or stderr would be handed out again by the next
+ * open(): /dev/kvm could then pass for the console. /dev/null holds them.
+ */
+static void vmm_hold_stdio(void)
+{
+	for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
+		int null;
+
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		null = open("/dev/null", fd == STDIN_FILENO ? O_RDONLY : O_WRONLY);
+		if (null >= 0 && null != fd) {
+			dup2(null, fd);
+			close(null);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
-	struct vmm *vmm = calloc(1, sizeof(*vmm));
+	struct vmm *vmm;
 	struct err e = { "" };
 	int ret;
 
+	vmm_hold_stdio();
+	vmm = calloc(1, sizeof(*vmm));
 	if (!vmm) {
 		fputs("vmm: out of memory\n", stderr);
 		return VMM_EXIT_HOST_ERROR;
