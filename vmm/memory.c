@@ -57,12 +57,22 @@ int guest_mem_init(struct guest_mem *mem, uint64_t size, bool hugepages,
 			  (unsigned long long)(size / MiB));
 		goto fail;
 	}
+	/*
+	 * Huge pages are reserved when mapped: without the reservation, a
+	 * host short of huge pages would kill the VMM with SIGBUS on the
+	 * guest's first touch instead of failing here.
+	 */
 	mem->base = mmap(NULL, size, PROT_READ | PROT_WRITE,
-			 MAP_SHARED | MAP_NORESERVE, mem->fd, 0);
+			 MAP_SHARED | (hugepages ? 0 : MAP_NORESERVE), mem->fd, 0);
 	if (mem->base == MAP_FAILED) {
 		mem->base = NULL;
-		err_errno(e, "mapping %llu MiB of guest RAM",
-			  (unsigned long long)(size / MiB));
+		if (hugepages)
+			err_errno(e, "reserving %llu MiB of guest RAM in 2 MiB huge pages "
+				  "(the host has too few free; see /proc/sys/vm/nr_hugepages)",
+				  (unsigned long long)(size / MiB));
+		else
+			err_errno(e, "mapping %llu MiB of guest RAM",
+				  (unsigned long long)(size / MiB));
 		goto fail;
 	}
 	/* Guest RAM has no place in a core dump of the VMM. */

@@ -6,6 +6,7 @@
  */
 #include <criterion/criterion.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,6 +135,43 @@ Test(boot, triple_fault_is_reported_with_registers, .timeout = BOOT_TIMEOUT_S + 
 		  "stderr:\n%s", err);
 	cr_expect(strstr(err, "rip=0x"), "no registers in:\n%s", err);
 	cr_expect(strstr(err, "cr3="), "no control registers in:\n%s", err);
+	free(err);
+	vmm_cleanup(&p);
+}
+
+static long free_hugepages(void)
+{
+	char *info = slurp("/proc/meminfo", NULL);
+	const char *p = strstr(info, "HugePages_Free:");
+	long n = p ? strtol(p + strlen("HugePages_Free:"), NULL, 10) : 0;
+
+	free(info);
+	return n;
+}
+
+/*
+ * --hugepages boots when the host has enough free huge pages and otherwise
+ * fails up front with a message, never with SIGBUS on the guest's first
+ * touch.
+ */
+Test(boot, hugepages_boot_or_clear_refusal, .timeout = BOOT_TIMEOUT_S + 10)
+{
+	struct vmm_proc p;
+	const char *argv[] = {
+		"--kernel", image_path("testguest.bzImage"), "--memory", "64",
+		"--hugepages", "--cmdline", "testguest.cpus=1 testguest.mem=64",
+		NULL,
+	};
+	bool enough = free_hugepages() >= 32;
+	int status = vmm_run(&p, argv, BOOT_TIMEOUT_S);
+	char *err = vmm_stderr(&p);
+
+	if (enough) {
+		cr_expect_eq(status, 0, "stderr:\n%s", err);
+	} else {
+		cr_expect_eq(status, 71, "stderr:\n%s", err);
+		cr_expect(strstr(err, "2 MiB huge pages"), "stderr:\n%s", err);
+	}
 	free(err);
 	vmm_cleanup(&p);
 }
