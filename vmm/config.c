@@ -131,6 +131,8 @@ int vm_config_validate(const struct vm_config *cfg, unsigned int max_cpus,
 		return err_set(e, "--memory %llu: more than this host's %llu MiB of RAM",
 			       (unsigned long long)cfg->mem_mib,
 			       (unsigned long long)host_mib);
+	if (cfg->vsock.nr_listeners && !cfg->vsock.enabled)
+		return err_set(e, "--vsock-listen needs --vsock cid=N,uds=PATH");
 	if (cfg->hugepages && cfg->mem_mib % 2)
 		return err_set(e, "--memory %llu: hugepage-backed memory must be a multiple of 2 MiB",
 			       (unsigned long long)cfg->mem_mib);

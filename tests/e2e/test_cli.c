@@ -91,3 +91,12 @@ Test(cli, no_kernel)
 
 	expect_refusal(argv, 64, "no kernel given");
 }
+
+Test(cli, vsock_listener_without_vsock_device)
+{
+	const char *argv[] = { "--kernel", image_path("testguest.bzImage"),
+			       "--vsock-listen", "5000=/tmp/vmm-e2e-listener",
+			       NULL };
+
+	expect_refusal(argv, 64, "--vsock-listen needs --vsock cid=N,uds=PATH");
+}
