@@ -154,8 +154,10 @@ static bool chardev_emit(struct chardev *chr, const uint8_t *buf, size_t len,
 		}
 		if (n < 0) {
 			/* The reader is gone; output has nowhere to go. */
-			log_guest_once("%s: writing output: %s", chr->name,
-				       strerror(errno));
+			if (!chr->out_failed)
+				log_warn("%s: writing output: %s; discarding it from now on",
+					 chr->name, strerror(errno));
+			chr->out_failed = true;
 			n = (ssize_t)len;
 		}
 		*done = (size_t)n;
@@ -509,7 +511,8 @@ static void chardev_drain_blocking(struct chardev *chr)
 {
 	int fd = chr->out_fd;
 
-	if (fd < 0 || chr->kind == CHARDEV_SOCKET || chr->kind == CHARDEV_NONE)
+	/* Socket and none back ends have no output descriptor. */
+	if (fd < 0)
 		return;
 	if (chr->out_pollable)
 		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
