@@ -109,6 +109,14 @@ int agent_stop(struct test_agent *t)
 	return status;
 }
 
+void agent_stop_expect_clean(struct test_agent *t)
+{
+	int status = agent_stop(t);
+
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "the agent ended with status %#x", status);
+}
+
 int agent_connect(const struct test_agent *t)
 {
 	struct err e;

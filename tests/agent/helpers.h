@@ -25,6 +25,11 @@ struct test_agent {
 void agent_start(struct test_agent *t, bool bridge, struct bridge_host *host);
 /* Terminates it and returns its wait status. */
 int agent_stop(struct test_agent *t);
+/*
+ * Terminates it and fails the test unless it exited with status 0: a
+ * sanitizer report (leak, overflow) makes the agent exit non-zero.
+ */
+void agent_stop_expect_clean(struct test_agent *t);
 /* Waits up to @ms for the agent to exit by itself; its wait status or -1. */
 int agent_wait_exit(struct test_agent *t, int ms);
 

@@ -28,10 +28,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	int status = agent_stop(&agent);
-
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		  "the agent ended with status %#x", status);
+	agent_stop_expect_clean(&agent);
 }
 
 TestSuite(vmmctl, .init = setup, .fini = teardown, .timeout = 60);

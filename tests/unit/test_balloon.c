@@ -63,12 +63,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	vtest_host_stop(&th);
-	if (dev)
-		dev->ops->destroy(dev);
-	dev = NULL;
-	vdrv_free(&drv);
-	vtest_host_destroy(&th);
+	vtest_teardown(&th, &dev, &drv);
 }
 
 TestSuite(balloon, .init = setup, .fini = teardown, .timeout = 30);

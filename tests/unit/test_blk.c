@@ -93,12 +93,7 @@ static void setup_ro(void)
 
 static void teardown(void)
 {
-	vtest_host_stop(&th);
-	if (dev)
-		dev->ops->destroy(dev);
-	dev = NULL;
-	vdrv_free(&drv);
-	vtest_host_destroy(&th);
+	vtest_teardown(&th, &dev, &drv);
 	close(image_fd);
 	unlink(image);
 }

@@ -75,12 +75,7 @@ static void setup_file(void)
 
 static void teardown(void)
 {
-	vtest_host_stop(&th);
-	if (dev)
-		dev->ops->destroy(dev);
-	dev = NULL;
-	vdrv_free(&drv);
-	vtest_host_destroy(&th);
+	vtest_teardown(&th, &dev, &drv);
 	if (client >= 0)
 		close(client);
 	client = -1;

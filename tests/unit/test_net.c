@@ -141,12 +141,8 @@ static void setup(void)
 
 static void teardown(void)
 {
-	vtest_host_stop(&th);
-	if (dev)
-		dev->ops->destroy(dev); /* closes tap_fd, which it owns */
-	dev = NULL;
-	vdrv_free(&drv);
-	vtest_host_destroy(&th);
+	/* The device owns tap_fd and closes it. */
+	vtest_teardown(&th, &dev, &drv);
 	if (pkt_fd >= 0)
 		close(pkt_fd);
 }

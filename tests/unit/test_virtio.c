@@ -113,11 +113,7 @@ static void setup_kvm(void)
 
 static void teardown(void)
 {
-	vtest_host_stop(&th);
-	if (dev)
-		dev->ops->destroy(dev);
-	vdrv_free(&drv);
-	vtest_host_destroy(&th);
+	vtest_teardown(&th, &dev, &drv);
 }
 
 #define ALL_RING_FEATURES                                                      \

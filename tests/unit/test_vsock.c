@@ -84,12 +84,7 @@ static void teardown(void)
 {
 	char cmd[128];
 
-	vtest_host_stop(&th);
-	if (dev)
-		dev->ops->destroy(dev);
-	dev = NULL;
-	vdrv_free(&drv);
-	vtest_host_destroy(&th);
+	vtest_teardown(&th, &dev, &drv);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	cr_expect_eq(system(cmd), 0);
 }
@@ -463,10 +458,7 @@ Test(vsock, listeners_from_the_config)
 	struct gconn c;
 	int lfd;
 
-	vtest_host_stop(&th);
-	dev->ops->destroy(dev);
-	vdrv_free(&drv);
-	vtest_host_destroy(&th);
+	vtest_teardown(&th, &dev, &drv);
 	snprintf(path, sizeof(path), "%s/l.sock", dir);
 	cfg.listeners[0].port = 52;
 	strcpy(cfg.listeners[0].path, path);
@@ -873,10 +865,7 @@ Test(vsock, unusable_receive_buffers_come_back_empty)
 	int head;
 
 	/* Fill the ring's free slots with tiny buffers ahead of good ones. */
-	vtest_host_stop(&th);
-	dev->ops->destroy(dev);
-	vdrv_free(&drv);
-	vtest_host_destroy(&th);
+	vtest_teardown(&th, &dev, &drv);
 	create(NULL);
 	cr_assert_eq(vdrv_start(&drv, VIRTIO_BIT(VIRTIO_F_VERSION_1), 3,
 				VIRTIO_VSOCK_EVQ_SIZE), 0);

@@ -161,6 +161,17 @@ void vtest_host_destroy(struct vtest_host *th)
 	guest_mem_destroy(&th->mem);
 }
 
+void vtest_teardown(struct vtest_host *th, struct device **dev,
+		    struct vdrv *drv)
+{
+	vtest_host_stop(th);
+	if (*dev)
+		(*dev)->ops->destroy(*dev);
+	*dev = NULL;
+	vdrv_free(drv);
+	vtest_host_destroy(th);
+}
+
 unsigned int vtest_irq_count(struct vtest_host *th, uint32_t gsi)
 {
 	return __atomic_load_n(&th->irqs[gsi].pulses, __ATOMIC_SEQ_CST);

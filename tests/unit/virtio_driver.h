@@ -102,6 +102,13 @@ struct vdrv {
 void vdrv_init(struct vdrv *d, struct vtest_host *th, uint64_t base,
 	       uint32_t gsi, uint64_t heap, uint64_t heap_size);
 void vdrv_free(struct vdrv *d);
+/*
+ * Ends a test's device in the only safe order: the loop stops first, so no
+ * back-end handler runs while the device (when *@dev is set) is destroyed;
+ * then the driver and the host go. *@dev is left NULL.
+ */
+void vtest_teardown(struct vtest_host *th, struct device **dev,
+		    struct vdrv *drv);
 
 uint32_t vdrv_read(struct vdrv *d, uint64_t off);
 void vdrv_write(struct vdrv *d, uint64_t off, uint32_t val);
