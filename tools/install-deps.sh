@@ -15,6 +15,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "installing:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
+# Parallel make runs several of these at once; dpkg takes one at a time.
+exec 9>/var/lib/apt/lists/.vmm-install-deps.lock
+flock 9
 apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends $missing >&2 && exit 0
 echo "apt-get failed; run: apt-get update && apt-get install -y$missing" >&2
 exit 1
