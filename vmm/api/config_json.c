@@ -18,6 +18,26 @@ static const char *const disk_types[] = {
 };
 enum { DISK_TYPE_PHYSICAL = 2 };
 
+/*
+ * A disk of scsi_disks reports the virtio-blk serial "scsi-C-L" for its
+ * controller C and LUN L, so the guest agent finds the disk a bridge
+ * MappedVirtualDisk names (docs/guest-agent.md). Four controllers of 64
+ * LUNs, as hcsshim's utility VMs have.
+ */
+#define SCSI_CONTROLLERS 4
+#define SCSI_LUNS 64
+#define SCSI_SERIAL_FMT "scsi-%u-%u"
+
+static bool scsi_serial_parse(const char *serial, unsigned int *controller,
+			      unsigned int *lun)
+{
+	int end = 0;
+
+	return serial && sscanf(serial, SCSI_SERIAL_FMT "%n", controller, lun,
+				&end) == 2 && !serial[end] &&
+	       *controller < SCSI_CONTROLLERS && *lun < SCSI_LUNS;
+}
+
 /* Options carried in extra_data until they are applied. */
 struct extra {
 	char *disk_serial[CONFIG_MAX_DISKS];
@@ -175,10 +195,10 @@ static int parse_disk(struct json_object *d, const char *p, unsigned int index,
 			 p, disk_types[type]);
 		goto fail;
 	}
-	if (controller != 0 || lun != index) {
-		rpc_fail(re, RPC_UNSUPPORTED,
-			 "%s: each disk is its own virtio-blk device: controller must be 0 and lun its index %u",
-			 p, index);
+	if (controller >= SCSI_CONTROLLERS || lun >= SCSI_LUNS) {
+		rpc_fail(re, RPC_INVALID_PARAMS,
+			 "%s: controller %u, lun %u: controllers are 0 to %d and luns 0 to %d",
+			 p, controller, lun, SCSI_CONTROLLERS - 1, SCSI_LUNS - 1);
 		goto fail;
 	}
 	if (strchr(path, ',')) {
@@ -186,9 +206,13 @@ static int parse_disk(struct json_object *d, const char *p, unsigned int index,
 			 "%s.host_path: paths holding ',' are not supported", p);
 		goto fail;
 	}
-	n = snprintf(arg, sizeof(arg), "%s%s%s%s", path, ro ? ",ro" : "",
-		     x->disk_serial[index] ? ",serial=" : "",
-		     x->disk_serial[index] ? x->disk_serial[index] : "");
+	n = snprintf(arg, sizeof(arg), "%s%s,serial=", path, ro ? ",ro" : "");
+	if (n > 0 && (size_t)n < sizeof(arg))
+		n += x->disk_serial[index] ?
+		     snprintf(arg + n, sizeof(arg) - (size_t)n, "%s",
+			      x->disk_serial[index]) :
+		     snprintf(arg + n, sizeof(arg) - (size_t)n, SCSI_SERIAL_FMT,
+			      controller, lun);
 	free(path);
 	if (n < 0 || (size_t)n >= sizeof(arg))
 		return rpc_fail(re, RPC_INVALID_PARAMS, "%s.host_path: too long", p);
@@ -270,6 +294,19 @@ out:
 	return ret;
 }
 
+/* The guest finds a disk by its serial: two disks may not share one. */
+static int check_serials_unique(const struct vm_config *cfg, const char *p,
+				struct rpc_error *re)
+{
+	for (unsigned int i = 0; i < cfg->nr_disks; i++)
+		for (unsigned int j = 0; j < i; j++)
+			if (!strcmp(cfg->disks[i].serial, cfg->disks[j].serial))
+				return rpc_fail(re, RPC_INVALID_PARAMS,
+						"%s.scsi_disks[%u] and [%u]: both have serial %s (the same controller and lun, or extra_data disk_N_serial)",
+						p, j, i, cfg->disks[i].serial);
+	return 0;
+}
+
 static int parse_devices(struct json_object *cfgmsg, struct vm_config *cfg,
 			 struct extra *x, struct rpc_error *re)
 {
@@ -311,6 +348,8 @@ static int parse_devices(struct json_object *cfgmsg, struct vm_config *cfg,
 			       (unsigned int)i, cfg, x, re) < 0)
 			return -1;
 	}
+	if (check_serials_unique(cfg, p, re) < 0)
+		return -1;
 	n = nics ? json_object_array_length(nics) : 0;
 	if (n > CONFIG_MAX_NETS)
 		return rpc_fail(re, RPC_INVALID_PARAMS,
@@ -665,9 +704,11 @@ static int disk_json(struct json_object *arr, const struct disk_config *d,
 		     unsigned int index)
 {
 	struct json_object *m = pb_append_object(arr);
+	unsigned int controller = 0, lun = index;
 
-	if (!m || pb_add_u32(m, "controller", 0) < 0 ||
-	    pb_add_u32(m, "lun", index) < 0 ||
+	scsi_serial_parse(d->serial, &controller, &lun);
+	if (!m || pb_add_u32(m, "controller", controller) < 0 ||
+	    pb_add_u32(m, "lun", lun) < 0 ||
 	    pb_add_string(m, "host_path", d->path) < 0 ||
 	    pb_add_string(m, "type", disk_types[DISK_TYPE_PHYSICAL]) < 0 ||
 	    pb_add_bool(m, "read_only", d->read_only) < 0)
@@ -787,7 +828,11 @@ static int extra_json(struct json_object *extra, const struct vm_config *cfg)
 			  chardev_dest(&cfg->console, dest, sizeof(dest))) < 0)
 		return -1;
 	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
-		if (!cfg->disks[i].serial)
+		unsigned int controller, lun;
+
+		/* A SCSI address is the disk's controller and lun. */
+		if (!cfg->disks[i].serial ||
+		    scsi_serial_parse(cfg->disks[i].serial, &controller, &lun))
 			continue;
 		snprintf(key, sizeof(key), "disk_%u_serial", i);
 		if (pb_add_string(extra, key, cfg->disks[i].serial) < 0)
