@@ -17,7 +17,8 @@ SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	    -fno-sanitize-recover=undefined
 
 BUILD_DEPS := libfdt-dev libjson-c-dev libaio-dev libcriterion-dev pkg-config
-TEST_DEPS  := lz4 iproute2
+# busybox-static: the agent tests run "busybox nc" as a TCP server to forward to.
+TEST_DEPS  := lz4 iproute2 busybox-static
 BENCH_DEPS := qemu-system-x86
 
 # The VMM: every .c under vmm/, boot/ and devices/ except the entry point

@@ -320,6 +320,19 @@ static int session_stdin(struct session *ss, struct err *e)
 	return 0;
 }
 
+/*
+ * A shell's exit status from an Exit payload: the code, or 128 + N when it
+ * is uint32(-1) followed by the signal number N (this agent's fifth byte).
+ */
+static int exit_frame_status(const uint8_t *p, uint32_t len)
+{
+	uint32_t code = get_be32(p);
+
+	if (code == UINT32_MAX && len >= 5 && p[4])
+		return 128 + p[4];
+	return (int)code;
+}
+
 static int session_frame(struct session *ss, const struct frame_event *ev,
 			 struct err *e)
 {
@@ -338,7 +351,7 @@ static int session_frame(struct session *ss, const struct frame_event *ev,
 	case FRAME_EXIT:
 		if (ev->len < 4)
 			return err_set(e, "Exit frame of %u bytes", ev->len);
-		ss->code = (int)get_be32(ev->data);
+		ss->code = exit_frame_status(ev->data, ev->len);
 		ss->done = true;
 		return 0;
 	case FRAME_EXEC_RESULT:

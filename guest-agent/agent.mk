@@ -3,7 +3,7 @@
 # fuzzers and benchmark, and the Linux test image.
 #
 #   make build/guest-agent     the static agent for guests
-#   make build/vmmctl          the host CLI (exec subcommand)
+#   make build/vmmctl          the host CLI (exec, port-forward, --sock)
 #   make test-agent            criterion tests against the sanitized agent
 #   make fuzz-agent            libFuzzer runs of the frame and bridge parsers
 #   make bench-agent           agent start-up time and exec round trip
@@ -15,6 +15,11 @@ AGENT_SRCS        := $(wildcard guest-agent/*.c)
 AGENT_SHARED_SRCS := vmm/util.c vmm/event.c
 CLIENT_LIB_SRCS   := client/exec_client.c client/bridge_host.c
 AGENT_TEST_SRCS   := $(wildcard tests/agent/*.c)
+# The peers' hosts re-enacted (tests/agent/peer_*.c): linked into the agent
+# tests and into agent-peer-check, which runs them against any agent.
+PEER_CHECK_SRCS   := tests/agent/check/peer_check.c tests/agent/gojson.c \
+		     tests/agent/peer_cases.c tests/agent/peer_hcsshim.c \
+		     tests/agent/peer_matchlock.c
 AGENT_FUZZ_SRCS   := $(wildcard guest-agent/fuzz/*.c)
 
 AGENT_LIBS := -ljson-c
@@ -29,7 +34,8 @@ CLIENT_OBJS      := $(CLIENT_LIB_SRCS:%.c=$(BUILD)/obj/%.o) \
 CLIENT_ASAN_OBJS := $(CLIENT_OBJS:$(BUILD)/obj/%=$(BUILD)/asan/%)
 
 .PHONY: guest-agent test-agent fuzz-agent bench-agent
-guest-agent: $(BUILD)/guest-agent $(BUILD)/vmmctl $(BUILD)/bridge-client
+guest-agent: $(BUILD)/guest-agent $(BUILD)/vmmctl $(BUILD)/bridge-client \
+	$(BUILD)/agent-peer-check
 
 # Static, stripped, unused sections dropped: it is the guest's /init.
 $(BUILD)/guest-agent: $(AGENT_OBJS)
@@ -39,7 +45,8 @@ $(BUILD)/guest-agent: $(AGENT_OBJS)
 $(BUILD)/guest-agent-asan: $(AGENT_ASAN_OBJS)
 	$(CC) $(SANITIZE) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
 
-$(BUILD)/vmmctl: $(BUILD)/obj/client/vmmctl.o $(CLIENT_OBJS)
+$(BUILD)/vmmctl: $(BUILD)/obj/client/vmmctl.o $(BUILD)/obj/client/port_forward.o \
+		$(CLIENT_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
 
 $(BUILD)/bridge-client: $(BUILD)/obj/client/bridge_client.o $(CLIENT_OBJS)
@@ -48,6 +55,10 @@ $(BUILD)/bridge-client: $(BUILD)/obj/client/bridge_client.o $(CLIENT_OBJS)
 $(BUILD)/agent-bench: $(BUILD)/obj/guest-agent/bench/bench.o $(CLIENT_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
 
+# Static, so that it runs in a nested test host as it is.
+$(BUILD)/agent-peer-check: $(PEER_CHECK_SRCS:%.c=$(BUILD)/obj/%.o) $(CLIENT_OBJS)
+	$(CC) -static $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
+
 $(BUILD)/tests/agent: $(AGENT_TEST_SRCS:%.c=$(BUILD)/asan/%.o) \
 		$(CLIENT_ASAN_OBJS)
 	@mkdir -p $(dir $@)
@@ -55,11 +66,12 @@ $(BUILD)/tests/agent: $(AGENT_TEST_SRCS:%.c=$(BUILD)/asan/%.o) \
 
 AGENT_TEST_ENV := $(TEST_LSAN) AGENT=$(BUILD)/guest-agent-asan VMMCTL=$(BUILD)/vmmctl-asan
 
-$(BUILD)/vmmctl-asan: $(BUILD)/asan/client/vmmctl.o $(CLIENT_ASAN_OBJS)
+$(BUILD)/vmmctl-asan: $(BUILD)/asan/client/vmmctl.o \
+		$(BUILD)/asan/client/port_forward.o $(CLIENT_ASAN_OBJS)
 	$(CC) $(SANITIZE) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
 
 test-agent: $(BUILD)/tests/agent $(BUILD)/guest-agent-asan $(BUILD)/vmmctl-asan \
-		$(BUILD)/guest-agent
+		$(BUILD)/guest-agent $(BUILD)/agent-peer-check | test-deps
 	$(AGENT_TEST_ENV) $(BUILD)/tests/agent --jobs 2
 
 TEST_TARGETS += test-agent

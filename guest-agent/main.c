@@ -274,7 +274,8 @@ static void usage(FILE *f)
 "                      defaults; otherwise only the services named run.\n"
 "  --init              do PID-1 duties even when not PID 1\n"
 "  --exit-on-shutdown  exit on Shutdown instead of powering off\n"
-"  --dev-dir DIR       where MappedVirtualDisk finds disks (default /dev)\n"
+"  --dev-dir DIR       where MappedVirtualDisk opens disks (default /dev)\n"
+"  --sys-dir DIR       where it finds them by serial, DIR/block (default /sys)\n"
 "  --passwd FILE       user database (default /etc/passwd)\n"
 "  --group FILE        group database (default /etc/group)\n"
 "  --shutdown-grace MS time between SIGTERM and SIGKILL at shutdown (%u)\n"
@@ -299,7 +300,7 @@ static int parse_port(const char *s, uint32_t *port)
 static int parse_args(int argc, char **argv, struct agent_opts *o)
 {
 	enum { O_LISTEN = 256, O_EXEC_PORT, O_READY, O_READY_PORT, O_BRIDGE,
-	       O_BRIDGE_PORT, O_INIT, O_EXIT, O_DEV, O_PASSWD, O_GROUP,
+	       O_BRIDGE_PORT, O_INIT, O_EXIT, O_DEV, O_SYS, O_PASSWD, O_GROUP,
 	       O_GRACE };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -311,6 +312,7 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 		{ "init", no_argument, NULL, O_INIT },
 		{ "exit-on-shutdown", no_argument, NULL, O_EXIT },
 		{ "dev-dir", required_argument, NULL, O_DEV },
+		{ "sys-dir", required_argument, NULL, O_SYS },
 		{ "passwd", required_argument, NULL, O_PASSWD },
 		{ "group", required_argument, NULL, O_GROUP },
 		{ "shutdown-grace", required_argument, NULL, O_GRACE },
@@ -326,6 +328,7 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 	endpoint_vsock(&o->ready_ep, VSOCK_CID_ANY, READY_PORT_DEFAULT);
 	endpoint_vsock(&o->bridge_ep, VSOCK_CID_HOST, BRIDGE_PORT_DEFAULT);
 	o->dev_dir = "/dev";
+	o->sys_dir = "/sys";
 	o->passwd_file = "/etc/passwd";
 	o->group_file = "/etc/group";
 	o->shutdown_grace_ms = SHUTDOWN_GRACE_MS;
@@ -377,6 +380,9 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 			break;
 		case O_DEV:
 			o->dev_dir = optarg;
+			break;
+		case O_SYS:
+			o->sys_dir = optarg;
 			break;
 		case O_PASSWD:
 			o->passwd_file = optarg;

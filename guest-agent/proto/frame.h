@@ -10,8 +10,8 @@
 
 /*
  * The framed exec protocol: a 1-byte type, a 4-byte big-endian payload
- * length, then the payload. Types 1-12 are the seed protocol; 13-17 are this
- * agent's file-transfer extension (see docs/guest-agent.md).
+ * length, then the payload. Types 1-12 are the seed protocol; 13-17 are
+ * matchlock's port forwarding and file transfer (see docs/guest-agent.md).
  */
 enum frame_type {
 	FRAME_EXEC = 1,
@@ -26,6 +26,7 @@ enum frame_type {
 	FRAME_EXIT = 10,
 	FRAME_EXEC_STREAM = 11,
 	FRAME_EXEC_PIPE = 12,
+	FRAME_PORT_FORWARD = 13,
 	FRAME_WRITE_FILE = 14,
 	FRAME_READ_FILE = 15,
 	FRAME_LIST_FILES = 16,
@@ -33,8 +34,11 @@ enum frame_type {
 };
 
 #define FRAME_HDR_SIZE 5
-/* Largest payload either side accepts; longer frames end the connection. */
-#define FRAME_MAX_PAYLOAD (16u * 1024 * 1024)
+/*
+ * Largest payload either side accepts; longer frames end the connection.
+ * It holds a 16 MiB file in base64 (WriteFile, FileResult).
+ */
+#define FRAME_MAX_PAYLOAD (24u * 1024 * 1024)
 
 #define EXEC_PORT_DEFAULT 5000
 #define READY_PORT_DEFAULT 5002

@@ -1,18 +1,26 @@
 // SPDX-License-Identifier: MIT
-/* The HCS/GCS bridge (seeds 000/001): the test is the host end. */
+/*
+ * The HCS/GCS bridge (seeds 000/001): the test is the host end. What
+ * hcsshim's own host sends and checks is in peer_cases.c; these cover the
+ * rest of the protocol, its errors and the seed's older shapes.
+ */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <json-c/json.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "tests/agent/helpers.h"
 
-#define UVM_ID "00000000-0000-0000-0000-000000000001"
+#define UVM_ID "00000000-0000-0000-0000-000000000000"
+#define ACTIVITY "6f2a3c64-1b0e-4a8e-9d3c-0a1b2c3d4e5f"
 #define TIMEOUT 20000
 
 static struct test_agent agent;
@@ -78,8 +86,11 @@ static const char *error_message(struct json_object *o)
 	return json_object_get_string(msg);
 }
 
+/* The HRESULT, and the message both at the top (hcsshim's rpcError) and
+ * in the ErrorRecord. */
 static void expect_error(struct json_object *o, int32_t hr, const char *needle)
 {
+	struct json_object *top;
 	const char *msg;
 
 	cr_assert_eq(field_int(o, "Result"), hr, "Result %#llx, want %#x: %s",
@@ -88,6 +99,8 @@ static void expect_error(struct json_object *o, int32_t hr, const char *needle)
 	msg = error_message(o);
 	cr_assert_not_null(strstr(msg, needle), "\"%s\" lacks \"%s\"", msg,
 			   needle);
+	cr_assert(json_object_object_get_ex(o, "ErrorMessage", &top));
+	cr_assert_str_eq(json_object_get_string(top), msg);
 }
 
 /* Starts a process in the UVM; @params is ProcessParameters' JSON. */
@@ -95,7 +108,7 @@ static uint32_t execute(const char *params, const char *relay)
 {
 	struct json_object *p = json_object_new_string(params);
 	struct json_object *o = request(BRIDGE_EXECUTE_PROCESS,
-		"{\"ContainerId\":\"" UVM_ID "\",\"ActivityId\":\"act-1\","
+		"{\"ContainerId\":\"" UVM_ID "\",\"ActivityId\":\"" ACTIVITY "\","
 		"\"Settings\":{\"ProcessParameters\":%s,"
 		"\"VsockStdioRelaySettings\":{%s}}}",
 		json_object_to_json_string(p), relay);
@@ -109,15 +122,24 @@ static uint32_t execute(const char *params, const char *relay)
 	return pid;
 }
 
+/*
+ * WaitForProcess: ExitCode as the peers send it (uint32(-1) for a signal),
+ * returned as a shell's status, 128 + the signal that Signal names.
+ */
 static int64_t wait_exit(uint32_t pid, uint32_t timeout)
 {
 	struct json_object *o = request(BRIDGE_WAIT_FOR_PROCESS,
 		"{\"ContainerId\":\"" UVM_ID "\",\"ProcessId\":%u,"
 		"\"TimeoutInMs\":%u}", pid, timeout);
+	struct json_object *sig;
 	int64_t code;
 
 	cr_assert_eq(field_int(o, "Result"), 0, "%s", json_object_to_json_string(o));
 	code = field_int(o, "ExitCode");
+	if (json_object_object_get_ex(o, "Signal", &sig)) {
+		cr_assert_eq(code, UINT32_MAX, "%s", json_object_to_json_string(o));
+		code = 128 + json_object_get_int(sig);
+	}
 	json_object_put(o);
 	return code;
 }
@@ -136,14 +158,14 @@ static size_t read_all(int fd, char *buf, size_t len)
 Test(bridge, negotiate_protocol_version_4)
 {
 	struct json_object *o = request(BRIDGE_NEGOTIATE_PROTOCOL,
-		"{\"ContainerId\":\"" UVM_ID "\",\"ActivityId\":\"a1\","
+		"{\"ContainerId\":\"" UVM_ID "\",\"ActivityId\":\"" ACTIVITY "\","
 		"\"MinimumVersion\":1,\"MaximumVersion\":4}");
 	struct json_object *caps, *guest, *schemas, *v;
 
 	cr_assert_eq(field_int(o, "Result"), 0);
 	cr_assert_eq(field_int(o, "Version"), 4);
 	cr_assert(json_object_object_get_ex(o, "ActivityId", &v));
-	cr_assert_str_eq(json_object_get_string(v), "a1");
+	cr_assert_str_eq(json_object_get_string(v), ACTIVITY);
 	cr_assert(json_object_object_get_ex(o, "Capabilities", &caps));
 	cr_assert(json_object_object_get_ex(caps, "RuntimeOsType", &v));
 	cr_assert_str_eq(json_object_get_string(v), "Linux");
@@ -162,7 +184,25 @@ Test(bridge, negotiate_protocol_version_4)
 	json_object_put(o);
 }
 
-Test(bridge, execute_process_relays_stdio_and_notifies_on_exit)
+/* hcsshim's host reads ActivityId as a GUID: anything else is left out. */
+Test(bridge, activity_id_is_echoed_only_as_a_guid)
+{
+	struct json_object *o = request(BRIDGE_NEGOTIATE_PROTOCOL,
+		"{\"ActivityId\":\"act-1\",\"MinimumVersion\":4,"
+		"\"MaximumVersion\":4}");
+
+	cr_assert_eq(field_int(o, "Result"), 0);
+	cr_assert_not(json_object_object_get_ex(o, "ActivityId", NULL), "%s",
+		      json_object_to_json_string(o));
+	json_object_put(o);
+	o = request(BRIDGE_WAIT_FOR_PROCESS, "{\"ActivityId\":\"\","
+		    "\"ProcessId\":1}");
+	expect_error(o, HR_NOT_FOUND, "not found");
+	cr_assert_not(json_object_object_get_ex(o, "ActivityId", NULL));
+	json_object_put(o);
+}
+
+Test(bridge, execute_process_relays_stdio_and_sends_no_notification)
 {
 	int lin = bridge_host_relay_listen(agent.bridge_sock, 1000, NULL);
 	int lout = bridge_host_relay_listen(agent.bridge_sock, 1001, NULL);
@@ -171,7 +211,7 @@ Test(bridge, execute_process_relays_stdio_and_notifies_on_exit)
 	uint32_t pid;
 	char buf[256];
 	struct bridge_msg *n;
-	struct json_object *o, *v;
+	struct json_object *o;
 	struct err e = { "" };
 
 	cr_assert(lin >= 0 && lout >= 0 && lerr >= 0);
@@ -180,7 +220,7 @@ Test(bridge, execute_process_relays_stdio_and_notifies_on_exit)
 		      "\"WorkingDirectory\":\"/usr\","
 		      "\"Environment\":{\"GREETING\":\"hello\"},"
 		      "\"CreateStdInPipe\":true,\"CreateStdOutPipe\":true,"
-		      "\"CreateStdErrPipe\":true,\"CreateInUtilityVM\":true}",
+		      "\"CreateStdErrPipe\":true}",
 		      "\"StdIn\":1000,\"StdOut\":1001,\"StdErr\":1002");
 	in = unix_accept_timeout(lin, TIMEOUT);
 	out = unix_accept_timeout(lout, TIMEOUT);
@@ -193,20 +233,13 @@ Test(bridge, execute_process_relays_stdio_and_notifies_on_exit)
 	read_all(errfd, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "hello from /usr\n");
 	cr_assert_eq(wait_exit(pid, BRIDGE_INFINITE_WAIT), 3);
-
-	cr_assert_eq(bridge_host_wait_notification(&host, TIMEOUT, &n, &e), 0,
-		     "%s", e.msg);
-	cr_assert_eq(n->type, BRIDGE_NOTIFICATION);
-	o = json_tokener_parse(n->body);
-	cr_assert(json_object_object_get_ex(o, "ContainerId", &v));
-	cr_assert_str_eq(json_object_get_string(v), UVM_ID);
-	cr_assert(json_object_object_get_ex(o, "Type", &v));
-	cr_assert_str_eq(json_object_get_string(v), "UnexpectedExit");
-	cr_assert(json_object_object_get_ex(o, "Operation", &v));
-	cr_assert_str_eq(json_object_get_string(v), "None");
-	cr_assert_eq(field_int(o, "Result"), 3);
-	json_object_put(o);
-	bridge_msg_free(n);
+	/*
+	 * Messages arrive in order: with DumpStacks answered, anything sent
+	 * about the exit is here. A process in the utility VM gets none.
+	 */
+	json_object_put(request(BRIDGE_DUMP_STACKS, "{}"));
+	cr_assert_neq(bridge_host_wait_notification(&host, 0, &n, &e), 0,
+		      "a notification came: %s", n->body);
 
 	/* Once its exit was reported, the process is gone. */
 	o = request(BRIDGE_WAIT_FOR_PROCESS, "{\"ProcessId\":%u,"
@@ -228,8 +261,7 @@ Test(bridge, command_line_runs_through_the_shell)
 	char buf[128];
 
 	pid = execute("{\"CommandLine\":\"echo a b | wc -w\","
-		      "\"CreateStdOutPipe\":true,\"CreateInUtilityVM\":true}",
-		      "\"StdOut\":2001");
+		      "\"CreateStdOutPipe\":true}", "\"StdOut\":2001");
 	out = unix_accept_timeout(lout, TIMEOUT);
 	cr_assert_geq(out, 0);
 	read_all(out, buf, sizeof(buf));
@@ -241,8 +273,7 @@ Test(bridge, command_line_runs_through_the_shell)
 
 Test(bridge, wait_times_out_then_signal_ends_the_process)
 {
-	uint32_t pid = execute("{\"CommandLine\":\"exec sleep 30\","
-			       "\"CreateInUtilityVM\":true}", "");
+	uint32_t pid = execute("{\"CommandLine\":\"exec sleep 30\"}", "");
 	struct json_object *o = request(BRIDGE_WAIT_FOR_PROCESS,
 		"{\"ProcessId\":%u,\"TimeoutInMs\":200}", pid);
 
@@ -257,8 +288,7 @@ Test(bridge, wait_times_out_then_signal_ends_the_process)
 
 Test(bridge, signal_without_options_kills)
 {
-	uint32_t pid = execute("{\"CommandArgs\":[\"sleep\",\"30\"],"
-			       "\"CreateInUtilityVM\":true}", "");
+	uint32_t pid = execute("{\"CommandArgs\":[\"sleep\",\"30\"]}", "");
 	struct json_object *o = request(BRIDGE_SIGNAL_PROCESS,
 					"{\"ProcessId\":%u}", pid);
 
@@ -319,8 +349,7 @@ Test(bridge, console_is_a_pty_and_resizes)
 
 Test(bridge, resize_without_console_is_an_error)
 {
-	uint32_t pid = execute("{\"CommandLine\":\"sleep 30\","
-			       "\"CreateInUtilityVM\":true}", "");
+	uint32_t pid = execute("{\"CommandLine\":\"sleep 30\"}", "");
 	struct json_object *o = request(BRIDGE_RESIZE_CONSOLE,
 		"{\"ProcessId\":%u,\"Height\":40,\"Width\":120}", pid);
 
@@ -332,8 +361,7 @@ Test(bridge, resize_without_console_is_an_error)
 
 Test(bridge, get_properties_lists_processes_and_statistics)
 {
-	uint32_t pid = execute("{\"CommandLine\":\"sleep 30\","
-			       "\"CreateInUtilityVM\":true}", "");
+	uint32_t pid = execute("{\"CommandLine\":\"sleep 30\"}", "");
 	struct json_object *o = request(BRIDGE_GET_PROPERTIES,
 		"{\"ContainerId\":\"" UVM_ID "\",\"Query\":"
 		"\"{\\\"PropertyTypes\\\":[\\\"ProcessList\\\",\\\"Statistics\\\"]}\"}");
@@ -366,46 +394,164 @@ Test(bridge, get_properties_lists_processes_and_statistics)
 	cr_assert_eq(wait_exit(pid, 10000), 128 + SIGKILL);
 }
 
-Test(bridge, modify_settings_mapped_disk_errors)
+/* A disk as the kernel shows it: SYS/block/NAME/serial and DEV/NAME. */
+static void fake_disk(const char *name, const char *serial, bool block)
 {
-	char path[160];
-	struct json_object *o;
+	char path[200];
 	FILE *f;
 
-	/* The agent looks for disks in the test's own empty dev dir. */
-	o = request(BRIDGE_MODIFY_SETTINGS, "{\"ContainerId\":\"" UVM_ID "\","
-		    "\"Request\":{\"ResourceType\":\"MappedVirtualDisk\","
-		    "\"RequestType\":\"Add\",\"Settings\":{\"ContainerPath\":"
-		    "\"/run/disk0\",\"Lun\":0,\"CreateInUtilityVM\":true,"
-		    "\"ReadOnly\":true}}}");
-	expect_error(o, HR_FAIL, "vda");
-	json_object_put(o);
-
-	snprintf(path, sizeof(path), "%s/dev/vdc", agent.dir);
+	snprintf(path, sizeof(path), "%s/sys/block/%s", agent.dir, name);
+	cr_assert_eq(mkdir(path, 0755), 0, "%s: %s", path, strerror(errno));
+	snprintf(path, sizeof(path), "%s/sys/block/%s/serial", agent.dir, name);
 	f = fopen(path, "w");
 	cr_assert_not_null(f);
+	fprintf(f, "%s\n", serial);
 	fclose(f);
-	o = request(BRIDGE_MODIFY_SETTINGS, "{\"Request\":{\"ResourceType\":"
-		    "\"MappedVirtualDisk\",\"Settings\":{\"ContainerPath\":"
-		    "\"/run/disk2\",\"Lun\":2}}}");
-	expect_error(o, HR_FAIL, "not a block device");
-	json_object_put(o);
+	snprintf(path, sizeof(path), "%s/dev/%s", agent.dir, name);
+	if (!block) {
+		f = fopen(path, "w");
+		cr_assert_not_null(f);
+		fclose(f);
+		return;
+	}
+	/* An unbound loop device: a block device nothing can mount. */
+	if (mknod(path, S_IFBLK | 0600, makedev(7, 200)) < 0)
+		cr_skip_test("creating a block device node needs root: %s",
+			     strerror(errno));
+}
 
+static struct json_object *modify(const char *settings)
+{
+	return request(BRIDGE_MODIFY_SETTINGS, "{\"ContainerId\":\"" UVM_ID
+		       "\",\"ActivityId\":\"" ACTIVITY "\",\"Request\":%s}",
+		       settings);
+}
+
+/*
+ * hcsshim's LCOWMappedVirtualDisk (uvm/scsi/backend.go mountRequest):
+ * Controller and Lun name the disk whose serial is scsi-C-L; omitted
+ * (Go's omitempty) they are 0.
+ */
+Test(bridge, mapped_disk_is_found_by_its_scsi_serial)
+{
+	struct json_object *o;
+
+	o = modify("{\"RequestType\":\"Add\",\"ResourceType\":\"MappedVirtualDisk\","
+		   "\"Settings\":{\"MountPath\":\"/run/mounts/m0\",\"ReadOnly\":true,"
+		   "\"Options\":[\"ro\"]}}");
+	expect_error(o, HR_FAIL, "controller 0, lun 0: no disk under");
+	json_object_put(o);
+	fake_disk("vdc", "scsi-1-5", false);
+	o = modify("{\"RequestType\":\"Add\",\"ResourceType\":\"MappedVirtualDisk\","
+		   "\"Settings\":{\"MountPath\":\"/run/mounts/m1\",\"Lun\":5,"
+		   "\"Controller\":1}}");
+	expect_error(o, HR_FAIL, "/dev/vdc is not a block device");
+	json_object_put(o);
+	fake_disk("vdd", "scsi-1-5", false);
+	o = modify("{\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":"
+		   "{\"Lun\":5,\"Controller\":1}}");
+	expect_error(o, HR_FAIL, "both have serial scsi-1-5");
+	json_object_put(o);
+}
+
+Test(bridge, mapped_disk_block_dev_partition_and_mount_errors)
+{
+	char link[160], target[160], want[160];
+	struct json_object *o;
+	ssize_t n;
+
+	fake_disk("vdb", "scsi-0-3", true);
+	snprintf(link, sizeof(link), "%s/links/disk", agent.dir);
+	o = modify("{\"RequestType\":\"Add\",\"ResourceType\":\"MappedVirtualDisk\","
+		   "\"Settings\":{\"MountPath\":\"/run/x\",\"Lun\":3,\"Partition\":1}}");
+	expect_error(o, HR_FAIL, "disk vdb has no partition 1");
+	json_object_put(o);
+	/* BlockDev: MountPath becomes a link to the device. */
+	o = request(BRIDGE_MODIFY_SETTINGS, "{\"Request\":{\"RequestType\":\"Add\","
+		    "\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":"
+		    "{\"MountPath\":\"%s\",\"Lun\":3,\"BlockDev\":true}}}", link);
+	cr_assert_eq(field_int(o, "Result"), 0, "%s", json_object_to_json_string(o));
+	json_object_put(o);
+	n = readlink(link, target, sizeof(target) - 1);
+	cr_assert_gt(n, 0);
+	target[n] = 0;
+	snprintf(want, sizeof(want), "%s/dev/vdb", agent.dir);
+	cr_assert_str_eq(target, want);
+	o = request(BRIDGE_MODIFY_SETTINGS, "{\"Request\":{\"RequestType\":\"Remove\","
+		    "\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":"
+		    "{\"MountPath\":\"%s\",\"Lun\":3,\"BlockDev\":true}}}", link);
+	cr_assert_eq(field_int(o, "Result"), 0, "%s", json_object_to_json_string(o));
+	json_object_put(o);
+	cr_assert(readlink(link, target, sizeof(target)) < 0 && errno == ENOENT);
+	/* Nothing to mount on an unbound loop device: the reason comes back. */
 	o = request(BRIDGE_MODIFY_SETTINGS, "{\"Request\":{\"ResourceType\":"
-		    "\"MappedVirtualDisk\",\"Settings\":{\"ContainerPath\":"
-		    "\"relative\",\"Lun\":1}}}");
+		    "\"MappedVirtualDisk\",\"Settings\":{\"MountPath\":\"%s/mnt\","
+		    "\"Lun\":3,\"Filesystem\":\"ext4\",\"EnsureFilesystem\":true}}}",
+		    agent.dir);
+	expect_error(o, HR_FAIL, "EnsureFilesystem: this agent does not format "
+		     "disks: mounting");
+	json_object_put(o);
+}
+
+/* The seed's shape: ContainerPath and Lun (controller 0). */
+Test(bridge, mapped_disk_in_the_seed_shape)
+{
+	struct json_object *o;
+
+	fake_disk("vde", "scsi-0-2", false);
+	o = modify("{\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":"
+		   "{\"ContainerPath\":\"/run/disk2\",\"Lun\":2,"
+		   "\"CreateInUtilityVM\":true,\"ReadOnly\":true}}");
+	expect_error(o, HR_FAIL, "/dev/vde is not a block device");
+	json_object_put(o);
+	o = modify("{\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":"
+		   "{\"ContainerPath\":\"relative\",\"Lun\":1}}");
 	expect_error(o, HR_INVALID_ARG, "absolute");
 	json_object_put(o);
+	o = modify("{\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":"
+		   "{\"ContainerPath\":\"\",\"Lun\":2,\"AttachOnly\":true}}");
+	expect_error(o, HR_FAIL, "not a block device");
+	json_object_put(o);
+}
 
-	o = request(BRIDGE_MODIFY_SETTINGS, "{\"Request\":{\"ResourceType\":"
-		    "\"MappedVirtualDisk\",\"RequestType\":\"Remove\","
-		    "\"Settings\":{\"ContainerPath\":\"/run/never-mounted\"}}}");
+Test(bridge, modify_settings_refusals)
+{
+	struct json_object *o;
+
+	o = modify("{\"RequestType\":\"Remove\",\"ResourceType\":"
+		   "\"MappedVirtualDisk\",\"Settings\":{\"MountPath\":"
+		   "\"/run/never-mounted\"}}");
 	expect_error(o, HR_FAIL, "nothing was mounted");
 	json_object_put(o);
-
-	o = request(BRIDGE_MODIFY_SETTINGS, "{\"Request\":{\"ResourceType\":"
-		    "\"Network\",\"Settings\":{}}}");
+	o = modify("{\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":"
+		   "{\"MountPath\":\"/run/e\",\"Encrypted\":true}}");
+	expect_error(o, HR_NOT_IMPL, "encrypted disks");
+	json_object_put(o);
+	o = modify("{\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":"
+		   "{\"Controller\":4}}");
+	expect_error(o, HR_INVALID_ARG, "controllers are 0..3");
+	json_object_put(o);
+	/* uvm/scsi/backend.go unplugRequest. */
+	o = modify("{\"RequestType\":\"Remove\",\"ResourceType\":\"SCSIDevice\","
+		   "\"Settings\":{\"Controller\":0,\"Lun\":1}}");
+	expect_error(o, HR_NOT_IMPL, "cannot be unplugged");
+	json_object_put(o);
+	o = modify("{\"ResourceType\":\"Network\",\"Settings\":{}}");
 	expect_error(o, HR_NOT_IMPL, "Network");
+	json_object_put(o);
+}
+
+/* Other containers do not exist: their requests say so. */
+Test(bridge, containers_other_than_the_uvm_do_not_exist)
+{
+	struct json_object *o;
+
+	o = request(BRIDGE_GET_PROPERTIES, "{\"ContainerId\":\"c1\",\"Query\":"
+		    "\"{\\\"PropertyTypes\\\":[\\\"ProcessList\\\"]}\"}");
+	expect_error(o, HR_SYSTEM_NOT_FOUND, "c1");
+	json_object_put(o);
+	o = request(BRIDGE_DELETE_CONTAINER_STATE, "{\"ContainerId\":\"c1\"}");
+	expect_error(o, HR_SYSTEM_NOT_FOUND, "c1");
 	json_object_put(o);
 }
 
@@ -423,8 +569,7 @@ Test(bridge, dump_stacks_describes_the_agent)
 
 Test(bridge, delete_container_state)
 {
-	uint32_t pid = execute("{\"CommandLine\":\"sleep 30\","
-			       "\"CreateInUtilityVM\":true}", "");
+	uint32_t pid = execute("{\"CommandLine\":\"sleep 30\"}", "");
 	struct json_object *o = request(BRIDGE_DELETE_CONTAINER_STATE,
 					"{\"ContainerId\":\"" UVM_ID "\"}");
 
@@ -437,6 +582,36 @@ Test(bridge, delete_container_state)
 		    "{\"ContainerId\":\"" UVM_ID "\"}");
 	cr_assert_eq(field_int(o, "Result"), 0);
 	json_object_put(o);
+}
+
+/* ProcessParameters.User, and the seed's CreateInUtilityVM beside any ID. */
+Test(bridge, user_and_create_in_utility_vm)
+{
+	int lout = bridge_host_relay_listen(agent.bridge_sock, 4001, NULL);
+	struct json_object *p = json_object_new_string(
+		"{\"CommandLine\":\"id -u\",\"User\":\"65534\","
+		"\"CreateStdOutPipe\":true,\"CreateInUtilityVM\":true}");
+	struct json_object *o;
+	char buf[64];
+	int out;
+
+	if (geteuid() != 0)
+		cr_skip_test("running as another user needs root");
+	o = request(BRIDGE_EXECUTE_PROCESS, "{\"ContainerId\":\"seed-host\","
+		    "\"Settings\":{\"ProcessParameters\":%s,"
+		    "\"VsockStdioRelaySettings\":{\"StdOut\":4001}}}",
+		    json_object_to_json_string(p));
+	json_object_put(p);
+	cr_assert_eq(field_int(o, "Result"), 0, "%s", json_object_to_json_string(o));
+	out = unix_accept_timeout(lout, TIMEOUT);
+	cr_assert_geq(out, 0);
+	read_all(out, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "65534\n");
+	cr_assert_eq(wait_exit((uint32_t)field_int(o, "ProcessId"),
+			       BRIDGE_INFINITE_WAIT), 0);
+	json_object_put(o);
+	close(out);
+	close(lout);
 }
 
 Test(bridge, containers_are_not_supported_yet)
@@ -466,7 +641,12 @@ Test(bridge, execute_errors)
 	o = request(BRIDGE_EXECUTE_PROCESS, "{\"Settings\":{\"ProcessParameters\":"
 		    "\"{\\\"CommandArgs\\\":[\\\"/no/such/program\\\"],"
 		    "\\\"CreateInUtilityVM\\\":true}\"}}");
-	expect_error(o, HR_NOT_FOUND, "/no/such/program");
+	expect_error(o, HR_FAIL, "/no/such/program");
+	json_object_put(o);
+	o = request(BRIDGE_EXECUTE_PROCESS, "{\"ContainerId\":\"" UVM_ID "\","
+		    "\"Settings\":{\"ProcessParameters\":\"{\\\"CommandLine\\\":"
+		    "\\\"true\\\",\\\"User\\\":\\\"no-such-user\\\"}\"}}");
+	expect_error(o, HR_FAIL, "no such user");
 	json_object_put(o);
 	o = request(BRIDGE_EXECUTE_PROCESS, "{\"Settings\":{\"ProcessParameters\":"
 		    "\"{\\\"CommandLine\\\":\\\"true\\\",\\\"CreateStdOutPipe\\\":"
@@ -540,8 +720,7 @@ Test(bridge, oversized_message_closes_the_bridge_and_the_agent_redials)
 
 static void shutdown_test(uint32_t type)
 {
-	uint32_t pid = execute("{\"CommandLine\":\"trap '' TERM; sleep 30\","
-			       "\"CreateInUtilityVM\":true}", "");
+	uint32_t pid = execute("{\"CommandLine\":\"trap '' TERM; sleep 30\"}", "");
 	struct json_object *o = request(type, "{\"ContainerId\":\"" UVM_ID "\"}");
 	int status;
 
