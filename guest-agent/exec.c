@@ -296,19 +296,20 @@ static void conn_feed_stdin(struct exec_conn *c, int fd)
 }
 
 /*
- * An Exec's output past EXEC_CAPTURE_MAX: what was collected goes out as
- * frames now and the rest follows as it comes, before the ExecResult.
- * matchlock's host collects Stdout/Stderr frames in buffered mode too.
+ * An Exec's output past EXEC_CAPTURE_MAX goes out as frames before the
+ * ExecResult (matchlock's host collects Stdout/Stderr frames in buffered
+ * mode too): what was collected first, as the host reads it, then the
+ * rest as it comes.
  */
-static void conn_spill(struct exec_conn *c, struct cfd *f, uint8_t type)
+static void conn_spill(struct exec_conn *c, struct bytebuf *cap, uint8_t type)
 {
-	struct bytebuf *cap = type == FRAME_STDERR ? &c->cap_err : &c->cap_out;
+	while (bytebuf_len(cap) && bytebuf_len(&c->out) < EXEC_OUT_HIGH &&
+	       !c->peer_gone) {
+		uint32_t n = (uint32_t)MIN((size_t)EXEC_CHUNK, bytebuf_len(cap));
 
-	for (size_t off = 0; off < bytebuf_len(cap); off += EXEC_CHUNK)
-		conn_send(c, type, bytebuf_head(cap) + off,
-			  (uint32_t)MIN((size_t)EXEC_CHUNK, bytebuf_len(cap) - off));
-	bytebuf_free(cap);
-	f->spilled = true;
+		conn_send(c, type, bytebuf_head(cap), n);
+		bytebuf_consume(cap, n);
+	}
 }
 
 /* Where the next read of @f goes: @scratch to drop, @cap, or a frame. */
@@ -327,7 +328,13 @@ static uint8_t *pump_target(struct exec_conn *c, struct cfd *f, uint8_t type,
 		dst = *room ? bytebuf_reserve(cap, *room) : NULL;
 		if (dst)
 			return dst;
-		conn_spill(c, f, type);
+		f->spilled = true;
+	}
+	if (bytebuf_len(cap)) {
+		conn_spill(c, cap, type);
+		if (bytebuf_len(cap))
+			return NULL;
+		bytebuf_free(cap);
 	}
 	if (bytebuf_len(&c->out) >= EXEC_OUT_HIGH)
 		return NULL;
