@@ -286,6 +286,9 @@ static int hcs_messages_fit_64k(const struct peer_target *t, struct err *e)
 		TRY(hcs_exec(&c, &p, &procs[started], e));
 	TRY(hcs_dump_stacks(&c, &stacks, e));
 	CHECK(strstr(stacks, "guest-agent"), "stacks: %.200s", stacks);
+	/* This many processes do not fit: the text was cut, not refused. */
+	CHECK(strstr(stacks, "[cut to fit"), "%zu bytes of stacks, uncut",
+	      strlen(stacks));
 	ret = 0;
 out:
 	for (int i = 0; i < started && !c.killed[0]; i++)

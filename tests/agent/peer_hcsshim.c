@@ -388,7 +388,7 @@ static int rpc(struct hcs_conn *c, uint32_t proc, const char *body,
 int hcs_rpc_raw(struct hcs_conn *c, uint32_t proc, const char *body,
 		int32_t *result, struct err *e)
 {
-	struct json_object *resp;
+	struct json_object *resp = NULL;
 	struct err je = { "" };
 	int64_t id;
 	int ret;
@@ -413,7 +413,7 @@ static void request_base(struct gojson *g, const char *cid)
 
 int hcs_connect(struct hcs_conn *c, struct err *e)
 {
-	struct json_object *resp, *caps;
+	struct json_object *resp = NULL, *caps;
 	struct gojson g;
 	struct err je = { "" };
 	const char *os = NULL;
@@ -576,7 +576,7 @@ out:
 int hcs_wait(struct hcs_conn *c, struct hcs_process *proc, uint32_t *code,
 	     struct err *e)
 {
-	struct json_object *resp;
+	struct json_object *resp = NULL;
 	struct err je = { "" };
 	int32_t result = 0;
 	int ret = rpc_wait(c, proc->wait_id, R_WAIT, &resp, e);
@@ -595,7 +595,7 @@ int hcs_wait(struct hcs_conn *c, struct hcs_process *proc, uint32_t *code,
 int hcs_signal(struct hcs_conn *c, const struct hcs_process *proc, int signal,
 	       bool *delivered, struct err *e)
 {
-	struct json_object *resp;
+	struct json_object *resp = NULL;
 	struct gojson g;
 	struct err je = { "" };
 	int32_t result = 0;
@@ -624,7 +624,7 @@ int hcs_signal(struct hcs_conn *c, const struct hcs_process *proc, int signal,
 int hcs_resize(struct hcs_conn *c, const struct hcs_process *proc,
 	       uint16_t width, uint16_t height, struct err *e)
 {
-	struct json_object *resp;
+	struct json_object *resp = NULL;
 	struct gojson g;
 	char *body;
 	int ret;
@@ -653,7 +653,7 @@ void hcs_process_close(struct hcs_process *proc)
 static int simple_rpc(struct hcs_conn *c, uint32_t type, const char *cid,
 		      const char *key, const char *raw, struct err *e)
 {
-	struct json_object *resp;
+	struct json_object *resp = NULL;
 	struct gojson g;
 	char *body;
 	int ret;
@@ -682,7 +682,7 @@ int hcs_delete_container_state(struct hcs_conn *c, const char *cid,
 
 int hcs_dump_stacks(struct hcs_conn *c, char **stacks, struct err *e)
 {
-	struct json_object *resp;
+	struct json_object *resp = NULL;
 	struct gojson g;
 	struct err je = { "" };
 	const char *s = NULL;
