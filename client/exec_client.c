@@ -40,6 +40,23 @@ static int write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
+int exec_send_all(int fd, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	while (n) {
+		ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		b += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 int exec_dial_unix(const char *path, struct err *e)
 {
 	struct sockaddr_un un = { .sun_family = AF_UNIX };

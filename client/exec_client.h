@@ -10,6 +10,9 @@
 #include "guest-agent/proto/frame.h"
 #include "vmm/util.h"
 
+/* Sends all @n bytes on socket @fd, without SIGPIPE; -1 with errno set. */
+int exec_send_all(int fd, const void *p, size_t n);
+
 /* Connects to an agent listening on a plain Unix socket. */
 int exec_dial_unix(const char *path, struct err *e);
 /*

@@ -45,23 +45,6 @@ static int read_exact(int fd, void *buf, size_t n, struct err *e)
 	return 0;
 }
 
-static int send_all(int fd, const void *buf, size_t n)
-{
-	const uint8_t *p = buf;
-
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int port_forward_open(int fd, const char *host, uint16_t port, struct err *e)
 {
 	struct port_forward_request req = { .host = (char *)host, .port = port };
@@ -75,7 +58,8 @@ int port_forward_open(int fd, const char *host, uint16_t port, struct err *e)
 	if (!json)
 		return err_set(e, "out of memory");
 	frame_put_hdr(hdr, FRAME_PORT_FORWARD, (uint32_t)len);
-	ret = send_all(fd, hdr, sizeof(hdr)) < 0 || send_all(fd, json, len) < 0;
+	ret = exec_send_all(fd, hdr, sizeof(hdr)) < 0 ||
+	      exec_send_all(fd, json, len) < 0;
 	free(json);
 	if (ret)
 		return err_errno(e, "sending PortForward");

@@ -19,7 +19,7 @@ AGENT_TEST_SRCS   := $(wildcard tests/agent/*.c)
 # tests and into agent-peer-check, which runs them against any agent.
 PEER_CHECK_SRCS   := tests/agent/check/peer_check.c tests/agent/gojson.c \
 		     tests/agent/peer_cases.c tests/agent/peer_hcsshim.c \
-		     tests/agent/peer_matchlock.c
+		     tests/agent/peer_io.c tests/agent/peer_matchlock.c
 AGENT_FUZZ_SRCS   := $(wildcard guest-agent/fuzz/*.c)
 
 AGENT_LIBS := -ljson-c

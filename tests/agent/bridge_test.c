@@ -427,6 +427,14 @@ static struct json_object *modify(const char *settings)
 		       settings);
 }
 
+static void modify_fails(const char *settings, int32_t hr, const char *needle)
+{
+	struct json_object *o = modify(settings);
+
+	expect_error(o, hr, needle);
+	json_object_put(o);
+}
+
 /*
  * hcsshim's LCOWMappedVirtualDisk (uvm/scsi/backend.go mountRequest):
  * Controller and Lun name the disk whose serial is scsi-C-L; omitted
@@ -434,24 +442,19 @@ static struct json_object *modify(const char *settings)
  */
 Test(bridge, mapped_disk_is_found_by_its_scsi_serial)
 {
-	struct json_object *o;
-
-	o = modify("{\"RequestType\":\"Add\",\"ResourceType\":\"MappedVirtualDisk\","
-		   "\"Settings\":{\"MountPath\":\"/run/mounts/m0\",\"ReadOnly\":true,"
-		   "\"Options\":[\"ro\"]}}");
-	expect_error(o, HR_FAIL, "controller 0, lun 0: no disk under");
-	json_object_put(o);
+	modify_fails("{\"RequestType\":\"Add\",\"ResourceType\":\"MappedVirtualDisk\","
+		     "\"Settings\":{\"MountPath\":\"/run/mounts/m0\",\"ReadOnly\":true,"
+		     "\"Options\":[\"ro\"]}}",
+		     HR_FAIL, "controller 0, lun 0: no disk under");
 	fake_disk("vdc", "scsi-1-5", false);
-	o = modify("{\"RequestType\":\"Add\",\"ResourceType\":\"MappedVirtualDisk\","
-		   "\"Settings\":{\"MountPath\":\"/run/mounts/m1\",\"Lun\":5,"
-		   "\"Controller\":1}}");
-	expect_error(o, HR_FAIL, "/dev/vdc is not a block device");
-	json_object_put(o);
+	modify_fails("{\"RequestType\":\"Add\",\"ResourceType\":\"MappedVirtualDisk\","
+		     "\"Settings\":{\"MountPath\":\"/run/mounts/m1\",\"Lun\":5,"
+		     "\"Controller\":1}}",
+		     HR_FAIL, "/dev/vdc is not a block device");
 	fake_disk("vdd", "scsi-1-5", false);
-	o = modify("{\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":"
-		   "{\"Lun\":5,\"Controller\":1}}");
-	expect_error(o, HR_FAIL, "both have serial scsi-1-5");
-	json_object_put(o);
+	modify_fails("{\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":"
+		     "{\"Lun\":5,\"Controller\":1}}",
+		     HR_FAIL, "both have serial scsi-1-5");
 }
 
 Test(bridge, mapped_disk_block_dev_partition_and_mount_errors)
@@ -462,10 +465,9 @@ Test(bridge, mapped_disk_block_dev_partition_and_mount_errors)
 
 	fake_disk("vdb", "scsi-0-3", true);
 	snprintf(link, sizeof(link), "%s/links/disk", agent.dir);
-	o = modify("{\"RequestType\":\"Add\",\"ResourceType\":\"MappedVirtualDisk\","
-		   "\"Settings\":{\"MountPath\":\"/run/x\",\"Lun\":3,\"Partition\":1}}");
-	expect_error(o, HR_FAIL, "disk vdb has no partition 1");
-	json_object_put(o);
+	modify_fails("{\"RequestType\":\"Add\",\"ResourceType\":\"MappedVirtualDisk\","
+		     "\"Settings\":{\"MountPath\":\"/run/x\",\"Lun\":3,\"Partition\":1}}",
+		     HR_FAIL, "disk vdb has no partition 1");
 	/* BlockDev: MountPath becomes a link to the device. */
 	o = request(BRIDGE_MODIFY_SETTINGS, "{\"Request\":{\"RequestType\":\"Add\","
 		    "\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":"
@@ -496,49 +498,37 @@ Test(bridge, mapped_disk_block_dev_partition_and_mount_errors)
 /* The seed's shape: ContainerPath and Lun (controller 0). */
 Test(bridge, mapped_disk_in_the_seed_shape)
 {
-	struct json_object *o;
-
 	fake_disk("vde", "scsi-0-2", false);
-	o = modify("{\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":"
-		   "{\"ContainerPath\":\"/run/disk2\",\"Lun\":2,"
-		   "\"CreateInUtilityVM\":true,\"ReadOnly\":true}}");
-	expect_error(o, HR_FAIL, "/dev/vde is not a block device");
-	json_object_put(o);
-	o = modify("{\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":"
-		   "{\"ContainerPath\":\"relative\",\"Lun\":1}}");
-	expect_error(o, HR_INVALID_ARG, "absolute");
-	json_object_put(o);
-	o = modify("{\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":"
-		   "{\"ContainerPath\":\"\",\"Lun\":2,\"AttachOnly\":true}}");
-	expect_error(o, HR_FAIL, "not a block device");
-	json_object_put(o);
+	modify_fails("{\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":"
+		     "{\"ContainerPath\":\"/run/disk2\",\"Lun\":2,"
+		     "\"CreateInUtilityVM\":true,\"ReadOnly\":true}}",
+		     HR_FAIL, "/dev/vde is not a block device");
+	modify_fails("{\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":"
+		     "{\"ContainerPath\":\"relative\",\"Lun\":1}}",
+		     HR_INVALID_ARG, "absolute");
+	modify_fails("{\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":"
+		     "{\"ContainerPath\":\"\",\"Lun\":2,\"AttachOnly\":true}}",
+		     HR_FAIL, "not a block device");
 }
 
 Test(bridge, modify_settings_refusals)
 {
-	struct json_object *o;
-
-	o = modify("{\"RequestType\":\"Remove\",\"ResourceType\":"
-		   "\"MappedVirtualDisk\",\"Settings\":{\"MountPath\":"
-		   "\"/run/never-mounted\"}}");
-	expect_error(o, HR_FAIL, "nothing was mounted");
-	json_object_put(o);
-	o = modify("{\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":"
-		   "{\"MountPath\":\"/run/e\",\"Encrypted\":true}}");
-	expect_error(o, HR_NOT_IMPL, "encrypted disks");
-	json_object_put(o);
-	o = modify("{\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":"
-		   "{\"Controller\":4}}");
-	expect_error(o, HR_INVALID_ARG, "controllers are 0..3");
-	json_object_put(o);
+	modify_fails("{\"RequestType\":\"Remove\",\"ResourceType\":"
+		     "\"MappedVirtualDisk\",\"Settings\":{\"MountPath\":"
+		     "\"/run/never-mounted\"}}",
+		     HR_FAIL, "nothing was mounted");
+	modify_fails("{\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":"
+		     "{\"MountPath\":\"/run/e\",\"Encrypted\":true}}",
+		     HR_NOT_IMPL, "encrypted disks");
+	modify_fails("{\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":"
+		     "{\"Controller\":4}}",
+		     HR_INVALID_ARG, "controllers are 0..3");
 	/* uvm/scsi/backend.go unplugRequest. */
-	o = modify("{\"RequestType\":\"Remove\",\"ResourceType\":\"SCSIDevice\","
-		   "\"Settings\":{\"Controller\":0,\"Lun\":1}}");
-	expect_error(o, HR_NOT_IMPL, "cannot be unplugged");
-	json_object_put(o);
-	o = modify("{\"ResourceType\":\"Network\",\"Settings\":{}}");
-	expect_error(o, HR_NOT_IMPL, "Network");
-	json_object_put(o);
+	modify_fails("{\"RequestType\":\"Remove\",\"ResourceType\":\"SCSIDevice\","
+		     "\"Settings\":{\"Controller\":0,\"Lun\":1}}",
+		     HR_NOT_IMPL, "cannot be unplugged");
+	modify_fails("{\"ResourceType\":\"Network\",\"Settings\":{}}",
+		     HR_NOT_IMPL, "Network");
 }
 
 /* Other containers do not exist: their requests say so. */

@@ -19,8 +19,8 @@
 #include "guest-agent/proto/bridge_proto.h"
 #include "guest-agent/proto/json_util.h"
 #include "tests/agent/gojson.h"
+#include "tests/agent/peer_io.h"
 
-#define HCS_TIMEOUT_MS 60000
 /* prot.MaxMsgSize: the largest message bridge.readMessage takes. */
 #define HCS_MAX_MSG 0x10000u
 #define HCS_FIRST_IO_PORT (BRIDGE_PORT_DEFAULT + 1)
@@ -67,28 +67,6 @@ static int killed(struct hcs_conn *c, struct err *e, const char *fmt, ...)
 	return err_set(e, "bridge forcibly terminating: %s", c->killed);
 }
 
-static int read_full(int fd, void *buf, size_t n, struct err *e)
-{
-	uint8_t *p = buf;
-
-	while (n) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		ssize_t r;
-
-		if (poll(&pfd, 1, HCS_TIMEOUT_MS) <= 0)
-			return err_set(e, "message timeout");
-		r = read(fd, p, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return r ? err_errno(e, "bridge read failed") :
-				   err_set(e, "EOF");
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 /* bridge.writeMessage: header, then the encoded body and its newline. */
 static int write_message(struct hcs_conn *c, uint32_t type, int64_t id,
 			 const char *body, bool newline, struct err *e)
@@ -98,8 +76,6 @@ static int write_message(struct hcs_conn *c, uint32_t type, int64_t id,
 				.id = (uint64_t)id };
 	uint8_t hdr[BRIDGE_HDR_SIZE];
 	char *msg = malloc(BRIDGE_HDR_SIZE + len);
-	const uint8_t *p;
-	size_t n;
 
 	if (!msg)
 		return err_set(e, "out of memory");
@@ -108,17 +84,9 @@ static int write_message(struct hcs_conn *c, uint32_t type, int64_t id,
 	memcpy(msg + BRIDGE_HDR_SIZE, body, strlen(body));
 	if (newline)
 		msg[BRIDGE_HDR_SIZE + len - 1] = '\n';
-	for (p = (const uint8_t *)msg, n = BRIDGE_HDR_SIZE + len; n;) {
-		ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			free(msg);
-			return err_errno(e, "bridge write");
-		}
-		p += w;
-		n -= (size_t)w;
+	if (peer_write_full(c->fd, msg, BRIDGE_HDR_SIZE + len, e) < 0) {
+		free(msg);
+		return err_prefix(e, "bridge write");
 	}
 	free(msg);
 	return 0;
@@ -273,7 +241,7 @@ static int recv_one(struct hcs_conn *c, struct err *e)
 	struct hcs_reply *r;
 	struct err je = { "" };
 
-	if (read_full(c->fd, hdr, sizeof(hdr), e) < 0)
+	if (peer_read_full(c->fd, hdr, sizeof(hdr), e) < 0)
 		return killed(c, e, "bridge read failed: header read: %s", e->msg);
 	bridge_hdr_decode(hdr, &h);
 	if (h.size < BRIDGE_HDR_SIZE || h.size > HCS_MAX_MSG)
@@ -282,7 +250,7 @@ static int recv_one(struct hcs_conn *c, struct err *e)
 	body = malloc(h.size - BRIDGE_HDR_SIZE + 1);
 	if (!body)
 		return err_set(e, "out of memory");
-	if (read_full(c->fd, body, h.size - BRIDGE_HDR_SIZE, e) < 0) {
+	if (peer_read_full(c->fd, body, h.size - BRIDGE_HDR_SIZE, e) < 0) {
 		free(body);
 		return killed(c, e, "bridge read failed: %s", e->msg);
 	}
@@ -493,7 +461,7 @@ static int accept_io(int lfd, int *fd, struct err *e)
 {
 	if (lfd < 0)
 		return 0;
-	*fd = unix_accept_timeout(lfd, HCS_TIMEOUT_MS);
+	*fd = unix_accept_timeout(lfd, PEER_TIMEOUT_MS);
 	close(lfd);
 	return *fd < 0 ? err_set(e, "the guest did not connect a stdio relay") : 0;
 }

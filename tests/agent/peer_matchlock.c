@@ -17,63 +17,10 @@
 #include "guest-agent/proto/frame.h"
 #include "guest-agent/proto/json_util.h"
 #include "tests/agent/gojson.h"
+#include "tests/agent/peer_io.h"
 
-/* The tests' patience with a silent agent. */
-#define ML_TIMEOUT_MS 60000
 /* Frames the tests accept (the host itself takes any length). */
 #define ML_FRAME_MAX (64u * 1024 * 1024)
-
-static int wait_fd(int fd, short events, struct err *e)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-	int r;
-
-	do
-		r = poll(&p, 1, ML_TIMEOUT_MS);
-	while (r < 0 && errno == EINTR);
-	if (r <= 0)
-		return err_set(e, "the agent did not answer within %d ms",
-			       ML_TIMEOUT_MS);
-	return 0;
-}
-
-/* vsock.ReadFull. */
-static int read_full(int fd, void *buf, size_t n, struct err *e)
-{
-	uint8_t *p = buf;
-
-	while (n) {
-		ssize_t r;
-
-		if (wait_fd(fd, POLLIN, e) < 0)
-			return -1;
-		r = read(fd, p, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return r ? err_errno(e, "read") : err_set(e, "EOF");
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
-static int write_full(int fd, const void *buf, size_t n, struct err *e)
-{
-	const uint8_t *p = buf;
-
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return err_errno(e, "write");
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 /* vsock.SendMessage: the header, then the payload when there is one. */
 static int send_message(int fd, uint8_t type, const void *data, size_t len,
@@ -82,9 +29,9 @@ static int send_message(int fd, uint8_t type, const void *data, size_t len,
 	uint8_t hdr[FRAME_HDR_SIZE];
 
 	frame_put_hdr(hdr, type, (uint32_t)len);
-	if (write_full(fd, hdr, sizeof(hdr), e) < 0)
+	if (peer_write_full(fd, hdr, sizeof(hdr), e) < 0)
 		return -1;
-	return len ? write_full(fd, data, len, e) : 0;
+	return len ? peer_write_full(fd, data, len, e) : 0;
 }
 
 /* A header and its payload, as every host reader here does it. */
@@ -94,7 +41,7 @@ static int read_message(int fd, uint8_t *type, uint8_t **data, uint32_t *len,
 	uint8_t hdr[FRAME_HDR_SIZE];
 
 	*data = NULL;
-	if (read_full(fd, hdr, sizeof(hdr), e) < 0)
+	if (peer_read_full(fd, hdr, sizeof(hdr), e) < 0)
 		return err_prefix(e, "reading a response header");
 	*type = hdr[0];
 	*len = get_be32(hdr + 1);
@@ -104,7 +51,7 @@ static int read_message(int fd, uint8_t *type, uint8_t **data, uint32_t *len,
 	if (!*data)
 		return err_set(e, "out of memory");
 	(*data)[*len] = 0;
-	if (*len && read_full(fd, *data, *len, e) < 0) {
+	if (*len && peer_read_full(fd, *data, *len, e) < 0) {
 		free(*data);
 		*data = NULL;
 		return err_prefix(e, "reading response data");
@@ -239,7 +186,7 @@ static int exec_pipe(int fd, const char *command, const struct ml_exec_opts *o,
 		uint8_t type, *data;
 		uint32_t n;
 
-		if (poll(&p, 1, ML_TIMEOUT_MS) <= 0)
+		if (poll(&p, 1, PEER_TIMEOUT_MS) <= 0)
 			return err_set(e, "ExecPipe: no answer");
 		if (!(p.revents & (POLLIN | POLLHUP | POLLERR))) {
 			ret = pipe_send_stdin(fd, o, &sent, &ended, e);
