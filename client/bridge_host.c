@@ -105,7 +105,7 @@ void bridge_host_close(struct bridge_host *h)
 int bridge_host_send_raw(struct bridge_host *h, const void *p, size_t n,
 			 struct err *e)
 {
-	if (exec_send_all(h->fd, p, n) < 0)
+	if (exec_write_all(h->fd, p, n) < 0)
 		return err_errno(e, "sending to the agent");
 	return 0;
 }

@@ -10,8 +10,11 @@
 #include "guest-agent/proto/frame.h"
 #include "vmm/util.h"
 
-/* Sends all @n bytes on socket @fd, without SIGPIPE; -1 with errno set. */
-int exec_send_all(int fd, const void *p, size_t n);
+/*
+ * Writes all @n bytes to @fd, waiting while a non-blocking fd is full; a
+ * socket gets no SIGPIPE. Returns -1 with errno set on an error.
+ */
+int exec_write_all(int fd, const void *p, size_t n);
 
 /* Connects to an agent listening on a plain Unix socket. */
 int exec_dial_unix(const char *path, struct err *e);

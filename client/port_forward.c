@@ -58,8 +58,8 @@ int port_forward_open(int fd, const char *host, uint16_t port, struct err *e)
 	if (!json)
 		return err_set(e, "out of memory");
 	frame_put_hdr(hdr, FRAME_PORT_FORWARD, (uint32_t)len);
-	ret = exec_send_all(fd, hdr, sizeof(hdr)) < 0 ||
-	      exec_send_all(fd, json, len) < 0;
+	ret = exec_write_all(fd, hdr, sizeof(hdr)) < 0 ||
+	      exec_write_all(fd, json, len) < 0;
 	free(json);
 	if (ret)
 		return err_errno(e, "sending PortForward");

@@ -32,5 +32,5 @@ int peer_read_full(int fd, void *buf, size_t n, struct err *e)
 
 int peer_write_full(int fd, const void *buf, size_t n, struct err *e)
 {
-	return exec_send_all(fd, buf, n) < 0 ? err_errno(e, "write") : 0;
+	return exec_write_all(fd, buf, n) < 0 ? err_errno(e, "write") : 0;
 }
