@@ -952,6 +952,11 @@ static void conn_settle(struct exec_conn *c)
 
 	if (c->in_off < c->in_len && bytebuf_len(&c->stdin_q) < EXEC_STDIN_HIGH)
 		conn_consume(c);
+	/* Spilled output moves on as the host reads, quiet child or not. */
+	if (c->cout.spilled)
+		conn_spill(c, &c->cap_out, FRAME_STDOUT);
+	if (c->cerr.spilled)
+		conn_spill(c, &c->cap_err, FRAME_STDERR);
 	if (c->state == CONN_RUNNING && c->exited && c->cout.eof &&
 	    c->cerr.eof)
 		conn_finish_process(c);
