@@ -20,16 +20,7 @@ BUILD_DEPS := libfdt-dev libjson-c-dev libaio-dev libcriterion-dev pkg-config
 TEST_DEPS  := lz4 iproute2
 BENCH_DEPS := qemu-system-x86
 
-# The VMM: every .c under vmm/, boot/ and devices/ except the entry point
-# goes into a library that the tests link as well.
-VMM_LIB_SRCS := $(filter-out vmm/main.c, \
-		$(wildcard vmm/*.c boot/*.c devices/*.c devices/virtio/*.c))
-VMM_LIBS     := -lpthread -ljson-c
-
-VMM_LIB_OBJS   := $(VMM_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
-VMM_LIB_ASAN   := $(VMM_LIB_SRCS:%.c=$(BUILD)/asan/%.o)
-
-.PHONY: all run test bench deps test-deps bench-deps clean
+.PHONY: all run deps test-deps bench-deps clean
 all: $(BUILD)/vmm
 
 deps:
@@ -47,32 +38,18 @@ $(BUILD)/asan/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANITIZE) -MMD -MP -c $< -o $@
 
-$(BUILD)/libvmm.a: $(VMM_LIB_OBJS)
-	@rm -f $@
-	ar rcs $@ $^
-
-$(BUILD)/libvmm-asan.a: $(VMM_LIB_ASAN)
-	@rm -f $@
-	ar rcs $@ $^
-
-$(BUILD)/vmm: $(BUILD)/obj/vmm/main.o $(BUILD)/libvmm.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(VMM_LIBS)
-
-$(BUILD)/vmm-asan: $(BUILD)/asan/vmm/main.o $(BUILD)/libvmm-asan.a
-	$(CC) $(SANITIZE) $(LDFLAGS) -o $@ $^ $(VMM_LIBS)
-
 # Criterion's runner keeps a few bytes it never frees; nothing of ours is hidden.
 TEST_LSAN := LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp
 
-include images/images.mk
+include lib/lib.mk
+include vmm/vmm.mk
 include guest-agent/agent.mk
+include client/client.mk
+include images/images.mk
+include images/linux/linux.mk
 include tests/tests.mk
-include devices/virtio/virtio.mk
-include devices/virtio/vsock.mk
-include vmm/api/api.mk
-include tools/bench/bench.mk
-
-bench: $(BENCH_TARGETS)
+include tests/bench/bench.mk
+include tests/fuzz/fuzz.mk
 
 # The default VM: the test guest, told what to expect, on 2 vCPUs.
 run: $(BUILD)/vmm $(BUILD)/images/testguest.bzImage

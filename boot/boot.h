@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "vmm/memory.h"
-#include "vmm/util.h"
+#include "lib/util.h"
 
 /* How the boot vCPU enters the guest. */
 enum boot_mode {

@@ -5,7 +5,7 @@
 #include <linux/kvm.h>
 
 #include "vmm/memory.h"
-#include "vmm/util.h"
+#include "lib/util.h"
 
 /*
  * Boot GDT at LAYOUT_GDT. The 64-bit Linux boot protocol wants __BOOT_CS

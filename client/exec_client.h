@@ -5,10 +5,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "guest-agent/proto/bytebuf.h"
-#include "guest-agent/proto/exec_msg.h"
-#include "guest-agent/proto/frame.h"
-#include "vmm/util.h"
+#include "lib/proto/bytebuf.h"
+#include "lib/proto/exec_msg.h"
+#include "lib/proto/frame.h"
+#include "lib/util.h"
 
 /* Connects to an agent listening on a plain Unix socket. */
 int exec_dial_unix(const char *path, struct err *e);

@@ -27,9 +27,9 @@
 #include "guest-agent/agent.h"
 #include "guest-agent/bridge_msg.h"
 #include "guest-agent/process.h"
-#include "guest-agent/proto/bridge_proto.h"
-#include "guest-agent/proto/bytebuf.h"
-#include "guest-agent/proto/json_util.h"
+#include "lib/proto/bridge_proto.h"
+#include "lib/proto/bytebuf.h"
+#include "lib/json.h"
 #include "guest-agent/relay.h"
 #include "guest-agent/sysinfo.h"
 

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "guest-agent/proto/bridge_proto.h"
-#include "guest-agent/proto/json_util.h"
+#include "lib/proto/bridge_proto.h"
+#include "lib/json.h"
 
 static int relay_port(struct json_object *relay, const char *key, bool want,
 		      uint32_t *port, struct err *e)

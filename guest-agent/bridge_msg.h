@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/util.h"
+#include "lib/util.h"
 
 /* ContainerExecuteProcess with its ProcessParameters (a JSON string). */
 struct bridge_exec {

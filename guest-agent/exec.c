@@ -22,9 +22,9 @@
 #include "guest-agent/agent.h"
 #include "guest-agent/files.h"
 #include "guest-agent/process.h"
-#include "guest-agent/proto/bytebuf.h"
-#include "guest-agent/proto/exec_msg.h"
-#include "guest-agent/proto/frame.h"
+#include "lib/proto/bytebuf.h"
+#include "lib/proto/exec_msg.h"
+#include "lib/proto/frame.h"
 
 #define EXEC_CHUNK (32u * 1024)
 

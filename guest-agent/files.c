@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "guest-agent/proto/exec_msg.h"
-#include "guest-agent/proto/frame.h"
-#include "vmm/util.h"
+#include "lib/proto/exec_msg.h"
+#include "lib/proto/frame.h"
+#include "lib/util.h"
 
 static int file_write(const struct file_request *req, struct err *e)
 {

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 /*
  * The VM's configuration, one model for the command line and the control

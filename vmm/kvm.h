@@ -4,7 +4,7 @@
 
 #include <linux/kvm.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 /* The /dev/kvm system handle and what it told us about the host. */
 struct kvm {

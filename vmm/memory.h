@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 #define GUEST_MEM_MAX_REGIONS 2
 

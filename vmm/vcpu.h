@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 struct vm;
 struct boot_entry;

@@ -11,7 +11,7 @@
 #include "config.h"
 #include "control.h"
 #include "device.h"
-#include "event.h"
+#include "lib/event.h"
 #include "kvm.h"
 #include "layout.h"
 #include "memory.h"

@@ -7,7 +7,7 @@
 #include "vmm/config.h"
 #include "vmm/control.h"
 #include "vmm/device.h"
-#include "vmm/util.h"
+#include "lib/util.h"
 
 /*
  * virtio-vsock (virtio 1.x, 5.10) with its host end in the VMM: guest

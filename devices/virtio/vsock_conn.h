@@ -21,8 +21,8 @@
 
 #include "vmm/config.h"
 #include "vmm/control.h"
-#include "vmm/event.h"
-#include "vmm/ring.h"
+#include "lib/event.h"
+#include "lib/ring.h"
 
 #include "virtio.h"
 #include "vsock.h"

@@ -28,7 +28,7 @@ $(LINUX_DIR)/kernel.deb: | linux-deps
 	mv $(LINUX_DIR)/dl/$$pkg_*.deb $@
 
 $(BUILD)/tools/extract-vmlinux: $(BUILD)/obj/images/linux/extract-vmlinux.o \
-		$(BUILD)/obj/vmm/util.o
+		$(BUILD)/lib.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
 

@@ -15,7 +15,7 @@
 
 #include "boot/e820.h"
 #include "harness.h"
-#include "vmm/util.h"
+#include "lib/util.h"
 
 #define LINUX_MEM_MIB 256
 #define LINUX_TIMEOUT_S 240

@@ -9,7 +9,7 @@
 
 #include "boot/acpi.h"
 #include "boot/aml.h"
-#include "test_boot_util.h"
+#include "boot_helpers.h"
 #include "vmm/layout.h"
 
 static uint8_t sum(const uint8_t *p, size_t n)

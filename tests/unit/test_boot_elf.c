@@ -7,7 +7,7 @@
 
 #include "boot/elf.h"
 #include "boot/kernel.h"
-#include "test_boot_util.h"
+#include "boot_helpers.h"
 #include "vmm/layout.h"
 
 #define RAM_64M (64 * MiB)

@@ -8,7 +8,7 @@
 #include "boot/pvh.h"
 #include "boot/x86.h"
 #include "boot/zeropage.h"
-#include "test_boot_util.h"
+#include "boot_helpers.h"
 #include "vmm/layout.h"
 
 #define RAM_64M (64 * MiB)

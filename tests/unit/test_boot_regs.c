@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "boot/x86.h"
-#include "test_boot_util.h"
+#include "boot_helpers.h"
 #include "vmm/layout.h"
 
 /* What KVM_GET_SREGS reports for a freshly created vCPU. */

@@ -9,7 +9,7 @@
 #include "vmm/cli.h"
 #include "vmm/layout.h"
 #include "vmm/memory.h"
-#include "vmm/ring.h"
+#include "lib/ring.h"
 #include "vmm/vcpu.h"
 
 struct counter_dev {

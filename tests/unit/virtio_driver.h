@@ -18,7 +18,7 @@
 
 #include "vmm/bus.h"
 #include "vmm/device.h"
-#include "vmm/event.h"
+#include "lib/event.h"
 #include "vmm/memory.h"
 
 #define VTEST_MAX_GSI 24

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "vmm/util.h"
+#include "lib/util.h"
 
 /*
  * Messages in protobuf's JSON mapping, as the control socket speaks them:
