@@ -38,6 +38,12 @@ $(BUILD)/asan/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANITIZE) -MMD -MP -c $< -o $@
 
+# The libraries (lib.a, libvmm.a, libclient.a and their -asan twins): each
+# .mk names its objects; programs take the ones they use.
+$(BUILD)/%.a:
+	@rm -f $@
+	ar rcs $@ $^
+
 # Criterion's runner keeps a few bytes it never frees; nothing of ours is hidden.
 TEST_LSAN := LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp
 

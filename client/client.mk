@@ -10,12 +10,7 @@ CLIENT_LIB_SRCS := client/exec_client.c client/bridge_host.c client/ctl_api.c
 CLIENT_LIBS     := -ljson-c
 
 $(BUILD)/libclient.a: $(CLIENT_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
-	@rm -f $@
-	ar rcs $@ $^
-
 $(BUILD)/libclient-asan.a: $(CLIENT_LIB_SRCS:%.c=$(BUILD)/asan/%.o)
-	@rm -f $@
-	ar rcs $@ $^
 
 $(BUILD)/vmmctl: $(BUILD)/obj/client/vmmctl.o $(BUILD)/libclient.a \
 		$(BUILD)/lib.a

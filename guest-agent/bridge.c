@@ -454,8 +454,8 @@ static void do_wait(struct bridge *b, const struct breq *rq,
 	struct bproc *p;
 	struct bwait *w;
 
-	if (json_get_u32(body, "ProcessId", &pid, &e) < 0 ||
-	    json_get_u32(body, "TimeoutInMs", &timeout, &e) < 0) {
+	if (json_get_u32(body, NULL, "ProcessId", &pid, &e) < 0 ||
+	    json_get_u32(body, NULL, "TimeoutInMs", &timeout, &e) < 0) {
 		resp_error(b, rq, HR_INVALID_ARG, "%s", e.msg);
 		return;
 	}
@@ -501,9 +501,9 @@ static void do_signal(struct bridge *b, const struct breq *rq,
 	struct err e = { "" };
 	struct bproc *p;
 
-	if (json_get_u32(body, "ProcessId", &pid, &e) < 0 ||
+	if (json_get_u32(body, NULL, "ProcessId", &pid, &e) < 0 ||
 	    (json_object_object_get_ex(body, "Options", &opts) && opts &&
-	     json_get_i64(opts, "Signal", &sig, &e) < 0)) {
+	     json_get_i64(opts, NULL, "Signal", &sig, &e) < 0)) {
 		resp_error(b, rq, HR_INVALID_ARG, "%s", e.msg);
 		return;
 	}
@@ -534,9 +534,9 @@ static void do_resize(struct bridge *b, const struct breq *rq,
 	struct winsize ws;
 	struct bproc *p;
 
-	if (json_get_u32(body, "ProcessId", &pid, &e) < 0 ||
-	    json_get_u32(body, "Height", &h, &e) < 0 ||
-	    json_get_u32(body, "Width", &w, &e) < 0) {
+	if (json_get_u32(body, NULL, "ProcessId", &pid, &e) < 0 ||
+	    json_get_u32(body, NULL, "Height", &h, &e) < 0 ||
+	    json_get_u32(body, NULL, "Width", &w, &e) < 0) {
 		resp_error(b, rq, HR_INVALID_ARG, "%s", e.msg);
 		return;
 	}
@@ -725,8 +725,8 @@ static void do_negotiate(struct bridge *b, const struct breq *rq,
 	struct err e = { "" };
 	struct json_object *resp;
 
-	if (json_get_u32(body, "MinimumVersion", &min, &e) < 0 ||
-	    json_get_u32(body, "MaximumVersion", &max, &e) < 0) {
+	if (json_get_u32(body, NULL, "MinimumVersion", &min, &e) < 0 ||
+	    json_get_u32(body, NULL, "MaximumVersion", &max, &e) < 0) {
 		resp_error(b, rq, HR_INVALID_ARG, "%s", e.msg);
 		return;
 	}
@@ -758,8 +758,8 @@ static void bridge_dispatch(struct bridge *b, const struct bridge_hdr *h,
 			   name ? name : "message", e.msg);
 		return;
 	}
-	if (json_get_str(obj, "ActivityId", false, &activity, &e) < 0 ||
-	    json_get_str(obj, "ContainerId", false, &container, &e) < 0) {
+	if (json_get_str(obj, NULL, "ActivityId", &activity, &e) < 0 ||
+	    json_get_str(obj, NULL, "ContainerId", &container, &e) < 0) {
 		resp_error(b, &rq, HR_INVALID_ARG, "%s", e.msg);
 		goto out;
 	}

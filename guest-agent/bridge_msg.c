@@ -10,8 +10,9 @@
 static int relay_port(struct json_object *relay, const char *key, bool want,
 		      uint32_t *port, struct err *e)
 {
-	if (relay && json_get_u32(relay, key, port, e) < 0)
-		return err_prefix(e, "VsockStdioRelaySettings");
+	if (relay &&
+	    json_get_u32(relay, "VsockStdioRelaySettings", key, port, e) < 0)
+		return -1;
 	if (want && !*port)
 		return err_set(e, "CreateStd%sPipe is set but "
 			       "VsockStdioRelaySettings.%s names no port",
@@ -27,15 +28,15 @@ static int exec_params_parse(const char *json, struct bridge_exec *x,
 
 	if (json_parse_object(json, strlen(json), &p, e) < 0)
 		return err_prefix(e, "ProcessParameters");
-	if (json_get_str(p, "CommandLine", false, &x->command_line, e) < 0 ||
-	    json_get_str_array(p, "CommandArgs", &x->argv, &x->nargv, e) < 0 ||
-	    json_get_str(p, "WorkingDirectory", false, &x->working_dir, e) < 0 ||
-	    json_get_env_map(p, "Environment", &x->env, &x->nenv, e) < 0 ||
-	    json_get_bool(p, "EmulateConsole", &x->console, e) < 0 ||
-	    json_get_bool(p, "CreateStdInPipe", &x->stdin_pipe, e) < 0 ||
-	    json_get_bool(p, "CreateStdOutPipe", &x->stdout_pipe, e) < 0 ||
-	    json_get_bool(p, "CreateStdErrPipe", &x->stderr_pipe, e) < 0 ||
-	    json_get_bool(p, "CreateInUtilityVM", &x->in_uvm, e) < 0) {
+	if (json_get_str(p, NULL, "CommandLine", &x->command_line, e) < 0 ||
+	    json_get_str_array(p, NULL, "CommandArgs", &x->argv, &x->nargv, e) < 0 ||
+	    json_get_str(p, NULL, "WorkingDirectory", &x->working_dir, e) < 0 ||
+	    json_get_env_map(p, NULL, "Environment", &x->env, &x->nenv, e) < 0 ||
+	    json_get_bool(p, NULL, "EmulateConsole", &x->console, e) < 0 ||
+	    json_get_bool(p, NULL, "CreateStdInPipe", &x->stdin_pipe, e) < 0 ||
+	    json_get_bool(p, NULL, "CreateStdOutPipe", &x->stdout_pipe, e) < 0 ||
+	    json_get_bool(p, NULL, "CreateStdErrPipe", &x->stderr_pipe, e) < 0 ||
+	    json_get_bool(p, NULL, "CreateInUtilityVM", &x->in_uvm, e) < 0) {
 		err_prefix(e, "ProcessParameters");
 		goto out;
 	}
@@ -69,7 +70,7 @@ int bridge_exec_parse(struct json_object *body, struct bridge_exec *x,
 	if (!json_object_object_get_ex(body, "Settings", &settings) ||
 	    !json_object_is_type(settings, json_type_object))
 		return err_set(e, "missing object field \"Settings\"");
-	if (json_get_str(settings, "ProcessParameters", true, &params, e) < 0)
+	if (json_need_str(settings, NULL, "ProcessParameters", &params, e) < 0)
 		return err_prefix(e, "Settings");
 	if (exec_params_parse(params, x, e) < 0)
 		goto fail;
@@ -110,7 +111,7 @@ int bridge_query_parse(struct json_object *body, struct bridge_query *q,
 	int ret = -1;
 
 	memset(q, 0, sizeof(*q));
-	if (json_get_str(body, "Query", false, &s, e) < 0)
+	if (json_get_str(body, NULL, "Query", &s, e) < 0)
 		return -1;
 	if (!s || !s[0]) {
 		free(s);
@@ -121,7 +122,7 @@ int bridge_query_parse(struct json_object *body, struct bridge_query *q,
 		free(s);
 		return err_prefix(e, "Query");
 	}
-	if (json_get_str_array(query, "PropertyTypes", &types, &n, e) < 0) {
+	if (json_get_str_array(query, NULL, "PropertyTypes", &types, &n, e) < 0) {
 		err_prefix(e, "Query");
 		goto out;
 	}
@@ -158,8 +159,8 @@ int bridge_disk_parse(struct json_object *body, struct bridge_disk *d,
 	if (!json_object_object_get_ex(body, "Request", &req) ||
 	    !json_object_is_type(req, json_type_object))
 		return err_set(e, "missing object field \"Request\"");
-	if (json_get_str(req, "ResourceType", true, &rtype, e) < 0 ||
-	    json_get_str(req, "RequestType", false, &op, e) < 0) {
+	if (json_need_str(req, NULL, "ResourceType", &rtype, e) < 0 ||
+	    json_get_str(req, NULL, "RequestType", &op, e) < 0) {
 		err_prefix(e, "Request");
 		goto out;
 	}
@@ -181,11 +182,11 @@ int bridge_disk_parse(struct json_object *body, struct bridge_disk *d,
 		err_set(e, "Request: missing object field \"Settings\"");
 		goto out;
 	}
-	if (json_get_str(settings, "ContainerPath", true, &d->path, e) < 0 ||
-	    json_get_u32(settings, "Lun", &d->lun, e) < 0 ||
-	    json_get_bool(settings, "ReadOnly", &d->read_only, e) < 0 ||
-	    json_get_bool(settings, "AttachOnly", &d->attach_only, e) < 0 ||
-	    json_get_bool(settings, "CreateInUtilityVM", &d->in_uvm, e) < 0) {
+	if (json_need_str(settings, NULL, "ContainerPath", &d->path, e) < 0 ||
+	    json_get_u32(settings, NULL, "Lun", &d->lun, e) < 0 ||
+	    json_get_bool(settings, NULL, "ReadOnly", &d->read_only, e) < 0 ||
+	    json_get_bool(settings, NULL, "AttachOnly", &d->attach_only, e) < 0 ||
+	    json_get_bool(settings, NULL, "CreateInUtilityVM", &d->in_uvm, e) < 0) {
 		err_prefix(e, "MappedVirtualDisk");
 		goto out;
 	}

@@ -8,9 +8,4 @@
 LIB_SRCS := $(wildcard lib/*.c lib/proto/*.c)
 
 $(BUILD)/lib.a: $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
-	@rm -f $@
-	ar rcs $@ $^
-
 $(BUILD)/lib-asan.a: $(LIB_SRCS:%.c=$(BUILD)/asan/%.o)
-	@rm -f $@
-	ar rcs $@ $^

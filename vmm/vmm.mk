@@ -12,12 +12,7 @@ VMM_LIB_SRCS := $(filter-out vmm/main.c, \
 VMM_LIBS     := -lpthread -ljson-c -laio
 
 $(BUILD)/libvmm.a: $(VMM_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
-	@rm -f $@
-	ar rcs $@ $^
-
 $(BUILD)/libvmm-asan.a: $(VMM_LIB_SRCS:%.c=$(BUILD)/asan/%.o)
-	@rm -f $@
-	ar rcs $@ $^
 
 $(BUILD)/vmm: $(BUILD)/obj/vmm/main.o $(BUILD)/libvmm.a $(BUILD)/lib.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(VMM_LIBS)

@@ -17,17 +17,17 @@ int exec_request_decode(const char *json, size_t len, bool tty,
 	memset(req, 0, sizeof(*req));
 	if (json_parse_object(json, len, &obj, e) < 0)
 		return -1;
-	if (json_get_str(obj, "command", true, &req->command, e) < 0 ||
-	    json_get_str_array(obj, "args", &req->args, &req->nargs, e) < 0 ||
-	    json_get_str(obj, "working_dir", false, &req->working_dir, e) < 0 ||
-	    json_get_env_map(obj, "env", &req->env, &req->nenv, e) < 0 ||
-	    json_get_str(obj, "user", false, &req->user, e) < 0)
+	if (json_need_str(obj, NULL, "command", &req->command, e) < 0 ||
+	    json_get_str_array(obj, NULL, "args", &req->args, &req->nargs, e) < 0 ||
+	    json_get_str(obj, NULL, "working_dir", &req->working_dir, e) < 0 ||
+	    json_get_env_map(obj, NULL, "env", &req->env, &req->nenv, e) < 0 ||
+	    json_get_str(obj, NULL, "user", &req->user, e) < 0)
 		goto out;
-	if (!tty && json_get_bytes(obj, "stdin", &req->stdin_data,
+	if (!tty && json_get_bytes(obj, NULL, "stdin", &req->stdin_data,
 				   &req->stdin_len, NULL, e) < 0)
 		goto out;
-	if (tty && (json_get_u32(obj, "rows", &rows, e) < 0 ||
-		    json_get_u32(obj, "cols", &cols, e) < 0))
+	if (tty && (json_get_u32(obj, NULL, "rows", &rows, e) < 0 ||
+		    json_get_u32(obj, NULL, "cols", &cols, e) < 0))
 		goto out;
 	if (rows > UINT16_MAX || cols > UINT16_MAX) {
 		err_set(e, "rows and cols must fit in 16 bits");
@@ -149,11 +149,11 @@ int exec_result_decode(const char *json, size_t len, struct exec_result *res,
 	memset(res, 0, sizeof(*res));
 	if (json_parse_object(json, len, &obj, e) < 0)
 		return -1;
-	if (json_get_i64(obj, "exit_code", &code, e) < 0 ||
-	    json_get_i64(obj, "signal", &sig, e) < 0 ||
-	    json_get_bytes(obj, "stdout", &res->out, &res->out_len, NULL, e) < 0 ||
-	    json_get_bytes(obj, "stderr", &res->err, &res->err_len, NULL, e) < 0 ||
-	    json_get_str(obj, "error", false, &res->error, e) < 0)
+	if (json_get_i64(obj, NULL, "exit_code", &code, e) < 0 ||
+	    json_get_i64(obj, NULL, "signal", &sig, e) < 0 ||
+	    json_get_bytes(obj, NULL, "stdout", &res->out, &res->out_len, NULL, e) < 0 ||
+	    json_get_bytes(obj, NULL, "stderr", &res->err, &res->err_len, NULL, e) < 0 ||
+	    json_get_str(obj, NULL, "error", &res->error, e) < 0)
 		goto out;
 	if (code < INT32_MIN || code > INT32_MAX || sig < 0 || sig > 255) {
 		err_set(e, "exit_code or signal out of range");
@@ -186,14 +186,14 @@ int file_request_decode(const char *json, size_t len, uint8_t type,
 	memset(req, 0, sizeof(*req));
 	if (json_parse_object(json, len, &obj, e) < 0)
 		return -1;
-	if (json_get_str(obj, "path", true, &req->path, e) < 0)
+	if (json_need_str(obj, NULL, "path", &req->path, e) < 0)
 		goto out;
 	if (type == FRAME_WRITE_FILE) {
 		bool has_mode = json_object_object_get_ex(obj, "mode", NULL);
 
-		if (json_get_bytes(obj, "content", &req->content,
+		if (json_get_bytes(obj, NULL, "content", &req->content,
 				   &req->content_len, NULL, e) < 0 ||
-		    json_get_u32(obj, "mode", &req->mode, e) < 0)
+		    json_get_u32(obj, NULL, "mode", &req->mode, e) < 0)
 			goto out;
 		if (req->mode > 07777) {
 			err_set(e, "field \"mode\": %#o is not a permission mode",
@@ -290,9 +290,9 @@ int file_result_decode(const char *json, size_t len, struct file_result *res,
 	memset(res, 0, sizeof(*res));
 	if (json_parse_object(json, len, &obj, e) < 0)
 		return -1;
-	if (json_get_bytes(obj, "content", &res->content, &res->content_len,
+	if (json_get_bytes(obj, NULL, "content", &res->content, &res->content_len,
 			   &res->has_content, e) < 0 ||
-	    json_get_str(obj, "error", false, &res->error, e) < 0)
+	    json_get_str(obj, NULL, "error", &res->error, e) < 0)
 		goto out;
 	if (json_object_object_get_ex(obj, "files", &files) && files) {
 		size_t n;
@@ -316,10 +316,10 @@ int file_result_decode(const char *json, size_t len, struct file_result *res,
 				err_set(e, "field \"files\"[%zu]: expected an object", i);
 				goto out;
 			}
-			if (json_get_str(f, "name", true, &fi->name, e) < 0 ||
-			    json_get_i64(f, "size", &fi->size, e) < 0 ||
-			    json_get_u32(f, "mode", &fi->mode, e) < 0 ||
-			    json_get_bool(f, "is_dir", &fi->is_dir, e) < 0)
+			if (json_need_str(f, NULL, "name", &fi->name, e) < 0 ||
+			    json_get_i64(f, NULL, "size", &fi->size, e) < 0 ||
+			    json_get_u32(f, NULL, "mode", &fi->mode, e) < 0 ||
+			    json_get_bool(f, NULL, "is_dir", &fi->is_dir, e) < 0)
 				goto out;
 		}
 	}

@@ -26,9 +26,9 @@ static void check_message(const struct bridge_hdr *h, const char *body,
 		abort();
 	if (json_parse_object(body, len, &obj, &e) < 0)
 		return;
-	json_get_str(obj, "ActivityId", false, &s, &e);
+	json_get_str(obj, NULL, "ActivityId", &s, &e);
 	free(s);
-	json_get_u32(obj, "ProcessId", &u, &e);
+	json_get_u32(obj, NULL, "ProcessId", &u, &e);
 	if (bridge_exec_parse(obj, &x, &e) == 0)
 		bridge_exec_free(&x);
 	bridge_query_parse(obj, &q, &e);

@@ -16,7 +16,7 @@
 #include "vmm/api/api.h"
 #include "vmm/api/config_json.h"
 #include "vmm/api/inspect.h"
-#include "vmm/api/pbjson.h"
+#include "lib/json.h"
 #include "vmm/api/view.h"
 
 /* Calls a device answers later, over all clients. */
@@ -57,7 +57,7 @@ static int no_params(const char *method, struct json_object *params,
 static int check_params(struct json_object *params, const char *const *fields,
 			struct rpc_error *re)
 {
-	if (params && pb_check_message(params, "", fields, &re->e) < 0) {
+	if (params && json_check_fields(params, "", fields, &re->e) < 0) {
 		re->code = RPC_INVALID_PARAMS;
 		return -1;
 	}
@@ -223,7 +223,7 @@ static int m_subscribe(struct api *api, struct api_call *call,
 		return -1;
 	api_call_subscribe(call);
 	*result = json_object_new_object();
-	if (!*result || pb_add_string(*result, "state",
+	if (!*result || json_add_string(*result, "state",
 				      api_state_name(api->state)) < 0)
 		return rpc_fail(re, RPC_INTERNAL_ERROR, "out of memory");
 	return METHOD_DONE;
@@ -244,8 +244,8 @@ static int m_inspect(struct api *api, struct api_call *call,
 	(void)call, (void)fd;
 	if (check_params(params, fields, re) < 0)
 		return -1;
-	if (pb_get_string(params, "", "query", &query, &re->e) < 0 ||
-	    pb_get_u32(params, "", "recursion_limit", &limit, &re->e) < 0) {
+	if (json_get_str(params, "", "query", &query, &re->e) < 0 ||
+	    json_get_u32(params, "", "recursion_limit", &limit, &re->e) < 0) {
 		free(query);
 		re->code = RPC_INVALID_PARAMS;
 		return -1;
@@ -292,19 +292,19 @@ static int m_capabilities(struct api *api, struct api_call *call,
 	if (no_params("CapabilitiesVM", params, re) < 0)
 		return -1;
 	*result = json_object_new_object();
-	if (!*result || !(list = pb_add_array(*result, "supported_resources")))
+	if (!*result || !(list = json_add_array(*result, "supported_resources")))
 		goto oom;
 	for (int r = 0; r < RES_COUNT; r++) {
-		struct json_object *o = pb_append_object(list);
+		struct json_object *o = json_append_object(list);
 		unsigned int ops = resource_ops(api, r);
 
-		if (!o || pb_add_bool(o, "Add", ops & (1U << MODIFY_ADD)) < 0 ||
-		    pb_add_bool(o, "Remove", ops & (1U << MODIFY_REMOVE)) < 0 ||
-		    pb_add_bool(o, "Update", ops & (1U << MODIFY_UPDATE)) < 0 ||
-		    pb_add_string(o, "resource", resource_names[r]) < 0)
+		if (!o || json_add_bool(o, "Add", ops & (1U << MODIFY_ADD)) < 0 ||
+		    json_add_bool(o, "Remove", ops & (1U << MODIFY_REMOVE)) < 0 ||
+		    json_add_bool(o, "Update", ops & (1U << MODIFY_UPDATE)) < 0 ||
+		    json_add_string(o, "resource", resource_names[r]) < 0)
 			goto oom;
 	}
-	if (!(os = pb_add_array(*result, "supported_guest_os")) ||
+	if (!(os = json_add_array(*result, "supported_guest_os")) ||
 	    json_object_array_add(os, json_object_new_string("Linux")) < 0)
 		goto oom;
 	return METHOD_DONE;
@@ -372,15 +372,15 @@ static struct json_object *properties_json(struct api *api, bool memory,
 				avail = stats->stats[i].val;
 		if (b && b->get_num_pages(b->opaque, &actual, &target, &e) == 0)
 			reserved = (uint64_t)actual * BALLOON_PAGE_SIZE;
-		if (!(m = pb_add_object(r, "memory_stats")) ||
-		    pb_add_u64(m, "working_set_bytes", api_working_set_bytes()) < 0 ||
-		    pb_add_u64(m, "available_memory", avail) < 0 ||
-		    pb_add_u64(m, "reserved_memory", reserved) < 0 ||
-		    pb_add_u64(m, "assigned_memory", api->vm.mem.size - reserved) < 0)
+		if (!(m = json_add_object(r, "memory_stats")) ||
+		    json_add_u64(m, "working_set_bytes", api_working_set_bytes()) < 0 ||
+		    json_add_u64(m, "available_memory", avail) < 0 ||
+		    json_add_u64(m, "reserved_memory", reserved) < 0 ||
+		    json_add_u64(m, "assigned_memory", api->vm.mem.size - reserved) < 0)
 			goto oom;
 	}
-	if (processor && (!(p = pb_add_object(r, "processor_stats")) ||
-			  pb_add_u64(p, "total_runtime_ns",
+	if (processor && (!(p = json_add_object(r, "processor_stats")) ||
+			  json_add_u64(p, "total_runtime_ns",
 				     api_vcpu_runtime_ns(&api->vm)) < 0))
 		goto oom;
 	return r;
@@ -435,7 +435,7 @@ static int m_properties(struct api *api, struct api_call *call,
 
 	(void)fd;
 	if (check_params(params, fields, re) < 0 ||
-	    pb_get_array(params, "", "types", &types, &re->e) < 0) {
+	    json_get_array(params, "", "types", &types, &re->e) < 0) {
 		re->code = RPC_INVALID_PARAMS;
 		return -1;
 	}
@@ -445,7 +445,7 @@ static int m_properties(struct api *api, struct api_call *call,
 		int t;
 
 		snprintf(where, sizeof(where), "types[%zu]", i);
-		if (pb_value_enum(json_object_array_get_idx(types, i), where,
+		if (json_value_enum(json_object_array_get_idx(types, i), where,
 				  property_names, 2, &t, &re->e) < 0) {
 			re->code = RPC_INVALID_PARAMS;
 			return -1;
@@ -517,7 +517,7 @@ static int memory_target(struct json_object *m, uint64_t *mb,
 			 struct rpc_error *re)
 {
 	*mb = 0;
-	if (pb_get_u64(m, "memory", "memory_mb", mb, &re->e) < 0) {
+	if (json_get_u64(m, "memory", "memory_mb", mb, &re->e) < 0) {
 		re->code = RPC_INVALID_PARAMS;
 		return -1;
 	}
@@ -582,14 +582,14 @@ static int m_modify(struct api *api, struct api_call *call,
 		return rpc_fail(re, RPC_INVALID_PARAMS,
 				"params: missing (a ModifyResourceRequest)");
 	if (check_params(params, fields, re) < 0 ||
-	    pb_get_enum(params, "", "type", modify_names, MODIFY_COUNT, &type,
+	    json_get_enum(params, "", "type", modify_names, MODIFY_COUNT, &type,
 			&re->e) < 0) {
 		re->code = RPC_INVALID_PARAMS;
 		return -1;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(oneof); i++) {
-		if (pb_get_message(params, "", oneof[i].field, &v, &re->e) < 0 ||
-		    (v && pb_check_message(v, oneof[i].field, oneof[i].fields,
+		if (json_get_object(params, "", oneof[i].field, &v, &re->e) < 0 ||
+		    (v && json_check_fields(v, oneof[i].field, oneof[i].fields,
 					   &re->e) < 0)) {
 			re->code = RPC_INVALID_PARAMS;
 			return -1;
@@ -640,13 +640,13 @@ static int m_vmsocket(struct api *api, struct api_call *call,
 		return rpc_fail(re, RPC_INVALID_PARAMS,
 				"params: missing (a VMSocketRequest)");
 	if (check_params(params, fields, re) < 0 ||
-	    pb_get_enum(params, "", "type", modify_names, MODIFY_COUNT, &type,
+	    json_get_enum(params, "", "type", modify_names, MODIFY_COUNT, &type,
 			&re->e) < 0 ||
-	    pb_get_message(params, "", "hvsocket_list", &hv, &re->e) < 0 ||
-	    pb_get_message(params, "", "vsock_listen", &l, &re->e) < 0 ||
-	    (l && pb_check_message(l, "vsock_listen", listen_fields, &re->e) < 0) ||
-	    (l && pb_get_u32(l, "vsock_listen", "port", &port, &re->e) < 0) ||
-	    (l && pb_get_string(l, "vsock_listen", "listener_path", &path,
+	    json_get_object(params, "", "hvsocket_list", &hv, &re->e) < 0 ||
+	    json_get_object(params, "", "vsock_listen", &l, &re->e) < 0 ||
+	    (l && json_check_fields(l, "vsock_listen", listen_fields, &re->e) < 0) ||
+	    (l && json_get_u32(l, "vsock_listen", "port", &port, &re->e) < 0) ||
+	    (l && json_get_str(l, "vsock_listen", "listener_path", &path,
 				&re->e) < 0)) {
 		free(path);
 		re->code = RPC_INVALID_PARAMS;
@@ -687,7 +687,7 @@ static struct json_object *port_result(uint32_t port)
 {
 	struct json_object *r = json_object_new_object();
 
-	if (r && pb_add_u32(r, "port", port) < 0) {
+	if (r && json_add_u32(r, "port", port) < 0) {
 		json_object_put(r);
 		return NULL;
 	}
@@ -725,7 +725,7 @@ static int m_vsock_connect(struct api *api, struct api_call *call,
 
 	(void)result, (void)fd;
 	if (check_params(params, fields, re) < 0 ||
-	    pb_get_u32(params, "", "port", &port, &re->e) < 0) {
+	    json_get_u32(params, "", "port", &port, &re->e) < 0) {
 		re->code = RPC_INVALID_PARAMS;
 		return -1;
 	}
@@ -758,8 +758,8 @@ static int m_get_num_pages(struct api *api, struct api_call *call,
 	if (b->get_num_pages(b->opaque, &actual, &target, &re->e) < 0)
 		return -1;
 	*result = json_object_new_object();
-	if (!*result || pb_add_u32(*result, "num_pages", actual) < 0 ||
-	    pb_add_u32(*result, "requested_num_pages", target) < 0)
+	if (!*result || json_add_u32(*result, "num_pages", actual) < 0 ||
+	    json_add_u32(*result, "requested_num_pages", target) < 0)
 		return rpc_fail(re, RPC_INTERNAL_ERROR, "out of memory");
 	return METHOD_DONE;
 }
@@ -776,7 +776,7 @@ static int m_request_num_pages(struct api *api, struct api_call *call,
 
 	(void)call, (void)result, (void)fd;
 	if (check_params(params, fields, re) < 0 ||
-	    pb_get_u32(params, "", "requested_num_pages", &pages, &re->e) < 0) {
+	    json_get_u32(params, "", "requested_num_pages", &pages, &re->e) < 0) {
 		re->code = RPC_INVALID_PARAMS;
 		return -1;
 	}
@@ -794,13 +794,13 @@ static struct json_object *mem_stats_json(const struct balloon_stats *stats)
 {
 	struct json_object *r = json_object_new_object(), *arr;
 
-	if (!r || !(arr = pb_add_array(r, "mem_stats")))
+	if (!r || !(arr = json_add_array(r, "mem_stats")))
 		goto oom;
 	for (unsigned int i = 0; i < stats->nr && i < BALLOON_MAX_STATS; i++) {
-		struct json_object *o = pb_append_object(arr);
+		struct json_object *o = json_append_object(arr);
 
-		if (!o || pb_add_u32(o, "tag", stats->stats[i].tag) < 0 ||
-		    pb_add_u64(o, "val", stats->stats[i].val) < 0)
+		if (!o || json_add_u32(o, "tag", stats->stats[i].tag) < 0 ||
+		    json_add_u64(o, "val", stats->stats[i].val) < 0)
 			goto oom;
 	}
 	return r;
@@ -864,7 +864,7 @@ static int m_get_serial(struct api *api, struct api_call *call,
 
 	(void)call;
 	if (check_params(params, fields, re) < 0 ||
-	    pb_get_u32(params, "", "port", &port, &re->e) < 0) {
+	    json_get_u32(params, "", "port", &port, &re->e) < 0) {
 		re->code = RPC_INVALID_PARAMS;
 		return -1;
 	}
@@ -884,9 +884,9 @@ static int m_get_serial(struct api *api, struct api_call *call,
 		return -1;
 	}
 	*result = port_result(port);
-	if (!*result || pb_add_string(*result, "name", chr->name) < 0 ||
+	if (!*result || json_add_string(*result, "name", chr->name) < 0 ||
 	    (chr->kind == CHARDEV_SOCKET &&
-	     pb_add_string(*result, "socket_path", chr->path) < 0)) {
+	     json_add_string(*result, "socket_path", chr->path) < 0)) {
 		close(sv[1]);
 		return rpc_fail(re, RPC_INTERNAL_ERROR, "out of memory");
 	}
