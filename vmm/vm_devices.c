@@ -7,7 +7,7 @@
 #include "devices/virtio/blk.h"
 #include "devices/virtio/console.h"
 #include "devices/virtio/net.h"
-#include "devices/virtio/vsock.h"
+#include "devices/virtio/vsock/vsock.h"
 
 static int add_disks(struct vm *vm, struct err *e)
 {

@@ -32,7 +32,7 @@
 
 #include "devices/virtio/mmio.h"
 #include "devices/virtio/virtio.h"
-#include "devices/virtio/vsock.h"
+#include "devices/virtio/vsock/vsock.h"
 #include "tests/unit/virtio_driver.h"
 #include "tests/unit/vsock_driver.h"
 

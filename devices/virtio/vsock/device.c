@@ -25,8 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mmio.h"
-#include "vsock_conn.h"
+#include "devices/virtio/mmio.h"
+#include "conn.h"
 
 /* Chains handled per wake-up before other event sources get their turn. */
 #define VSOCK_BUDGET 256

@@ -9,7 +9,7 @@
  *     API), else at "PATH_P";
  *   - the control API's connect gets one end of a socket pair.
  */
-#include "vsock_conn.h"
+#include "conn.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -17,7 +17,7 @@
  * Closing follows 5.10.6.6: SHUTDOWN flags per direction, then an RST from
  * the side that saw both directions finish.
  */
-#include "vsock_conn.h"
+#include "conn.h"
 
 #include <errno.h>
 #include <poll.h>

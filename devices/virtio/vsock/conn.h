@@ -24,7 +24,7 @@
 #include "lib/event.h"
 #include "lib/ring.h"
 
-#include "virtio.h"
+#include "devices/virtio/virtio.h"
 #include "vsock.h"
 
 #define VSOCK_HASH_SIZE 1024

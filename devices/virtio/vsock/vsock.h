@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-#ifndef DEVICES_VIRTIO_VSOCK_H
-#define DEVICES_VIRTIO_VSOCK_H
+#ifndef DEVICES_VIRTIO_VSOCK_VSOCK_H
+#define DEVICES_VIRTIO_VSOCK_VSOCK_H
 
 #include <stdint.h>
 
