@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "devices/virtio/vsock/vsock.h"
-#include "devices/virtio/vsock/conn.h"
+#include "devices/virtio/vsock/packet.h"
 #include "virtio_driver.h"
 
 #define VG_MAX_RX 256

@@ -22,143 +22,95 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
-static uint32_t conn_bucket(uint32_t host_port, uint32_t guest_port)
+int64_t vsock_now_ms(void)
 {
-	uint32_t h = host_port * 0x9e3779b1U ^ guest_port * 0x85ebca6bU;
+	struct timespec ts;
 
-	return (h ^ (h >> 15)) % VSOCK_HASH_SIZE;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-struct vsock_conn *vsock_conn_new(struct vsock *vs, enum vsock_conn_origin o,
-				  int fd)
+void vsock_conn_init(struct vsock_conn *c, const struct vsock_conn_env *env,
+		     int fd)
 {
-	struct vsock_conn *c;
-
-	if (vs->nr_conns >= VSOCK_MAX_CONNS) {
-		vs->counters.conn_limit++;
-		if (o == ORIGIN_GUEST)
-			log_guest_once("virtio-vsock: connection refused: %d connections are open",
-				       VSOCK_MAX_CONNS);
-		else
-			log_warn("virtio-vsock: host connection refused: %d connections are open",
-				 VSOCK_MAX_CONNS);
-		return NULL;
-	}
-	c = calloc(1, sizeof(*c));
-	if (!c) {
-		log_error("virtio-vsock: out of memory for a connection");
-		return NULL;
-	}
-	c->vs = vs;
-	c->origin = o;
-	c->fd = fd;
-	c->api_fd = -1;
-	c->src = (struct event_source){
-		.fd = fd, .fn = vsock_conn_event, .opaque = c,
-	};
-	link_init(&c->rxl);
-	link_add_tail(&vs->conns, &c->all);
-	vs->nr_conns++;
-	return c;
+	*c = (struct vsock_conn){ .env = env, .fd = fd,
+				  .state = CONN_HANDSHAKE };
 }
 
-struct vsock_conn *vsock_conn_find(struct vsock *vs, uint32_t host_port,
-				   uint32_t guest_port)
+static void conn_want_rx(struct vsock_conn *c)
 {
-	struct vsock_conn *c = vs->hash[conn_bucket(host_port, guest_port)];
-
-	for (; c; c = c->hash_next)
-		if (c->host_port == host_port && c->guest_port == guest_port)
-			return c;
-	return NULL;
+	c->env->ops->want_rx(c);
 }
 
-/* Handshake connections have no ports yet and are not in the table. */
-static bool conn_hashed(const struct vsock_conn *c)
+static void conn_set_deadline(struct vsock_conn *c, int ms)
 {
-	return c->state != CONN_HANDSHAKE;
+	c->deadline_ms = vsock_now_ms() + ms;
+	c->env->ops->deadline(c);
 }
 
-void vsock_conn_hash(struct vsock_conn *c)
+void vsock_conn_handshake(struct vsock_conn *c)
 {
-	struct vsock_conn **b =
-		&c->vs->hash[conn_bucket(c->host_port, c->guest_port)];
-
-	c->hash_next = *b;
-	*b = c;
+	c->state = CONN_HANDSHAKE;
+	conn_set_deadline(c, VSOCK_HANDSHAKE_TIMEOUT_MS);
+	vsock_conn_update_poll(c);
 }
 
-static void conn_unhash(struct vsock_conn *c)
+void vsock_conn_request(struct vsock_conn *c, uint32_t host_port,
+			uint32_t guest_port)
 {
-	struct vsock_conn **p =
-		&c->vs->hash[conn_bucket(c->host_port, c->guest_port)];
-
-	for (; *p; p = &(*p)->hash_next) {
-		if (*p == c) {
-			*p = c->hash_next;
-			return;
-		}
-	}
+	c->host_port = host_port;
+	c->guest_port = guest_port;
+	c->state = CONN_CONNECTING;
+	c->pending = PEND_REQUEST;
+	conn_set_deadline(c, VSOCK_CONNECT_TIMEOUT_MS);
+	conn_want_rx(c);
+	vsock_conn_update_poll(c);
 }
 
-static void conn_unwatch(struct vsock_conn *c)
+void vsock_conn_accept(struct vsock_conn *c, const struct vsock_hdr *h)
 {
-	if (c->watched)
-		event_loop_remove(c->vs->vdev.host->loop, &c->src);
-	c->watched = false;
+	c->host_port = h->dst_port;
+	c->guest_port = h->src_port;
+	c->peer_buf_alloc = h->buf_alloc;
+	c->peer_fwd_cnt = h->fwd_cnt;
+	c->state = CONN_ESTABLISHED;
+	c->pending = PEND_RESPONSE;
+	c->host_readable = true;
+	conn_want_rx(c);
+	vsock_conn_update_poll(c);
 }
 
-/* Closes the host end; a pending control API call fails. */
-static void conn_close_host(struct vsock_conn *c, const char *why)
+void vsock_conn_close(struct vsock_conn *c, const char *why)
 {
-	conn_unwatch(c);
-	if (c->fd >= 0)
+	if (c->fd >= 0) {
+		c->env->ops->closing(c, why);
 		close(c->fd);
-	if (c->api_fd >= 0)
-		close(c->api_fd);
-	c->fd = c->api_fd = -1;
-	if (c->call) {
-		if (!c->call->e.msg[0])
-			err_set(&c->call->e, "%s", why);
-		vsock_complete(c->vs, c->call);
-		c->call = NULL;
+		c->fd = -1;
 	}
 	ring_free(&c->out);
 }
 
-void vsock_conn_free(struct vsock_conn *c)
+/* Closes the host side for @why and owes the guest an RST. */
+static void conn_reset(struct vsock_conn *c, const char *why)
 {
-	struct vsock *vs = c->vs;
-
-	conn_close_host(c, "the connection was closed");
-	if (conn_hashed(c))
-		conn_unhash(c);
-	link_del(&c->all);
-	link_del(&c->rxl);
-	vs->nr_conns--;
-	free(c);
-}
-
-void vsock_conn_want_rx(struct vsock_conn *c)
-{
-	if (link_empty(&c->rxl))
-		link_add_tail(&c->vs->rx_pending, &c->rxl);
+	if (c->state == CONN_DEAD)
+		return;
+	vsock_conn_close(c, why);
+	c->state = CONN_DEAD;
+	c->pending = PEND_RST;
+	c->deadline_ms = 0;
+	conn_want_rx(c);
 }
 
 void vsock_conn_reset(struct vsock_conn *c)
 {
-	if (c->state == CONN_DEAD)
-		return;
-	conn_close_host(c, "the guest refused or reset the connection");
-	c->state = CONN_DEAD;
-	c->pending = PEND_RST;
-	c->deadline_ms = 0;
-	vsock_conn_want_rx(c);
+	conn_reset(c, "the guest refused or reset the connection");
 }
 
 /* What the guest can still take: its buf_alloc less what it holds. */
@@ -207,25 +159,13 @@ bool vsock_conn_rx_work(const struct vsock_conn *c)
  */
 void vsock_conn_update_poll(struct vsock_conn *c)
 {
-	struct event_loop *loop = c->vs->vdev.host->loop;
 	uint32_t want = EPOLLIN | EPOLLET;
 
 	if (c->fd < 0)
 		return;
 	if (!ring_empty(&c->out))
 		want |= EPOLLOUT;
-	if (c->watched) {
-		if (event_loop_modify(loop, &c->src, want) < 0)
-			log_error("virtio-vsock: epoll: %s", strerror(errno));
-		return;
-	}
-	c->src.events = want;
-	if (event_loop_add(loop, &c->src) < 0) {
-		log_error("virtio-vsock: watching a host socket: %s",
-			  strerror(errno));
-		return;
-	}
-	c->watched = true;
+	c->env->ops->watch(c, want);
 }
 
 /* Tells the guest about forwarded bytes once half a window went out. */
@@ -233,7 +173,7 @@ static void conn_credit_check(struct vsock_conn *c)
 {
 	if (c->fwd_cnt - c->fwd_cnt_sent >= VSOCK_BUF_ALLOC / 2) {
 		c->pending |= PEND_CREDIT_UPDATE;
-		vsock_conn_want_rx(c);
+		conn_want_rx(c);
 	}
 }
 
@@ -290,7 +230,7 @@ static void conn_flush(struct vsock_conn *c)
 static int conn_buffer(struct vsock_conn *c, const struct iovec *iov,
 		       unsigned int niov, size_t off, size_t len)
 {
-	struct vsock *vs = c->vs;
+	const struct vsock_conn_env *env = c->env;
 	int n;
 
 	if (!c->out.buf && ring_init(&c->out, VSOCK_BUF_ALLOC) < 0) {
@@ -298,9 +238,9 @@ static int conn_buffer(struct vsock_conn *c, const struct iovec *iov,
 			  c->host_port);
 		return -1;
 	}
-	n = iov_slice(iov, niov, off, len, vs->slice, ARRAY_SIZE(vs->slice));
+	n = iov_slice(iov, niov, off, len, env->slice, env->nr_slice);
 	for (int i = 0; i < n; i++)
-		ring_push(&c->out, vs->slice[i].iov_base, vs->slice[i].iov_len);
+		ring_push(&c->out, env->slice[i].iov_base, env->slice[i].iov_len);
 	return n < 0 ? -1 : 0;
 }
 
@@ -308,11 +248,11 @@ static int conn_buffer(struct vsock_conn *c, const struct iovec *iov,
 static void conn_recv_rw(struct vsock_conn *c, const struct vsock_hdr *h,
 			 const struct iovec *iov, unsigned int niov)
 {
-	struct vsock *vs = c->vs;
+	const struct vsock_conn_env *env = c->env;
 	size_t off = VSOCK_HDR_SIZE, len = h->len;
 
 	if (!conn_open(c) || (c->guest_shut & VSOCK_SHUTDOWN_SEND)) {
-		vs->counters.bad_state++;
+		env->counters->bad_state++;
 		log_guest_once("virtio-vsock: data for port %u after the stream closed or before it opened; reset",
 			       c->host_port);
 		vsock_conn_reset(c);
@@ -321,22 +261,22 @@ static void conn_recv_rw(struct vsock_conn *c, const struct vsock_hdr *h,
 	if (len == 0)
 		return;
 	if (c->out.len + len > VSOCK_BUF_ALLOC) {
-		vs->counters.credit_violations++;
+		env->counters->credit_violations++;
 		log_guest_once("virtio-vsock: %zu bytes for port %u exceed the %u-byte window; reset",
 			       len, c->host_port, VSOCK_BUF_ALLOC);
 		vsock_conn_reset(c);
 		return;
 	}
-	vs->counters.tx_bytes += len;
+	env->counters->tx_bytes += len;
 	if (c->shutdown_sent && (c->shutdown_flags & VSOCK_SHUTDOWN_RCV)) {
 		/* The host end is gone: nothing can take the data. */
 		vsock_conn_reset(c);
 		return;
 	}
 	if (ring_empty(&c->out)) {
-		struct msghdr m = { .msg_iov = vs->slice };
-		int n = iov_slice(iov, niov, off, len, vs->slice,
-				  ARRAY_SIZE(vs->slice));
+		struct msghdr m = { .msg_iov = env->slice };
+		int n = iov_slice(iov, niov, off, len, env->slice,
+				  env->nr_slice);
 		ssize_t r;
 
 		m.msg_iovlen = n < 0 ? 0 : (size_t)n;
@@ -362,10 +302,8 @@ static void conn_recv_rw(struct vsock_conn *c, const struct vsock_hdr *h,
 
 static void conn_recv_shutdown(struct vsock_conn *c, uint32_t flags)
 {
-	struct vsock *vs = c->vs;
-
 	if (!conn_open(c)) {
-		vs->counters.bad_state++;
+		c->env->counters->bad_state++;
 		log_guest_once("virtio-vsock: SHUTDOWN for port %u before the stream opened; reset",
 			       c->host_port);
 		vsock_conn_reset(c);
@@ -377,33 +315,17 @@ static void conn_recv_shutdown(struct vsock_conn *c, uint32_t flags)
 	if (c->guest_shut == (VSOCK_SHUTDOWN_RCV | VSOCK_SHUTDOWN_SEND) &&
 	    !ring_empty(&c->out) && c->state != CONN_CLOSING) {
 		c->state = CONN_CLOSING;
-		c->deadline_ms = vsock_now_ms() + VSOCK_LINGER_TIMEOUT_MS;
-		vsock_timer_update(vs);
+		conn_set_deadline(c, VSOCK_LINGER_TIMEOUT_MS);
 	}
 	conn_check_finished(c);
 }
 
-void vsock_conn_established(struct vsock_conn *c)
+/* The guest accepted a connection the host asked for. */
+static void conn_established(struct vsock_conn *c)
 {
-	if (c->origin == ORIGIN_UDS) {
-		char line[24];
-		int n = snprintf(line, sizeof(line), "OK %u\n", c->host_port);
-		ssize_t r;
-
-		/* A fresh socket's buffer always takes these few bytes. */
-		do
-			r = send(c->fd, line, (size_t)n,
-				 MSG_DONTWAIT | MSG_NOSIGNAL);
-		while (r < 0 && errno == EINTR);
-		if (r != n) {
-			vsock_conn_reset(c);
-			return;
-		}
-	} else if (c->origin == ORIGIN_API && c->call) {
-		c->call->fd = c->api_fd;
-		c->api_fd = -1;
-		vsock_complete(c->vs, c->call);
-		c->call = NULL;
+	if (c->env->ops->opened(c) < 0) {
+		vsock_conn_reset(c);
+		return;
 	}
 	c->state = CONN_ESTABLISHED;
 	c->deadline_ms = 0;
@@ -413,7 +335,7 @@ void vsock_conn_established(struct vsock_conn *c)
 
 static void conn_bad_state(struct vsock_conn *c, const struct vsock_hdr *h)
 {
-	c->vs->counters.bad_state++;
+	c->env->counters->bad_state++;
 	log_guest_once("virtio-vsock: op %u not valid for port %u in state %d; reset",
 		       h->op, c->host_port, c->state);
 	vsock_conn_reset(c);
@@ -422,26 +344,29 @@ static void conn_bad_state(struct vsock_conn *c, const struct vsock_hdr *h)
 void vsock_conn_recv(struct vsock_conn *c, const struct vsock_hdr *h,
 		     const struct iovec *iov, unsigned int niov)
 {
+	char why[80];
+
 	if (c->state == CONN_DEAD) {
 		/* Only the RST that answers ours matters now. */
 		if (h->op == VSOCK_OP_RST)
-			vsock_conn_free(c);
+			c->env->ops->release(c);
 		return;
 	}
 	c->peer_buf_alloc = h->buf_alloc;
 	c->peer_fwd_cnt = h->fwd_cnt;
 	switch (h->op) {
 	case VSOCK_OP_RST:
-		if (c->call)
-			err_set(&c->call->e, "the guest refused the connection to port %u",
-				c->guest_port);
-		vsock_conn_free(c);
+		snprintf(why, sizeof(why),
+			 "the guest refused the connection to port %u",
+			 c->guest_port);
+		vsock_conn_close(c, why);
+		c->env->ops->release(c);
 		return;
 	case VSOCK_OP_RESPONSE:
 		if (c->state != CONN_CONNECTING)
 			conn_bad_state(c, h);
 		else
-			vsock_conn_established(c);
+			conn_established(c);
 		break;
 	case VSOCK_OP_REQUEST:
 		conn_bad_state(c, h);
@@ -457,7 +382,7 @@ void vsock_conn_recv(struct vsock_conn *c, const struct vsock_hdr *h,
 	case VSOCK_OP_CREDIT_REQUEST:
 		if (conn_open(c)) {
 			c->pending |= PEND_CREDIT_UPDATE;
-			vsock_conn_want_rx(c);
+			conn_want_rx(c);
 		}
 		break;
 	}
@@ -466,7 +391,7 @@ void vsock_conn_recv(struct vsock_conn *c, const struct vsock_hdr *h,
 	if (conn_credit(c) > 0)
 		c->credit_requested = false;
 	if (conn_can_read(c))
-		vsock_conn_want_rx(c);
+		conn_want_rx(c);
 	vsock_conn_update_poll(c);
 }
 
@@ -510,7 +435,7 @@ static void conn_hdr(struct vsock_conn *c, struct vsock_hdr *h, uint16_t op,
 {
 	*h = (struct vsock_hdr){
 		.src_cid = VSOCK_HOST_CID,
-		.dst_cid = c->vs->guest_cid,
+		.dst_cid = c->env->guest_cid,
 		.src_port = c->host_port,
 		.dst_port = c->guest_port,
 		.len = len,
@@ -532,20 +457,20 @@ void vsock_conn_rw_hdr(struct vsock_conn *c, uint32_t len,
 	conn_hdr(c, &h, VSOCK_OP_RW, len);
 	vsock_hdr_encode(&h, raw);
 	c->tx_cnt += len;
-	c->vs->counters.rx_bytes += len;
+	c->env->counters->rx_bytes += len;
 }
 
 /* Host bytes into one receive chain, after the header. */
 static uint32_t conn_read(struct vsock_conn *c, const struct iovec *iov,
 			  unsigned int niov, uint64_t room)
 {
-	struct vsock *vs = c->vs;
+	const struct vsock_conn_env *env = c->env;
 	size_t want = (size_t)MIN(MIN(room, (uint64_t)VSOCK_MAX_PKT),
 				  (uint64_t)conn_credit(c));
-	int n = iov_slice(iov, niov, VSOCK_HDR_SIZE, want, vs->slice,
-			  ARRAY_SIZE(vs->slice));
+	int n = iov_slice(iov, niov, VSOCK_HDR_SIZE, want, env->slice,
+			  env->nr_slice);
 
-	return n <= 0 ? 0 : vsock_conn_readv(c, vs->slice, (unsigned int)n);
+	return n <= 0 ? 0 : vsock_conn_readv(c, env->slice, (unsigned int)n);
 }
 
 /* The host socket reached EOF: the host sends no more, maybe is gone. */
@@ -568,8 +493,7 @@ static void conn_shutdown_sent(struct vsock_conn *c)
 	if ((c->shutdown_flags & VSOCK_SHUTDOWN_RCV) &&
 	    c->state != CONN_CLOSING) {
 		c->state = CONN_CLOSING;
-		c->deadline_ms = vsock_now_ms() + VSOCK_LINGER_TIMEOUT_MS;
-		vsock_timer_update(c->vs);
+		conn_set_deadline(c, VSOCK_LINGER_TIMEOUT_MS);
 	}
 	conn_check_finished(c);
 }
@@ -649,18 +573,18 @@ uint32_t vsock_conn_fill(struct vsock_conn *c, const struct iovec *iov,
 
 void vsock_conn_expire(struct vsock_conn *c)
 {
-	struct vsock *vs = c->vs;
+	char why[96];
 
-	vs->counters.timeouts++;
 	switch (c->state) {
 	case CONN_HANDSHAKE:
-		vsock_conn_free(c);
+		vsock_conn_close(c, "the client did not say which port");
+		c->env->ops->release(c);
 		return;
 	case CONN_CONNECTING:
-		if (c->call)
-			err_set(&c->call->e, "the guest did not answer the connection to port %u within %d ms",
-				c->guest_port, VSOCK_CONNECT_TIMEOUT_MS);
-		vsock_conn_reset(c);
+		snprintf(why, sizeof(why),
+			 "the guest did not answer the connection to port %u within %d ms",
+			 c->guest_port, VSOCK_CONNECT_TIMEOUT_MS);
+		conn_reset(c, why);
 		return;
 	case CONN_ESTABLISHED:
 	case CONN_CLOSING:
@@ -670,28 +594,14 @@ void vsock_conn_expire(struct vsock_conn *c)
 	}
 }
 
-void vsock_conn_event(void *opaque, uint32_t events)
+void vsock_conn_stream_ready(struct vsock_conn *c, uint32_t events)
 {
-	struct vsock_conn *c = opaque;
-	struct vsock *vs = c->vs;
-
-	virtio_lock(&vs->vdev);
-	if (vsock_sync(vs)) {
-		virtio_unlock(&vs->vdev);
-		return;
+	if (events & EPOLLOUT)
+		conn_flush(c);
+	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
+	    conn_host_to_guest_open(c)) {
+		c->host_readable = true;
+		conn_want_rx(c);
 	}
-	if (c->state == CONN_HANDSHAKE) {
-		vsock_host_handshake(c);
-	} else {
-		if (events & EPOLLOUT)
-			conn_flush(c);
-		if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
-		    conn_host_to_guest_open(c)) {
-			c->host_readable = true;
-			vsock_conn_want_rx(c);
-		}
-		vsock_conn_update_poll(c);
-		vsock_rx_run(vs);
-	}
-	virtio_unlock(&vs->vdev);
+	vsock_conn_update_poll(c);
 }

@@ -3,92 +3,67 @@
 #define DEVICES_VIRTIO_VSOCK_CONN_H
 
 /*
- * Inside the vsock device, shared by its three files:
- *   vsock.c       the virtio device: queues, packet checks, the receive
- *                 loop, events, the control interface, the lifecycle
- *   vsock_conn.c  connections: the stream state machine, credit, the
- *                 relay between guest packets and host sockets
- *   vsock_host.c  host endpoints: the Unix socket and its CONNECT
- *                 handshake, listeners, connecting out for the guest
- * All state is guarded by the device lock (virtio_lock) and touched only
- * on the event loop thread, except the few flags reset sets (see
- * vsock_sync()).
+ * A vsock connection: one stream between a guest port and a host stream
+ * socket, its state machine (5.10.6.6), credit (5.10.6.3) and the relay of
+ * bytes between guest packets and the socket.
+ *
+ * A connection knows its stream and nothing else of the device: it reports
+ * to its owner through struct vsock_conn_ops, and its owner (the device)
+ * keeps connections in its tables, watches the streams on the event loop,
+ * hands the connection the guest's packets and receive buffers, and checks
+ * deadlines. Every function runs on the event loop thread with the device
+ * lock held.
  */
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "vmm/config.h"
-#include "vmm/control.h"
-#include "lib/event.h"
+#include "devices/virtio/virtqueue.h"
 #include "lib/ring.h"
 
-#include "devices/virtio/virtio.h"
+#include "packet.h"
 #include "vsock.h"
 
-#define VSOCK_HASH_SIZE 1024
-#define VSOCK_RST_QUEUE 128
-
-/* An intrusive doubly linked list; an unlinked node points at itself. */
-struct vsock_link {
-	struct vsock_link *prev, *next;
-};
-
-static inline void link_init(struct vsock_link *l)
-{
-	l->prev = l->next = l;
-}
-
-static inline bool link_empty(const struct vsock_link *l)
-{
-	return l->next == l;
-}
-
-static inline void link_del(struct vsock_link *l)
-{
-	l->prev->next = l->next;
-	l->next->prev = l->prev;
-	link_init(l);
-}
-
-static inline void link_add_tail(struct vsock_link *head, struct vsock_link *l)
-{
-	l->prev = head->prev;
-	l->next = head;
-	head->prev->next = l;
-	head->prev = l;
-}
-
-/* A decoded packet header. */
-struct vsock_hdr {
-	uint64_t src_cid;
-	uint64_t dst_cid;
-	uint32_t src_port;
-	uint32_t dst_port;
-	uint32_t len;
-	uint16_t type;
-	uint16_t op;
-	uint32_t flags;
-	uint32_t buf_alloc;
-	uint32_t fwd_cnt;
-};
-
-void vsock_hdr_decode(const uint8_t raw[VSOCK_HDR_SIZE], struct vsock_hdr *h);
-void vsock_hdr_encode(const struct vsock_hdr *h, uint8_t raw[VSOCK_HDR_SIZE]);
-
 enum vsock_conn_state {
-	CONN_HANDSHAKE,   /* host client: reading "CONNECT <port>\n" */
+	CONN_HANDSHAKE,   /* a host client that has not said its port yet */
 	CONN_CONNECTING,  /* REQUEST owed or sent to the guest */
 	CONN_ESTABLISHED,
 	CONN_CLOSING,     /* closed both ways: waiting for an RST or a flush */
-	CONN_DEAD,        /* host socket closed; only an RST is owed */
+	CONN_DEAD,        /* host stream closed; only an RST is owed */
 };
 
-enum vsock_conn_origin {
-	ORIGIN_UDS,   /* a client of the device's Unix socket */
-	ORIGIN_API,   /* the control API's connect */
-	ORIGIN_GUEST, /* the guest connected to the host */
+struct vsock_conn;
+
+struct vsock_conn_ops {
+	/* @c owes the guest packets: give it receive buffers. */
+	void (*want_rx)(struct vsock_conn *c);
+	/* The stream should be watched for @events (EPOLLIN, EPOLLOUT...). */
+	void (*watch)(struct vsock_conn *c, uint32_t events);
+	/* @c set a deadline (deadline_ms): have it checked. */
+	void (*deadline)(struct vsock_conn *c);
+	/*
+	 * The guest accepted a connection the host asked for; -1 when the
+	 * host end cannot take it (the connection is then reset).
+	 */
+	int (*opened)(struct vsock_conn *c);
+	/* The host stream is about to close, for the reason @why. */
+	void (*closing)(struct vsock_conn *c, const char *why);
+	/*
+	 * The connection is over: the owner forgets and frees it. Nothing
+	 * touches @c after this returns.
+	 */
+	void (*release)(struct vsock_conn *c);
+};
+
+/* What every connection of a device shares. */
+struct vsock_conn_env {
+	const struct vsock_conn_ops *ops;
+	uint32_t guest_cid;
+	struct vsock_counters *counters;
+	/* Scratch iovecs for slicing guest buffers. */
+	struct iovec *slice;
+	unsigned int nr_slice;
 };
 
 /* Packets a connection owes the guest. */
@@ -99,26 +74,12 @@ enum vsock_conn_origin {
 #define PEND_SHUTDOWN 0x10
 #define PEND_RST 0x20
 
-/* A control API connect waiting for its answer, then for its callback. */
-struct vsock_call {
-	vsock_connect_done_fn done;
-	void *ctx;
-	int fd;
-	struct err e;
-	struct vsock_call *next;
-};
-
 struct vsock_conn {
-	struct vsock *vs;
-	struct event_source src;
-	bool watched;
+	const struct vsock_conn_env *env;
+	int fd; /* the host stream; -1 once closed */
 	enum vsock_conn_state state;
-	enum vsock_conn_origin origin;
 	uint32_t host_port;
 	uint32_t guest_port;
-	int fd;
-	int api_fd; /* ORIGIN_API: the caller's end, until established */
-	struct vsock_call *call;
 	int64_t deadline_ms; /* 0: none */
 
 	uint32_t pending;        /* PEND_* */
@@ -126,8 +87,8 @@ struct vsock_conn {
 	bool shutdown_sent;
 
 	/* Guest to host. */
-	struct ring out;      /* what the host socket did not take yet */
-	uint32_t fwd_cnt;     /* bytes handed to the host socket */
+	struct ring out;      /* what the host stream did not take yet */
+	uint32_t fwd_cnt;     /* bytes handed to the host stream */
 	uint32_t fwd_cnt_sent; /* the fwd_cnt the guest last heard */
 	uint32_t guest_shut;  /* SHUTDOWN flags the guest sent */
 	bool host_wr_shut;    /* shutdown(SHUT_WR) done */
@@ -137,135 +98,63 @@ struct vsock_conn {
 	uint32_t peer_buf_alloc;
 	uint32_t peer_fwd_cnt;
 	bool credit_requested;
-	bool host_readable; /* the host socket has data or EOF for us */
+	bool host_readable; /* the host stream has data or EOF for us */
 	bool host_eof;
-
-	struct vsock_conn *hash_next;
-	struct vsock_link all;
-	struct vsock_link rxl; /* on vs->rx_pending while linked */
 };
 
-/* A connection-less RST owed to the guest. */
-struct vsock_rst {
-	uint64_t src_cid;
-	uint32_t src_port;
-	uint32_t dst_port;
-};
-
-struct vsock_listener {
-	uint32_t port;
-	char path[CONFIG_VSOCK_PATH_MAX];
-};
-
-struct vsock {
-	struct virtio_device vdev;
-	uint8_t config[VIRTIO_VSOCK_CFG_SIZE];
-	struct vsock_control control;
-	uint32_t guest_cid;
-	char uds_path[CONFIG_VSOCK_PATH_MAX];
-
-	struct vsock_listener listeners[VSOCK_MAX_LISTENERS];
-	unsigned int nr_listeners;
-
-	int listen_fd;
-	struct event_source listen_src;
-	bool listen_watched;
-	int timer_fd;
-	struct event_source timer_src;
-	bool timer_watched;
-	bool timer_armed;
-	int work_fd; /* deferred work: reset cleanup, callbacks */
-	struct event_source work_src;
-	bool work_watched;
-	bool reset_pending; /* set by reset (any thread), acted on by the loop */
-	bool bad_connect_logged;
-
-	struct vsock_conn *hash[VSOCK_HASH_SIZE];
-	struct vsock_link conns;
-	struct vsock_link rx_pending;
-	unsigned int nr_conns;
-	uint32_t next_port;
-
-	struct vsock_rst rst[VSOCK_RST_QUEUE];
-	unsigned int rst_head;
-	unsigned int rst_len;
-	bool event_pending; /* TRANSPORT_RESET owed to the driver */
-
-	struct iovec slice[VIRTIO_VSOCK_QUEUE_SIZE];
-	struct vsock_call *calls_done; /* callbacks to run without the lock */
-	struct vsock_counters counters;
-};
-
-/* vsock.c */
-/*
- * Acts on a reset made on another thread: every connection is dropped.
- * Returns true when that happened (connections seen before are gone).
- */
-bool vsock_sync(struct vsock *vs);
-/* Hands the guest what connections owe it, while it has buffers. */
-void vsock_rx_run(struct vsock *vs);
-void vsock_rst_queue(struct vsock *vs, uint64_t src_cid, uint32_t src_port,
-		     uint32_t dst_port);
-void vsock_complete(struct vsock *vs, struct vsock_call *call);
-void vsock_timer_update(struct vsock *vs);
+/* Milliseconds on the monotonic clock, the time deadlines are in. */
 int64_t vsock_now_ms(void);
-bool vsock_ready(struct vsock *vs);
 
-/* vsock_conn.c */
-struct vsock_conn *vsock_conn_new(struct vsock *vs, enum vsock_conn_origin o,
-				  int fd);
-struct vsock_conn *vsock_conn_find(struct vsock *vs, uint32_t host_port,
-				   uint32_t guest_port);
-void vsock_conn_hash(struct vsock_conn *c);
-void vsock_conn_free(struct vsock_conn *c);
+/*
+ * A connection on host stream @fd, without ports yet (CONN_HANDSHAKE):
+ * one of the three below starts it.
+ */
+void vsock_conn_init(struct vsock_conn *c, const struct vsock_conn_env *env,
+		     int fd);
+/* A host client: it has VSOCK_HANDSHAKE_TIMEOUT_MS to name a guest port. */
+void vsock_conn_handshake(struct vsock_conn *c);
+/* The host connects @host_port to guest @guest_port: a REQUEST is owed. */
+void vsock_conn_request(struct vsock_conn *c, uint32_t host_port,
+			uint32_t guest_port);
+/* The host stream answers the guest's REQUEST @h: established. */
+void vsock_conn_accept(struct vsock_conn *c, const struct vsock_hdr *h);
+
+/* Closes the host stream (once) and frees the buffer; @why is reported. */
+void vsock_conn_close(struct vsock_conn *c, const char *why);
 /* Closes the host side and owes the guest an RST. */
 void vsock_conn_reset(struct vsock_conn *c);
+/* The deadline passed: a handshake ends, anything else is reset. */
+void vsock_conn_expire(struct vsock_conn *c);
+
+/* The host stream is ready for @events (epoll bits). */
+void vsock_conn_stream_ready(struct vsock_conn *c, uint32_t events);
+/* Has the owner watch the stream for what the connection needs now. */
 void vsock_conn_update_poll(struct vsock_conn *c);
-void vsock_conn_want_rx(struct vsock_conn *c);
-/* A packet from the guest for an existing connection. */
+
+/* A packet from the guest for this connection. */
 void vsock_conn_recv(struct vsock_conn *c, const struct vsock_hdr *h,
 		     const struct iovec *iov, unsigned int niov);
+
+/* The connection owes the guest a packet it can send now. */
+bool vsock_conn_rx_work(const struct vsock_conn *c);
+/* The next packet it owes is stream data, and the guest has credit. */
+bool vsock_conn_data_ready(const struct vsock_conn *c);
+/* Bytes the guest can still take. */
+uint32_t vsock_conn_credit(const struct vsock_conn *c);
 /*
  * Writes the next packet @c owes the guest into the receive chain @iov
  * (@space bytes). Returns the bytes written, 0 when @c owes nothing now.
  */
 uint32_t vsock_conn_fill(struct vsock_conn *c, const struct iovec *iov,
 			 unsigned int niov, uint64_t space);
-bool vsock_conn_rx_work(const struct vsock_conn *c);
-/* The next packet @c owes the guest is stream data it can send now. */
-bool vsock_conn_data_ready(const struct vsock_conn *c);
-uint32_t vsock_conn_credit(const struct vsock_conn *c);
 /*
  * Reads host bytes into @iov; returns how many. 0: nothing now, the
- * socket ended (a SHUTDOWN is owed) or failed (the connection is reset).
+ * stream ended (a SHUTDOWN is owed) or failed (the connection is reset).
  */
 uint32_t vsock_conn_readv(struct vsock_conn *c, const struct iovec *iov,
 			  unsigned int niov);
 /* The header of an RW packet of @len bytes just read for @c. */
 void vsock_conn_rw_hdr(struct vsock_conn *c, uint32_t len,
 		       uint8_t raw[VSOCK_HDR_SIZE]);
-void vsock_conn_expire(struct vsock_conn *c);
-void vsock_conn_event(void *opaque, uint32_t events);
-void vsock_conn_established(struct vsock_conn *c);
-
-/* vsock_host.c */
-int vsock_host_open(struct vsock *vs, const struct vsock_config *cfg,
-		    struct err *e);
-void vsock_host_close(struct vsock *vs);
-void vsock_host_handshake(struct vsock_conn *c);
-/* The guest asks for host port @h->dst_port. */
-void vsock_host_guest_connect(struct vsock *vs, const struct vsock_hdr *h);
-int vsock_host_add_listener(struct vsock *vs, uint32_t port, const char *path,
-			    struct err *e);
-int vsock_host_remove_listener(struct vsock *vs, uint32_t port,
-			       struct err *e);
-int vsock_host_api_connect(struct vsock *vs, uint32_t port,
-			   vsock_connect_done_fn done, void *ctx,
-			   struct err *e);
-/* Allocates the host port of a host-initiated connection to @guest_port. */
-int vsock_host_alloc_port(struct vsock *vs, uint32_t guest_port,
-			  uint32_t *out);
-/* Starts a host-initiated connection: owes the guest a REQUEST. */
-int vsock_host_start_request(struct vsock_conn *c, uint32_t guest_port);
 
 #endif

@@ -9,6 +9,8 @@
 #include "vmm/device.h"
 #include "lib/util.h"
 
+#include "packet.h"
+
 /*
  * virtio-vsock (virtio 1.x, 5.10) with its host end in the VMM: guest
  * streams are relayed to Unix sockets, compatible with Firecracker's
@@ -29,42 +31,6 @@
 
 /* Configuration space (5.10.4): le64 guest_cid. */
 #define VIRTIO_VSOCK_CFG_SIZE 8
-
-/* struct virtio_vsock_hdr (5.10.6), little endian, packed. */
-#define VSOCK_HDR_SIZE 44
-#define VSOCK_HDR_SRC_CID 0
-#define VSOCK_HDR_DST_CID 8
-#define VSOCK_HDR_SRC_PORT 16
-#define VSOCK_HDR_DST_PORT 20
-#define VSOCK_HDR_LEN 24
-#define VSOCK_HDR_TYPE 28
-#define VSOCK_HDR_OP 30
-#define VSOCK_HDR_FLAGS 32
-#define VSOCK_HDR_BUF_ALLOC 36
-#define VSOCK_HDR_FWD_CNT 40
-
-#define VSOCK_TYPE_STREAM 1
-
-enum vsock_op {
-	VSOCK_OP_INVALID = 0,
-	VSOCK_OP_REQUEST = 1,
-	VSOCK_OP_RESPONSE = 2,
-	VSOCK_OP_RST = 3,
-	VSOCK_OP_SHUTDOWN = 4,
-	VSOCK_OP_RW = 5,
-	VSOCK_OP_CREDIT_UPDATE = 6,
-	VSOCK_OP_CREDIT_REQUEST = 7,
-};
-
-/* SHUTDOWN flags: the sender will receive / send no more. */
-#define VSOCK_SHUTDOWN_RCV 1
-#define VSOCK_SHUTDOWN_SEND 2
-
-/* struct virtio_vsock_event: le32 id. */
-#define VSOCK_EVENT_SIZE 4
-#define VSOCK_EVENT_TRANSPORT_RESET 0
-
-#define VSOCK_HOST_CID 2
 
 /*
  * Limits. Each connection buffers at most VSOCK_BUF_ALLOC bytes on their
