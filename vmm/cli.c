@@ -230,3 +230,23 @@ enum cli_result cli_parse_opts(int argc, char **argv, struct vm_config *cfg,
 	}
 	return CLI_RUN;
 }
+
+int cli_validate(const struct vm_config *cfg, unsigned int max_cpus,
+		 struct err *e)
+{
+	struct config_error ce;
+
+	if (vm_config_validate(cfg, max_cpus, &ce) == 0)
+		return 0;
+	switch (ce.field) {
+	case CONFIG_FIELD_KERNEL:
+		return err_set(e, "no kernel given (--kernel PATH)");
+	case CONFIG_FIELD_CPUS:
+		return err_set(e, "--cpus %s", ce.why.msg);
+	case CONFIG_FIELD_MEMORY:
+		return err_set(e, "--memory %s", ce.why.msg);
+	case CONFIG_FIELD_VSOCK_LISTENERS:
+		return err_set(e, "--vsock-listen needs --vsock cid=N,uds=PATH");
+	}
+	return err_set(e, "%s", ce.why.msg);
+}

@@ -224,7 +224,7 @@ Test(api_config, refuses_what_it_cannot_honour)
 		{ "\"memory_config\":{\"memory_mb\":\"lots\"}", RPC_INVALID_PARAMS,
 		  "config.memory_config.memory_mb: \"lots\" is not an unsigned" },
 		{ "\"memory_config\":{\"memory_mb\":1}", RPC_INVALID_PARAMS,
-		  "memory_mb: 1 MiB: must be between 2" },
+		  "memory_mb: 1: a guest needs at least 2 MiB" },
 		{ "\"processor_config\":{\"processor_count\":256}", RPC_INVALID_PARAMS,
 		  "processor_count: 256: must be between 1 and 255" },
 		{ "\"processor_config\":{\"processor_count\":\"two\"}", RPC_INVALID_PARAMS,

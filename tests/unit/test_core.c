@@ -198,21 +198,21 @@ Test(cli, validation_names_the_field)
 	struct err e;
 
 	vm_config_init(&cfg);
-	cr_assert_eq(vm_config_validate(&cfg, 8, &e), -1);
+	cr_assert_eq(cli_validate(&cfg, 8, &e), -1);
 	cr_assert(strstr(e.msg, "--kernel"), "%s", e.msg);
 	cfg.kernel = strdup("/nonexistent/kernel");
 	cfg.nr_cpus = 9;
-	cr_assert_eq(vm_config_validate(&cfg, 8, &e), -1);
+	cr_assert_eq(cli_validate(&cfg, 8, &e), -1);
 	cr_assert(strstr(e.msg, "--cpus 9"), "%s", e.msg);
 	cfg.nr_cpus = 1;
 	cfg.mem_mib = 1;
-	cr_assert_eq(vm_config_validate(&cfg, 8, &e), -1);
+	cr_assert_eq(cli_validate(&cfg, 8, &e), -1);
 	cr_assert(strstr(e.msg, "at least"), "%s", e.msg);
 	cfg.mem_mib = 1ULL << 40;
-	cr_assert_eq(vm_config_validate(&cfg, 8, &e), -1);
+	cr_assert_eq(cli_validate(&cfg, 8, &e), -1);
 	cr_assert(strstr(e.msg, "more than this host"), "%s", e.msg);
 	cfg.mem_mib = 64;
-	cr_assert_eq(vm_config_validate(&cfg, 8, &e), 0);
+	cr_assert_eq(cli_validate(&cfg, 8, &e), 0);
 	cr_assert_eq(vm_config_check_files(&cfg, &e), -1);
 	cr_assert(strstr(e.msg, "/nonexistent/kernel: No such file"), "%s", e.msg);
 	vm_config_free(&cfg);

@@ -9,8 +9,6 @@
 #include "vmm/config_devices.h"
 #include "vmm/layout.h"
 
-/* The largest guest the command line accepts (--memory), in MiB. */
-#define CONFIG_MAX_MEM_MIB (1ULL << 30)
 #define MMIO_GAP_MIB ((LAYOUT_MMIO_HOLE_END - LAYOUT_MMIO_HOLE) / MiB)
 
 static const char *const disk_types[] = {
@@ -72,12 +70,6 @@ static int parse_memory(struct json_object *cfgmsg, struct vm_config *cfg,
 	    json_get_bool(m, p, "deferred_commit", &flag, &re->e) < 0 ||
 	    json_get_u64(m, p, "low_mmio_gap_in_mb", &gap, &re->e) < 0)
 		return invalid(re);
-	if (mb && (mb < LAYOUT_MIN_RAM / MiB || mb > CONFIG_MAX_MEM_MIB))
-		return rpc_fail(re, RPC_INVALID_PARAMS,
-				"%s.memory_mb: %llu MiB: must be between %llu and %llu",
-				p, (unsigned long long)mb,
-				(unsigned long long)(LAYOUT_MIN_RAM / MiB),
-				(unsigned long long)CONFIG_MAX_MEM_MIB);
 	if (mb)
 		cfg->mem_mib = mb;
 	for (size_t i = 0; i < ARRAY_SIZE(hints); i++) {
@@ -125,10 +117,6 @@ static int parse_processor(struct json_object *cfgmsg, struct vm_config *cfg,
 	    json_get_u32(m, p, "processor_weight", &weight, &re->e) < 0 ||
 	    json_get_u32(m, p, "processor_limit", &limit, &re->e) < 0)
 		return invalid(re);
-	if (count > CONFIG_MAX_CPUS)
-		return rpc_fail(re, RPC_INVALID_PARAMS,
-				"%s.processor_count: %u: must be between 1 and %u",
-				p, count, CONFIG_MAX_CPUS);
 	if (count)
 		cfg->nr_cpus = count;
 	if (weight || limit)
@@ -422,9 +410,11 @@ static int parse_boot(struct json_object *cfgmsg, struct vm_config *cfg,
 	    json_get_str(m, p, "initrd_path", &cfg->initrd, &re->e) < 0 ||
 	    json_get_str(m, p, "kernel_cmdline", &cfg->cmdline, &re->e) < 0)
 		return invalid(re);
-	if (!cfg->kernel || !*cfg->kernel)
-		return rpc_fail(re, RPC_INVALID_PARAMS,
-				"%s.kernel_path: missing", p);
+	/* An empty path is as good as none. */
+	if (cfg->kernel && !*cfg->kernel) {
+		free(cfg->kernel);
+		cfg->kernel = NULL;
+	}
 	if (cfg->initrd && !*cfg->initrd) {
 		free(cfg->initrd);
 		cfg->initrd = NULL;
@@ -559,6 +549,23 @@ static int parse_extra(struct json_object *cfgmsg, struct vm_config *cfg,
 	return 0;
 }
 
+/* vm_config_validate() with the bad field named by its JSON path. */
+static int validate(const struct vm_config *cfg, struct rpc_error *re)
+{
+	static const char *const paths[] = {
+		[CONFIG_FIELD_KERNEL] = "config.direct_boot.kernel_path",
+		[CONFIG_FIELD_CPUS] = "config.processor_config.processor_count",
+		[CONFIG_FIELD_MEMORY] = "config.memory_config.memory_mb",
+		[CONFIG_FIELD_VSOCK_LISTENERS] = "config.extra_data",
+	};
+	struct config_error ce;
+
+	if (vm_config_validate(cfg, CONFIG_MAX_CPUS, &ce) == 0)
+		return 0;
+	return rpc_fail(re, RPC_INVALID_PARAMS, "%s: %s", paths[ce.field],
+			ce.why.msg);
+}
+
 static int parse_config(struct json_object *c, struct vm_config *cfg,
 			struct extra *x, struct rpc_error *re)
 {
@@ -576,19 +583,12 @@ static int parse_config(struct json_object *c, struct vm_config *cfg,
 	    parse_devices(c, cfg, x, re) < 0 || parse_boot(c, cfg, re) < 0 ||
 	    parse_windows(c, re) < 0)
 		return -1;
-	if (cfg->vsock.nr_listeners && !cfg->vsock.enabled)
-		return rpc_fail(re, RPC_INVALID_PARAMS,
-				"config.extra_data: vsock listeners need the vsock device (extra_data.vsock: \"cid=N,uds=PATH\")");
 	for (unsigned int i = cfg->nr_disks; i < CONFIG_MAX_DISKS; i++)
 		if (x->disk_serial[i])
 			return rpc_fail(re, RPC_INVALID_PARAMS,
 					"config.extra_data: disk_%u_serial names a disk that scsi_disks does not have",
 					i);
-	if (cfg->hugepages && cfg->mem_mib % 2)
-		return rpc_fail(re, RPC_INVALID_PARAMS,
-				"config.memory_config.memory_mb: %llu: hugepage-backed memory must be a multiple of 2 MiB",
-				(unsigned long long)cfg->mem_mib);
-	return 0;
+	return validate(cfg, re);
 }
 
 int config_from_json(struct json_object *request, struct vm_config *cfg,

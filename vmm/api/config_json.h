@@ -26,9 +26,11 @@
 
 /*
  * Fills @cfg (initialised here; freed by the caller in every case) from a
- * CreateVMRequest. @log_id receives its log_id (malloc()ed) or stays NULL.
- * Errors are RPC_INVALID_PARAMS for malformed input and RPC_UNSUPPORTED
- * for valid requests this VMM cannot honour; the message names the field.
+ * CreateVMRequest, and checks it with vm_config_validate(). @log_id
+ * receives its log_id (malloc()ed) or stays NULL. Errors are
+ * RPC_INVALID_PARAMS for malformed or invalid input and RPC_UNSUPPORTED for
+ * valid requests this VMM cannot honour; the message names the field by
+ * its path.
  */
 int config_from_json(struct json_object *request, struct vm_config *cfg,
 		     char **log_id, struct rpc_error *re);

@@ -124,8 +124,7 @@ static int m_create(struct api *api, struct api_call *call,
 	if (config_from_json(params, &cfg, &log_id, re) < 0)
 		goto fail;
 	re->code = RPC_INVALID_PARAMS;
-	if (vm_config_validate(&cfg, CONFIG_MAX_CPUS, &re->e) < 0 ||
-	    vm_config_check_files(&cfg, &re->e) < 0) {
+	if (vm_config_check_files(&cfg, &re->e) < 0) {
 		err_prefix(&re->e, "config");
 		goto fail;
 	}

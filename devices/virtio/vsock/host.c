@@ -236,7 +236,7 @@ int vsock_host_open(struct vsock_host *h, const struct vsock_config *cfg,
 
 		if (memchr(l->path, '\0', sizeof(l->path)) == NULL ||
 		    vsock_host_add_listener(h, l->port, l->path, e) < 0)
-			return err_prefix(e, "--vsock-listen");
+			return err_prefix(e, "virtio-vsock");
 	}
 	if (bind_listener(h, e) < 0)
 		return -1;
