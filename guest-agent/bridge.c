@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * The guest side of the HCS/GCS bridge (seeds 000/001). Like the Linux GCS,
- * the agent dials the host and then answers requests: each response carries
- * the request's ID and the request's type with the request bits replaced
- * by response bits. Processes run in the utility VM; their stdio is relayed
+ * The guest side of the HCS/GCS bridge (hcsshim's internal/guest/prot,
+ * protocol.go). Like the Linux GCS, the agent dials the host and then
+ * answers requests: each response carries the request's ID and the
+ * request's type with the request bits replaced by response bits. Processes run in the utility VM; their stdio is relayed
  * over connections the agent dials to the ports the host names.
  */
 #include "guest-agent/bridge.h"

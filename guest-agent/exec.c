@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * The exec service (seed 003): one connection per session. A session starts
- * with Exec, ExecStream, ExecPipe or ExecTTY; Ready and the file-transfer
- * requests may come before that. Everything is non-blocking on the agent's
+ * The exec service (matchlock's pkg/vsock protocol): one connection per
+ * session. A session starts with Exec, ExecStream, ExecPipe or ExecTTY;
+ * Ready and the file-transfer requests may come before that. Everything is non-blocking on the agent's
  * single event loop; output is read from the child only while the session's
  * queue is below EXEC_OUT_HIGH, so a host that stops reading stops the child
  * (through its full pipe) instead of growing the agent.
@@ -574,7 +574,7 @@ static void conn_on_eof(struct exec_conn *c)
 			if (!bytebuf_len(&c->stdin_q))
 				cfd_close(c, &c->cin);
 		} else {
-			/* A closed connection cancels, as the seed's client does. */
+			/* A closed connection cancels, as matchlock's client does. */
 			conn_cancel(c);
 		}
 	}

@@ -9,8 +9,8 @@
 
 /*
  * The VM's configuration, one model for the command line and the control
- * socket (it follows the seed's VMConfig). Strings are owned by the config
- * and freed by vm_config_free().
+ * socket (it follows vmservice.proto's VMConfig). Strings are owned by the
+ * config and freed by vm_config_free().
  */
 
 #define CONFIG_MAX_CPUS 255

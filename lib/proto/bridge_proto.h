@@ -9,9 +9,9 @@
 #include "lib/util.h"
 
 /*
- * The HCS<->GCS bridge (hcsshim's prot package, seeds 000/001): a 16-byte
- * little-endian header (Type u32, Size u32 counting header and body,
- * ID u64), then a JSON body.
+ * The HCS<->GCS bridge (hcsshim's internal/guest/prot package, protocol.go):
+ * a 16-byte little-endian header (Type u32, Size u32 counting header and
+ * body, ID u64), then a JSON body.
  */
 #define BRIDGE_HDR_SIZE 16
 /* Largest whole message (header and body) either side accepts. */

@@ -8,7 +8,7 @@
 
 #include "lib/util.h"
 
-/* ExecRequest and ExecTTYRequest (seed 003); rows/cols only for ExecTTY. */
+/* ExecRequest and ExecTTYRequest (matchlock's pkg/vsock); rows/cols only for ExecTTY. */
 struct exec_request {
 	char *command;
 	char **args;		/* NULL-terminated, NULL when absent */

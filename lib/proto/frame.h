@@ -10,8 +10,9 @@
 
 /*
  * The framed exec protocol: a 1-byte type, a 4-byte big-endian payload
- * length, then the payload. Types 1-12 are the seed protocol; 13-17 are this
- * agent's file-transfer extension (see docs/guest-agent.md).
+ * length, then the payload. Types 1-12 are matchlock's (pkg/vsock, frame.go
+ * and wire.go); 13-17 are this agent's file-transfer extension (see
+ * docs/guest-agent.md).
  */
 enum frame_type {
 	FRAME_EXEC = 1,

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* The HCS/GCS bridge (seeds 000/001): the test is the host end. */
+/* The HCS/GCS bridge (hcsshim's internal/guest/prot): the test is the host end. */
 #include <criterion/criterion.h>
 #include <json-c/json.h>
 #include <signal.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* The exec protocol (seed 003) against the agent over a Unix socket. */
+/* The exec protocol (matchlock's pkg/vsock) against the agent over a Unix socket. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <poll.h>

@@ -190,7 +190,7 @@ fail:
 	return -1;
 }
 
-/* "12-34-56-78-9A-BC" as the seed writes it, or with colons. */
+/* "12-34-56-78-9A-BC" as NICConfig.mac_address has it, or with colons. */
 static int mac_to_colons(const char *mac, char *out, size_t len)
 {
 	if (strlen(mac) != 17 || len < 18)

@@ -8,7 +8,7 @@
 #include "vmm/config.h"
 
 /*
- * The seed's VMConfig (vmservice.proto) in protobuf's JSON mapping <->
+ * VMConfig of hcsshim's vmservice.proto in protobuf's JSON mapping <->
  * struct vm_config, the model the command line fills too. docs/api.md
  * lists how each field maps and which values are refused.
  *
