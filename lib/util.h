@@ -28,6 +28,8 @@ struct err {
 /* Formats the message into @e and returns -1, for "return err_set(...)". */
 int err_set(struct err *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+int err_vset(struct err *e, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 /* Like err_set(), with ": strerror(errno)" appended. */
 int err_errno(struct err *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,19 +115,11 @@ int vm_config_check_files(const struct vm_config *cfg, struct err *e)
 	return 0;
 }
 
-static int bad_field(struct config_error *ce, enum config_field field,
-		     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int bad_field(struct config_error *ce, enum config_field field,
-		     const char *fmt, ...)
+/* Records that @field is wrong; the caller says why in the returned err. */
+static struct err *bad_field(struct config_error *ce, enum config_field field)
 {
-	va_list ap;
-
 	ce->field = field;
-	va_start(ap, fmt);
-	vsnprintf(ce->why.msg, sizeof(ce->why.msg), fmt, ap);
-	va_end(ap);
-	return -1;
+	return &ce->why;
 }
 
 int vm_config_validate(const struct vm_config *cfg, unsigned int max_cpus,
@@ -137,25 +128,25 @@ int vm_config_validate(const struct vm_config *cfg, unsigned int max_cpus,
 	unsigned long long mib = cfg->mem_mib, host_mib = host_ram_mib();
 
 	if (!cfg->kernel)
-		return bad_field(ce, CONFIG_FIELD_KERNEL, "missing");
+		return err_set(bad_field(ce, CONFIG_FIELD_KERNEL), "missing");
 	if (cfg->nr_cpus == 0 || cfg->nr_cpus > max_cpus)
-		return bad_field(ce, CONFIG_FIELD_CPUS,
-				 "%u: must be between 1 and %u", cfg->nr_cpus,
-				 max_cpus);
+		return err_set(bad_field(ce, CONFIG_FIELD_CPUS),
+			       "%u: must be between 1 and %u", cfg->nr_cpus,
+			       max_cpus);
 	if (mib < LAYOUT_MIN_RAM / MiB)
-		return bad_field(ce, CONFIG_FIELD_MEMORY,
-				 "%llu: a guest needs at least %llu MiB", mib,
-				 (unsigned long long)(LAYOUT_MIN_RAM / MiB));
+		return err_set(bad_field(ce, CONFIG_FIELD_MEMORY),
+			       "%llu: a guest needs at least %llu MiB", mib,
+			       (unsigned long long)(LAYOUT_MIN_RAM / MiB));
 	if (mib > host_mib)
-		return bad_field(ce, CONFIG_FIELD_MEMORY,
-				 "%llu: more than this host's %llu MiB of RAM",
-				 mib, host_mib);
+		return err_set(bad_field(ce, CONFIG_FIELD_MEMORY),
+			       "%llu: more than this host's %llu MiB of RAM",
+			       mib, host_mib);
 	if (cfg->hugepages && mib % 2)
-		return bad_field(ce, CONFIG_FIELD_MEMORY,
-				 "%llu: hugepage-backed memory must be a multiple of 2 MiB",
-				 mib);
+		return err_set(bad_field(ce, CONFIG_FIELD_MEMORY),
+			       "%llu: hugepage-backed memory must be a multiple of 2 MiB",
+			       mib);
 	if (cfg->vsock.nr_listeners && !cfg->vsock.enabled)
-		return bad_field(ce, CONFIG_FIELD_VSOCK_LISTENERS,
-				 "vsock listeners need the vsock device");
+		return err_set(bad_field(ce, CONFIG_FIELD_VSOCK_LISTENERS),
+			       "vsock listeners need the vsock device");
 	return 0;
 }

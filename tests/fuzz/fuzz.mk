@@ -17,7 +17,8 @@ FUZZ_LIB    := $(wildcard lib/*.c lib/proto/*.c)
 FUZZ_AGENT       := fuzz_exec_frame fuzz_bridge
 FUZZ_AGENT_DEPS  := $(FUZZ_LIB) guest-agent/bridge_msg.c
 FUZZ_API_DEPS    := $(FUZZ_LIB) vmm/api/rpc.c vmm/api/config_json.c \
-		    vmm/api/inspect.c vmm/config.c vmm/config_devices.c
+		    vmm/api/inspect.c vmm/api/devices_json.c vmm/config.c \
+		    vmm/config_devices.c
 
 $(FUZZ_AGENT:%=$(BUILD)/fuzz/%): $(BUILD)/fuzz/%: tests/fuzz/%.c \
 		$(FUZZ_AGENT_DEPS)

@@ -9,18 +9,11 @@
 static struct balloon_control *need_balloon(struct api *api,
 					    struct rpc_error *re)
 {
-	if (method_need_vm(api, re) < 0)
-		return NULL;
-	if (!api->vm.balloon)
-		rpc_fail(re, RPC_NO_DEVICE,
-			 "this VM has no balloon device (start it with --balloon)");
-	return api->vm.balloon;
+	return method_need_device(api, api->vm.balloon, "balloon", re) < 0 ?
+		       NULL : api->vm.balloon;
 }
 
-static int m_get_num_pages(struct api *api, struct api_call *call,
-			   struct json_object *params,
-			   struct json_object **result, int *fd,
-			   struct rpc_error *re)
+METHOD(method_get_num_pages)
 {
 	struct balloon_control *b;
 	uint32_t actual, target;
@@ -39,10 +32,7 @@ static int m_get_num_pages(struct api *api, struct api_call *call,
 	return METHOD_DONE;
 }
 
-static int m_request_num_pages(struct api *api, struct api_call *call,
-			       struct json_object *params,
-			       struct json_object **result, int *fd,
-			       struct rpc_error *re)
+METHOD(method_request_num_pages)
 {
 	static const char *const fields[] = { "requested_num_pages", NULL };
 	struct balloon_control *b;
@@ -100,10 +90,7 @@ static void mem_stats_done(void *ctx, const struct balloon_stats *stats,
 	device_call_free(dc);
 }
 
-static int m_get_mem_stats(struct api *api, struct api_call *call,
-			   struct json_object *params,
-			   struct json_object **result, int *fd,
-			   struct rpc_error *re)
+METHOD(method_get_mem_stats)
 {
 	struct balloon_control *b;
 	struct device_call *dc;
@@ -123,16 +110,4 @@ static int m_get_mem_stats(struct api *api, struct api_call *call,
 		return -1;
 	}
 	return METHOD_DEFERRED;
-}
-
-static const struct api_method methods[] = {
-	{ "GetNumPages", m_get_num_pages },
-	{ "RequestNumPages", m_request_num_pages },
-	{ "GetMemStats", m_get_mem_stats },
-	{ NULL, NULL },
-};
-
-const struct api_method *balloon_service_methods(void)
-{
-	return methods;
 }

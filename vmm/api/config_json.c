@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lib/json.h"
+#include "vmm/api/devices_json.h"
 #include "vmm/config_devices.h"
 #include "vmm/layout.h"
 
@@ -47,7 +48,7 @@ static int parse_memory(struct json_object *cfgmsg, struct vm_config *cfg,
 	static const char *const fields[] = {
 		"memory_mb", "allow_overcommit", "deferred_commit", "hot_hint",
 		"cold_hint", "cold_discard_hint", "low_mmio_gap_in_mb",
-		"high_mmio_base_in_mb", "high_mmio_gap_in_mb", NULL,
+		"high_mmio_base_in_mb", "high_mmio_gap_in_mb", "hugepages", NULL,
 	};
 	static const char *const hints[] = {
 		"hot_hint", "cold_hint", "cold_discard_hint",
@@ -68,6 +69,7 @@ static int parse_memory(struct json_object *cfgmsg, struct vm_config *cfg,
 	if (json_get_u64(m, p, "memory_mb", &mb, &re->e) < 0 ||
 	    json_get_bool(m, p, "allow_overcommit", &flag, &re->e) < 0 ||
 	    json_get_bool(m, p, "deferred_commit", &flag, &re->e) < 0 ||
+	    json_get_bool(m, p, "hugepages", &cfg->hugepages, &re->e) < 0 ||
 	    json_get_u64(m, p, "low_mmio_gap_in_mb", &gap, &re->e) < 0)
 		return invalid(re);
 	if (mb)
@@ -138,12 +140,14 @@ static int parse_disk(struct json_object *d, const char *p, unsigned int index,
 		      struct rpc_error *re)
 {
 	static const char *const fields[] = {
-		"controller", "lun", "host_path", "type", "read_only", NULL,
+		"controller", "lun", "host_path", "type", "read_only", "serial",
+		NULL,
 	};
+	struct disk_config *disk = &cfg->disks[cfg->nr_disks];
 	uint32_t controller = 0, lun = index;
-	char *path = NULL, arg[4096];
+	char *path = NULL, *serial = NULL;
 	bool ro = false;
-	int type = DISK_TYPE_PHYSICAL, n;
+	int type = DISK_TYPE_PHYSICAL;
 
 	if (json_check_fields(d, p, fields, &re->e) < 0 ||
 	    json_get_u32(d, p, "controller", &controller, &re->e) < 0 ||
@@ -151,7 +155,8 @@ static int parse_disk(struct json_object *d, const char *p, unsigned int index,
 	    json_get_enum(d, p, "type", disk_types, ARRAY_SIZE(disk_types),
 			&type, &re->e) < 0 ||
 	    json_get_bool(d, p, "read_only", &ro, &re->e) < 0 ||
-	    json_get_str(d, p, "host_path", &path, &re->e) < 0)
+	    json_get_str(d, p, "host_path", &path, &re->e) < 0 ||
+	    json_get_str(d, p, "serial", &serial, &re->e) < 0)
 		goto invalid;
 	if (!path || !*path) {
 		rpc_fail(re, RPC_INVALID_PARAMS, "%s.host_path: missing", p);
@@ -169,24 +174,29 @@ static int parse_disk(struct json_object *d, const char *p, unsigned int index,
 			 p, index);
 		goto fail;
 	}
-	if (strchr(path, ',')) {
-		rpc_fail(re, RPC_UNSUPPORTED,
-			 "%s.host_path: paths holding ',' are not supported", p);
+	if (serial && x->disk_serial[index]) {
+		rpc_fail(re, RPC_INVALID_PARAMS,
+			 "%s.serial: given twice (extra_data.disk_%u_serial too)",
+			 p, index);
 		goto fail;
 	}
-	n = snprintf(arg, sizeof(arg), "%s%s%s%s", path, ro ? ",ro" : "",
-		     x->disk_serial[index] ? ",serial=" : "",
-		     x->disk_serial[index] ? x->disk_serial[index] : "");
-	free(path);
-	if (n < 0 || (size_t)n >= sizeof(arg))
-		return rpc_fail(re, RPC_INVALID_PARAMS, "%s.host_path: too long", p);
-	if (config_add_disk(cfg, arg, &re->e) < 0)
-		return device_error(re, p);
+	if (!serial) {
+		serial = x->disk_serial[index];
+		x->disk_serial[index] = NULL;
+	}
+	if (serial && config_check_disk_serial(serial, &re->e) < 0) {
+		re->code = RPC_INVALID_PARAMS;
+		err_prefix(&re->e, "%s.serial", p);
+		goto fail;
+	}
+	*disk = (struct disk_config){ path, ro, serial };
+	cfg->nr_disks++;
 	return 0;
 invalid:
 	invalid(re);
 fail:
 	free(path);
+	free(serial);
 	return -1;
 }
 
@@ -262,7 +272,8 @@ static int parse_devices(struct json_object *cfgmsg, struct vm_config *cfg,
 			 struct extra *x, struct rpc_error *re)
 {
 	static const char *const fields[] = {
-		"scsi_disks", "vpmem_disks", "nic_config", "windows_device", NULL,
+		"scsi_disks", "vpmem_disks", "nic_config", "windows_device",
+		DEVICES_JSON_FIELDS, NULL,
 	};
 	struct json_object *m, *disks, *nics, *other;
 	char p[JSON_PATH_MAX], item[JSON_PATH_MAX];
@@ -310,7 +321,7 @@ static int parse_devices(struct json_object *cfgmsg, struct vm_config *cfg,
 			      re) < 0)
 			return -1;
 	}
-	return 0;
+	return devices_from_json(m, p, cfg, re);
 }
 
 static int parse_port(struct json_object *port, const char *p,
@@ -491,18 +502,15 @@ static int apply_extra(const char *key, const char *val, struct vm_config *cfg,
 	}
 	if (!strncmp(key, "vsock_listen_", 13)) {
 		const char *port = key + 13;
-		char arg[CONFIG_VSOCK_PATH_MAX + 16];
 
 		if (!*port || strlen(port) > 10 ||
-		    strspn(port, "0123456789") != strlen(port))
+		    strspn(port, "0123456789") != strlen(port) ||
+		    strtoull(port, NULL, 10) > CONFIG_VSOCK_PORT_MAX)
 			return err_set(&re->e, "config.extra_data.%.64s: the key must end in a port number",
 				       key);
-		if (strlen(val) >= CONFIG_VSOCK_PATH_MAX)
-			return err_set(&re->e, "config.extra_data.%s: the socket path has %zu bytes, at most %d",
-				       key, strlen(val), CONFIG_VSOCK_PATH_MAX - 1);
-		/* config_add_vsock_listen() checks the port and the path. */
-		snprintf(arg, sizeof(arg), "%s=%s", port, val);
-		if (config_add_vsock_listen(cfg, arg, &re->e) < 0)
+		if (config_vsock_listen(&cfg->vsock,
+					(uint32_t)strtoull(port, NULL, 10), val,
+					&re->e) < 0)
 			return err_prefix(&re->e, "config.extra_data.%s", key);
 		return 0;
 	}
@@ -647,7 +655,8 @@ static int memory_json(struct json_object *c, const struct vm_config *cfg)
 	if (!m || json_add_u64(m, "memory_mb", cfg->mem_mib) < 0 ||
 	    json_add_bool(m, "allow_overcommit", true) < 0 ||
 	    json_add_bool(m, "deferred_commit", true) < 0 ||
-	    json_add_u64(m, "low_mmio_gap_in_mb", MMIO_GAP_MIB) < 0)
+	    json_add_u64(m, "low_mmio_gap_in_mb", MMIO_GAP_MIB) < 0 ||
+	    (cfg->hugepages && json_add_bool(m, "hugepages", true) < 0))
 		return -1;
 	return 0;
 }
@@ -670,7 +679,8 @@ static int disk_json(struct json_object *arr, const struct disk_config *d,
 	    json_add_u32(m, "lun", index) < 0 ||
 	    json_add_string(m, "host_path", d->path) < 0 ||
 	    json_add_string(m, "type", disk_types[DISK_TYPE_PHYSICAL]) < 0 ||
-	    json_add_bool(m, "read_only", d->read_only) < 0)
+	    json_add_bool(m, "read_only", d->read_only) < 0 ||
+	    (d->serial && json_add_string(m, "serial", d->serial) < 0))
 		return -1;
 	return 0;
 }
@@ -700,7 +710,7 @@ static int devices_json(struct json_object *c, const struct vm_config *cfg)
 {
 	struct json_object *m, *disks, *nics;
 
-	if (!cfg->nr_disks && !cfg->nr_nets)
+	if (!cfg->nr_disks && !cfg->nr_nets && !devices_json_any(cfg))
 		return 0;
 	if (!(m = json_add_object(c, "devices_config")) ||
 	    !(disks = json_add_array(m, "scsi_disks")) ||
@@ -712,7 +722,7 @@ static int devices_json(struct json_object *c, const struct vm_config *cfg)
 	for (unsigned int i = 0; i < cfg->nr_nets; i++)
 		if (nic_json(nics, &cfg->nets[i]) < 0)
 			return -1;
-	return 0;
+	return devices_to_json(m, cfg);
 }
 
 /* Socket ports go to serial_config, other back ends to extra_data. */
@@ -745,57 +755,6 @@ static int serial_json(struct json_object *c, struct json_object *extra,
 	return 0;
 }
 
-/* The vsock and balloon devices, in their command-line syntax. */
-static int vsock_balloon_json(struct json_object *extra,
-			      const struct vm_config *cfg)
-{
-	const struct vsock_config *v = &cfg->vsock;
-	const struct balloon_config *b = &cfg->balloon;
-	char key[32], val[CONFIG_VSOCK_PATH_MAX + 32];
-
-	if (v->enabled) {
-		snprintf(val, sizeof(val), "cid=%u,uds=%s", v->cid, v->uds_path);
-		if (json_add_string(extra, "vsock", val) < 0)
-			return -1;
-	}
-	for (unsigned int i = 0; i < v->nr_listeners; i++) {
-		snprintf(key, sizeof(key), "vsock_listen_%u", v->listeners[i].port);
-		if (json_add_string(extra, key, v->listeners[i].path) < 0)
-			return -1;
-	}
-	if (!b->enabled)
-		return 0;
-	snprintf(val, sizeof(val), "%u%s", b->pages,
-		 b->deflate_on_oom ? ",deflate-on-oom" : "");
-	if (b->stats_interval_s)
-		snprintf(val + strlen(val), sizeof(val) - strlen(val),
-			 ",stats=%u", b->stats_interval_s);
-	return json_add_string(extra, "balloon", val);
-}
-
-static int extra_json(struct json_object *extra, const struct vm_config *cfg)
-{
-	char key[32], dest[4200];
-
-	if (vsock_balloon_json(extra, cfg) < 0)
-		return -1;
-
-	if (cfg->hugepages && json_add_string(extra, "hugepages", "true") < 0)
-		return -1;
-	if (cfg->console.kind != CHARDEV_NONE &&
-	    json_add_string(extra, "console",
-			  chardev_dest(&cfg->console, dest, sizeof(dest))) < 0)
-		return -1;
-	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
-		if (!cfg->disks[i].serial)
-			continue;
-		snprintf(key, sizeof(key), "disk_%u_serial", i);
-		if (json_add_string(extra, key, cfg->disks[i].serial) < 0)
-			return -1;
-	}
-	return 0;
-}
-
 static int boot_json(struct json_object *c, const struct vm_config *cfg)
 {
 	struct json_object *m = json_add_object(c, "direct_boot");
@@ -815,8 +774,7 @@ struct json_object *config_to_json(const struct vm_config *cfg)
 
 	if (!c || !extra || memory_json(c, cfg) < 0 ||
 	    processor_json(c, cfg) < 0 || devices_json(c, cfg) < 0 ||
-	    serial_json(c, extra, cfg) < 0 || boot_json(c, cfg) < 0 ||
-	    extra_json(extra, cfg) < 0)
+	    serial_json(c, extra, cfg) < 0 || boot_json(c, cfg) < 0)
 		goto fail;
 	if (!json_object_object_length(extra)) {
 		json_object_put(extra);

@@ -12,12 +12,13 @@
  * struct vm_config, the model the command line fills too. docs/api.md
  * lists how each field maps and which values are refused.
  *
- * Options the command line has and VMConfig has no field for travel in
- * extra_data, with the command line's syntax: "hugepages" ("true" or
- * "false"), "console" and "serial_N" (DEST as for --console and --serial),
- * "disk_N_serial" (the Nth disk's serial), "vsock" (as --vsock),
- * "vsock_listen_PORT" (the PATH of --vsock-listen PORT=PATH) and
- * "balloon" (as --balloon).
+ * What the command line has and vmservice.proto has no field for gets
+ * fields of its own: memory_config.hugepages, scsi_disks[].serial and the
+ * devices of devices_json.h. Serial ports on other back ends than a Unix
+ * socket travel in extra_data as "serial_N" (DEST as for --serial). Older
+ * clients' extra_data keys are still read, with the command line's syntax:
+ * "hugepages", "console", "disk_N_serial", "vsock", "vsock_listen_PORT"
+ * and "balloon".
  */
 
 /* The extra_data keys, for messages. */

@@ -55,14 +55,22 @@ int method_need_vm(struct api *api, struct rpc_error *re)
 			"the VM was torn down; CreateVM creates a new one");
 }
 
-struct vsock_control *method_need_vsock(struct api *api, struct rpc_error *re)
+int method_need_device(struct api *api, const void *control,
+		       const char *name, struct rpc_error *re)
 {
 	if (method_need_vm(api, re) < 0)
-		return NULL;
-	if (!api->vm.vsock)
-		rpc_fail(re, RPC_NO_DEVICE,
-			 "this VM has no vsock device (start it with --vsock)");
-	return api->vm.vsock;
+		return -1;
+	if (!control)
+		return rpc_fail(re, RPC_NO_DEVICE,
+				"this VM has no %s device (start it with --%s)",
+				name, name);
+	return 0;
+}
+
+struct vsock_control *method_need_vsock(struct api *api, struct rpc_error *re)
+{
+	return method_need_device(api, api->vm.vsock, "vsock", re) < 0 ?
+		       NULL : api->vm.vsock;
 }
 
 struct device_call *device_call_new(struct api *api, struct api_call *call,
@@ -116,18 +124,34 @@ struct json_object *method_port_result(uint32_t port)
 	return r;
 }
 
-/* Every service's methods. */
-static const struct api_method *(*const services[])(void) = {
-	vm_service_methods, balloon_service_methods, serial_service_methods,
-	vsock_service_methods,
-};
-
 static method_fn find_method(const char *name)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(services); i++)
-		for (const struct api_method *m = services[i](); m->name; m++)
-			if (!strcmp(name, m->name))
-				return m->fn;
+	static const struct {
+		const char *name;
+		method_fn fn;
+	} methods[] = {
+		{ "CreateVM", method_create_vm },
+		{ "TeardownVM", method_teardown_vm },
+		{ "PauseVM", method_pause_vm },
+		{ "ResumeVM", method_resume_vm },
+		{ "WaitVM", method_wait_vm },
+		{ "InspectVM", method_inspect_vm },
+		{ "CapabilitiesVM", method_capabilities_vm },
+		{ "PropertiesVM", method_properties_vm },
+		{ "ModifyResource", method_modify_resource },
+		{ "VMSocket", method_vm_socket },
+		{ "Quit", method_quit },
+		{ "SubscribeEvents", method_subscribe_events },
+		{ "GetNumPages", method_get_num_pages },
+		{ "RequestNumPages", method_request_num_pages },
+		{ "GetMemStats", method_get_mem_stats },
+		{ "GetSerial", method_get_serial },
+		{ "VsockConnect", method_vsock_connect },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(methods); i++)
+		if (!strcmp(name, methods[i].name))
+			return methods[i].fn;
 	return NULL;
 }
 

@@ -3,11 +3,11 @@
 #define VMM_API_METHODS_H
 
 /*
- * Inside the control API: what the services' methods share. A service is
- * one file with a table of its methods (vm_service.c for vmservice.proto's
- * VM service; balloon_service.c, serial_service.c and vsock_service.c for
- * the fuchsia.virtualization calls); api_dispatch() looks a request's
- * method up in every table.
+ * Inside the control API: the methods of each service and what they share.
+ * A service is one file: vm_service.c for vmservice.proto's VM service;
+ * balloon_service.c, serial_service.c and vsock_service.c for the
+ * fuchsia.virtualization calls. api_dispatch() (methods.c) finds a
+ * request's method by name.
  */
 
 #include <json-c/json.h>
@@ -26,16 +26,32 @@ typedef int (*method_fn)(struct api *api, struct api_call *call,
 			 struct json_object *params, struct json_object **result,
 			 int *fd, struct rpc_error *re);
 
-struct api_method {
-	const char *name;
-	method_fn fn;
-};
+#define METHOD(name)                                                           \
+	int name(struct api *api, struct api_call *call,                       \
+		 struct json_object *params, struct json_object **result,      \
+		 int *fd, struct rpc_error *re)
 
-/* Each service's methods, ending with a NULL name. */
-const struct api_method *vm_service_methods(void);
-const struct api_method *balloon_service_methods(void);
-const struct api_method *serial_service_methods(void);
-const struct api_method *vsock_service_methods(void);
+/* vm_service.c: service VM of vmservice.proto, and SubscribeEvents. */
+METHOD(method_create_vm);
+METHOD(method_teardown_vm);
+METHOD(method_pause_vm);
+METHOD(method_resume_vm);
+METHOD(method_wait_vm);
+METHOD(method_inspect_vm);
+METHOD(method_capabilities_vm);
+METHOD(method_properties_vm);
+METHOD(method_modify_resource);
+METHOD(method_vm_socket);
+METHOD(method_quit);
+METHOD(method_subscribe_events);
+/* balloon_service.c: fuchsia.virtualization BalloonController. */
+METHOD(method_get_num_pages);
+METHOD(method_request_num_pages);
+METHOD(method_get_mem_stats);
+/* serial_service.c: fuchsia.virtualization Guest.GetSerial. */
+METHOD(method_get_serial);
+/* vsock_service.c: fuchsia.virtualization HostVsockEndpoint.Connect. */
+METHOD(method_vsock_connect);
 
 /* Params for a method taking google.protobuf.Empty: none, null or {}. */
 int method_no_params(const char *method, struct json_object *params,
@@ -45,6 +61,9 @@ int method_check_params(struct json_object *params,
 			const char *const *fields, struct rpc_error *re);
 /* Fails unless a VM exists and has not halted. */
 int method_need_vm(struct api *api, struct rpc_error *re);
+/* Fails unless a live VM has the device whose @control it would be. */
+int method_need_device(struct api *api, const void *control,
+		       const char *name, struct rpc_error *re);
 /* The VM's vsock device, or NULL with the reason in @re. */
 struct vsock_control *method_need_vsock(struct api *api, struct rpc_error *re);
 

@@ -14,7 +14,7 @@ int rpc_fail(struct rpc_error *re, int code, const char *fmt, ...)
 
 	re->code = code;
 	va_start(ap, fmt);
-	vsnprintf(re->e.msg, sizeof(re->e.msg), fmt, ap);
+	err_vset(&re->e, fmt, ap);
 	va_end(ap);
 	return -1;
 }

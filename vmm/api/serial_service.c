@@ -13,10 +13,7 @@
 #include "lib/json.h"
 #include "vmm/api/methods.h"
 
-static int m_get_serial(struct api *api, struct api_call *call,
-			struct json_object *params,
-			struct json_object **result, int *fd,
-			struct rpc_error *re)
+METHOD(method_get_serial)
 {
 	static const char *const fields[] = { "port", NULL };
 	struct chardev *chr;
@@ -53,14 +50,4 @@ static int m_get_serial(struct api *api, struct api_call *call,
 	}
 	*fd = sv[1];
 	return METHOD_DONE;
-}
-
-static const struct api_method methods[] = {
-	{ "GetSerial", m_get_serial },
-	{ NULL, NULL },
-};
-
-const struct api_method *serial_service_methods(void)
-{
-	return methods;
 }

@@ -30,9 +30,7 @@ static const char *const modify_names[] = { "ADD", "REMOVE", "UPDATE" };
 
 /* --- Lifecycle ------------------------------------------------------- */
 
-static int m_create(struct api *api, struct api_call *call,
-		    struct json_object *params, struct json_object **result,
-		    int *fd, struct rpc_error *re)
+METHOD(method_create_vm)
 {
 	enum machine_error why;
 	struct vm_config cfg;
@@ -62,9 +60,7 @@ fail:
 	return -1;
 }
 
-static int m_resume(struct api *api, struct api_call *call,
-		    struct json_object *params, struct json_object **result,
-		    int *fd, struct rpc_error *re)
+METHOD(method_resume_vm)
 {
 	(void)call, (void)result, (void)fd;
 	if (method_no_params("ResumeVM", params, re) < 0 || method_need_vm(api, re) < 0)
@@ -74,9 +70,7 @@ static int m_resume(struct api *api, struct api_call *call,
 	return METHOD_DONE;
 }
 
-static int m_pause(struct api *api, struct api_call *call,
-		   struct json_object *params, struct json_object **result,
-		   int *fd, struct rpc_error *re)
+METHOD(method_pause_vm)
 {
 	(void)call, (void)result, (void)fd;
 	if (method_no_params("PauseVM", params, re) < 0 || method_need_vm(api, re) < 0)
@@ -86,9 +80,7 @@ static int m_pause(struct api *api, struct api_call *call,
 	return METHOD_DONE;
 }
 
-static int m_wait(struct api *api, struct api_call *call,
-		  struct json_object *params, struct json_object **result,
-		  int *fd, struct rpc_error *re)
+METHOD(method_wait_vm)
 {
 	(void)result, (void)fd;
 	if (method_no_params("WaitVM", params, re) < 0)
@@ -109,9 +101,7 @@ static int m_wait(struct api *api, struct api_call *call,
 	return METHOD_DEFERRED;
 }
 
-static int m_teardown(struct api *api, struct api_call *call,
-		      struct json_object *params, struct json_object **result,
-		      int *fd, struct rpc_error *re)
+METHOD(method_teardown_vm)
 {
 	(void)call, (void)result, (void)fd;
 	if (method_no_params("TeardownVM", params, re) < 0)
@@ -123,9 +113,7 @@ static int m_teardown(struct api *api, struct api_call *call,
 	return METHOD_DONE;
 }
 
-static int m_quit(struct api *api, struct api_call *call,
-		  struct json_object *params, struct json_object **result,
-		  int *fd, struct rpc_error *re)
+METHOD(method_quit)
 {
 	(void)call, (void)result, (void)fd;
 	if (method_no_params("Quit", params, re) < 0)
@@ -135,9 +123,7 @@ static int m_quit(struct api *api, struct api_call *call,
 	return METHOD_DONE;
 }
 
-static int m_subscribe(struct api *api, struct api_call *call,
-		       struct json_object *params, struct json_object **result,
-		       int *fd, struct rpc_error *re)
+METHOD(method_subscribe_events)
 {
 	(void)fd;
 	if (method_no_params("SubscribeEvents", params, re) < 0)
@@ -152,9 +138,7 @@ static int m_subscribe(struct api *api, struct api_call *call,
 
 /* --- Inspection ------------------------------------------------------ */
 
-static int m_inspect(struct api *api, struct api_call *call,
-		     struct json_object *params, struct json_object **result,
-		     int *fd, struct rpc_error *re)
+METHOD(method_inspect_vm)
 {
 	static const char *const fields[] = { "query", "recursion_limit", NULL };
 	struct json_object *view, *answer;
@@ -202,10 +186,7 @@ static unsigned int resource_ops(struct api *api, enum resource res)
 	return 0;
 }
 
-static int m_capabilities(struct api *api, struct api_call *call,
-			  struct json_object *params,
-			  struct json_object **result, int *fd,
-			  struct rpc_error *re)
+METHOD(method_capabilities_vm)
 {
 	struct json_object *list, *os;
 
@@ -293,10 +274,7 @@ static void properties_done(void *ctx, const struct balloon_stats *stats,
 	device_call_free(dc);
 }
 
-static int m_properties(struct api *api, struct api_call *call,
-			struct json_object *params,
-			struct json_object **result, int *fd,
-			struct rpc_error *re)
+METHOD(method_properties_vm)
 {
 	static const char *const fields[] = { "types", NULL };
 	struct balloon_control *b = api->vm.balloon;
@@ -418,9 +396,7 @@ static int modify_memory(struct api *api, uint64_t mb, struct rpc_error *re)
 	return b->request_num_pages(b->opaque, (uint32_t)pages, &re->e);
 }
 
-static int m_modify(struct api *api, struct api_call *call,
-		    struct json_object *params, struct json_object **result,
-		    int *fd, struct rpc_error *re)
+METHOD(method_modify_resource)
 {
 	/* ModifyResourceRequest's oneof resource: each message with its fields. */
 	static const struct {
@@ -490,9 +466,7 @@ static int m_modify(struct api *api, struct api_call *call,
 
 /* --- VMSocket -------------------------------------------------------- */
 
-static int m_vmsocket(struct api *api, struct api_call *call,
-		      struct json_object *params, struct json_object **result,
-		      int *fd, struct rpc_error *re)
+METHOD(method_vm_socket)
 {
 	static const char *const fields[] = {
 		"type", "hvsocket_list", "vsock_listen", NULL,
@@ -553,25 +527,4 @@ static int m_vmsocket(struct api *api, struct api_call *call,
 		re->code = RPC_FAILED;
 	free(path);
 	return ret < 0 ? -1 : METHOD_DONE;
-}
-
-static const struct api_method methods[] = {
-	{ "CreateVM", m_create },
-	{ "TeardownVM", m_teardown },
-	{ "PauseVM", m_pause },
-	{ "ResumeVM", m_resume },
-	{ "WaitVM", m_wait },
-	{ "InspectVM", m_inspect },
-	{ "CapabilitiesVM", m_capabilities },
-	{ "PropertiesVM", m_properties },
-	{ "ModifyResource", m_modify },
-	{ "VMSocket", m_vmsocket },
-	{ "Quit", m_quit },
-	{ "SubscribeEvents", m_subscribe },
-	{ NULL, NULL },
-};
-
-const struct api_method *vm_service_methods(void)
-{
-	return methods;
 }

@@ -28,10 +28,7 @@ static void vsock_connected(void *ctx, int fd, const struct err *e)
 	device_call_free(dc);
 }
 
-static int m_vsock_connect(struct api *api, struct api_call *call,
-			   struct json_object *params,
-			   struct json_object **result, int *fd,
-			   struct rpc_error *re)
+METHOD(method_vsock_connect)
 {
 	static const char *const fields[] = { "port", NULL };
 	struct vsock_control *vs;
@@ -53,14 +50,4 @@ static int m_vsock_connect(struct api *api, struct api_call *call,
 		return -1;
 	}
 	return METHOD_DEFERRED;
-}
-
-static const struct api_method methods[] = {
-	{ "VsockConnect", m_vsock_connect },
-	{ NULL, NULL },
-};
-
-const struct api_method *vsock_service_methods(void)
-{
-	return methods;
 }
