@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/layout.h"
+#include "vmm/arch/x86/layout.h"
 
 /* Register offsets. */
 #define UART_RX 0  /* DLAB=0 read: receive buffer */

@@ -8,7 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "layout.h"
+#include "vmm/arch/x86/layout.h"
 
 #ifndef MFD_HUGETLB
 #define MFD_HUGETLB 0x0004U

@@ -13,7 +13,7 @@
 #include "device.h"
 #include "lib/event.h"
 #include "kvm.h"
-#include "layout.h"
+#include "vmm/arch/x86/layout.h"
 #include "memory.h"
 
 struct vcpu;

@@ -6,7 +6,8 @@
 #   make build/vmm-asan   the same with ASan and UBSan, for the tests
 
 VMM_LIB_SRCS := $(filter-out vmm/main.c, \
-		$(wildcard vmm/*.c vmm/api/*.c boot/*.c devices/*.c \
+		$(wildcard vmm/*.c vmm/api/*.c vmm/arch/x86/*.c boot/*.c \
+			   boot/x86/*.c devices/*.c devices/x86/*.c \
 			   devices/virtio/*.c devices/virtio/vsock/*.c))
 # json-c: the control socket; libaio: virtio-blk.
 VMM_LIBS     := -lpthread -ljson-c -laio

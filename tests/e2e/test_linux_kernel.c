@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "boot/e820.h"
+#include "boot/x86/e820.h"
 #include "harness.h"
 #include "lib/util.h"
 

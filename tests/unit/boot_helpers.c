@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "boot/elf.h"
-#include "boot/zeropage.h"
+#include "boot/x86/elf.h"
+#include "boot/x86/zeropage.h"
 
 void tg_init(struct test_guest *g, uint64_t size)
 {

@@ -7,7 +7,7 @@
 #include "vmm/bus.h"
 #include "vmm/kvm.h"
 #include "vmm/cli.h"
-#include "vmm/layout.h"
+#include "vmm/arch/x86/layout.h"
 #include "vmm/memory.h"
 #include "lib/ring.h"
 #include "vmm/vcpu.h"

@@ -3,7 +3,7 @@
 
 #include <stdlib.h>
 
-#include "vmm/platform.h"
+#include "vmm/arch.h"
 
 int machine_build(struct vm *vm, struct vm_config *cfg,
 		  struct event_loop *loop,

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "boot/aml.h"
-#include "boot/checksum.h"
-#include "vmm/layout.h"
+#include "boot/x86/aml.h"
+#include "boot/x86/checksum.h"
+#include "vmm/arch/x86/layout.h"
 
 #define ACPI_AREA_SIZE (LAYOUT_ACPI_END - LAYOUT_ACPI)
 

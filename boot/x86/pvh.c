@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "vmm/layout.h"
+#include "vmm/arch/x86/layout.h"
 
 #define PVH_AREA_SIZE \
 	(PVH_MEMMAP - LAYOUT_PVH_START_INFO + E820_MAP_MAX * PVH_MEMMAP_ENTRY_SIZE)

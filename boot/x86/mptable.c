@@ -3,9 +3,9 @@
 
 #include <string.h>
 
-#include "boot/acpi.h"
-#include "boot/checksum.h"
-#include "vmm/layout.h"
+#include "boot/x86/acpi.h"
+#include "boot/x86/checksum.h"
+#include "vmm/arch/x86/layout.h"
 
 /* The MP table may use the EBDA and the legacy hole up to the ACPI tables. */
 #define MP_AREA_SIZE (LAYOUT_ACPI - LAYOUT_EBDA)

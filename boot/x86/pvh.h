@@ -2,8 +2,8 @@
 #ifndef BOOT_PVH_H
 #define BOOT_PVH_H
 
-#include "boot/kernel.h"
-#include "vmm/layout.h"
+#include "boot/x86/kernel.h"
+#include "vmm/arch/x86/layout.h"
 
 /* struct hvm_start_info (Xen public arch-x86/hvm/start_info.h), version 1. */
 #define PVH_START_MAGIC 0x336ec578

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "vmm/layout.h"
+#include "vmm/arch/x86/layout.h"
 
 /*
  * Where the real-mode heap would end, relative to the setup code. The 64-bit

@@ -6,8 +6,8 @@
  */
 #include <stdlib.h>
 
-#include "devices/legacy.h"
-#include "vmm/layout.h"
+#include "devices/x86/legacy.h"
+#include "vmm/arch/x86/layout.h"
 
 struct debug_exit {
 	struct device dev;

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "devices/legacy.h"
-#include "vmm/layout.h"
+#include "devices/x86/legacy.h"
+#include "vmm/arch/x86/layout.h"
 
 #define I8042_STS_OBF 0x01    /* output buffer full */
 #define I8042_STS_SYS 0x04    /* system flag: self-test passed */

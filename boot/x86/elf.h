@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 
-#include "boot/kernel.h"
+#include "boot/x86/kernel.h"
 
 /* Note type of the PVH entry point (Xen public elfnote.h). */
 #define XEN_ELFNOTE_PHYS32_ENTRY 18

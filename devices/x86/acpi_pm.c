@@ -2,14 +2,14 @@
 /*
  * Hardware-reduced ACPI power management: the FADT's sleep control register
  * (SLP_EN with SLP_TYP = \_S5 powers off), its sleep status register, and the
- * reset register. The addresses are in vmm/layout.h so the FADT and this
+ * reset register. The addresses are in vmm/arch/x86/layout.h so the FADT and this
  * device agree.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "devices/legacy.h"
-#include "vmm/layout.h"
+#include "devices/x86/legacy.h"
+#include "vmm/arch/x86/layout.h"
 
 #define SLEEP_CTL_SLP_EN 0x20
 #define SLEEP_CTL_SLP_TYP_SHIFT 2

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
-#include "x86.h"
+#include "entry.h"
 
 #include <string.h>
 
 #include "boot/boot.h"
-#include "vmm/layout.h"
+#include "vmm/arch/x86/layout.h"
 
 #define PAGE_SIZE 4096
 #define IDT_SIZE 8

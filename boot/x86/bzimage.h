@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 
-#include "boot/kernel.h"
+#include "boot/x86/kernel.h"
 
 /* True when @img carries the "HdrS" setup header magic. */
 bool bzimage_detect(const uint8_t *img, size_t len);

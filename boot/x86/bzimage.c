@@ -3,8 +3,8 @@
 
 #include <string.h>
 
-#include "boot/zeropage.h"
-#include "vmm/layout.h"
+#include "boot/x86/zeropage.h"
+#include "vmm/arch/x86/layout.h"
 
 #define SECTOR 512
 /* arch/x86/boot/setup.ld refuses setup code over 32 KiB: 63 + 1 sectors. */

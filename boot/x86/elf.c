@@ -4,8 +4,8 @@
 #include <elf.h>
 #include <string.h>
 
-#include "boot/zeropage.h"
-#include "vmm/layout.h"
+#include "boot/x86/zeropage.h"
+#include "vmm/arch/x86/layout.h"
 
 /* A vmlinux has fewer than ten program headers. */
 #define ELF_MAX_PHNUM 64

@@ -1,19 +1,19 @@
 // SPDX-License-Identifier: MIT
-#include "boot.h"
+#include "boot/boot.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "boot/acpi.h"
-#include "boot/bzimage.h"
-#include "boot/e820.h"
-#include "boot/elf.h"
-#include "boot/kernel.h"
-#include "boot/mptable.h"
-#include "boot/pvh.h"
-#include "boot/x86.h"
-#include "boot/zeropage.h"
-#include "vmm/layout.h"
+#include "boot/x86/acpi.h"
+#include "boot/x86/bzimage.h"
+#include "boot/x86/e820.h"
+#include "boot/x86/elf.h"
+#include "boot/x86/kernel.h"
+#include "boot/x86/mptable.h"
+#include "boot/x86/pvh.h"
+#include "boot/x86/entry.h"
+#include "boot/x86/zeropage.h"
+#include "vmm/arch/x86/layout.h"
 
 #define PAGE_SIZE 4096
 

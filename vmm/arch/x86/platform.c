@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: MIT
-#include "platform.h"
+#include "vmm/arch.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "devices/legacy.h"
+#include "devices/x86/legacy.h"
 #include "devices/serial.h"
-#include "vm_devices.h"
+#include "vmm/vm_devices.h"
 
 static void platform_quit(void *opaque)
 {

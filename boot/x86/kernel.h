@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "boot/boot.h"
-#include "boot/e820.h"
+#include "boot/x86/e820.h"
 
 /* A vmlinux has a handful of PT_LOAD segments; more means a broken file. */
 #define KERNEL_MAX_SEGMENTS 16

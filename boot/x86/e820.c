@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "e820.h"
 
-#include "vmm/layout.h"
+#include "vmm/arch/x86/layout.h"
 
 static void add(struct e820_entry *map, unsigned int *n, uint64_t addr,
 		uint64_t end, uint32_t type)

@@ -2,7 +2,7 @@
 #ifndef BOOT_ZEROPAGE_H
 #define BOOT_ZEROPAGE_H
 
-#include "boot/kernel.h"
+#include "boot/x86/kernel.h"
 
 /*
  * struct boot_params ("zero page") of the Linux x86 boot protocol, as byte

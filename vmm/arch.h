@@ -2,7 +2,7 @@
 #ifndef VMM_PLATFORM_H
 #define VMM_PLATFORM_H
 
-#include "vm.h"
+#include "vmm/vm.h"
 
 /*
  * Creates the devices of the PC platform the config asks for: serial ports,
