@@ -2,7 +2,7 @@
 #ifndef BOOT_ACPI_H
 #define BOOT_ACPI_H
 
-#include "boot/boot.h"
+#include "boot/x86/boot.h"
 
 #define ACPI_OEM_ID "VMMVMM"
 #define ACPI_CREATOR_ID "VMM "

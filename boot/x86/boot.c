@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "boot/boot.h"
+#include "boot/x86/boot.h"
 
 #include <stdlib.h>
 #include <string.h>

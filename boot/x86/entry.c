@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "boot/boot.h"
+#include "boot/x86/boot.h"
 #include "vmm/arch/x86/layout.h"
 
 #define PAGE_SIZE 4096

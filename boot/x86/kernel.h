@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "boot/boot.h"
+#include "boot/x86/boot.h"
 #include "boot/x86/e820.h"
 
 /* A vmlinux has a handful of PT_LOAD segments; more means a broken file. */

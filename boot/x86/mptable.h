@@ -2,7 +2,7 @@
 #ifndef BOOT_MPTABLE_H
 #define BOOT_MPTABLE_H
 
-#include "boot/boot.h"
+#include "boot/x86/boot.h"
 
 /* Intel MultiProcessor Specification 1.4 structures. */
 #define MP_FLOAT_SIZE 16

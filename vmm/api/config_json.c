@@ -8,7 +8,7 @@
 #include "lib/json.h"
 #include "vmm/api/devices_json.h"
 #include "vmm/config_devices.h"
-#include "vmm/arch/x86/layout.h"
+#include "vmm/arch.h"
 
 #define MMIO_GAP_MIB ((LAYOUT_MMIO_HOLE_END - LAYOUT_MMIO_HOLE) / MiB)
 

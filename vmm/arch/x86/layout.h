@@ -59,6 +59,13 @@
 /* GSIs handed to virtio-mmio devices, in order of creation. */
 #define LAYOUT_IRQ_VIRTIO_FIRST 5
 #define LAYOUT_NR_GSI 24
+/*
+ * Lines no virtio device gets: the ISA lines of the RTC (8), the ACPI SCI
+ * (9), the PS/2 mouse (12), the FPU (13) and the IDE channels (14, 15).
+ */
+#define LAYOUT_IRQ_RESERVED                                                \
+	((1ULL << 8) | (1ULL << LAYOUT_IRQ_ACPI_SCI) | (1ULL << 12) |      \
+	 (1ULL << 13) | (1ULL << 14) | (1ULL << 15))
 
 /* I/O ports of the small devices a kernel expects. */
 #define LAYOUT_PORT_COM1 0x3f8

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+/* The PC platform: COM1-COM4, the i8042, debug-exit and ACPI PM ports. */
 #include "vmm/arch.h"
 
 #include <signal.h>
@@ -15,6 +16,13 @@ static void platform_quit(void *opaque)
 	vm_request_exit(opaque, VM_EXIT_SIGNAL, SIGINT);
 }
 
+static const struct serial_place platform_com[CONFIG_NR_SERIAL] = {
+	{ .base = LAYOUT_PORT_COM1, .gsi = LAYOUT_IRQ_COM1 },
+	{ .base = LAYOUT_PORT_COM2, .gsi = LAYOUT_IRQ_COM2 },
+	{ .base = LAYOUT_PORT_COM3, .gsi = LAYOUT_IRQ_COM3 },
+	{ .base = LAYOUT_PORT_COM4, .gsi = LAYOUT_IRQ_COM4 },
+};
+
 static int platform_create_serial(struct vm *vm, struct err *e)
 {
 	struct chardev_quit quit = { .fn = platform_quit, .opaque = vm };
@@ -25,8 +33,8 @@ static int platform_create_serial(struct vm *vm, struct err *e)
 		/* COM1 always exists, so a kernel's console=ttyS0 finds it. */
 		if (i > 0 && vm->cfg->serial[i].kind == CHARDEV_NONE)
 			continue;
-		if (serial_create(&vm->host, i + 1, &vm->cfg->serial[i], &quit,
-				  &s, e) < 0)
+		if (serial_create(&vm->host, i + 1, &platform_com[i],
+				  &vm->cfg->serial[i], &quit, &s, e) < 0)
 			return -1;
 		vm_add_device(vm, &s->dev);
 		vm->serial[i] = &s->chr;
@@ -34,7 +42,7 @@ static int platform_create_serial(struct vm *vm, struct err *e)
 	return 0;
 }
 
-int platform_create_devices(struct vm *vm, struct err *e)
+int arch_create_devices(struct vm *vm, struct err *e)
 {
 	int (*const legacy[])(struct device_host *, struct device **,
 			      struct err *) = {
@@ -53,10 +61,10 @@ int platform_create_devices(struct vm *vm, struct err *e)
 	return vm_create_virtio_devices(vm, e);
 }
 
-char *platform_cmdline(const struct vm *vm, struct err *e)
+char *arch_cmdline(const struct vm *vm, struct err *e)
 {
 	const char *base = vm->cfg->cmdline ? vm->cfg->cmdline :
-					      CONFIG_DEFAULT_CMDLINE;
+					      arch_default_cmdline;
 	char virtio[LAYOUT_VIRTIO_MMIO_MAX * 48];
 	char *line;
 
