@@ -2,19 +2,12 @@
 /* The PC platform: COM1-COM4, the i8042, debug-exit and ACPI PM ports. */
 #include "vmm/arch.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "devices/x86/legacy.h"
-#include "devices/serial.h"
 #include "vmm/vm_devices.h"
-
-static void platform_quit(void *opaque)
-{
-	vm_request_exit(opaque, VM_EXIT_SIGNAL, SIGINT);
-}
 
 static const struct serial_place platform_com[CONFIG_NR_SERIAL] = {
 	{ .base = LAYOUT_PORT_COM1, .gsi = LAYOUT_IRQ_COM1 },
@@ -23,25 +16,6 @@ static const struct serial_place platform_com[CONFIG_NR_SERIAL] = {
 	{ .base = LAYOUT_PORT_COM4, .gsi = LAYOUT_IRQ_COM4 },
 };
 
-static int platform_create_serial(struct vm *vm, struct err *e)
-{
-	struct chardev_quit quit = { .fn = platform_quit, .opaque = vm };
-
-	for (unsigned int i = 0; i < CONFIG_NR_SERIAL; i++) {
-		struct serial *s;
-
-		/* COM1 always exists, so a kernel's console=ttyS0 finds it. */
-		if (i > 0 && vm->cfg->serial[i].kind == CHARDEV_NONE)
-			continue;
-		if (serial_create(&vm->host, i + 1, &platform_com[i],
-				  &vm->cfg->serial[i], &quit, &s, e) < 0)
-			return -1;
-		vm_add_device(vm, &s->dev);
-		vm->serial[i] = &s->chr;
-	}
-	return 0;
-}
-
 int arch_create_devices(struct vm *vm, struct err *e)
 {
 	int (*const legacy[])(struct device_host *, struct device **,
@@ -49,7 +23,7 @@ int arch_create_devices(struct vm *vm, struct err *e)
 		i8042_create, debug_exit_create, acpi_pm_create,
 	};
 
-	if (platform_create_serial(vm, e) < 0)
+	if (vm_create_serial_ports(vm, platform_com, e) < 0)
 		return -1;
 	for (size_t i = 0; i < ARRAY_SIZE(legacy); i++) {
 		struct device *dev;
