@@ -9,7 +9,8 @@
 UNIT_TEST_SRCS  := $(wildcard tests/unit/*.c)
 E2E_TEST_SRCS   := $(wildcard tests/e2e/*.c)
 AGENT_TEST_SRCS := $(wildcard tests/agent/*.c)
-TEST_LIBS       := -lcriterion
+# libfdt: the unit tests read back the arm64 device tree.
+TEST_LIBS       := -lcriterion -lfdt
 
 $(BUILD)/tests/unit: $(UNIT_TEST_SRCS:%.c=$(BUILD)/asan/%.o) \
 		$(BUILD)/libvmm-asan.a $(BUILD)/lib-asan.a
