@@ -93,9 +93,18 @@ static void prop_spi(struct fdt_writer *w, uint32_t spi, uint32_t flags)
 	prop_cells(w, "interrupts", irq, ARRAY_SIZE(irq));
 }
 
-static void node_name(char *buf, size_t len, const char *name, uint64_t addr)
+/* Begins node NAME@ADDR, the unit address in hex as the bindings want. */
+static void begin_at(struct fdt_writer *w, const char *name, uint64_t addr)
 {
-	snprintf(buf, len, "%s@%llx", name, (unsigned long long)addr);
+	char node[48];
+
+	snprintf(node, sizeof(node), "%s@%llx", name, (unsigned long long)addr);
+	begin(w, node);
+}
+
+static uint64_t uart_base(unsigned int index)
+{
+	return LAYOUT_UART + (index - 1) * LAYOUT_UART_SIZE;
 }
 
 static void write_chosen(struct fdt_writer *w, const struct fdt_machine *m)
@@ -119,10 +128,7 @@ static void write_chosen(struct fdt_writer *w, const struct fdt_machine *m)
 
 static void write_memory(struct fdt_writer *w, const struct fdt_machine *m)
 {
-	char name[32];
-
-	node_name(name, sizeof(name), "memory", m->ram_base);
-	begin(w, name);
+	begin_at(w, "memory", m->ram_base);
 	prop_str(w, "device_type", "memory");
 	prop_reg(w, m->ram_base, m->ram_size);
 	end(w);
@@ -136,14 +142,11 @@ static uint32_t cpu_mpidr(unsigned int i)
 
 static void write_cpus(struct fdt_writer *w, const struct fdt_machine *m)
 {
-	char name[32];
-
 	begin(w, "cpus");
 	prop_u32(w, "#address-cells", 1);
 	prop_u32(w, "#size-cells", 0);
 	for (unsigned int i = 0; i < m->nr_cpus; i++) {
-		node_name(name, sizeof(name), "cpu", cpu_mpidr(i));
-		begin(w, name);
+		begin_at(w, "cpu", cpu_mpidr(i));
 		prop_str(w, "device_type", "cpu");
 		prop_str(w, "compatible", "arm,arm-v8");
 		prop_str(w, "enable-method", "psci");
@@ -173,10 +176,7 @@ static void write_gic(struct fdt_writer *w, const struct fdt_machine *m)
 		second >> 32, (uint32_t)second,
 		second_size >> 32, (uint32_t)second_size,
 	};
-	char name[32];
-
-	node_name(name, sizeof(name), "intc", LAYOUT_GICD);
-	begin(w, name);
+	begin_at(w, "intc", LAYOUT_GICD);
 	prop_str(w, "compatible", m->gic_version == 3 ? "arm,gic-v3" :
 							"arm,cortex-a15-gic");
 	prop(w, "interrupt-controller", NULL, 0);
@@ -222,11 +222,8 @@ static void write_apb_clock(struct fdt_writer *w)
 
 static void write_uart(struct fdt_writer *w, unsigned int index)
 {
-	uint64_t base = LAYOUT_UART + (index - 1) * LAYOUT_UART_SIZE;
-	char name[32];
-
-	node_name(name, sizeof(name), "serial", base);
-	begin(w, name);
+	uint64_t base = uart_base(index);
+	begin_at(w, "serial", base);
 	prop_str(w, "compatible", "ns16550a");
 	prop_reg(w, base, LAYOUT_UART_SIZE);
 	prop_spi(w, LAYOUT_IRQ_COM1 + index - 1, IRQ_LEVEL_HIGH);
@@ -237,10 +234,7 @@ static void write_uart(struct fdt_writer *w, unsigned int index)
 static void write_rtc(struct fdt_writer *w)
 {
 	static const char compatible[] = "arm,pl031\0arm,primecell";
-	char name[32];
-
-	node_name(name, sizeof(name), "rtc", LAYOUT_RTC);
-	begin(w, name);
+	begin_at(w, "rtc", LAYOUT_RTC);
 	prop(w, "compatible", compatible, sizeof(compatible));
 	prop_reg(w, LAYOUT_RTC, LAYOUT_RTC_SIZE);
 	prop_spi(w, LAYOUT_IRQ_RTC, IRQ_LEVEL_HIGH);
@@ -255,10 +249,7 @@ static void write_rtc(struct fdt_writer *w)
  */
 static void write_virtio(struct fdt_writer *w, const struct boot_mmio_device *d)
 {
-	char name[32];
-
-	node_name(name, sizeof(name), "virtio_mmio", d->base);
-	begin(w, name);
+	begin_at(w, "virtio_mmio", d->base);
 	prop_str(w, "compatible", "virtio,mmio");
 	prop_reg(w, d->base, d->size);
 	prop_spi(w, d->gsi, IRQ_EDGE_RISING);
@@ -338,6 +329,5 @@ int arm64_fdt_build(void *buf, size_t size, const struct fdt_machine *m,
 
 void arm64_fdt_uart_path(unsigned int index, char *buf, size_t len)
 {
-	snprintf(buf, len, "/serial@%llx",
-		 (unsigned long long)(LAYOUT_UART + (index - 1) * LAYOUT_UART_SIZE));
+	snprintf(buf, len, "/serial@%llx", (unsigned long long)uart_base(index));
 }
