@@ -87,6 +87,7 @@ include images/linux/linux.mk
 include tests/tests.mk
 include tests/bench/bench.mk
 include tests/fuzz/fuzz.mk
+include images/arm64/arm64.mk
 endif
 
 ifeq ($(ARCH),x86)
@@ -99,4 +100,4 @@ endif
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)
