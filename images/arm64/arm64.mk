@@ -24,16 +24,7 @@ $(ARM64_OUT)/vmm $(ARM64_OUT)/vmmctl $(ARM64_OUT)/guest-agent: arm64-build
 # Debian's arm64 packages, fetched like the x86 kernel; the arm64 build
 # dependencies have enabled the architecture by then.
 $(ARM64_DIR)/kernel.deb: | arm64-deps arm64-build
-	@mkdir -p $(ARM64_DIR)/dl
-	@pkg=$$(apt-cache depends $(ARM64_META) 2>/dev/null | \
-		sed -n 's/^ *Depends: \(linux-image-[^ ]*\)$$/\1/p' | head -n 1); \
-	if [ -z "$$pkg" ]; then \
-		echo "arm64-image: apt-cache cannot resolve $(ARM64_META);" \
-		     "run apt-get update" >&2; exit 1; fi; \
-	echo "arm64-image: downloading $$pkg"; \
-	rm -f $(ARM64_DIR)/dl/*.deb; \
-	(cd $(ARM64_DIR)/dl && apt-get download -q "$$pkg") && \
-	mv $(ARM64_DIR)/dl/linux-image-*.deb $@
+	tools/download-kernel.sh $(ARM64_META) $@
 
 # busybox-static:arm64 cannot be installed beside the host's: unpack it.
 $(ARM64_DIR)/busybox: | arm64-deps arm64-build

@@ -30,22 +30,20 @@ check() {
 }
 gexec() { vmmctl exec --vsock-uds "$W/v.sock" "$@"; }
 
-# Boots a VM with the given extra flags; waits up to 60 s for the agent.
-boot() {
-	cpus=$1
-	shift
-	rm -rf "$W" && mkdir -p "$W"
-	vmm --kernel "$IMAGE" --initrd "$INITRAMFS" --cmdline "$CMDLINE" \
-		--memory 256 --cpus "$cpus" --serial "file:$W/serial.log" \
-		--vsock "cid=3,uds=$W/v.sock" "$@" > "$W/vmm.log" 2>&1 &
-	vmm_pid=$!
-	i=0
-	until [ -S "$W/v.sock" ] && gexec true 2>/dev/null; do
-		i=$((i + 1))
-		if [ $i -gt 600 ] || ! running $vmm_pid; then
-			return 1
-		fi
-		sleep 0.1
+# Runs "$@" until it succeeds, at most $1 times, $2 seconds apart; a
+# status of 125 says waiting longer is futile.
+retry() {
+	_tries=$1 _pause=$2
+	shift 2
+	while :; do
+		"$@"
+		case $? in
+		0) return 0 ;;
+		125) return 1 ;;
+		esac
+		_tries=$((_tries - 1))
+		[ $_tries -gt 0 ] || return 1
+		sleep "$_pause"
 	done
 }
 
@@ -55,14 +53,31 @@ running() {
 	[ -r "/proc/$1/stat" ] && [ "$(cut -d ' ' -f 3 "/proc/$1/stat")" != Z ]
 }
 
+agent_up() {
+	running $vmm_pid || return 125
+	[ -S "$W/v.sock" ] && gexec true 2> /dev/null
+}
+
+# Boots a VM with the given extra flags; waits up to 60 s for the agent.
+boot() {
+	cpus=$1
+	shift
+	rm -rf "$W" && mkdir -p "$W"
+	vmm --kernel "$IMAGE" --initrd "$INITRAMFS" --cmdline "$CMDLINE" \
+		--memory 256 --cpus "$cpus" --serial "file:$W/serial.log" \
+		--vsock "cid=3,uds=$W/v.sock" "$@" > "$W/vmm.log" 2>&1 &
+	vmm_pid=$!
+	retry 600 0.1 agent_up
+}
+
+vmm_ended() { ! running $vmm_pid; }
+balloon_at() {
+	vmmctl --sock "$W/api.sock" balloon get | grep -q "\"num_pages\": $1"
+}
+
 # Waits up to 20 s for the VMM to end; sets status to its exit status.
 vmm_status() {
-	i=0
-	while running $vmm_pid && [ $i -lt 200 ]; do
-		i=$((i + 1))
-		sleep 0.1
-	done
-	if running $vmm_pid; then
+	if ! retry 200 0.1 vmm_ended; then
 		kill -9 $vmm_pid
 		status="still running"
 		return
@@ -111,13 +126,8 @@ if boot 2 --disk /tmp/disk.img,serial=arm64disk --net "tap=tap0,mac=$MAC" \
 	ip link set tap0 up
 	# Both link-local addresses pass duplicate detection first (1-2 s);
 	# until then ping6 fails at once.
-	i=0
-	until ping6 -I tap0 -c 1 -W 1 "$GUEST_LL" > "$W/ping.log" 2>&1; do
-		i=$((i + 1))
-		[ $i -gt 40 ] && break
-		sleep 0.5
-	done
-	[ $i -le 40 ] && ok net.ping_guest_link_local ||
+	retry 40 0.5 ping6 -I tap0 -c 1 -W 1 "$GUEST_LL" > "$W/ping.log" 2>&1 &&
+		ok net.ping_guest_link_local ||
 		fail net.ping_guest_link_local "no echo reply from $GUEST_LL: $(tail -n 2 "$W/ping.log"); host: $(ip -6 addr show tap0 | tr '\n' ' '); guest: $(gexec 'ip -6 addr show eth0; cat /proc/net/dev | grep eth0' | tr '\n' ' ')"
 
 	gexec 'echo arm64-console > /dev/hvc0'
@@ -138,13 +148,7 @@ if boot 2 --disk /tmp/disk.img,serial=arm64disk --net "tap=tap0,mac=$MAC" \
 		fail api.pause_resume "pause, inspect, resume and exec did not all work"
 
 	vmmctl --sock "$W/api.sock" balloon set 1024 > /dev/null
-	i=0
-	until vmmctl --sock "$W/api.sock" balloon get | grep -q '"num_pages": 1024'; do
-		i=$((i + 1))
-		[ $i -gt 100 ] && break
-		sleep 0.1
-	done
-	[ $i -le 100 ] && ok balloon.inflate ||
+	retry 100 0.1 balloon_at 1024 && ok balloon.inflate ||
 		fail balloon.inflate "$(vmmctl --sock "$W/api.sock" balloon get)"
 
 	gexec reboot -f > /dev/null 2>&1
