@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "guest-agent/proto/bridge_proto.h"
-#include "vmm/util.h"
+#include "lib/proto/bridge_proto.h"
+#include "lib/util.h"
 
 /*
  * The host end of the bridge: it listens, the agent dials in, and the host

@@ -17,8 +17,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "vmm/term.h"
-#include "vmm/util.h"
+#include "lib/term.h"
+#include "lib/util.h"
 
 /* The largest response accepted (an InspectVM view is a few KiB). */
 #define CTL_MAX_LINE (4 * 1024 * 1024)

@@ -5,10 +5,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "guest-agent/proto/bytebuf.h"
-#include "guest-agent/proto/exec_msg.h"
-#include "guest-agent/proto/frame.h"
-#include "vmm/util.h"
+#include "lib/proto/bytebuf.h"
+#include "lib/proto/exec_msg.h"
+#include "lib/proto/frame.h"
+#include "lib/util.h"
 
 /*
  * Writes all @n bytes to @fd, waiting while a non-blocking fd is full; a

@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#include "vmm/util.h"
+#include "lib/util.h"
 
 /*
  * Asks the agent on @fd (a fresh exec-service connection) to connect to TCP

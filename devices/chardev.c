@@ -12,7 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "vmm/term.h"
+#include "lib/term.h"
 
 #define CHARDEV_ESCAPE 0x01 /* Ctrl-A */
 

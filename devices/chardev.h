@@ -8,8 +8,8 @@
 #include <stdint.h>
 
 #include "vmm/config.h"
-#include "vmm/event.h"
-#include "vmm/ring.h"
+#include "lib/event.h"
+#include "lib/ring.h"
 
 /*
  * The host end of a character device (UART, virtio-console): stdio, a file,

@@ -7,8 +7,8 @@
 #include <sys/types.h>
 
 #include "guest-agent/transport.h"
-#include "vmm/event.h"
-#include "vmm/util.h"
+#include "lib/event.h"
+#include "lib/util.h"
 
 struct exec_server;
 struct bridge;

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * The guest side of the HCS/GCS bridge (seeds 000/001). Like the Linux GCS,
- * the agent dials the host and then answers requests: each response carries
- * the request's ID and the request's type with the request bits replaced
- * by response bits. Processes run in the utility VM; their stdio is relayed
- * over connections the agent dials to the ports the host names. What goes
- * out is what hcsshim's host (internal/gcs) parses: GUID activity IDs, a
- * top-level ErrorMessage, at most 64 KiB per message, and no notification
- * for a process in the utility VM (its end is the WaitForProcess answer).
+ * The guest side of the HCS/GCS bridge (hcsshim's internal/guest/prot,
+ * protocol.go). Like the Linux GCS, the agent dials the host and then
+ * answers requests: each response carries the request's ID and the
+ * request's type with the request bits replaced by response bits.
+ * Processes run in the utility VM; their stdio is relayed over connections
+ * the agent dials to the ports the host names. What goes out is what
+ * hcsshim's host (internal/gcs) parses: GUID activity IDs, a top-level
+ * ErrorMessage, at most 64 KiB per message, and no notification for a
+ * process in the utility VM (its end is the WaitForProcess answer).
  */
 #include "guest-agent/bridge.h"
 
@@ -31,9 +32,9 @@
 #include "guest-agent/bridge_msg.h"
 #include "guest-agent/disk.h"
 #include "guest-agent/process.h"
-#include "guest-agent/proto/bridge_proto.h"
-#include "guest-agent/proto/bytebuf.h"
-#include "guest-agent/proto/json_util.h"
+#include "lib/proto/bridge_proto.h"
+#include "lib/proto/bytebuf.h"
+#include "lib/json.h"
 #include "guest-agent/relay.h"
 #include "guest-agent/sysinfo.h"
 
@@ -500,8 +501,8 @@ static void do_wait(struct bridge *b, const struct breq *rq,
 	struct bproc *p;
 	struct bwait *w;
 
-	if (json_get_u32(body, "ProcessId", &pid, &e) < 0 ||
-	    json_get_u32(body, "TimeoutInMs", &timeout, &e) < 0) {
+	if (json_get_u32(body, NULL, "ProcessId", &pid, &e) < 0 ||
+	    json_get_u32(body, NULL, "TimeoutInMs", &timeout, &e) < 0) {
 		resp_error(b, rq, HR_INVALID_ARG, "%s", e.msg);
 		return;
 	}
@@ -547,9 +548,9 @@ static void do_signal(struct bridge *b, const struct breq *rq,
 	struct err e = { "" };
 	struct bproc *p;
 
-	if (json_get_u32(body, "ProcessId", &pid, &e) < 0 ||
+	if (json_get_u32(body, NULL, "ProcessId", &pid, &e) < 0 ||
 	    (json_object_object_get_ex(body, "Options", &opts) && opts &&
-	     json_get_i64(opts, "Signal", &sig, &e) < 0)) {
+	     json_get_i64(opts, NULL, "Signal", &sig, &e) < 0)) {
 		resp_error(b, rq, HR_INVALID_ARG, "%s", e.msg);
 		return;
 	}
@@ -580,9 +581,9 @@ static void do_resize(struct bridge *b, const struct breq *rq,
 	struct winsize ws;
 	struct bproc *p;
 
-	if (json_get_u32(body, "ProcessId", &pid, &e) < 0 ||
-	    json_get_u32(body, "Height", &h, &e) < 0 ||
-	    json_get_u32(body, "Width", &w, &e) < 0) {
+	if (json_get_u32(body, NULL, "ProcessId", &pid, &e) < 0 ||
+	    json_get_u32(body, NULL, "Height", &h, &e) < 0 ||
+	    json_get_u32(body, NULL, "Width", &w, &e) < 0) {
 		resp_error(b, rq, HR_INVALID_ARG, "%s", e.msg);
 		return;
 	}
@@ -838,8 +839,8 @@ static void do_negotiate(struct bridge *b, const struct breq *rq,
 	struct err e = { "" };
 	struct json_object *resp;
 
-	if (json_get_u32(body, "MinimumVersion", &min, &e) < 0 ||
-	    json_get_u32(body, "MaximumVersion", &max, &e) < 0) {
+	if (json_get_u32(body, NULL, "MinimumVersion", &min, &e) < 0 ||
+	    json_get_u32(body, NULL, "MaximumVersion", &max, &e) < 0) {
 		resp_error(b, rq, HR_INVALID_ARG, "%s", e.msg);
 		return;
 	}
@@ -871,8 +872,8 @@ static void bridge_dispatch(struct bridge *b, const struct bridge_hdr *h,
 			   name ? name : "message", e.msg);
 		return;
 	}
-	if (json_get_str(obj, "ActivityId", false, &activity, &e) < 0 ||
-	    json_get_str(obj, "ContainerId", false, &container, &e) < 0) {
+	if (json_get_str(obj, NULL, "ActivityId", &activity, &e) < 0 ||
+	    json_get_str(obj, NULL, "ContainerId", &container, &e) < 0) {
 		resp_error(b, &rq, HR_INVALID_ARG, "%s", e.msg);
 		goto out;
 	}

@@ -2,7 +2,7 @@
 #ifndef AGENT_BRIDGE_H
 #define AGENT_BRIDGE_H
 
-#include "vmm/util.h"
+#include "lib/util.h"
 
 struct agent;
 struct bridge;

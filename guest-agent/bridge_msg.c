@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "guest-agent/proto/bridge_proto.h"
-#include "guest-agent/proto/json_util.h"
+#include "lib/proto/bridge_proto.h"
+#include "lib/json.h"
 
 bool bridge_is_uvm(const char *id)
 {
@@ -36,15 +36,15 @@ static int console_size(struct json_object *p, struct bridge_exec *x,
 		return 0;
 	if (!json_object_is_type(v, json_type_array) ||
 	    json_object_array_length(v) != 2)
-		return err_set(e, "field \"ConsoleSize\": expected [height, width]");
+		return err_set(e, "ConsoleSize: expected [height, width]");
 	for (size_t i = 0; i < 2; i++) {
 		struct json_object *n = json_object_array_get_idx(v, i);
 
 		if (!json_object_is_type(n, json_type_int))
-			return err_set(e, "field \"ConsoleSize\": expected integers");
+			return err_set(e, "ConsoleSize: expected integers");
 		hw[i] = json_object_get_int64(n);
 		if (hw[i] < 0 || hw[i] > UINT16_MAX)
-			return err_set(e, "field \"ConsoleSize\": %lld is out "
+			return err_set(e, "ConsoleSize: %lld is out "
 				       "of range 0..65535", (long long)hw[i]);
 	}
 	x->rows = (uint16_t)hw[0];
@@ -55,8 +55,9 @@ static int console_size(struct json_object *p, struct bridge_exec *x,
 static int relay_port(struct json_object *relay, const char *key, bool want,
 		      uint32_t *port, struct err *e)
 {
-	if (relay && json_get_u32(relay, key, port, e) < 0)
-		return err_prefix(e, "VsockStdioRelaySettings");
+	if (relay &&
+	    json_get_u32(relay, "VsockStdioRelaySettings", key, port, e) < 0)
+		return -1;
 	if (want && !*port)
 		return err_set(e, "CreateStd%sPipe is set but "
 			       "VsockStdioRelaySettings.%s names no port",
@@ -72,17 +73,17 @@ static int exec_params_parse(const char *json, struct bridge_exec *x,
 
 	if (json_parse_object(json, strlen(json), &p, e) < 0)
 		return err_prefix(e, "ProcessParameters");
-	if (json_get_str(p, "CommandLine", false, &x->command_line, e) < 0 ||
-	    json_get_str_array(p, "CommandArgs", &x->argv, &x->nargv, e) < 0 ||
-	    json_get_str(p, "WorkingDirectory", false, &x->working_dir, e) < 0 ||
-	    json_get_str(p, "User", false, &x->user, e) < 0 ||
+	if (json_get_str(p, NULL, "CommandLine", &x->command_line, e) < 0 ||
+	    json_get_str_array(p, NULL, "CommandArgs", &x->argv, &x->nargv, e) < 0 ||
+	    json_get_str(p, NULL, "WorkingDirectory", &x->working_dir, e) < 0 ||
+	    json_get_str(p, NULL, "User", &x->user, e) < 0 ||
 	    console_size(p, x, e) < 0 ||
-	    json_get_env_map(p, "Environment", &x->env, &x->nenv, e) < 0 ||
-	    json_get_bool(p, "EmulateConsole", &x->console, e) < 0 ||
-	    json_get_bool(p, "CreateStdInPipe", &x->stdin_pipe, e) < 0 ||
-	    json_get_bool(p, "CreateStdOutPipe", &x->stdout_pipe, e) < 0 ||
-	    json_get_bool(p, "CreateStdErrPipe", &x->stderr_pipe, e) < 0 ||
-	    json_get_bool(p, "CreateInUtilityVM", &x->in_uvm, e) < 0) {
+	    json_get_env_map(p, NULL, "Environment", &x->env, &x->nenv, e) < 0 ||
+	    json_get_bool(p, NULL, "EmulateConsole", &x->console, e) < 0 ||
+	    json_get_bool(p, NULL, "CreateStdInPipe", &x->stdin_pipe, e) < 0 ||
+	    json_get_bool(p, NULL, "CreateStdOutPipe", &x->stdout_pipe, e) < 0 ||
+	    json_get_bool(p, NULL, "CreateStdErrPipe", &x->stderr_pipe, e) < 0 ||
+	    json_get_bool(p, NULL, "CreateInUtilityVM", &x->in_uvm, e) < 0) {
 		err_prefix(e, "ProcessParameters");
 		goto out;
 	}
@@ -116,7 +117,7 @@ int bridge_exec_parse(struct json_object *body, struct bridge_exec *x,
 	if (!json_object_object_get_ex(body, "Settings", &settings) ||
 	    !json_object_is_type(settings, json_type_object))
 		return err_set(e, "missing object field \"Settings\"");
-	if (json_get_str(settings, "ProcessParameters", true, &params, e) < 0)
+	if (json_need_str(settings, NULL, "ProcessParameters", &params, e) < 0)
 		return err_prefix(e, "Settings");
 	if (exec_params_parse(params, x, e) < 0)
 		goto fail;
@@ -157,7 +158,7 @@ int bridge_query_parse(struct json_object *body, struct bridge_query *q,
 	int ret = -1;
 
 	memset(q, 0, sizeof(*q));
-	if (json_get_str(body, "Query", false, &s, e) < 0)
+	if (json_get_str(body, NULL, "Query", &s, e) < 0)
 		return -1;
 	if (!s || !s[0]) {
 		free(s);
@@ -168,7 +169,7 @@ int bridge_query_parse(struct json_object *body, struct bridge_query *q,
 		free(s);
 		return err_prefix(e, "Query");
 	}
-	if (json_get_str_array(query, "PropertyTypes", &types, &n, e) < 0) {
+	if (json_get_str_array(query, NULL, "PropertyTypes", &types, &n, e) < 0) {
 		err_prefix(e, "Query");
 		goto out;
 	}
@@ -200,20 +201,20 @@ static int disk_settings(struct json_object *st, struct bridge_disk *d,
 	int64_t partition = 0;
 	bool attach_only = false, in_uvm = false;
 
-	if (json_get_str(st, "MountPath", false, &d->path, e) < 0 ||
+	if (json_get_str(st, NULL, "MountPath", &d->path, e) < 0 ||
 	    (!d->path &&
-	     json_get_str(st, "ContainerPath", false, &d->path, e) < 0) ||
-	    json_get_u32(st, "Controller", &d->controller, e) < 0 ||
-	    json_get_u32(st, "Lun", &d->lun, e) < 0 ||
-	    json_get_i64(st, "Partition", &partition, e) < 0 ||
-	    json_get_bool(st, "ReadOnly", &d->read_only, e) < 0 ||
-	    json_get_bool(st, "AttachOnly", &attach_only, e) < 0 ||
-	    json_get_bool(st, "CreateInUtilityVM", &in_uvm, e) < 0 ||
-	    json_get_str_array(st, "Options", &d->options, &d->noptions, e) < 0 ||
-	    json_get_str(st, "Filesystem", false, &d->filesystem, e) < 0 ||
-	    json_get_bool(st, "BlockDev", &d->block_dev, e) < 0 ||
-	    json_get_bool(st, "EnsureFilesystem", &d->ensure_fs, e) < 0 ||
-	    json_get_bool(st, "Encrypted", &d->encrypted, e) < 0)
+	     json_get_str(st, NULL, "ContainerPath", &d->path, e) < 0) ||
+	    json_get_u32(st, NULL, "Controller", &d->controller, e) < 0 ||
+	    json_get_u32(st, NULL, "Lun", &d->lun, e) < 0 ||
+	    json_get_i64(st, NULL, "Partition", &partition, e) < 0 ||
+	    json_get_bool(st, NULL, "ReadOnly", &d->read_only, e) < 0 ||
+	    json_get_bool(st, NULL, "AttachOnly", &attach_only, e) < 0 ||
+	    json_get_bool(st, NULL, "CreateInUtilityVM", &in_uvm, e) < 0 ||
+	    json_get_str_array(st, NULL, "Options", &d->options, &d->noptions, e) < 0 ||
+	    json_get_str(st, NULL, "Filesystem", &d->filesystem, e) < 0 ||
+	    json_get_bool(st, NULL, "BlockDev", &d->block_dev, e) < 0 ||
+	    json_get_bool(st, NULL, "EnsureFilesystem", &d->ensure_fs, e) < 0 ||
+	    json_get_bool(st, NULL, "Encrypted", &d->encrypted, e) < 0)
 		return -1;
 	if (d->controller > 3 || d->lun > 63)
 		return err_set(e, "Controller %u, Lun %u: controllers are 0..3 "
@@ -251,8 +252,8 @@ int bridge_disk_parse(struct json_object *body, struct bridge_disk *d,
 	if (!json_object_object_get_ex(body, "Request", &req) ||
 	    !json_object_is_type(req, json_type_object))
 		return err_set(e, "missing object field \"Request\"");
-	if (json_get_str(req, "ResourceType", true, &rtype, e) < 0 ||
-	    json_get_str(req, "RequestType", false, &op, e) < 0) {
+	if (json_need_str(req, NULL, "ResourceType", &rtype, e) < 0 ||
+	    json_get_str(req, NULL, "RequestType", &op, e) < 0) {
 		err_prefix(e, "Request");
 		goto out;
 	}

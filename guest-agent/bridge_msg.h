@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/util.h"
+#include "lib/util.h"
 
 /* hcsshim's UVMContainerID: the ContainerId of the utility VM itself. */
 #define BRIDGE_UVM_ID "00000000-0000-0000-0000-000000000000"

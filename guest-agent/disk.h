@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/util.h"
+#include "lib/util.h"
 
 /*
  * The disk a bridge MappedVirtualDisk names by SCSI controller and LUN: the

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * The exec service (seed 003, as matchlock's host speaks it): one
- * connection per session. A session starts with Exec, ExecStream, ExecPipe,
- * ExecTTY or PortForward; Ready and the file-transfer requests may come
- * before that. Everything is non-blocking on the agent's single event loop;
- * output is read from the child only while the session's queue is below
- * EXEC_OUT_HIGH, so a host that stops reading stops the child (through its
- * full pipe) instead of growing the agent.
+ * The exec service (matchlock's pkg/vsock protocol, as its host speaks it):
+ * one connection per session. A session starts with Exec, ExecStream,
+ * ExecPipe, ExecTTY or PortForward; Ready and the file-transfer requests may
+ * come before that. Everything is non-blocking on the agent's single event
+ * loop; output is read from the child only while the session's queue is
+ * below EXEC_OUT_HIGH, so a host that stops reading stops the child (through
+ * its full pipe) instead of growing the agent.
  */
 #include "guest-agent/exec.h"
 
@@ -26,9 +26,9 @@
 #include "guest-agent/files.h"
 #include "guest-agent/process.h"
 #include "guest-agent/relay.h"
-#include "guest-agent/proto/bytebuf.h"
-#include "guest-agent/proto/exec_msg.h"
-#include "guest-agent/proto/frame.h"
+#include "lib/proto/bytebuf.h"
+#include "lib/proto/exec_msg.h"
+#include "lib/proto/frame.h"
 
 #define EXEC_CHUNK (32u * 1024)
 
@@ -826,7 +826,7 @@ static void conn_on_eof(struct exec_conn *c)
 			if (!bytebuf_len(&c->stdin_q))
 				cfd_close(c, &c->cin);
 		} else {
-			/* A closed connection cancels, as the seed's client does. */
+			/* A closed connection cancels, as matchlock's client does. */
 			conn_cancel(c);
 		}
 	}

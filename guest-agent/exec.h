@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 
-#include "vmm/util.h"
+#include "lib/util.h"
 
 struct agent;
 struct exec_server;

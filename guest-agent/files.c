@@ -10,10 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "guest-agent/proto/exec_msg.h"
-#include "guest-agent/proto/frame.h"
 #include "guest-agent/sysinfo.h"
-#include "vmm/util.h"
+#include "lib/proto/exec_msg.h"
+#include "lib/proto/frame.h"
+#include "lib/util.h"
 
 /* Go's os.FileMode bits, which matchlock's clients send and read. */
 #define GO_MODE_DIR (1u << 31)

@@ -26,8 +26,8 @@
 #include "guest-agent/agent.h"
 #include "guest-agent/bridge.h"
 #include "guest-agent/exec.h"
-#include "guest-agent/proto/bridge_proto.h"
-#include "guest-agent/proto/frame.h"
+#include "lib/proto/bridge_proto.h"
+#include "lib/proto/frame.h"
 
 #define SHUTDOWN_POLL_MS 20
 #define SHUTDOWN_GRACE_MS 5000

@@ -4,8 +4,8 @@
 
 #include <stdbool.h>
 
-#include "guest-agent/proto/bytebuf.h"
-#include "vmm/event.h"
+#include "lib/proto/bytebuf.h"
+#include "lib/event.h"
 
 struct agent;
 

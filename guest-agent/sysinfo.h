@@ -8,8 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "guest-agent/proto/bytebuf.h"
-#include "vmm/util.h"
+#include "lib/proto/bytebuf.h"
+#include "lib/util.h"
 
 /*
  * The guest's statistics in the layout hcsshim expects for LCOWMetrics

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <sys/un.h>
 
-#include "vmm/util.h"
+#include "lib/util.h"
 
 #define VSOCK_CID_ANY 0xFFFFFFFFu
 #define VSOCK_CID_HOST 2u

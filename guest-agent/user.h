@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "vmm/util.h"
+#include "lib/util.h"
 
 #define USER_MAX_GROUPS 64
 

@@ -58,7 +58,7 @@ $(TG_OUT)/setup16.bin: $(TG_OUT)/setup16.o
 	$(OBJCOPY) -O binary -j .text $< $@
 
 # A host tool: built with the host compiler and the project's flags.
-$(TG_OUT)/mkbzimage: $(TG_DIR)/mkbzimage.c $(TG_DIR)/image.h vmm/util.h
+$(TG_OUT)/mkbzimage: $(TG_DIR)/mkbzimage.c $(TG_DIR)/image.h lib/util.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $<
 

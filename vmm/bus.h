@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 /*
  * The thin interface between the VMM core and a device model. A device puts

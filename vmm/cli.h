@@ -35,4 +35,11 @@ enum cli_result cli_parse_opts(int argc, char **argv, struct vm_config *cfg,
 			       struct cli_opts *opts, struct err *e);
 void cli_opts_free(struct cli_opts *opts);
 
+/*
+ * vm_config_validate() with the bad field named by its flag:
+ * "--memory 1: a guest needs at least 2 MiB".
+ */
+int cli_validate(const struct vm_config *cfg, unsigned int max_cpus,
+		 struct err *e);
+
 #endif

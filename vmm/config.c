@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 #include "config.h"
 
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "layout.h"
+#include "vmm/arch.h"
 
 void vm_config_init(struct vm_config *cfg)
 {
@@ -91,14 +93,14 @@ static int check_input_file(const char *what, const char *path, struct err *e)
 	return 0;
 }
 
-static uint64_t host_ram_mib(void)
+static unsigned long long host_ram_mib(void)
 {
 	long pages = sysconf(_SC_PHYS_PAGES);
 	long page = sysconf(_SC_PAGESIZE);
 
 	if (pages <= 0 || page <= 0)
-		return UINT64_MAX;
-	return (uint64_t)pages * (uint64_t)page / MiB;
+		return ULLONG_MAX;
+	return (unsigned long long)pages * (unsigned long long)page / MiB;
 }
 
 int vm_config_check_files(const struct vm_config *cfg, struct err *e)
@@ -113,28 +115,38 @@ int vm_config_check_files(const struct vm_config *cfg, struct err *e)
 	return 0;
 }
 
-int vm_config_validate(const struct vm_config *cfg, unsigned int max_cpus,
-		       struct err *e)
+/* Records that @field is wrong; the caller says why in the returned err. */
+static struct err *bad_field(struct config_error *ce, enum config_field field)
 {
-	uint64_t host_mib = host_ram_mib();
+	ce->field = field;
+	return &ce->why;
+}
+
+int vm_config_validate(const struct vm_config *cfg, unsigned int max_cpus,
+		       struct config_error *ce)
+{
+	unsigned long long mib = cfg->mem_mib, host_mib = host_ram_mib();
 
 	if (!cfg->kernel)
-		return err_set(e, "no kernel given (--kernel PATH)");
+		return err_set(bad_field(ce, CONFIG_FIELD_KERNEL), "missing");
 	if (cfg->nr_cpus == 0 || cfg->nr_cpus > max_cpus)
-		return err_set(e, "--cpus %u: must be between 1 and %u",
-			       cfg->nr_cpus, max_cpus);
-	if (cfg->mem_mib * MiB < LAYOUT_MIN_RAM)
-		return err_set(e, "--memory %llu: a guest needs at least %llu MiB",
-			       (unsigned long long)cfg->mem_mib,
+		return err_set(bad_field(ce, CONFIG_FIELD_CPUS),
+			       "%u: must be between 1 and %u", cfg->nr_cpus,
+			       max_cpus);
+	if (mib < LAYOUT_MIN_RAM / MiB)
+		return err_set(bad_field(ce, CONFIG_FIELD_MEMORY),
+			       "%llu: a guest needs at least %llu MiB", mib,
 			       (unsigned long long)(LAYOUT_MIN_RAM / MiB));
-	if (cfg->mem_mib > host_mib)
-		return err_set(e, "--memory %llu: more than this host's %llu MiB of RAM",
-			       (unsigned long long)cfg->mem_mib,
-			       (unsigned long long)host_mib);
+	if (mib > host_mib)
+		return err_set(bad_field(ce, CONFIG_FIELD_MEMORY),
+			       "%llu: more than this host's %llu MiB of RAM",
+			       mib, host_mib);
+	if (cfg->hugepages && mib % 2)
+		return err_set(bad_field(ce, CONFIG_FIELD_MEMORY),
+			       "%llu: hugepage-backed memory must be a multiple of 2 MiB",
+			       mib);
 	if (cfg->vsock.nr_listeners && !cfg->vsock.enabled)
-		return err_set(e, "--vsock-listen needs --vsock cid=N,uds=PATH");
-	if (cfg->hugepages && cfg->mem_mib % 2)
-		return err_set(e, "--memory %llu: hugepage-backed memory must be a multiple of 2 MiB",
-			       (unsigned long long)cfg->mem_mib);
+		return err_set(bad_field(ce, CONFIG_FIELD_VSOCK_LISTENERS),
+			       "vsock listeners need the vsock device");
 	return 0;
 }

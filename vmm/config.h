@@ -5,12 +5,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 /*
  * The VM's configuration, one model for the command line and the control
- * socket (it follows the seed's VMConfig). Strings are owned by the config
- * and freed by vm_config_free().
+ * socket (it follows vmservice.proto's VMConfig). Strings are owned by the
+ * config and freed by vm_config_free().
  */
 
 #define CONFIG_MAX_CPUS 255
@@ -18,7 +18,6 @@
 #define CONFIG_MAX_NETS 8
 #define CONFIG_NR_SERIAL 4
 #define CONFIG_DEFAULT_MEM_MIB 128
-#define CONFIG_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=1"
 
 /* Where a character device's output goes and its input comes from. */
 enum chardev_kind {
@@ -97,9 +96,30 @@ struct vm_config {
 
 void vm_config_init(struct vm_config *cfg);
 void vm_config_free(struct vm_config *cfg);
-/* Checks a complete config's values; the message names the bad field. */
+
+/*
+ * The fields the rules below can find wrong. Each interface names them its
+ * own way: the command line by its flag (--memory), the control socket by
+ * the JSON path (config.memory_config.memory_mb).
+ */
+enum config_field {
+	CONFIG_FIELD_KERNEL,
+	CONFIG_FIELD_CPUS,
+	CONFIG_FIELD_MEMORY,
+	CONFIG_FIELD_VSOCK_LISTENERS,
+};
+
+struct config_error {
+	enum config_field field;
+	struct err why; /* what is wrong, worded without the field's name */
+};
+
+/*
+ * The rules a complete config must meet, whoever filled it in (the
+ * command line, CreateVM): returns -1 with the first bad field in @ce.
+ */
 int vm_config_validate(const struct vm_config *cfg, unsigned int max_cpus,
-		       struct err *e);
+		       struct config_error *ce);
 /* Checks that every file the VM reads exists and is readable. */
 int vm_config_check_files(const struct vm_config *cfg, struct err *e);
 

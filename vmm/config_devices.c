@@ -24,17 +24,17 @@ static bool serial_char_ok(char c)
 	       c == ':';
 }
 
-static int check_serial(const char *arg, const char *id, struct err *e)
+int config_check_disk_serial(const char *id, struct err *why)
 {
 	size_t n = strlen(id);
 
 	if (n == 0 || n > DISK_SERIAL_MAX)
-		return err_set(e, "--disk '%s': serial '%s' must have 1 to %d characters",
-			       arg, id, DISK_SERIAL_MAX);
+		return err_set(why, "'%s' must have 1 to %d characters", id,
+			       DISK_SERIAL_MAX);
 	for (size_t i = 0; i < n; i++)
 		if (!serial_char_ok(id[i]))
-			return err_set(e, "--disk '%s': serial '%s' may only use letters, digits and - _ . :",
-				       arg, id);
+			return err_set(why, "'%s' may only use letters, digits and - _ . :",
+				       id);
 	return 0;
 }
 
@@ -42,6 +42,7 @@ static int parse_disk(const char *arg, char *s, struct disk_config *d,
 		      struct err *e)
 {
 	char *item = next_item(&s);
+	struct err why;
 
 	if (!item || !*item)
 		return err_set(e, "--disk '%s': the image path is empty", arg);
@@ -55,8 +56,9 @@ static int parse_disk(const char *arg, char *s, struct disk_config *d,
 			if (d->serial)
 				return err_set(e, "--disk '%s': serial given twice",
 					       arg);
-			if (check_serial(arg, item + 7, e) < 0)
-				return -1;
+			if (config_check_disk_serial(item + 7, &why) < 0)
+				return err_set(e, "--disk '%s': serial %s",
+					       arg, why.msg);
 			d->serial = strdup(item + 7);
 			if (!d->serial)
 				return err_set(e, "out of memory");
@@ -227,41 +229,71 @@ static int parse_u32(const char *s, uint32_t max, uint32_t *out)
 	return 0;
 }
 
-/* CIDs 0-2 belong to the hypervisor, the loopback and the host. */
-#define VSOCK_CID_MIN 3
-#define VSOCK_CID_MAX 0xfffffffeU
-/* Port 0xffffffff is VMADDR_PORT_ANY. */
-#define VSOCK_PORT_MAX 0xfffffffeU
 /* Room for "_PORT" after the --vsock socket path (guest connections). */
 #define VSOCK_UDS_MAX (CONFIG_VSOCK_PATH_MAX - 1 - 11)
+
+int config_check_vsock_uds(const char *path, struct err *why)
+{
+	size_t n = strlen(path);
+
+	if (n == 0)
+		return err_set(why, "is empty");
+	if (n > VSOCK_UDS_MAX)
+		return err_set(why, "has %zu bytes, at most %d (PATH_PORT must fit a Unix socket address)",
+			       n, VSOCK_UDS_MAX);
+	return 0;
+}
+
+int config_vsock_listen(struct vsock_config *v, uint32_t port,
+			const char *path, struct err *why)
+{
+	size_t n = strlen(path);
+
+	if (v->nr_listeners == CONFIG_MAX_VSOCK_LISTENERS)
+		return err_set(why, "at most %d listeners",
+			       CONFIG_MAX_VSOCK_LISTENERS);
+	if (port > CONFIG_VSOCK_PORT_MAX)
+		return err_set(why, "port %u is VMADDR_PORT_ANY, not a port",
+			       port);
+	if (n == 0)
+		return err_set(why, "the socket path is empty");
+	if (n >= CONFIG_VSOCK_PATH_MAX)
+		return err_set(why, "the socket path has %zu bytes, at most %d",
+			       n, CONFIG_VSOCK_PATH_MAX - 1);
+	for (unsigned int i = 0; i < v->nr_listeners; i++)
+		if (v->listeners[i].port == port)
+			return err_set(why, "port %u already has a listener",
+				       port);
+	v->listeners[v->nr_listeners].port = port;
+	memcpy(v->listeners[v->nr_listeners].path, path, n + 1);
+	v->nr_listeners++;
+	return 0;
+}
 
 static int parse_vsock_item(const char *arg, const char *item,
 			    struct vsock_config *v, bool *has_cid,
 			    struct err *e)
 {
+	struct err why;
+
 	if (!strncmp(item, "cid=", 4)) {
 		if (*has_cid)
 			return err_set(e, "--vsock '%s': cid given twice", arg);
-		if (parse_u32(item + 4, VSOCK_CID_MAX, &v->cid) < 0 ||
-		    v->cid < VSOCK_CID_MIN)
+		if (parse_u32(item + 4, CONFIG_VSOCK_CID_MAX, &v->cid) < 0 ||
+		    v->cid < CONFIG_VSOCK_CID_MIN)
 			return err_set(e, "--vsock '%s': cid '%s' is not a number from %u to %u (0-2 are reserved)",
-				       arg, item + 4, VSOCK_CID_MIN,
-				       VSOCK_CID_MAX);
+				       arg, item + 4, CONFIG_VSOCK_CID_MIN,
+				       CONFIG_VSOCK_CID_MAX);
 		*has_cid = true;
 		return 0;
 	}
 	if (!strncmp(item, "uds=", 4)) {
-		size_t n = strlen(item + 4);
-
 		if (v->uds_path[0])
 			return err_set(e, "--vsock '%s': uds given twice", arg);
-		if (n == 0)
-			return err_set(e, "--vsock '%s': the uds path is empty",
-				       arg);
-		if (n > VSOCK_UDS_MAX)
-			return err_set(e, "--vsock '%s': the uds path has %zu bytes, at most %d (PATH_PORT must fit a Unix socket address)",
-				       arg, n, VSOCK_UDS_MAX);
-		memcpy(v->uds_path, item + 4, n + 1);
+		if (config_check_vsock_uds(item + 4, &why) < 0)
+			return err_set(e, "--vsock '%s': the uds path %s", arg,
+				       why.msg);
+		memcpy(v->uds_path, item + 4, strlen(item + 4) + 1);
 		return 0;
 	}
 	return err_set(e, "--vsock '%s': unknown option '%s' (expected cid=N or uds=PATH)",
@@ -301,15 +333,11 @@ int config_set_vsock(struct vm_config *cfg, const char *arg, struct err *e)
 int config_add_vsock_listen(struct vm_config *cfg, const char *arg,
 			    struct err *e)
 {
-	struct vsock_config *v = &cfg->vsock;
 	const char *eq = strchr(arg, '=');
 	char port_s[16];
 	uint32_t port;
 	size_t n;
 
-	if (v->nr_listeners == CONFIG_MAX_VSOCK_LISTENERS)
-		return err_set(e, "--vsock-listen '%s': at most %d listeners",
-			       arg, CONFIG_MAX_VSOCK_LISTENERS);
 	if (!eq)
 		return err_set(e, "--vsock-listen '%s': expected PORT=PATH", arg);
 	n = (size_t)(eq - arg);
@@ -317,28 +345,14 @@ int config_add_vsock_listen(struct vm_config *cfg, const char *arg,
 		memcpy(port_s, arg, n);
 		port_s[n] = '\0';
 	}
-	if (n >= sizeof(port_s) || parse_u32(port_s, VSOCK_PORT_MAX, &port) < 0)
+	if (n >= sizeof(port_s) ||
+	    parse_u32(port_s, CONFIG_VSOCK_PORT_MAX, &port) < 0)
 		return err_set(e, "--vsock-listen '%s': port '%.*s' is not a number from 0 to %u",
-			       arg, (int)n, arg, VSOCK_PORT_MAX);
-	n = strlen(eq + 1);
-	if (n == 0)
-		return err_set(e, "--vsock-listen '%s': the socket path is empty",
-			       arg);
-	if (n >= CONFIG_VSOCK_PATH_MAX)
-		return err_set(e, "--vsock-listen '%s': the socket path has %zu bytes, at most %d",
-			       arg, n, CONFIG_VSOCK_PATH_MAX - 1);
-	for (unsigned int i = 0; i < v->nr_listeners; i++)
-		if (v->listeners[i].port == port)
-			return err_set(e, "--vsock-listen '%s': port %u already has a listener",
-				       arg, port);
-	v->listeners[v->nr_listeners].port = port;
-	memcpy(v->listeners[v->nr_listeners].path, eq + 1, n + 1);
-	v->nr_listeners++;
+			       arg, (int)n, arg, CONFIG_VSOCK_PORT_MAX);
+	if (config_vsock_listen(&cfg->vsock, port, eq + 1, e) < 0)
+		return err_prefix(e, "--vsock-listen '%s'", arg);
 	return 0;
 }
-
-/* A day: longer intervals are better served by asking on demand. */
-#define BALLOON_STATS_MAX_S 86400
 
 static int parse_balloon_item(const char *arg, const char *item,
 			      struct balloon_config *b, bool *has_stats,
@@ -352,10 +366,10 @@ static int parse_balloon_item(const char *arg, const char *item,
 		if (*has_stats)
 			return err_set(e, "--balloon '%s': stats given twice",
 				       arg);
-		if (parse_u32(item + 6, BALLOON_STATS_MAX_S,
+		if (parse_u32(item + 6, CONFIG_BALLOON_STATS_MAX_S,
 			      &b->stats_interval_s) < 0)
 			return err_set(e, "--balloon '%s': stats interval '%s' is not a number of seconds from 0 to %d",
-				       arg, item + 6, BALLOON_STATS_MAX_S);
+				       arg, item + 6, CONFIG_BALLOON_STATS_MAX_S);
 		*has_stats = true;
 		return 0;
 	}

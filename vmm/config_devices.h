@@ -31,4 +31,26 @@ int config_add_vsock_listen(struct vm_config *cfg, const char *arg,
 /* --balloon PAGES[,deflate-on-oom][,stats=SECONDS] */
 int config_set_balloon(struct vm_config *cfg, const char *arg, struct err *e);
 
+/*
+ * The rules for the devices' values, shared by the flags above and by the
+ * control socket's VMConfig. On error @why says what is wrong without
+ * naming the field; each interface names it its own way.
+ */
+
+/* CIDs 0-2 belong to the hypervisor, the loopback and the host. */
+#define CONFIG_VSOCK_CID_MIN 3
+#define CONFIG_VSOCK_CID_MAX 0xfffffffeU
+/* Port 0xffffffff is VMADDR_PORT_ANY. */
+#define CONFIG_VSOCK_PORT_MAX 0xfffffffeU
+/* A day: longer intervals are better served by asking on demand. */
+#define CONFIG_BALLOON_STATS_MAX_S 86400
+
+/* A disk's serial: 1 to 20 letters, digits and "-_.:". */
+int config_check_disk_serial(const char *id, struct err *why);
+/* The vsock device's Unix socket: room must be left for "_PORT". */
+int config_check_vsock_uds(const char *path, struct err *why);
+/* Adds a vsock listener: guest connections to host @port go to @path. */
+int config_vsock_listen(struct vsock_config *v, uint32_t port,
+			const char *path, struct err *why);
+
 #endif

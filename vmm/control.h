@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 /*
  * What a device offers to whoever controls the VM (the control socket),

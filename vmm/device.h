@@ -6,9 +6,9 @@
 #include <stdint.h>
 
 #include "bus.h"
-#include "event.h"
+#include "lib/event.h"
 #include "memory.h"
-#include "util.h"
+#include "lib/util.h"
 
 /*
  * An interrupt line into the guest. Level-triggered devices (the UART) use

@@ -4,19 +4,19 @@
 
 #include <linux/kvm.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 /* The /dev/kvm system handle and what it told us about the host. */
 struct kvm {
 	int fd;
 	int vcpu_mmap_size;
 	int max_vcpus;
-	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID */
 };
 
 /*
  * Opens /dev/kvm and checks the API version and every capability the VMM
- * relies on; each failure gets its own message.
+ * relies on, the architecture's (arch_kvm_caps) included; each failure
+ * gets its own message.
  */
 int kvm_open(struct kvm *kvm, const char *path, struct err *e);
 void kvm_close(struct kvm *kvm);

@@ -260,7 +260,7 @@ int main(int argc, char **argv)
 		ret = vmm_serve(vmm);
 		goto out;
 	}
-	if (vm_config_validate(&vmm->cfg, CONFIG_MAX_CPUS, &e) < 0) {
+	if (cli_validate(&vmm->cfg, CONFIG_MAX_CPUS, &e) < 0) {
 		fprintf(stderr, "vmm: %s\n", e.msg);
 		ret = VMM_EXIT_USAGE;
 		goto out;

@@ -1,13 +1,39 @@
 // SPDX-License-Identifier: MIT
 #include "vm_devices.h"
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "devices/virtio/balloon.h"
 #include "devices/virtio/blk.h"
 #include "devices/virtio/console.h"
 #include "devices/virtio/net.h"
-#include "devices/virtio/vsock.h"
+#include "devices/virtio/vsock/vsock.h"
+
+static void serial_quit(void *opaque)
+{
+	vm_request_exit(opaque, VM_EXIT_SIGNAL, SIGINT);
+}
+
+int vm_create_serial_ports(struct vm *vm,
+			   const struct serial_place places[CONFIG_NR_SERIAL],
+			   struct err *e)
+{
+	struct chardev_quit quit = { .fn = serial_quit, .opaque = vm };
+
+	for (unsigned int i = 0; i < CONFIG_NR_SERIAL; i++) {
+		struct serial *s;
+
+		if (i > 0 && vm->cfg->serial[i].kind == CHARDEV_NONE)
+			continue;
+		if (serial_create(&vm->host, i + 1, &places[i],
+				  &vm->cfg->serial[i], &quit, &s, e) < 0)
+			return -1;
+		vm_add_device(vm, &s->dev);
+		vm->serial[i] = &s->chr;
+	}
+	return 0;
+}
 
 static int add_disks(struct vm *vm, struct err *e)
 {
@@ -60,11 +86,8 @@ static int add_vsock(struct vm *vm, struct err *e)
 	struct boot_mmio_device w;
 	struct device *dev;
 
-	if (!v->enabled) {
-		if (v->nr_listeners)
-			return err_set(e, "--vsock-listen needs --vsock cid=N,uds=PATH");
+	if (!v->enabled)
 		return 0;
-	}
 	if (vm_reserve_mmio(vm, &w, e) < 0 ||
 	    virtio_vsock_create(&vm->host, w.base, w.gsi, v, &dev, &vm->vsock,
 				e) < 0)

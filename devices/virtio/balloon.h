@@ -7,7 +7,7 @@
 #include "vmm/config.h"
 #include "vmm/control.h"
 #include "vmm/device.h"
-#include "vmm/util.h"
+#include "lib/util.h"
 
 /*
  * virtio-balloon (virtio 1.x, 5.5): inflated and reported pages go back

@@ -66,6 +66,7 @@ struct virtio_blk {
 	unsigned int nr_batch;
 	bool stalled;     /* stopped popping for want of a free slot */
 	bool need_notify; /* pushed since the last interrupt decision */
+	bool resetting;   /* a reset waits for requests in flight */
 };
 
 static struct virtio_blk *to_blk(struct virtio_device *vdev)
@@ -104,13 +105,12 @@ static void blk_finish(struct virtio_blk *blk, struct virtq *vq, uint16_t head,
 }
 
 static void blk_complete(struct virtio_blk *blk, struct blk_req *req,
-			 long res, bool deliver)
+			 long res)
 {
 	struct virtq *vq = &blk->vdev.vqs[0];
 
 	/* A queue reset or re-enabled meanwhile no longer owns this chain. */
-	if (deliver && virtio_active(&blk->vdev) && vq->ready &&
-	    req->epoch == vq->epoch)
+	if (virtio_active(&blk->vdev) && vq->ready && req->epoch == vq->epoch)
 		blk_finish(blk, vq, req->head, req->status,
 			   res >= 0 && (uint64_t)res == req->expect ?
 				   VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR,
@@ -119,25 +119,24 @@ static void blk_complete(struct virtio_blk *blk, struct blk_req *req,
 }
 
 /*
- * Collects finished AIO. With @drain, waits until nothing is in flight and
- * drops the results: the device is being reset and the chains are gone.
+ * Collects finished AIO without waiting. Requests of a queue that was
+ * reset meanwhile only free their slot.
  */
-static void blk_reap(struct virtio_blk *blk, bool drain)
+static void blk_reap(struct virtio_blk *blk)
 {
 	struct io_event ev[BLK_REAP_BATCH];
 	struct timespec zero = { 0, 0 };
 
 	while (blk_inflight(blk)) {
-		int n = io_getevents(blk->aio, drain ? 1 : 0, BLK_REAP_BATCH,
-				     ev, drain ? NULL : &zero);
+		int n = io_getevents(blk->aio, 0, BLK_REAP_BATCH, ev, &zero);
 
 		if (n == -EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		for (int i = 0; i < n; i++)
-			blk_complete(blk, ev[i].data, (long)ev[i].res, !drain);
-		if (!drain && n < BLK_REAP_BATCH)
+			blk_complete(blk, ev[i].data, (long)ev[i].res);
+		if (n < BLK_REAP_BATCH)
 			break;
 	}
 }
@@ -345,7 +344,7 @@ static void blk_submit_failed(struct virtio_blk *blk, struct blk_req *req,
 		blk->aio_fdsync = false;
 		res = fdatasync(blk->fd) == 0 ? 0 : -errno;
 	}
-	blk_complete(blk, req, res, true);
+	blk_complete(blk, req, res);
 }
 
 static void blk_submit(struct virtio_blk *blk)
@@ -418,20 +417,33 @@ static void blk_aio_event(void *opaque, uint32_t events)
 	if (read(blk->aio_src.fd, &count, sizeof(count)) < 0)
 		return;
 	virtio_lock(&blk->vdev);
-	blk_reap(blk, false);
+	blk_reap(blk);
+	if (blk->resetting && !blk_inflight(blk)) {
+		/* The last read into the old buffers is in: the reset is done. */
+		blk->resetting = false;
+		virtio_reset_done(&blk->vdev);
+	}
 	if (blk->stalled && virtio_active(&blk->vdev) && vq->ready)
 		blk_process(blk, vq);
 	blk_notify(blk, vq);
 	virtio_unlock(&blk->vdev);
 }
 
+/*
+ * On the vCPU that wrote the reset, which never waits for the disk: with
+ * requests in flight, a read could still land in buffers the driver takes
+ * back, so the reset completes on the event loop once the last of them is
+ * in. Their results are dropped (the queue's epoch changed).
+ */
 static void blk_reset(struct virtio_device *vdev)
 {
 	struct virtio_blk *blk = to_blk(vdev);
 
-	blk_reap(blk, true);
 	blk->stalled = false;
 	blk->need_notify = false;
+	blk->resetting = blk_inflight(blk) > 0;
+	if (blk->resetting)
+		virtio_reset_defer(vdev);
 }
 
 static void blk_free(struct virtio_blk *blk)
@@ -440,6 +452,7 @@ static void blk_free(struct virtio_blk *blk)
 		event_loop_remove(blk->vdev.host->loop, &blk->aio_src);
 	if (blk->aio_src.fd >= 0)
 		close(blk->aio_src.fd);
+	/* io_destroy() returns once every request in flight is in. */
 	if (blk->aio_ready)
 		io_destroy(blk->aio);
 	if (blk->direct_fd >= 0)

@@ -6,7 +6,7 @@
 
 #include "vmm/config.h"
 #include "vmm/device.h"
-#include "vmm/util.h"
+#include "lib/util.h"
 
 /* Request types and status values (virtio 1.x, 5.2.6). */
 #define VIRTIO_BLK_T_IN 0

@@ -6,7 +6,7 @@
 
 #include "vmm/config.h"
 #include "vmm/device.h"
-#include "vmm/util.h"
+#include "lib/util.h"
 
 /* Feature bits (virtio 1.x, 5.3.3). */
 #define VIRTIO_CONSOLE_F_EMERG_WRITE 2

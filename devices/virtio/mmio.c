@@ -45,6 +45,7 @@ struct virtio_mmio {
 	uint64_t driver_features;
 	uint32_t config_generation;
 	bool reset_logged;
+	bool resetting; /* the device completes a reset (virtio_reset_defer) */
 
 	struct mmio_kick kicks[VIRTIO_MAX_QUEUES];
 };
@@ -68,8 +69,21 @@ bool virtio_active(const struct virtio_device *vdev)
 {
 	uint32_t s = vdev->transport->status;
 
-	return (s & VIRTIO_STATUS_DRIVER_OK) &&
+	return (s & VIRTIO_STATUS_DRIVER_OK) && !vdev->transport->resetting &&
 	       !(s & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED));
+}
+
+void virtio_reset_defer(struct virtio_device *vdev)
+{
+	vdev->transport->resetting = true;
+}
+
+void virtio_reset_done(struct virtio_device *vdev)
+{
+	struct virtio_mmio *t = vdev->transport;
+
+	t->resetting = false;
+	t->status = 0;
 }
 
 static void raise_interrupt(struct virtio_mmio *t, uint32_t why)
@@ -166,12 +180,17 @@ static void transport_reset(struct virtio_mmio *t)
 {
 	struct virtio_device *vdev = t->vdev;
 
-	/* The device stops touching guest memory before the rings go away. */
+	/*
+	 * The device stops touching guest memory, now or once its I/O is in
+	 * (virtio_reset_defer); until then the status keeps its value.
+	 */
+	t->resetting = false;
 	if (vdev->ops->reset)
 		vdev->ops->reset(vdev);
 	for (unsigned int i = 0; i < vdev->nr_queues; i++)
 		virtq_reset(&vdev->vqs[i]);
-	t->status = 0;
+	if (!t->resetting)
+		t->status = 0;
 	t->isr = 0;
 	t->device_features_sel = t->driver_features_sel = t->queue_sel = 0;
 	t->driver_features = 0;
@@ -464,7 +483,10 @@ static void mmio_write(struct bus_device *bd, uint64_t off, const void *data,
 	struct virtio_device *vdev = t->vdev;
 
 	pthread_mutex_lock(&t->lock);
-	if (off >= VIRTIO_MMIO_CONFIG) {
+	if (t->resetting) {
+		log_guest_once("%s: register %#llx written before the reset completed (the status still reads non-zero); ignored",
+			       t->name, (unsigned long long)off);
+	} else if (off >= VIRTIO_MMIO_CONFIG) {
 		uint64_t c = off - VIRTIO_MMIO_CONFIG;
 
 		if (vdev->ops->config_write && range_ok(c, len, vdev->config_len))

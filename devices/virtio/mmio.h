@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 #include "vmm/device.h"
-#include "vmm/util.h"
+#include "lib/util.h"
 
 #include "virtio.h"
 

@@ -6,7 +6,7 @@
 
 #include "vmm/config.h"
 #include "vmm/device.h"
-#include "vmm/util.h"
+#include "lib/util.h"
 
 /* Feature bits (virtio 1.x, 5.1.3). */
 #define VIRTIO_NET_F_CSUM 0

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "vmm/device.h"
-#include "vmm/util.h"
+#include "lib/util.h"
 
 #include "virtqueue.h"
 
@@ -72,8 +72,11 @@ struct virtio_device_ops {
 	/* The driver made buffers available on @vq (queue is ready). */
 	void (*queue_notify)(struct virtio_device *vdev, struct virtq *vq);
 	/*
-	 * Device reset: stop using guest memory before returning (wait for
-	 * in-flight I/O), drop per-session state, keep the back end open.
+	 * Device reset, on the vCPU that wrote the status register: drop
+	 * per-session state, keep the back end open. A device that cannot
+	 * stop using guest memory at once (I/O in flight) calls
+	 * virtio_reset_defer() and finishes on the event loop; it never
+	 * waits here.
 	 */
 	void (*reset)(struct virtio_device *vdev);
 	/* Frees the device; the transport is already gone. */
@@ -112,6 +115,17 @@ void virtio_unlock(struct virtio_device *vdev);
 
 /* True after DRIVER_OK and before a reset or a fatal error (lock held). */
 bool virtio_active(const struct virtio_device *vdev);
+
+/*
+ * From the reset op: the reset is not complete until virtio_reset_done().
+ * Meanwhile the status register keeps reading non-zero and the driver's
+ * register writes are ignored, as virtio 1.2, 2.4 lets a device do: the
+ * driver considers a reset complete once the status reads 0. The device
+ * is inactive the whole time.
+ */
+void virtio_reset_defer(struct virtio_device *vdev);
+/* The deferred reset is complete: the device no longer touches memory. */
+void virtio_reset_done(struct virtio_device *vdev);
 
 /*
  * Sends a used-buffer notification for @vq unless the driver suppressed it

@@ -7,7 +7,7 @@
 #include <sys/uio.h>
 
 #include "vmm/memory.h"
-#include "vmm/util.h"
+#include "lib/util.h"
 
 /*
  * Split virtqueues (virtio 1.x, 2.7), device side. The rings live in guest

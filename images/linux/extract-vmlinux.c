@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/util.h"
+#include "lib/util.h"
 
 #define HDR_SETUP_SECTS 0x1f1
 #define HDR_MAGIC 0x202

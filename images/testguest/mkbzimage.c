@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "images/testguest/image.h"
-#include "vmm/util.h"
+#include "lib/util.h"
 
 #define SECTOR 512
 #define MAX_INPUT (16u << 20)

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "guest-agent/proto/base64.h"
+#include "lib/proto/base64.h"
 
 static void put(struct bytebuf *b, const char *s)
 {

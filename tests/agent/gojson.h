@@ -12,8 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "guest-agent/proto/bytebuf.h"
-#include "vmm/util.h"
+#include "lib/proto/bytebuf.h"
+#include "lib/util.h"
 
 /* An object being written, as json.Marshal writes a struct. */
 struct gojson {

@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "guest-agent/proto/frame.h"
+#include "lib/proto/frame.h"
 #include "tests/agent/gojson.h"
 #include "tests/agent/peer_hcsshim.h"
 

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "tests/agent/peer_matchlock.h"
-#include "vmm/util.h"
+#include "lib/util.h"
 
 struct peer_target {
 	struct ml_vm vm;	/* the exec service: ports 5000 and 5002 */

@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "client/bridge_host.h"
-#include "guest-agent/proto/bridge_proto.h"
-#include "guest-agent/proto/json_util.h"
+#include "lib/proto/bridge_proto.h"
+#include "lib/json.h"
 #include "tests/agent/gojson.h"
 #include "tests/agent/peer_io.h"
 

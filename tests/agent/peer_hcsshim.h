@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/util.h"
+#include "lib/util.h"
 
 /* gcs.nullContainerID, which is also the zero GUID every request carries. */
 #define HCS_NULL_ID "00000000-0000-0000-0000-000000000000"

@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "vmm/util.h"
+#include "lib/util.h"
 
 /* How long a re-enacted peer waits for the agent before it fails. */
 #define PEER_TIMEOUT_MS 60000

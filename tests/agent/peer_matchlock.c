@@ -14,8 +14,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "guest-agent/proto/frame.h"
-#include "guest-agent/proto/json_util.h"
+#include "lib/proto/frame.h"
+#include "lib/json.h"
 #include "tests/agent/gojson.h"
 #include "tests/agent/peer_io.h"
 

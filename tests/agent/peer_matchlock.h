@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "guest-agent/proto/bytebuf.h"
-#include "vmm/util.h"
+#include "lib/proto/bytebuf.h"
+#include "lib/util.h"
 
 /* A connected stream to guest vsock @port (LinuxMachine.dialVsock). */
 struct ml_vm {

@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "test_api.h"
+#include "api_helpers.h"
 #include "vmm/api/rpc.h"
 
 #define TEST_TIMEOUT_S 240

@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "test_api.h"
+#include "api_helpers.h"
 #include "vmm/api/rpc.h"
 
 #define TEST_TIMEOUT_S 240

@@ -15,7 +15,7 @@
 
 #include "harness.h"
 #include "images/testguest/virtio_balloon.h"
-#include "test_api.h"
+#include "api_helpers.h"
 
 #define TIMEOUT_S 180
 #define PAGES 2048 /* 8 MiB */

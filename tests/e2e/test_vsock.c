@@ -20,7 +20,7 @@
 
 #include "harness.h"
 #include "images/testguest/virtio_vsock.h"
-#include "test_api.h"
+#include "api_helpers.h"
 
 #define TIMEOUT_S 180
 #define CID "3"

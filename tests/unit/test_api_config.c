@@ -154,10 +154,63 @@ Test(api_config, reads_back_what_it_writes)
 	vm_config_free(&again);
 }
 
+static const char devices[] =
+	"{\"config\":{\"memory_config\":{\"memory_mb\":\"64\",\"hugepages\":true},"
+	"\"devices_config\":{\"scsi_disks\":[{\"host_path\":\"/img/a,b\","
+	"\"serial\":\"disk-1\"}],"
+	"\"console\":{\"type\":\"FILE\",\"path\":\"/var/log/con\"},"
+	"\"vsock\":{\"guest_cid\":5,\"uds_path\":\"/run/v.sock\","
+	"\"listeners\":[{\"port\":5000,\"listener_path\":\"/run/l5000\"}]},"
+	"\"balloon\":{\"num_pages\":256,\"stats_interval_s\":2}},"
+	"\"direct_boot\":{\"kernel_path\":\"/k\"}}}";
+
+Test(api_config, devices_have_messages_of_their_own)
+{
+	struct vm_config cfg, again;
+	struct json_object *req, *c;
+	struct rpc_error re;
+	char *log_id;
+
+	cr_assert_eq(from(devices, &cfg, &log_id, &re), 0, "%s", re.e.msg);
+	cr_assert(cfg.hugepages);
+	cr_assert_str_eq(cfg.disks[0].path, "/img/a,b");
+	cr_assert_str_eq(cfg.disks[0].serial, "disk-1");
+	cr_assert_eq(cfg.console.kind, CHARDEV_FILE);
+	cr_assert_str_eq(cfg.console.path, "/var/log/con");
+	cr_assert(cfg.vsock.enabled);
+	cr_assert_eq(cfg.vsock.cid, 5);
+	cr_assert_str_eq(cfg.vsock.uds_path, "/run/v.sock");
+	cr_assert_eq(cfg.vsock.listeners[0].port, 5000);
+	cr_assert(cfg.balloon.enabled);
+	cr_assert_eq(cfg.balloon.pages, 256);
+	cr_assert_eq(cfg.balloon.stats_interval_s, 2);
+
+	/* Written back as the same messages, nothing in extra_data. */
+	c = config_to_json(&cfg);
+	cr_assert_not_null(c);
+	cr_assert_null(json_object_object_get(c, "extra_data"));
+	cr_assert_eq(json_object_get_int(json_object_object_get(
+			     json_object_object_get(json_object_object_get(
+				     c, "devices_config"), "vsock"),
+			     "guest_cid")), 5);
+	req = json_object_new_object();
+	json_object_object_add(req, "config", c);
+	cr_assert_eq(config_from_json(req, &again, &log_id, &re), 0, "%s",
+		     re.e.msg);
+	cr_assert_str_eq(again.disks[0].serial, "disk-1");
+	cr_assert_eq(again.console.kind, CHARDEV_FILE);
+	cr_assert_str_eq(again.vsock.listeners[0].path, "/run/l5000");
+	cr_assert_eq(again.balloon.stats_interval_s, 2);
+	cr_assert(again.hugepages);
+	json_object_put(req);
+	vm_config_free(&cfg);
+	vm_config_free(&again);
+}
+
 Test(api_config, scsi_address_is_the_disk_serial_and_reads_back)
 {
 	struct vm_config cfg, again;
-	struct json_object *json, *req, *disk, *extra = NULL;
+	struct json_object *json, *req, *disk;
 	struct rpc_error re;
 	char *log_id, *log2;
 
@@ -173,9 +226,8 @@ Test(api_config, scsi_address_is_the_disk_serial_and_reads_back)
 		json_object_object_get(json, "devices_config"), "scsi_disks"), 1);
 	cr_assert_eq(json_object_get_int(json_object_object_get(disk, "controller")), 3);
 	cr_assert_eq(json_object_get_int(json_object_object_get(disk, "lun")), 63);
-	/* The address says it all: no extra_data serial beside it. */
-	if (json_object_object_get_ex(json, "extra_data", &extra))
-		cr_assert_not(json_object_object_get_ex(extra, "disk_1_serial", NULL));
+	/* The address says it all: no serial beside it. */
+	cr_assert_not(json_object_object_get_ex(disk, "serial", NULL));
 	req = json_object_new_object();
 	json_object_object_add(req, "config", json);
 	cr_assert_eq(config_from_json(req, &again, &log2, &re), 0, "%s", re.e.msg);
@@ -185,6 +237,38 @@ Test(api_config, scsi_address_is_the_disk_serial_and_reads_back)
 	free(log_id);
 	vm_config_free(&cfg);
 	vm_config_free(&again);
+}
+
+Test(api_config, a_device_given_twice_is_refused)
+{
+	static const struct {
+		const char *extra, *devices, *msg;
+	} twice[] = {
+		{ "\"balloon\":\"8\"", "\"balloon\":{\"num_pages\":8}",
+		  "balloon device is given twice" },
+		{ "\"disk_0_serial\":\"a\"",
+		  "\"scsi_disks\":[{\"host_path\":\"/d\",\"serial\":\"b\"}]",
+		  "scsi_disks[0].serial: given twice" },
+		{ "\"vsock\":\"cid=3,uds=/v\"",
+		  "\"vsock\":{\"guest_cid\":4,\"uds_path\":\"/w\"}",
+		  "vsock device is given twice" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(twice); i++) {
+		char json[512];
+		struct vm_config cfg;
+		struct rpc_error re;
+		char *log_id;
+
+		snprintf(json, sizeof(json),
+			 "{\"config\":{\"extra_data\":{%s},\"devices_config\":{%s},"
+			 "\"direct_boot\":{\"kernel_path\":\"k\"}}}",
+			 twice[i].extra, twice[i].devices);
+		cr_expect_eq(from(json, &cfg, &log_id, &re), -1, "accepted %s",
+			     json);
+		cr_expect(strstr(re.e.msg, twice[i].msg), "%s", re.e.msg);
+		vm_config_free(&cfg);
+	}
 }
 
 Test(api_config, writes_command_line_configs_too)
@@ -262,7 +346,7 @@ Test(api_config, refuses_what_it_cannot_honour)
 		{ "\"memory_config\":{\"memory_mb\":\"lots\"}", RPC_INVALID_PARAMS,
 		  "config.memory_config.memory_mb: \"lots\" is not an unsigned" },
 		{ "\"memory_config\":{\"memory_mb\":1}", RPC_INVALID_PARAMS,
-		  "memory_mb: 1 MiB: must be between 2" },
+		  "memory_mb: 1: a guest needs at least 2 MiB" },
 		{ "\"processor_config\":{\"processor_count\":256}", RPC_INVALID_PARAMS,
 		  "processor_count: 256: must be between 1 and 255" },
 		{ "\"processor_config\":{\"processor_count\":\"two\"}", RPC_INVALID_PARAMS,
@@ -295,6 +379,25 @@ Test(api_config, refuses_what_it_cannot_honour)
 		  "config.memory_config: unknown field 'size'" },
 		{ "\"memory_config\":[]", RPC_INVALID_PARAMS,
 		  "config.memory_config: expected an object, got an array" },
+		{ "\"devices_config\":{\"vsock\":{\"guest_cid\":2,\"uds_path\":\"/v\"}}",
+		  RPC_INVALID_PARAMS, "config.devices_config.vsock.guest_cid: 2 is not from 3" },
+		{ "\"devices_config\":{\"vsock\":{\"guest_cid\":3}}",
+		  RPC_INVALID_PARAMS, "config.devices_config.vsock.uds_path: missing" },
+		{ "\"devices_config\":{\"vsock\":{\"guest_cid\":3,\"uds_path\":\"\"}}",
+		  RPC_INVALID_PARAMS, "config.devices_config.vsock.uds_path: is empty" },
+		{ "\"devices_config\":{\"vsock\":{\"guest_cid\":3,\"uds_path\":\"/v\",\"listeners\":"
+		  "[{\"port\":1,\"listener_path\":\"/a\"},{\"port\":1,\"listener_path\":\"/b\"}]}}",
+		  RPC_INVALID_PARAMS, "vsock.listeners[1]: port 1 already has a listener" },
+		{ "\"devices_config\":{\"balloon\":{\"stats_interval_s\":86401}}",
+		  RPC_INVALID_PARAMS, "config.devices_config.balloon.stats_interval_s: 86401: at most 86400" },
+		{ "\"devices_config\":{\"balloon\":{\"pages\":1}}",
+		  RPC_INVALID_PARAMS, "config.devices_config.balloon: unknown field 'pages'" },
+		{ "\"devices_config\":{\"console\":{\"type\":\"SOCKET\"}}",
+		  RPC_INVALID_PARAMS, "config.devices_config.console.path: missing" },
+		{ "\"devices_config\":{\"console\":{\"type\":\"TTY\"}}",
+		  RPC_INVALID_PARAMS, "config.devices_config.console.type: unknown value \"TTY\"" },
+		{ "\"devices_config\":{\"scsi_disks\":[{\"host_path\":\"/d\",\"serial\":\"a b\"}]}",
+		  RPC_INVALID_PARAMS, "scsi_disks[0].serial: 'a b' may only use" },
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

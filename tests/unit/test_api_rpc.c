@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "vmm/api/inspect.h"
-#include "vmm/api/pbjson.h"
 #include "vmm/api/rpc.h"
 
 static int parse(const char *line, struct rpc_request *req,
@@ -154,65 +153,6 @@ Test(api_rpc, encodes_responses_one_per_line)
 	cr_assert_eq(memcmp(line, "{\"jsonrpc\":\"2.0\",\"method\":\"VMEvent\",\"params\":{}}\n", len), 0);
 	free(line);
 	json_object_put(id);
-}
-
-Test(api_pbjson, reads_uint64_as_protobuf_json_writes_it)
-{
-	struct json_object *m = json_tokener_parse(
-		"{\"a\":\"18446744073709551615\",\"b\":42,\"c\":4.0,\"d\":-1,"
-		"\"e\":\"12x\",\"f\":1.5,\"g\":true,\"h\":\"184467440737095516160\"}");
-	uint64_t v = 0;
-	uint32_t u = 0;
-	struct err e;
-
-	cr_assert_eq(pb_get_u64(m, "msg", "a", &v, &e), 0, "%s", e.msg);
-	cr_assert_eq(v, UINT64_MAX);
-	cr_assert_eq(pb_get_u64(m, "msg", "b", &v, &e), 0);
-	cr_assert_eq(v, 42);
-	cr_assert_eq(pb_get_u64(m, "msg", "c", &v, &e), 0);
-	cr_assert_eq(v, 4);
-	cr_assert_eq(pb_get_u64(m, "msg", "d", &v, &e), -1);
-	cr_assert(strstr(e.msg, "msg.d: -1 is negative"), "%s", e.msg);
-	cr_assert_eq(pb_get_u64(m, "msg", "e", &v, &e), -1);
-	cr_assert(strstr(e.msg, "msg.e"), "%s", e.msg);
-	cr_assert_eq(pb_get_u64(m, "msg", "f", &v, &e), -1);
-	cr_assert_eq(pb_get_u64(m, "msg", "g", &v, &e), -1);
-	cr_assert(strstr(e.msg, "expected an unsigned integer, got a boolean"), "%s", e.msg);
-	cr_assert_eq(pb_get_u64(m, "msg", "h", &v, &e), -1);
-	cr_assert_eq(pb_get_u32(m, "msg", "a", &u, &e), -1);
-	cr_assert(strstr(e.msg, "does not fit in 32 bits"), "%s", e.msg);
-	v = 5;
-	cr_assert_eq(pb_get_u64(m, "msg", "absent", &v, &e), 0);
-	cr_assert_eq(v, 5, "an absent field leaves the value alone");
-	json_object_put(m);
-}
-
-Test(api_pbjson, checks_messages_strings_and_enums)
-{
-	static const char *const fields[] = { "name", "kind", NULL };
-	static const char *const kinds[] = { "ADD", "REMOVE", "UPDATE" };
-	struct json_object *m = json_tokener_parse(
-		"{\"name\":\"a\\u0000b\",\"kind\":\"REMOVE\",\"typo\":1}");
-	struct err e;
-	char *s = NULL;
-	int k = -1;
-
-	cr_assert_eq(pb_check_message(m, "req", fields, &e), -1);
-	cr_assert(strstr(e.msg, "req: unknown field 'typo' (known: name, kind)"),
-		  "%s", e.msg);
-	cr_assert_eq(pb_get_string(m, "req", "name", &s, &e), -1);
-	cr_assert(strstr(e.msg, "NUL"), "%s", e.msg);
-	cr_assert_null(s);
-	cr_assert_eq(pb_get_enum(m, "req", "kind", kinds, 3, &k, &e), 0);
-	cr_assert_eq(k, 1);
-	json_object_object_add(m, "kind", json_object_new_int(2));
-	cr_assert_eq(pb_get_enum(m, "req", "kind", kinds, 3, &k, &e), 0);
-	cr_assert_eq(k, 2);
-	json_object_object_add(m, "kind", json_object_new_string("DELETE"));
-	cr_assert_eq(pb_get_enum(m, "req", "kind", kinds, 3, &k, &e), -1);
-	cr_assert(strstr(e.msg, "unknown value \"DELETE\" (known: ADD, REMOVE, UPDATE)"),
-		  "%s", e.msg);
-	json_object_put(m);
 }
 
 static struct json_object *view(void)

@@ -6,7 +6,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "vmm/event.h"
+#include "lib/event.h"
 
 struct probe {
 	struct event_loop *loop;

@@ -26,6 +26,7 @@ struct echo {
 	int activations;
 	int resets;
 	int config_writes;
+	bool reset_later; /* the next reset completes when the test says */
 };
 
 static void echo_queue_notify(struct virtio_device *vdev, struct virtq *vq)
@@ -54,7 +55,11 @@ static int echo_activate(struct virtio_device *vdev)
 
 static void echo_reset(struct virtio_device *vdev)
 {
-	((struct echo *)vdev)->resets++;
+	struct echo *echo = (struct echo *)vdev;
+
+	echo->resets++;
+	if (echo->reset_later)
+		virtio_reset_defer(vdev);
 }
 
 static void echo_config_write(struct virtio_device *vdev, uint32_t off,
@@ -356,6 +361,32 @@ Test(virtio_mmio, reset_clears_everything_and_device_works_again)
 	dev->ops->reset(dev);
 	cr_assert_eq(vdrv_status(&drv), 0);
 	cr_assert_gt(echo.resets, resets + 1);
+}
+
+Test(virtio_mmio, a_reset_completes_when_the_device_says_so)
+{
+	char reply[64];
+	uint32_t before;
+
+	start(ALL_RING_FEATURES);
+	before = vdrv_status(&drv);
+	echo.reset_later = true;
+	vdrv_write(&drv, VIRTIO_MMIO_STATUS, 0);
+	cr_assert_eq(vdrv_status(&drv), before,
+		     "the status reads 0 only once the reset is complete");
+	/* A driver that does not wait is ignored, and the device is idle. */
+	vdrv_write(&drv, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
+	vdrv_write(&drv, VIRTIO_MMIO_QUEUE_SEL, 1);
+	cr_assert_eq(vdrv_status(&drv), before);
+	cr_assert_eq(vdrv_read(&drv, VIRTIO_MMIO_QUEUE_READY), 0);
+	virtio_lock(&echo.vdev);
+	cr_assert_not(virtio_active(&echo.vdev));
+	echo.reset_later = false;
+	virtio_reset_done(&echo.vdev);
+	virtio_unlock(&echo.vdev);
+	cr_assert_eq(vdrv_status(&drv), 0);
+	start(ALL_RING_FEATURES);
+	cr_assert_eq(echo_roundtrip("back", 4, false, reply), 4);
 }
 
 Test(virtio_mmio, queue_setup_is_validated)

@@ -19,7 +19,7 @@
 
 #include "devices/virtio/mmio.h"
 #include "devices/virtio/virtio.h"
-#include "devices/virtio/vsock.h"
+#include "devices/virtio/vsock/vsock.h"
 #include "vmm/config_devices.h"
 #include "virtio_driver.h"
 #include "vsock_driver.h"

@@ -105,7 +105,7 @@ int vtest_host_init(struct vtest_host *th, uint64_t mem_size,
 	struct err e;
 
 	memset(th, 0, sizeof(*th));
-	if (guest_mem_init(&th->mem, mem_size, false, &e) < 0)
+	if (guest_mem_init(&th->mem, NULL, mem_size, false, &e) < 0)
 		return -1;
 	if (event_loop_init(&th->loop, &e) < 0)
 		return -1;
@@ -296,11 +296,15 @@ void *vdrv_ptr(struct vdrv *d, uint64_t gpa, uint64_t len)
 	return p;
 }
 
+/* Long enough for requests in flight on a loaded host's disk. */
+#define VDRV_RESET_MS 10000
+
 int vdrv_negotiate(struct vdrv *d, uint64_t want)
 {
 	uint32_t s = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
 
-	vdrv_write(d, VIRTIO_MMIO_STATUS, 0);
+	if (!vdrv_reset(d, VDRV_RESET_MS))
+		return -1;
 	vdrv_write(d, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
 	vdrv_write(d, VIRTIO_MMIO_STATUS, s);
 	d->features = want;
@@ -566,6 +570,19 @@ bool vdrv_wait_used(struct vdrv *d, unsigned int qi, uint32_t *id,
 		/* Short naps too: a suppressed interrupt must not stall a test. */
 		vtest_irq_wait(d->th, d->gsi, (int)MIN(left, 20));
 	}
+}
+
+bool vdrv_reset(struct vdrv *d, int ms)
+{
+	int64_t deadline = now_ms() + ms;
+
+	vdrv_write(d, VIRTIO_MMIO_STATUS, 0);
+	while (vdrv_status(d)) {
+		if (now_ms() >= deadline)
+			return false;
+		usleep(1000);
+	}
+	return true;
 }
 
 bool vdrv_wait_status(struct vdrv *d, uint32_t bit, int ms)

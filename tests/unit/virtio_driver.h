@@ -18,7 +18,7 @@
 
 #include "vmm/bus.h"
 #include "vmm/device.h"
-#include "vmm/event.h"
+#include "lib/event.h"
 #include "vmm/memory.h"
 
 #define VTEST_MAX_GSI 24
@@ -125,6 +125,11 @@ void *vdrv_ptr(struct vdrv *d, uint64_t gpa, uint64_t len);
  * the device kept FEATURES_OK, -1 when it refused.
  */
 int vdrv_negotiate(struct vdrv *d, uint64_t want);
+/*
+ * Writes 0 to the status and waits up to @ms for it to read 0, as a driver
+ * must before it sets the device up again (virtio 1.2, 2.4.2).
+ */
+bool vdrv_reset(struct vdrv *d, int ms);
 /* Allocates the rings for queue @qi with @size entries and enables it. */
 int vdrv_setup_queue(struct vdrv *d, unsigned int qi, uint16_t size);
 void vdrv_driver_ok(struct vdrv *d);

@@ -12,8 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "devices/virtio/vsock.h"
-#include "devices/virtio/vsock_conn.h"
+#include "devices/virtio/vsock/vsock.h"
+#include "devices/virtio/vsock/packet.h"
 #include "virtio_driver.h"
 
 #define VG_MAX_RX 256

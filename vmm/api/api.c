@@ -11,7 +11,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "vmm/api/pbjson.h"
+#include "lib/json.h"
 #include "vmm/cli.h"
 
 const char *api_state_name(enum api_state state)
@@ -56,16 +56,16 @@ void api_event(struct api *api, const char *event)
 {
 	struct json_object *p = json_object_new_object();
 
-	if (!p || pb_add_string(p, "event", event) < 0 ||
-	    pb_add_string(p, "state", api_state_name(api->state)) < 0 ||
-	    (api->log_id && pb_add_string(p, "log_id", api->log_id) < 0)) {
+	if (!p || json_add_string(p, "event", event) < 0 ||
+	    json_add_string(p, "state", api_state_name(api->state)) < 0 ||
+	    (api->log_id && json_add_string(p, "log_id", api->log_id) < 0)) {
 		json_object_put(p);
 		return;
 	}
 	if (!strcmp(event, "halted") &&
-	    (pb_add_string(p, "exit_reason",
+	    (json_add_string(p, "exit_reason",
 			   api_exit_reason_name(api->exit_reason)) < 0 ||
-	     pb_add(p, "exit_status", json_object_new_int(api->exit_status)) < 0)) {
+	     json_add(p, "exit_status", json_object_new_int(api->exit_status)) < 0)) {
 		json_object_put(p);
 		return;
 	}

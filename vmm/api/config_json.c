@@ -5,12 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/api/pbjson.h"
+#include "lib/json.h"
+#include "vmm/api/devices_json.h"
 #include "vmm/config_devices.h"
-#include "vmm/layout.h"
+#include "vmm/arch.h"
 
-/* The largest guest the command line accepts (--memory), in MiB. */
-#define CONFIG_MAX_MEM_MIB (1ULL << 30)
 #define MMIO_GAP_MIB ((LAYOUT_MMIO_HOLE_END - LAYOUT_MMIO_HOLE) / MiB)
 
 static const char *const disk_types[] = {
@@ -56,9 +55,9 @@ static int get_message(struct json_object *msg, const char *path,
 		       struct json_object **out, char *where, size_t len,
 		       struct rpc_error *re)
 {
-	pb_join(where, len, path, key);
-	if (pb_get_message(msg, path, key, out, &re->e) < 0 ||
-	    (*out && pb_check_message(*out, where, fields, &re->e) < 0))
+	json_path_join(where, len, path, key);
+	if (json_get_object(msg, path, key, out, &re->e) < 0 ||
+	    (*out && json_check_fields(*out, where, fields, &re->e) < 0))
 		return invalid(re);
 	return 0;
 }
@@ -69,7 +68,7 @@ static int parse_memory(struct json_object *cfgmsg, struct vm_config *cfg,
 	static const char *const fields[] = {
 		"memory_mb", "allow_overcommit", "deferred_commit", "hot_hint",
 		"cold_hint", "cold_discard_hint", "low_mmio_gap_in_mb",
-		"high_mmio_base_in_mb", "high_mmio_gap_in_mb", NULL,
+		"high_mmio_base_in_mb", "high_mmio_gap_in_mb", "hugepages", NULL,
 	};
 	static const char *const hints[] = {
 		"hot_hint", "cold_hint", "cold_discard_hint",
@@ -78,7 +77,7 @@ static int parse_memory(struct json_object *cfgmsg, struct vm_config *cfg,
 		"high_mmio_base_in_mb", "high_mmio_gap_in_mb",
 	};
 	struct json_object *m;
-	char p[PB_PATH_MAX];
+	char p[JSON_PATH_MAX];
 	uint64_t mb = 0, gap = 0;
 	bool flag;
 
@@ -87,22 +86,17 @@ static int parse_memory(struct json_object *cfgmsg, struct vm_config *cfg,
 		return -1;
 	if (!m)
 		return 0;
-	if (pb_get_u64(m, p, "memory_mb", &mb, &re->e) < 0 ||
-	    pb_get_bool(m, p, "allow_overcommit", &flag, &re->e) < 0 ||
-	    pb_get_bool(m, p, "deferred_commit", &flag, &re->e) < 0 ||
-	    pb_get_u64(m, p, "low_mmio_gap_in_mb", &gap, &re->e) < 0)
+	if (json_get_u64(m, p, "memory_mb", &mb, &re->e) < 0 ||
+	    json_get_bool(m, p, "allow_overcommit", &flag, &re->e) < 0 ||
+	    json_get_bool(m, p, "deferred_commit", &flag, &re->e) < 0 ||
+	    json_get_bool(m, p, "hugepages", &cfg->hugepages, &re->e) < 0 ||
+	    json_get_u64(m, p, "low_mmio_gap_in_mb", &gap, &re->e) < 0)
 		return invalid(re);
-	if (mb && (mb < LAYOUT_MIN_RAM / MiB || mb > CONFIG_MAX_MEM_MIB))
-		return rpc_fail(re, RPC_INVALID_PARAMS,
-				"%s.memory_mb: %llu MiB: must be between %llu and %llu",
-				p, (unsigned long long)mb,
-				(unsigned long long)(LAYOUT_MIN_RAM / MiB),
-				(unsigned long long)CONFIG_MAX_MEM_MIB);
 	if (mb)
 		cfg->mem_mib = mb;
 	for (size_t i = 0; i < ARRAY_SIZE(hints); i++) {
 		flag = false;
-		if (pb_get_bool(m, p, hints[i], &flag, &re->e) < 0)
+		if (json_get_bool(m, p, hints[i], &flag, &re->e) < 0)
 			return invalid(re);
 		if (flag)
 			return rpc_fail(re, RPC_UNSUPPORTED,
@@ -116,7 +110,7 @@ static int parse_memory(struct json_object *cfgmsg, struct vm_config *cfg,
 	for (size_t i = 0; i < ARRAY_SIZE(high); i++) {
 		uint64_t v = 0;
 
-		if (pb_get_u64(m, p, high[i], &v, &re->e) < 0)
+		if (json_get_u64(m, p, high[i], &v, &re->e) < 0)
 			return invalid(re);
 		if (v)
 			return rpc_fail(re, RPC_UNSUPPORTED,
@@ -133,7 +127,7 @@ static int parse_processor(struct json_object *cfgmsg, struct vm_config *cfg,
 		"processor_count", "processor_weight", "processor_limit", NULL,
 	};
 	struct json_object *m;
-	char p[PB_PATH_MAX];
+	char p[JSON_PATH_MAX];
 	uint32_t count = 0, weight = 0, limit = 0;
 
 	if (get_message(cfgmsg, "config", "processor_config", fields, &m, p,
@@ -141,14 +135,10 @@ static int parse_processor(struct json_object *cfgmsg, struct vm_config *cfg,
 		return -1;
 	if (!m)
 		return 0;
-	if (pb_get_u32(m, p, "processor_count", &count, &re->e) < 0 ||
-	    pb_get_u32(m, p, "processor_weight", &weight, &re->e) < 0 ||
-	    pb_get_u32(m, p, "processor_limit", &limit, &re->e) < 0)
+	if (json_get_u32(m, p, "processor_count", &count, &re->e) < 0 ||
+	    json_get_u32(m, p, "processor_weight", &weight, &re->e) < 0 ||
+	    json_get_u32(m, p, "processor_limit", &limit, &re->e) < 0)
 		return invalid(re);
-	if (count > CONFIG_MAX_CPUS)
-		return rpc_fail(re, RPC_INVALID_PARAMS,
-				"%s.processor_count: %u: must be between 1 and %u",
-				p, count, CONFIG_MAX_CPUS);
 	if (count)
 		cfg->nr_cpus = count;
 	if (weight || limit)
@@ -170,20 +160,23 @@ static int parse_disk(struct json_object *d, const char *p, unsigned int index,
 		      struct rpc_error *re)
 {
 	static const char *const fields[] = {
-		"controller", "lun", "host_path", "type", "read_only", NULL,
+		"controller", "lun", "host_path", "type", "read_only", "serial",
+		NULL,
 	};
+	struct disk_config *disk = &cfg->disks[cfg->nr_disks];
 	uint32_t controller = 0, lun = index;
-	char *path = NULL, arg[4096];
+	char *path = NULL, *serial = NULL;
 	bool ro = false;
-	int type = DISK_TYPE_PHYSICAL, n;
+	int type = DISK_TYPE_PHYSICAL;
 
-	if (pb_check_message(d, p, fields, &re->e) < 0 ||
-	    pb_get_u32(d, p, "controller", &controller, &re->e) < 0 ||
-	    pb_get_u32(d, p, "lun", &lun, &re->e) < 0 ||
-	    pb_get_enum(d, p, "type", disk_types, ARRAY_SIZE(disk_types),
+	if (json_check_fields(d, p, fields, &re->e) < 0 ||
+	    json_get_u32(d, p, "controller", &controller, &re->e) < 0 ||
+	    json_get_u32(d, p, "lun", &lun, &re->e) < 0 ||
+	    json_get_enum(d, p, "type", disk_types, ARRAY_SIZE(disk_types),
 			&type, &re->e) < 0 ||
-	    pb_get_bool(d, p, "read_only", &ro, &re->e) < 0 ||
-	    pb_get_string(d, p, "host_path", &path, &re->e) < 0)
+	    json_get_bool(d, p, "read_only", &ro, &re->e) < 0 ||
+	    json_get_str(d, p, "host_path", &path, &re->e) < 0 ||
+	    json_get_str(d, p, "serial", &serial, &re->e) < 0)
 		goto invalid;
 	if (!path || !*path) {
 		rpc_fail(re, RPC_INVALID_PARAMS, "%s.host_path: missing", p);
@@ -201,32 +194,39 @@ static int parse_disk(struct json_object *d, const char *p, unsigned int index,
 			 p, controller, lun, SCSI_CONTROLLERS - 1, SCSI_LUNS - 1);
 		goto fail;
 	}
-	if (strchr(path, ',')) {
-		rpc_fail(re, RPC_UNSUPPORTED,
-			 "%s.host_path: paths holding ',' are not supported", p);
+	if (serial && x->disk_serial[index]) {
+		rpc_fail(re, RPC_INVALID_PARAMS,
+			 "%s.serial: given twice (extra_data.disk_%u_serial too)",
+			 p, index);
 		goto fail;
 	}
-	n = snprintf(arg, sizeof(arg), "%s%s,serial=", path, ro ? ",ro" : "");
-	if (n > 0 && (size_t)n < sizeof(arg))
-		n += x->disk_serial[index] ?
-		     snprintf(arg + n, sizeof(arg) - (size_t)n, "%s",
-			      x->disk_serial[index]) :
-		     snprintf(arg + n, sizeof(arg) - (size_t)n, SCSI_SERIAL_FMT,
-			      controller, lun);
-	free(path);
-	if (n < 0 || (size_t)n >= sizeof(arg))
-		return rpc_fail(re, RPC_INVALID_PARAMS, "%s.host_path: too long", p);
-	if (config_add_disk(cfg, arg, &re->e) < 0)
-		return device_error(re, p);
+	if (!serial) {
+		serial = x->disk_serial[index];
+		x->disk_serial[index] = NULL;
+	}
+	/* Without one, the serial names the disk's SCSI address. */
+	if (!serial && asprintf(&serial, SCSI_SERIAL_FMT, controller, lun) < 0) {
+		serial = NULL;
+		rpc_fail(re, RPC_INTERNAL_ERROR, "out of memory");
+		goto fail;
+	}
+	if (config_check_disk_serial(serial, &re->e) < 0) {
+		re->code = RPC_INVALID_PARAMS;
+		err_prefix(&re->e, "%s.serial", p);
+		goto fail;
+	}
+	*disk = (struct disk_config){ path, ro, serial };
+	cfg->nr_disks++;
 	return 0;
 invalid:
 	invalid(re);
 fail:
 	free(path);
+	free(serial);
 	return -1;
 }
 
-/* "12-34-56-78-9A-BC" as the seed writes it, or with colons. */
+/* "12-34-56-78-9A-BC" as NICConfig.mac_address has it, or with colons. */
 static int mac_to_colons(const char *mac, char *out, size_t len)
 {
 	if (strlen(mac) != 17 || len < 18)
@@ -246,12 +246,12 @@ static int parse_nic(struct json_object *n, const char *p,
 	char arg[128], colons[18];
 	int ret = -1;
 
-	if (pb_check_message(n, p, fields, &re->e) < 0 ||
-	    pb_get_string(n, p, "nic_id", &id, &re->e) < 0 ||
-	    pb_get_string(n, p, "port_id", &port, &re->e) < 0 ||
-	    pb_get_string(n, p, "mac_address", &mac, &re->e) < 0 ||
-	    pb_get_string(n, p, "switch_id", &sw, &re->e) < 0 ||
-	    pb_get_string(n, p, "nic_name", &name, &re->e) < 0) {
+	if (json_check_fields(n, p, fields, &re->e) < 0 ||
+	    json_get_str(n, p, "nic_id", &id, &re->e) < 0 ||
+	    json_get_str(n, p, "port_id", &port, &re->e) < 0 ||
+	    json_get_str(n, p, "mac_address", &mac, &re->e) < 0 ||
+	    json_get_str(n, p, "switch_id", &sw, &re->e) < 0 ||
+	    json_get_str(n, p, "nic_name", &name, &re->e) < 0) {
 		invalid(re);
 		goto out;
 	}
@@ -311,10 +311,11 @@ static int parse_devices(struct json_object *cfgmsg, struct vm_config *cfg,
 			 struct extra *x, struct rpc_error *re)
 {
 	static const char *const fields[] = {
-		"scsi_disks", "vpmem_disks", "nic_config", "windows_device", NULL,
+		"scsi_disks", "vpmem_disks", "nic_config", "windows_device",
+		DEVICES_JSON_FIELDS, NULL,
 	};
 	struct json_object *m, *disks, *nics, *other;
-	char p[PB_PATH_MAX], item[PB_PATH_MAX];
+	char p[JSON_PATH_MAX], item[JSON_PATH_MAX];
 	size_t n;
 
 	if (get_message(cfgmsg, "config", "devices_config", fields, &m, p,
@@ -322,16 +323,16 @@ static int parse_devices(struct json_object *cfgmsg, struct vm_config *cfg,
 		return -1;
 	if (!m)
 		return 0;
-	if (pb_get_array(m, p, "scsi_disks", &disks, &re->e) < 0 ||
-	    pb_get_array(m, p, "nic_config", &nics, &re->e) < 0)
+	if (json_get_array(m, p, "scsi_disks", &disks, &re->e) < 0 ||
+	    json_get_array(m, p, "nic_config", &nics, &re->e) < 0)
 		return invalid(re);
-	if (pb_get_array(m, p, "vpmem_disks", &other, &re->e) < 0)
+	if (json_get_array(m, p, "vpmem_disks", &other, &re->e) < 0)
 		return invalid(re);
 	if (other && json_object_array_length(other))
 		return rpc_fail(re, RPC_UNSUPPORTED,
 				"%s.vpmem_disks: virtio-pmem disks are not supported yet",
 				p);
-	if (pb_get_array(m, p, "windows_device", &other, &re->e) < 0)
+	if (json_get_array(m, p, "windows_device", &other, &re->e) < 0)
 		return invalid(re);
 	if (other && json_object_array_length(other))
 		return rpc_fail(re, RPC_UNSUPPORTED,
@@ -361,7 +362,7 @@ static int parse_devices(struct json_object *cfgmsg, struct vm_config *cfg,
 			      re) < 0)
 			return -1;
 	}
-	return 0;
+	return devices_from_json(m, p, cfg, re);
 }
 
 static int parse_port(struct json_object *port, const char *p,
@@ -373,9 +374,9 @@ static int parse_port(struct json_object *port, const char *p,
 	char *path = NULL;
 	struct chardev_config *c;
 
-	if (pb_check_message(port, p, fields, &re->e) < 0 ||
-	    pb_get_u32(port, p, "port", &index, &re->e) < 0 ||
-	    pb_get_string(port, p, "socket_path", &path, &re->e) < 0) {
+	if (json_check_fields(port, p, fields, &re->e) < 0 ||
+	    json_get_u32(port, p, "port", &index, &re->e) < 0 ||
+	    json_get_str(port, p, "socket_path", &path, &re->e) < 0) {
 		free(path);
 		return invalid(re);
 	}
@@ -407,7 +408,7 @@ static int parse_serial(struct json_object *cfgmsg, struct vm_config *cfg,
 {
 	static const char *const fields[] = { "ports", NULL };
 	struct json_object *m, *ports;
-	char p[PB_PATH_MAX], item[PB_PATH_MAX];
+	char p[JSON_PATH_MAX], item[JSON_PATH_MAX];
 	size_t n;
 
 	if (get_message(cfgmsg, "config", "serial_config", fields, &m, p,
@@ -415,7 +416,7 @@ static int parse_serial(struct json_object *cfgmsg, struct vm_config *cfg,
 		return -1;
 	if (!m)
 		return 0;
-	if (pb_get_array(m, p, "ports", &ports, &re->e) < 0)
+	if (json_get_array(m, p, "ports", &ports, &re->e) < 0)
 		return invalid(re);
 	n = ports ? json_object_array_length(ports) : 0;
 	if (n > CONFIG_NR_SERIAL)
@@ -441,7 +442,7 @@ static int parse_boot(struct json_object *cfgmsg, struct vm_config *cfg,
 		"firmware_path", "device_path", "optional_data", NULL,
 	};
 	struct json_object *m, *uefi;
-	char p[PB_PATH_MAX], up[PB_PATH_MAX];
+	char p[JSON_PATH_MAX], up[JSON_PATH_MAX];
 
 	if (get_message(cfgmsg, "config", "direct_boot", fields, &m, p,
 			sizeof(p), re) < 0 ||
@@ -457,13 +458,15 @@ static int parse_boot(struct json_object *cfgmsg, struct vm_config *cfg,
 	if (!m)
 		return rpc_fail(re, RPC_INVALID_PARAMS,
 				"config.direct_boot: missing (the kernel to boot)");
-	if (pb_get_string(m, p, "kernel_path", &cfg->kernel, &re->e) < 0 ||
-	    pb_get_string(m, p, "initrd_path", &cfg->initrd, &re->e) < 0 ||
-	    pb_get_string(m, p, "kernel_cmdline", &cfg->cmdline, &re->e) < 0)
+	if (json_get_str(m, p, "kernel_path", &cfg->kernel, &re->e) < 0 ||
+	    json_get_str(m, p, "initrd_path", &cfg->initrd, &re->e) < 0 ||
+	    json_get_str(m, p, "kernel_cmdline", &cfg->cmdline, &re->e) < 0)
 		return invalid(re);
-	if (!cfg->kernel || !*cfg->kernel)
-		return rpc_fail(re, RPC_INVALID_PARAMS,
-				"%s.kernel_path: missing", p);
+	/* An empty path is as good as none. */
+	if (cfg->kernel && !*cfg->kernel) {
+		free(cfg->kernel);
+		cfg->kernel = NULL;
+	}
 	if (cfg->initrd && !*cfg->initrd) {
 		free(cfg->initrd);
 		cfg->initrd = NULL;
@@ -475,13 +478,13 @@ static int parse_windows(struct json_object *cfgmsg, struct rpc_error *re)
 {
 	static const char *const fields[] = { "cpu_group_id", NULL };
 	struct json_object *m;
-	char p[PB_PATH_MAX];
+	char p[JSON_PATH_MAX];
 	uint64_t group = 0;
 
 	if (get_message(cfgmsg, "config", "windows_options", fields, &m, p,
 			sizeof(p), re) < 0)
 		return -1;
-	if (m && pb_get_u64(m, p, "cpu_group_id", &group, &re->e) < 0)
+	if (m && json_get_u64(m, p, "cpu_group_id", &group, &re->e) < 0)
 		return invalid(re);
 	if (group)
 		return rpc_fail(re, RPC_UNSUPPORTED,
@@ -540,18 +543,15 @@ static int apply_extra(const char *key, const char *val, struct vm_config *cfg,
 	}
 	if (!strncmp(key, "vsock_listen_", 13)) {
 		const char *port = key + 13;
-		char arg[CONFIG_VSOCK_PATH_MAX + 16];
 
 		if (!*port || strlen(port) > 10 ||
-		    strspn(port, "0123456789") != strlen(port))
+		    strspn(port, "0123456789") != strlen(port) ||
+		    strtoull(port, NULL, 10) > CONFIG_VSOCK_PORT_MAX)
 			return err_set(&re->e, "config.extra_data.%.64s: the key must end in a port number",
 				       key);
-		if (strlen(val) >= CONFIG_VSOCK_PATH_MAX)
-			return err_set(&re->e, "config.extra_data.%s: the socket path has %zu bytes, at most %d",
-				       key, strlen(val), CONFIG_VSOCK_PATH_MAX - 1);
-		/* config_add_vsock_listen() checks the port and the path. */
-		snprintf(arg, sizeof(arg), "%s=%s", port, val);
-		if (config_add_vsock_listen(cfg, arg, &re->e) < 0)
+		if (config_vsock_listen(&cfg->vsock,
+					(uint32_t)strtoull(port, NULL, 10), val,
+					&re->e) < 0)
 			return err_prefix(&re->e, "config.extra_data.%s", key);
 		return 0;
 	}
@@ -574,9 +574,9 @@ static int parse_extra(struct json_object *cfgmsg, struct vm_config *cfg,
 		       struct extra *x, struct rpc_error *re)
 {
 	struct json_object *m;
-	char where[PB_PATH_MAX];
+	char where[JSON_PATH_MAX];
 
-	if (pb_get_message(cfgmsg, "config", "extra_data", &m, &re->e) < 0)
+	if (json_get_object(cfgmsg, "config", "extra_data", &m, &re->e) < 0)
 		return invalid(re);
 	if (!m)
 		return 0;
@@ -587,7 +587,7 @@ static int parse_extra(struct json_object *cfgmsg, struct vm_config *cfg,
 		if (!json_object_is_type(val, json_type_string))
 			return rpc_fail(re, RPC_INVALID_PARAMS,
 					"%s: expected a string, got %s", where,
-					pb_type_name(val));
+					json_type_name(val));
 		s = json_object_get_string(val);
 		if (strlen(s) != (size_t)json_object_get_string_len(val))
 			return rpc_fail(re, RPC_INVALID_PARAMS,
@@ -596,6 +596,23 @@ static int parse_extra(struct json_object *cfgmsg, struct vm_config *cfg,
 			return -1;
 	}
 	return 0;
+}
+
+/* vm_config_validate() with the bad field named by its JSON path. */
+static int validate(const struct vm_config *cfg, struct rpc_error *re)
+{
+	static const char *const paths[] = {
+		[CONFIG_FIELD_KERNEL] = "config.direct_boot.kernel_path",
+		[CONFIG_FIELD_CPUS] = "config.processor_config.processor_count",
+		[CONFIG_FIELD_MEMORY] = "config.memory_config.memory_mb",
+		[CONFIG_FIELD_VSOCK_LISTENERS] = "config.extra_data",
+	};
+	struct config_error ce;
+
+	if (vm_config_validate(cfg, CONFIG_MAX_CPUS, &ce) == 0)
+		return 0;
+	return rpc_fail(re, RPC_INVALID_PARAMS, "%s: %s", paths[ce.field],
+			ce.why.msg);
 }
 
 static int parse_config(struct json_object *c, struct vm_config *cfg,
@@ -607,7 +624,7 @@ static int parse_config(struct json_object *c, struct vm_config *cfg,
 		"extra_data", NULL,
 	};
 
-	if (pb_check_message(c, "config", fields, &re->e) < 0)
+	if (json_check_fields(c, "config", fields, &re->e) < 0)
 		return invalid(re);
 	/* extra_data first: disks and serial ports use what it holds. */
 	if (parse_extra(c, cfg, x, re) < 0 || parse_memory(c, cfg, re) < 0 ||
@@ -615,19 +632,12 @@ static int parse_config(struct json_object *c, struct vm_config *cfg,
 	    parse_devices(c, cfg, x, re) < 0 || parse_boot(c, cfg, re) < 0 ||
 	    parse_windows(c, re) < 0)
 		return -1;
-	if (cfg->vsock.nr_listeners && !cfg->vsock.enabled)
-		return rpc_fail(re, RPC_INVALID_PARAMS,
-				"config.extra_data: vsock listeners need the vsock device (extra_data.vsock: \"cid=N,uds=PATH\")");
 	for (unsigned int i = cfg->nr_disks; i < CONFIG_MAX_DISKS; i++)
 		if (x->disk_serial[i])
 			return rpc_fail(re, RPC_INVALID_PARAMS,
 					"config.extra_data: disk_%u_serial names a disk that scsi_disks does not have",
 					i);
-	if (cfg->hugepages && cfg->mem_mib % 2)
-		return rpc_fail(re, RPC_INVALID_PARAMS,
-				"config.memory_config.memory_mb: %llu: hugepage-backed memory must be a multiple of 2 MiB",
-				(unsigned long long)cfg->mem_mib);
-	return 0;
+	return validate(cfg, re);
 }
 
 int config_from_json(struct json_object *request, struct vm_config *cfg,
@@ -645,9 +655,9 @@ int config_from_json(struct json_object *request, struct vm_config *cfg,
 	if (!request)
 		return rpc_fail(re, RPC_INVALID_PARAMS,
 				"params: missing (a CreateVMRequest with its config)");
-	if (pb_check_message(request, "", fields, &re->e) < 0 ||
-	    pb_get_string(request, "", "log_id", log_id, &re->e) < 0 ||
-	    pb_get_message(request, "", "config", &c, &re->e) < 0)
+	if (json_check_fields(request, "", fields, &re->e) < 0 ||
+	    json_get_str(request, "", "log_id", log_id, &re->e) < 0 ||
+	    json_get_object(request, "", "config", &c, &re->e) < 0)
 		return invalid(re);
 	if (!c)
 		return rpc_fail(re, RPC_INVALID_PARAMS,
@@ -681,21 +691,22 @@ static const char *chardev_dest(const struct chardev_config *c, char *buf,
 
 static int memory_json(struct json_object *c, const struct vm_config *cfg)
 {
-	struct json_object *m = pb_add_object(c, "memory_config");
+	struct json_object *m = json_add_object(c, "memory_config");
 
-	if (!m || pb_add_u64(m, "memory_mb", cfg->mem_mib) < 0 ||
-	    pb_add_bool(m, "allow_overcommit", true) < 0 ||
-	    pb_add_bool(m, "deferred_commit", true) < 0 ||
-	    pb_add_u64(m, "low_mmio_gap_in_mb", MMIO_GAP_MIB) < 0)
+	if (!m || json_add_u64(m, "memory_mb", cfg->mem_mib) < 0 ||
+	    json_add_bool(m, "allow_overcommit", true) < 0 ||
+	    json_add_bool(m, "deferred_commit", true) < 0 ||
+	    json_add_u64(m, "low_mmio_gap_in_mb", MMIO_GAP_MIB) < 0 ||
+	    (cfg->hugepages && json_add_bool(m, "hugepages", true) < 0))
 		return -1;
 	return 0;
 }
 
 static int processor_json(struct json_object *c, const struct vm_config *cfg)
 {
-	struct json_object *m = pb_add_object(c, "processor_config");
+	struct json_object *m = json_add_object(c, "processor_config");
 
-	if (!m || pb_add_u32(m, "processor_count", cfg->nr_cpus) < 0)
+	if (!m || json_add_u32(m, "processor_count", cfg->nr_cpus) < 0)
 		return -1;
 	return 0;
 }
@@ -703,22 +714,24 @@ static int processor_json(struct json_object *c, const struct vm_config *cfg)
 static int disk_json(struct json_object *arr, const struct disk_config *d,
 		     unsigned int index)
 {
-	struct json_object *m = pb_append_object(arr);
+	struct json_object *m = json_append_object(arr);
 	unsigned int controller = 0, lun = index;
+	/* A serial that is a SCSI address is said by controller and lun. */
+	bool address = scsi_serial_parse(d->serial, &controller, &lun);
 
-	scsi_serial_parse(d->serial, &controller, &lun);
-	if (!m || pb_add_u32(m, "controller", controller) < 0 ||
-	    pb_add_u32(m, "lun", lun) < 0 ||
-	    pb_add_string(m, "host_path", d->path) < 0 ||
-	    pb_add_string(m, "type", disk_types[DISK_TYPE_PHYSICAL]) < 0 ||
-	    pb_add_bool(m, "read_only", d->read_only) < 0)
+	if (!m || json_add_u32(m, "controller", controller) < 0 ||
+	    json_add_u32(m, "lun", lun) < 0 ||
+	    json_add_string(m, "host_path", d->path) < 0 ||
+	    json_add_string(m, "type", disk_types[DISK_TYPE_PHYSICAL]) < 0 ||
+	    json_add_bool(m, "read_only", d->read_only) < 0 ||
+	    (d->serial && !address && json_add_string(m, "serial", d->serial) < 0))
 		return -1;
 	return 0;
 }
 
 static int nic_json(struct json_object *arr, const struct net_config *n)
 {
-	struct json_object *m = pb_append_object(arr);
+	struct json_object *m = json_append_object(arr);
 	char port[32], mac[18];
 
 	if (!m)
@@ -727,25 +740,25 @@ static int nic_json(struct json_object *arr, const struct net_config *n)
 		snprintf(port, sizeof(port), "%s", n->tap_name);
 	else
 		snprintf(port, sizeof(port), "fd:%d", n->tap_fd);
-	if (pb_add_string(m, "port_id", port) < 0)
+	if (json_add_string(m, "port_id", port) < 0)
 		return -1;
 	if (!n->has_mac)
 		return 0;
 	snprintf(mac, sizeof(mac), "%02X-%02X-%02X-%02X-%02X-%02X",
 		 n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4],
 		 n->mac[5]);
-	return pb_add_string(m, "mac_address", mac);
+	return json_add_string(m, "mac_address", mac);
 }
 
 static int devices_json(struct json_object *c, const struct vm_config *cfg)
 {
 	struct json_object *m, *disks, *nics;
 
-	if (!cfg->nr_disks && !cfg->nr_nets)
+	if (!cfg->nr_disks && !cfg->nr_nets && !devices_json_any(cfg))
 		return 0;
-	if (!(m = pb_add_object(c, "devices_config")) ||
-	    !(disks = pb_add_array(m, "scsi_disks")) ||
-	    !(nics = pb_add_array(m, "nic_config")))
+	if (!(m = json_add_object(c, "devices_config")) ||
+	    !(disks = json_add_array(m, "scsi_disks")) ||
+	    !(nics = json_add_array(m, "nic_config")))
 		return -1;
 	for (unsigned int i = 0; i < cfg->nr_disks; i++)
 		if (disk_json(disks, &cfg->disks[i], i) < 0)
@@ -753,7 +766,7 @@ static int devices_json(struct json_object *c, const struct vm_config *cfg)
 	for (unsigned int i = 0; i < cfg->nr_nets; i++)
 		if (nic_json(nics, &cfg->nets[i]) < 0)
 			return -1;
-	return 0;
+	return devices_to_json(m, cfg);
 }
 
 /* Socket ports go to serial_config, other back ends to extra_data. */
@@ -770,72 +783,17 @@ static int serial_json(struct json_object *c, struct json_object *extra,
 			continue;
 		if (s->kind != CHARDEV_SOCKET) {
 			snprintf(key, sizeof(key), "serial_%u", i);
-			if (pb_add_string(extra, key,
+			if (json_add_string(extra, key,
 					  chardev_dest(s, dest, sizeof(dest))) < 0)
 				return -1;
 			continue;
 		}
-		if (!ports && (!(m = pb_add_object(c, "serial_config")) ||
-			       !(ports = pb_add_array(m, "ports"))))
+		if (!ports && (!(m = json_add_object(c, "serial_config")) ||
+			       !(ports = json_add_array(m, "ports"))))
 			return -1;
-		if (!(port = pb_append_object(ports)) ||
-		    pb_add_u32(port, "port", i) < 0 ||
-		    pb_add_string(port, "socket_path", s->path) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* The vsock and balloon devices, in their command-line syntax. */
-static int vsock_balloon_json(struct json_object *extra,
-			      const struct vm_config *cfg)
-{
-	const struct vsock_config *v = &cfg->vsock;
-	const struct balloon_config *b = &cfg->balloon;
-	char key[32], val[CONFIG_VSOCK_PATH_MAX + 32];
-
-	if (v->enabled) {
-		snprintf(val, sizeof(val), "cid=%u,uds=%s", v->cid, v->uds_path);
-		if (pb_add_string(extra, "vsock", val) < 0)
-			return -1;
-	}
-	for (unsigned int i = 0; i < v->nr_listeners; i++) {
-		snprintf(key, sizeof(key), "vsock_listen_%u", v->listeners[i].port);
-		if (pb_add_string(extra, key, v->listeners[i].path) < 0)
-			return -1;
-	}
-	if (!b->enabled)
-		return 0;
-	snprintf(val, sizeof(val), "%u%s", b->pages,
-		 b->deflate_on_oom ? ",deflate-on-oom" : "");
-	if (b->stats_interval_s)
-		snprintf(val + strlen(val), sizeof(val) - strlen(val),
-			 ",stats=%u", b->stats_interval_s);
-	return pb_add_string(extra, "balloon", val);
-}
-
-static int extra_json(struct json_object *extra, const struct vm_config *cfg)
-{
-	char key[32], dest[4200];
-
-	if (vsock_balloon_json(extra, cfg) < 0)
-		return -1;
-
-	if (cfg->hugepages && pb_add_string(extra, "hugepages", "true") < 0)
-		return -1;
-	if (cfg->console.kind != CHARDEV_NONE &&
-	    pb_add_string(extra, "console",
-			  chardev_dest(&cfg->console, dest, sizeof(dest))) < 0)
-		return -1;
-	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
-		unsigned int controller, lun;
-
-		/* A SCSI address is the disk's controller and lun. */
-		if (!cfg->disks[i].serial ||
-		    scsi_serial_parse(cfg->disks[i].serial, &controller, &lun))
-			continue;
-		snprintf(key, sizeof(key), "disk_%u_serial", i);
-		if (pb_add_string(extra, key, cfg->disks[i].serial) < 0)
+		if (!(port = json_append_object(ports)) ||
+		    json_add_u32(port, "port", i) < 0 ||
+		    json_add_string(port, "socket_path", s->path) < 0)
 			return -1;
 	}
 	return 0;
@@ -843,12 +801,12 @@ static int extra_json(struct json_object *extra, const struct vm_config *cfg)
 
 static int boot_json(struct json_object *c, const struct vm_config *cfg)
 {
-	struct json_object *m = pb_add_object(c, "direct_boot");
+	struct json_object *m = json_add_object(c, "direct_boot");
 
-	if (!m || pb_add_string(m, "kernel_path", cfg->kernel) < 0 ||
-	    (cfg->initrd && pb_add_string(m, "initrd_path", cfg->initrd) < 0) ||
+	if (!m || json_add_string(m, "kernel_path", cfg->kernel) < 0 ||
+	    (cfg->initrd && json_add_string(m, "initrd_path", cfg->initrd) < 0) ||
 	    (cfg->cmdline &&
-	     pb_add_string(m, "kernel_cmdline", cfg->cmdline) < 0))
+	     json_add_string(m, "kernel_cmdline", cfg->cmdline) < 0))
 		return -1;
 	return 0;
 }
@@ -860,14 +818,13 @@ struct json_object *config_to_json(const struct vm_config *cfg)
 
 	if (!c || !extra || memory_json(c, cfg) < 0 ||
 	    processor_json(c, cfg) < 0 || devices_json(c, cfg) < 0 ||
-	    serial_json(c, extra, cfg) < 0 || boot_json(c, cfg) < 0 ||
-	    extra_json(extra, cfg) < 0)
+	    serial_json(c, extra, cfg) < 0 || boot_json(c, cfg) < 0)
 		goto fail;
 	if (!json_object_object_length(extra)) {
 		json_object_put(extra);
 		return c;
 	}
-	if (pb_add(c, "extra_data", extra) < 0) {
+	if (json_add(c, "extra_data", extra) < 0) {
 		json_object_put(c);
 		return NULL;
 	}

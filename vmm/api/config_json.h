@@ -8,16 +8,17 @@
 #include "vmm/config.h"
 
 /*
- * The seed's VMConfig (vmservice.proto) in protobuf's JSON mapping <->
+ * VMConfig of hcsshim's vmservice.proto in protobuf's JSON mapping <->
  * struct vm_config, the model the command line fills too. docs/api.md
  * lists how each field maps and which values are refused.
  *
- * Options the command line has and VMConfig has no field for travel in
- * extra_data, with the command line's syntax: "hugepages" ("true" or
- * "false"), "console" and "serial_N" (DEST as for --console and --serial),
- * "disk_N_serial" (the Nth disk's serial), "vsock" (as --vsock),
- * "vsock_listen_PORT" (the PATH of --vsock-listen PORT=PATH) and
- * "balloon" (as --balloon).
+ * What the command line has and vmservice.proto has no field for gets
+ * fields of its own: memory_config.hugepages, scsi_disks[].serial and the
+ * devices of devices_json.h. Serial ports on other back ends than a Unix
+ * socket travel in extra_data as "serial_N" (DEST as for --serial). Older
+ * clients' extra_data keys are still read, with the command line's syntax:
+ * "hugepages", "console", "disk_N_serial", "vsock", "vsock_listen_PORT"
+ * and "balloon".
  */
 
 /* The extra_data keys, for messages. */
@@ -26,9 +27,11 @@
 
 /*
  * Fills @cfg (initialised here; freed by the caller in every case) from a
- * CreateVMRequest. @log_id receives its log_id (malloc()ed) or stays NULL.
- * Errors are RPC_INVALID_PARAMS for malformed input and RPC_UNSUPPORTED
- * for valid requests this VMM cannot honour; the message names the field.
+ * CreateVMRequest, and checks it with vm_config_validate(). @log_id
+ * receives its log_id (malloc()ed) or stays NULL. Errors are
+ * RPC_INVALID_PARAMS for malformed or invalid input and RPC_UNSUPPORTED for
+ * valid requests this VMM cannot honour; the message names the field by
+ * its path.
  */
 int config_from_json(struct json_object *request, struct vm_config *cfg,
 		     char **log_id, struct rpc_error *re);

@@ -1,50 +1,21 @@
 // SPDX-License-Identifier: MIT
 /*
- * The control API's methods: the seed's VM service (vmservice.proto), and
- * the balloon, serial and vsock calls of fuchsia.virtualization. Requests
- * and responses are the seed's messages in protobuf's JSON mapping.
+ * The control API's dispatch: each service's methods (vm_service.c,
+ * balloon_service.c, serial_service.c, vsock_service.c) and what they
+ * share. Requests and responses are the services' messages in protobuf's
+ * JSON mapping.
  */
-#include <errno.h>
-#include <stdio.h>
+#include "vmm/api/methods.h"
+
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
-#include "devices/chardev.h"
-#include "vmm/api/api.h"
-#include "vmm/api/config_json.h"
-#include "vmm/api/inspect.h"
-#include "vmm/api/pbjson.h"
-#include "vmm/api/view.h"
+#include "lib/json.h"
 
 /* Calls a device answers later, over all clients. */
 #define API_MAX_DEVICE_CALLS 64
 
-enum { METHOD_DONE = 0, METHOD_DEFERRED = 1 };
-
-/*
- * A method answers through @result (and @fd, passed along), or keeps
- * @call and returns METHOD_DEFERRED, or fails with @re.
- */
-typedef int (*method_fn)(struct api *api, struct api_call *call,
-			 struct json_object *params, struct json_object **result,
-			 int *fd, struct rpc_error *re);
-
-/* CapabilitiesVMResponse.Resource and ModifyType, in the seed's order. */
-enum resource {
-	RES_VPMEM, RES_SCSI, RES_VPCI, RES_PLAN9, RES_VMNIC, RES_MEMORY,
-	RES_PROCESSOR, RES_COUNT,
-};
-static const char *const resource_names[] = {
-	"Vpmem", "Scsi", "Vpci", "Plan9", "VMNic", "Memory", "Processor",
-};
-
-enum modify_type { MODIFY_ADD, MODIFY_REMOVE, MODIFY_UPDATE, MODIFY_COUNT };
-static const char *const modify_names[] = { "ADD", "REMOVE", "UPDATE" };
-
-static int no_params(const char *method, struct json_object *params,
+int method_no_params(const char *method, struct json_object *params,
 		     struct rpc_error *re)
 {
 	if (params && json_object_object_length(params))
@@ -54,18 +25,17 @@ static int no_params(const char *method, struct json_object *params,
 	return 0;
 }
 
-static int check_params(struct json_object *params, const char *const *fields,
+int method_check_params(struct json_object *params, const char *const *fields,
 			struct rpc_error *re)
 {
-	if (params && pb_check_message(params, "", fields, &re->e) < 0) {
+	if (params && json_check_fields(params, "", fields, &re->e) < 0) {
 		re->code = RPC_INVALID_PARAMS;
 		return -1;
 	}
 	return 0;
 }
 
-/* Fails unless a VM exists and has not halted. */
-static int need_live_vm(struct api *api, struct rpc_error *re)
+int method_need_vm(struct api *api, struct rpc_error *re)
 {
 	switch (api->state) {
 	case API_STATE_PAUSED:
@@ -85,246 +55,26 @@ static int need_live_vm(struct api *api, struct rpc_error *re)
 			"the VM was torn down; CreateVM creates a new one");
 }
 
-static struct balloon_control *need_balloon(struct api *api,
-					    struct rpc_error *re)
+int method_need_device(struct api *api, const void *control,
+		       const char *name, struct rpc_error *re)
 {
-	if (need_live_vm(api, re) < 0)
-		return NULL;
-	if (!api->vm.balloon)
-		rpc_fail(re, RPC_NO_DEVICE,
-			 "this VM has no balloon device (start it with --balloon)");
-	return api->vm.balloon;
-}
-
-static struct vsock_control *need_vsock(struct api *api, struct rpc_error *re)
-{
-	if (need_live_vm(api, re) < 0)
-		return NULL;
-	if (!api->vm.vsock)
-		rpc_fail(re, RPC_NO_DEVICE,
-			 "this VM has no vsock device (start it with --vsock)");
-	return api->vm.vsock;
-}
-
-/* --- Lifecycle ------------------------------------------------------- */
-
-static int m_create(struct api *api, struct api_call *call,
-		    struct json_object *params, struct json_object **result,
-		    int *fd, struct rpc_error *re)
-{
-	enum machine_error why;
-	struct vm_config cfg;
-	char *log_id = NULL;
-
-	(void)call, (void)result, (void)fd;
-	if (api->state != API_STATE_NONE && api->state != API_STATE_TORN_DOWN)
-		return rpc_fail(re, RPC_BAD_STATE,
-				"a VM already exists (%s); TeardownVM releases it first",
-				api_state_name(api->state));
-	if (config_from_json(params, &cfg, &log_id, re) < 0)
-		goto fail;
-	re->code = RPC_INVALID_PARAMS;
-	if (vm_config_validate(&cfg, CONFIG_MAX_CPUS, &re->e) < 0 ||
-	    vm_config_check_files(&cfg, &re->e) < 0) {
-		err_prefix(&re->e, "config");
-		goto fail;
-	}
-	if (api_create_vm(api, &cfg, log_id, &why, &re->e) < 0) {
-		re->code = why == MACHINE_ERR_BAD_IMAGE ? RPC_INVALID_PARAMS :
-							  RPC_FAILED;
+	if (method_need_vm(api, re) < 0)
 		return -1;
-	}
-	return METHOD_DONE;
-fail:
-	vm_config_free(&cfg);
-	free(log_id);
-	return -1;
-}
-
-static int m_resume(struct api *api, struct api_call *call,
-		    struct json_object *params, struct json_object **result,
-		    int *fd, struct rpc_error *re)
-{
-	(void)call, (void)result, (void)fd;
-	if (no_params("ResumeVM", params, re) < 0 || need_live_vm(api, re) < 0)
-		return -1;
-	if (api->state == API_STATE_PAUSED)
-		api_set_running(api, true);
-	return METHOD_DONE;
-}
-
-static int m_pause(struct api *api, struct api_call *call,
-		   struct json_object *params, struct json_object **result,
-		   int *fd, struct rpc_error *re)
-{
-	(void)call, (void)result, (void)fd;
-	if (no_params("PauseVM", params, re) < 0 || need_live_vm(api, re) < 0)
-		return -1;
-	if (api->state == API_STATE_RUNNING)
-		api_set_running(api, false);
-	return METHOD_DONE;
-}
-
-static int m_wait(struct api *api, struct api_call *call,
-		  struct json_object *params, struct json_object **result,
-		  int *fd, struct rpc_error *re)
-{
-	(void)result, (void)fd;
-	if (no_params("WaitVM", params, re) < 0)
-		return -1;
-	switch (api->state) {
-	case API_STATE_NONE:
-		return rpc_fail(re, RPC_BAD_STATE,
-				"no VM to wait for: call CreateVM first");
-	case API_STATE_HALTED:
-	case API_STATE_TORN_DOWN:
-		return METHOD_DONE;
-	case API_STATE_PAUSED:
-	case API_STATE_RUNNING:
-		break;
-	}
-	call->next = api->waiters;
-	api->waiters = call;
-	return METHOD_DEFERRED;
-}
-
-static int m_teardown(struct api *api, struct api_call *call,
-		      struct json_object *params, struct json_object **result,
-		      int *fd, struct rpc_error *re)
-{
-	(void)call, (void)result, (void)fd;
-	if (no_params("TeardownVM", params, re) < 0)
-		return -1;
-	if (api->state == API_STATE_NONE)
-		return rpc_fail(re, RPC_BAD_STATE,
-				"no VM to tear down: call CreateVM first");
-	api_teardown(api);
-	return METHOD_DONE;
-}
-
-static int m_quit(struct api *api, struct api_call *call,
-		  struct json_object *params, struct json_object **result,
-		  int *fd, struct rpc_error *re)
-{
-	(void)call, (void)result, (void)fd;
-	if (no_params("Quit", params, re) < 0)
-		return -1;
-	/* The answer is queued first; the loop stops after this batch. */
-	api_stop(api, 0);
-	return METHOD_DONE;
-}
-
-static int m_subscribe(struct api *api, struct api_call *call,
-		       struct json_object *params, struct json_object **result,
-		       int *fd, struct rpc_error *re)
-{
-	(void)fd;
-	if (no_params("SubscribeEvents", params, re) < 0)
-		return -1;
-	api_call_subscribe(call);
-	*result = json_object_new_object();
-	if (!*result || pb_add_string(*result, "state",
-				      api_state_name(api->state)) < 0)
-		return rpc_fail(re, RPC_INTERNAL_ERROR, "out of memory");
-	return METHOD_DONE;
-}
-
-/* --- Inspection ------------------------------------------------------ */
-
-static int m_inspect(struct api *api, struct api_call *call,
-		     struct json_object *params, struct json_object **result,
-		     int *fd, struct rpc_error *re)
-{
-	static const char *const fields[] = { "query", "recursion_limit", NULL };
-	struct json_object *view, *answer;
-	uint32_t limit = 0;
-	char *query = NULL;
-	int ret;
-
-	(void)call, (void)fd;
-	if (check_params(params, fields, re) < 0)
-		return -1;
-	if (pb_get_string(params, "", "query", &query, &re->e) < 0 ||
-	    pb_get_u32(params, "", "recursion_limit", &limit, &re->e) < 0) {
-		free(query);
-		re->code = RPC_INVALID_PARAMS;
-		return -1;
-	}
-	view = api_view(api);
-	if (!view) {
-		free(query);
-		return rpc_fail(re, RPC_INTERNAL_ERROR, "out of memory");
-	}
-	ret = inspect_query(view, query ? query : "", limit, &answer, re);
-	json_object_put(view);
-	free(query);
-	if (ret < 0)
-		return -1;
-	*result = json_object_new_object();
-	/* InspectVMResponse.result: any JSON value, null included. */
-	if (!*result || json_object_object_add(*result, "result", answer) < 0) {
-		json_object_put(answer);
-		return rpc_fail(re, RPC_INTERNAL_ERROR, "out of memory");
-	}
-	return METHOD_DONE;
-}
-
-/*
- * Which ModifyType (bit per type) ModifyResource performs for @res on the
- * current VM: CapabilitiesVM reports exactly this, and ModifyResource
- * refuses the rest.
- */
-static unsigned int resource_ops(struct api *api, enum resource res)
-{
-	if (res == RES_MEMORY && api->has_vm && api->vm.balloon)
-		return 1U << MODIFY_UPDATE;
+	if (!control)
+		return rpc_fail(re, RPC_NO_DEVICE,
+				"this VM has no %s device (start it with --%s)",
+				name, name);
 	return 0;
 }
 
-static int m_capabilities(struct api *api, struct api_call *call,
-			  struct json_object *params,
-			  struct json_object **result, int *fd,
-			  struct rpc_error *re)
+struct vsock_control *method_need_vsock(struct api *api, struct rpc_error *re)
 {
-	struct json_object *list, *os;
-
-	(void)call, (void)fd;
-	if (no_params("CapabilitiesVM", params, re) < 0)
-		return -1;
-	*result = json_object_new_object();
-	if (!*result || !(list = pb_add_array(*result, "supported_resources")))
-		goto oom;
-	for (int r = 0; r < RES_COUNT; r++) {
-		struct json_object *o = pb_append_object(list);
-		unsigned int ops = resource_ops(api, r);
-
-		if (!o || pb_add_bool(o, "Add", ops & (1U << MODIFY_ADD)) < 0 ||
-		    pb_add_bool(o, "Remove", ops & (1U << MODIFY_REMOVE)) < 0 ||
-		    pb_add_bool(o, "Update", ops & (1U << MODIFY_UPDATE)) < 0 ||
-		    pb_add_string(o, "resource", resource_names[r]) < 0)
-			goto oom;
-	}
-	if (!(os = pb_add_array(*result, "supported_guest_os")) ||
-	    json_object_array_add(os, json_object_new_string("Linux")) < 0)
-		goto oom;
-	return METHOD_DONE;
-oom:
-	return rpc_fail(re, RPC_INTERNAL_ERROR, "out of memory");
+	return method_need_device(api, api->vm.vsock, "vsock", re) < 0 ?
+		       NULL : api->vm.vsock;
 }
 
-/* --- PropertiesVM ---------------------------------------------------- */
-
-struct device_call {
-	struct api *api;
-	struct api_call *call;
-	bool memory;
-	bool processor;
-	uint32_t port;
-};
-
-static struct device_call *device_call_new(struct api *api,
-					   struct api_call *call,
-					   struct rpc_error *re)
+struct device_call *device_call_new(struct api *api, struct api_call *call,
+				    struct rpc_error *re)
 {
 	struct device_call *dc;
 
@@ -345,51 +95,13 @@ static struct device_call *device_call_new(struct api *api,
 	return dc;
 }
 
-static void device_call_free(struct device_call *dc)
+void device_call_free(struct device_call *dc)
 {
 	dc->api->device_calls--;
 	free(dc);
 }
 
-static const char *const property_names[] = { "Memory", "Processor" };
-
-static struct json_object *properties_json(struct api *api, bool memory,
-					   bool processor,
-					   const struct balloon_stats *stats)
-{
-	struct json_object *r = json_object_new_object(), *m, *p;
-	uint64_t avail = 0, reserved = 0;
-	uint32_t actual, target;
-	struct err e;
-
-	if (!r)
-		return NULL;
-	if (memory) {
-		struct balloon_control *b = api->vm.balloon;
-
-		for (unsigned int i = 0; stats && i < stats->nr; i++)
-			if (stats->stats[i].tag == BALLOON_STAT_AVAIL)
-				avail = stats->stats[i].val;
-		if (b && b->get_num_pages(b->opaque, &actual, &target, &e) == 0)
-			reserved = (uint64_t)actual * BALLOON_PAGE_SIZE;
-		if (!(m = pb_add_object(r, "memory_stats")) ||
-		    pb_add_u64(m, "working_set_bytes", api_working_set_bytes()) < 0 ||
-		    pb_add_u64(m, "available_memory", avail) < 0 ||
-		    pb_add_u64(m, "reserved_memory", reserved) < 0 ||
-		    pb_add_u64(m, "assigned_memory", api->vm.mem.size - reserved) < 0)
-			goto oom;
-	}
-	if (processor && (!(p = pb_add_object(r, "processor_stats")) ||
-			  pb_add_u64(p, "total_runtime_ns",
-				     api_vcpu_runtime_ns(&api->vm)) < 0))
-		goto oom;
-	return r;
-oom:
-	json_object_put(r);
-	return NULL;
-}
-
-static void reply_or_oom(struct api_call *call, struct json_object *result)
+void method_reply_or_oom(struct api_call *call, struct json_object *result)
 {
 	struct rpc_error re;
 
@@ -401,551 +113,74 @@ static void reply_or_oom(struct api_call *call, struct json_object *result)
 	api_call_fail(call, &re);
 }
 
-static void properties_done(void *ctx, const struct balloon_stats *stats,
-			    const struct err *e)
-{
-	struct device_call *dc = ctx;
-	struct api *api = dc->api;
-
-	/* Without fresh statistics, available_memory reads 0. */
-	if (!api->has_vm) {
-		struct rpc_error re;
-
-		rpc_fail(&re, RPC_BAD_STATE, "the VM was torn down meanwhile");
-		api_call_fail(dc->call, &re);
-	} else {
-		reply_or_oom(dc->call, properties_json(api, dc->memory,
-						       dc->processor,
-						       e ? NULL : stats));
-	}
-	device_call_free(dc);
-}
-
-static int m_properties(struct api *api, struct api_call *call,
-			struct json_object *params,
-			struct json_object **result, int *fd,
-			struct rpc_error *re)
-{
-	static const char *const fields[] = { "types", NULL };
-	struct balloon_control *b = api->vm.balloon;
-	struct json_object *types = NULL;
-	bool want[2] = { false, false };
-	struct device_call *dc;
-	size_t n;
-
-	(void)fd;
-	if (check_params(params, fields, re) < 0 ||
-	    pb_get_array(params, "", "types", &types, &re->e) < 0) {
-		re->code = RPC_INVALID_PARAMS;
-		return -1;
-	}
-	n = types ? json_object_array_length(types) : 0;
-	for (size_t i = 0; i < n; i++) {
-		char where[32];
-		int t;
-
-		snprintf(where, sizeof(where), "types[%zu]", i);
-		if (pb_value_enum(json_object_array_get_idx(types, i), where,
-				  property_names, 2, &t, &re->e) < 0) {
-			re->code = RPC_INVALID_PARAMS;
-			return -1;
-		}
-		want[t] = true;
-	}
-	if (n == 0)
-		want[0] = want[1] = true;
-	if (!api->has_vm && need_live_vm(api, re) < 0)
-		return -1;
-	/* Fresh guest statistics only from a running guest. */
-	if (!want[0] || !b || api->state != API_STATE_RUNNING) {
-		*result = properties_json(api, want[0], want[1], NULL);
-		return *result ? METHOD_DONE :
-			rpc_fail(re, RPC_INTERNAL_ERROR, "out of memory");
-	}
-	if (!(dc = device_call_new(api, call, re)))
-		return -1;
-	dc->memory = want[0];
-	dc->processor = want[1];
-	if (b->get_mem_stats(b->opaque, properties_done, dc, &re->e) < 0) {
-		/* No statistics now: answer with what the VMM knows itself. */
-		device_call_free(dc);
-		*result = properties_json(api, want[0], want[1], NULL);
-		return *result ? METHOD_DONE :
-			rpc_fail(re, RPC_INTERNAL_ERROR, "out of memory");
-	}
-	return METHOD_DEFERRED;
-}
-
-/* --- ModifyResource -------------------------------------------------- */
-
-/* Why ModifyResource cannot do @type on @res, for this VM. */
-static int refusal(struct api *api, enum resource res, enum modify_type type,
-		   struct rpc_error *re)
-{
-	switch (res) {
-	case RES_MEMORY:
-		if (type != MODIFY_UPDATE)
-			return rpc_fail(re, RPC_UNSUPPORTED,
-					"memory: %s is not supported: memory hot-plug does not exist yet; UPDATE resizes through the balloon",
-					modify_names[type]);
-		if (!api->vm.balloon)
-			return rpc_fail(re, RPC_NO_DEVICE,
-					"memory: this VM has no balloon device (start it with --balloon)");
-		break;
-	case RES_PROCESSOR:
-		return rpc_fail(re, RPC_UNSUPPORTED,
-				"processor: vCPU hot-plug and vCPU weights or limits are not supported yet");
-	case RES_SCSI:
-	case RES_VMNIC:
-	case RES_VPMEM:
-		return rpc_fail(re, RPC_UNSUPPORTED,
-				"%s: %s is not supported yet: virtio-mmio devices are fixed when the VM is created",
-				resource_names[res], modify_names[type]);
-	case RES_VPCI:
-		return rpc_fail(re, RPC_UNSUPPORTED,
-				"windows_device: Windows PCI devices cannot be assigned on Linux");
-	case RES_PLAN9:
-	case RES_COUNT:
-		break;
-	}
-	return rpc_fail(re, RPC_UNSUPPORTED, "%s: not supported",
-			resource_names[res]);
-}
-
-/* The guest's new size in MiB, from a ModifyMemoryRequest. */
-static int memory_target(struct json_object *m, uint64_t *mb,
-			 struct rpc_error *re)
-{
-	*mb = 0;
-	if (pb_get_u64(m, "memory", "memory_mb", mb, &re->e) < 0) {
-		re->code = RPC_INVALID_PARAMS;
-		return -1;
-	}
-	if (*mb == 0)
-		return rpc_fail(re, RPC_INVALID_PARAMS,
-				"memory.memory_mb: missing or 0 (the guest's new memory size)");
-	return 0;
-}
-
-static int modify_memory(struct api *api, uint64_t mb, struct rpc_error *re)
-{
-	struct balloon_control *b = api->vm.balloon;
-	uint64_t pages;
-
-	if (mb > api->cfg.mem_mib)
-		return rpc_fail(re, RPC_UNSUPPORTED,
-				"memory.memory_mb: %llu MiB is more than the %llu MiB the VM was created with; memory hot-plug is not supported yet",
-				(unsigned long long)mb,
-				(unsigned long long)api->cfg.mem_mib);
-	pages = (api->cfg.mem_mib - mb) * (MiB / BALLOON_PAGE_SIZE);
-	if (pages > UINT32_MAX)
-		return rpc_fail(re, RPC_UNSUPPORTED,
-				"memory.memory_mb: the balloon cannot hold %llu pages",
-				(unsigned long long)pages);
-	re->code = RPC_FAILED;
-	return b->request_num_pages(b->opaque, (uint32_t)pages, &re->e);
-}
-
-static int m_modify(struct api *api, struct api_call *call,
-		    struct json_object *params, struct json_object **result,
-		    int *fd, struct rpc_error *re)
-{
-	/* The oneof resource: each message with its fields, as in the seed. */
-	static const struct {
-		const char *field;
-		enum resource res;
-		const char *const fields[6];
-	} oneof[] = {
-		{ "processor", RES_PROCESSOR, { "processor_index" } },
-		{ "processor_config", RES_PROCESSOR,
-		  { "processor_weight", "processor_limit" } },
-		{ "memory", RES_MEMORY, { "memory_mb" } },
-		{ "scsi_disk", RES_SCSI,
-		  { "controller", "lun", "host_path", "type", "read_only" } },
-		{ "vpmem_disk", RES_VPMEM, { "host_path", "type", "read_only" } },
-		{ "nic_config", RES_VMNIC,
-		  { "nic_id", "port_id", "mac_address", "switch_id", "nic_name" } },
-		{ "windows_device", RES_VPCI, { "instance_id" } },
-	};
-	static const char *const fields[] = {
-		"type", "processor", "processor_config", "memory", "scsi_disk",
-		"vpmem_disk", "nic_config", "windows_device", NULL,
-	};
-	struct json_object *msg = NULL, *v;
-	const char *field = NULL;
-	enum resource res = RES_COUNT;
-	int type = MODIFY_ADD;
-	uint64_t mb = 0;
-
-	(void)call, (void)result, (void)fd;
-	if (!params)
-		return rpc_fail(re, RPC_INVALID_PARAMS,
-				"params: missing (a ModifyResourceRequest)");
-	if (check_params(params, fields, re) < 0 ||
-	    pb_get_enum(params, "", "type", modify_names, MODIFY_COUNT, &type,
-			&re->e) < 0) {
-		re->code = RPC_INVALID_PARAMS;
-		return -1;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(oneof); i++) {
-		if (pb_get_message(params, "", oneof[i].field, &v, &re->e) < 0 ||
-		    (v && pb_check_message(v, oneof[i].field, oneof[i].fields,
-					   &re->e) < 0)) {
-			re->code = RPC_INVALID_PARAMS;
-			return -1;
-		}
-		if (!v)
-			continue;
-		if (msg)
-			return rpc_fail(re, RPC_INVALID_PARAMS,
-					"give one resource, not both %s and %s",
-					field, oneof[i].field);
-		msg = v;
-		field = oneof[i].field;
-		res = oneof[i].res;
-	}
-	if (!msg)
-		return rpc_fail(re, RPC_INVALID_PARAMS,
-				"no resource given (processor, processor_config, memory, scsi_disk, vpmem_disk, nic_config or windows_device)");
-	if (res == RES_MEMORY && memory_target(msg, &mb, re) < 0)
-		return -1;
-	if (need_live_vm(api, re) < 0)
-		return -1;
-	if (!(resource_ops(api, res) & (1U << type)))
-		return refusal(api, res, type, re);
-	return modify_memory(api, mb, re);
-}
-
-/* --- Vsock ----------------------------------------------------------- */
-
-static int m_vmsocket(struct api *api, struct api_call *call,
-		      struct json_object *params, struct json_object **result,
-		      int *fd, struct rpc_error *re)
-{
-	static const char *const fields[] = {
-		"type", "hvsocket_list", "vsock_listen", NULL,
-	};
-	static const char *const listen_fields[] = {
-		"port", "listener_path", NULL,
-	};
-	struct sockaddr_un addr;
-	struct json_object *hv, *l;
-	struct vsock_control *vs;
-	uint32_t port = 0;
-	char *path = NULL;
-	int type = MODIFY_ADD, ret;
-
-	(void)call, (void)result, (void)fd;
-	if (!params)
-		return rpc_fail(re, RPC_INVALID_PARAMS,
-				"params: missing (a VMSocketRequest)");
-	if (check_params(params, fields, re) < 0 ||
-	    pb_get_enum(params, "", "type", modify_names, MODIFY_COUNT, &type,
-			&re->e) < 0 ||
-	    pb_get_message(params, "", "hvsocket_list", &hv, &re->e) < 0 ||
-	    pb_get_message(params, "", "vsock_listen", &l, &re->e) < 0 ||
-	    (l && pb_check_message(l, "vsock_listen", listen_fields, &re->e) < 0) ||
-	    (l && pb_get_u32(l, "vsock_listen", "port", &port, &re->e) < 0) ||
-	    (l && pb_get_string(l, "vsock_listen", "listener_path", &path,
-				&re->e) < 0)) {
-		free(path);
-		re->code = RPC_INVALID_PARAMS;
-		return -1;
-	}
-	if (hv && l)
-		ret = rpc_fail(re, RPC_INVALID_PARAMS,
-			       "give one of hvsocket_list and vsock_listen");
-	else if (hv)
-		ret = rpc_fail(re, RPC_UNSUPPORTED,
-			       "hvsocket_list: Hyper-V sockets exist only on Windows hosts; use vsock_listen");
-	else if (!l)
-		ret = rpc_fail(re, RPC_INVALID_PARAMS,
-			       "vsock_listen: missing (port and listener_path)");
-	else if (type == MODIFY_UPDATE)
-		ret = rpc_fail(re, RPC_UNSUPPORTED,
-			       "UPDATE of a vsock listener is not supported: REMOVE it and ADD it again");
-	else if (type == MODIFY_ADD && (!path || !*path))
-		ret = rpc_fail(re, RPC_INVALID_PARAMS,
-			       "vsock_listen.listener_path: missing");
-	else if (path && strlen(path) >= sizeof(addr.sun_path))
-		ret = rpc_fail(re, RPC_INVALID_PARAMS,
-			       "vsock_listen.listener_path: longer than %zu bytes",
-			       sizeof(addr.sun_path) - 1);
-	else if (!(vs = need_vsock(api, re)))
-		ret = -1;
-	else if (type == MODIFY_ADD)
-		ret = vs->add_listener(vs->opaque, port, path, &re->e);
-	else
-		ret = vs->remove_listener(vs->opaque, port, &re->e);
-	if (ret < 0 && !re->code)
-		re->code = RPC_FAILED;
-	free(path);
-	return ret < 0 ? -1 : METHOD_DONE;
-}
-
-static struct json_object *port_result(uint32_t port)
+struct json_object *method_port_result(uint32_t port)
 {
 	struct json_object *r = json_object_new_object();
 
-	if (r && pb_add_u32(r, "port", port) < 0) {
+	if (r && json_add_u32(r, "port", port) < 0) {
 		json_object_put(r);
 		return NULL;
 	}
 	return r;
 }
 
-static void vsock_connected(void *ctx, int fd, const struct err *e)
+static method_fn find_method(const char *name)
 {
-	struct device_call *dc = ctx;
-	struct json_object *r;
-	struct rpc_error re;
+	static const struct {
+		const char *name;
+		method_fn fn;
+	} methods[] = {
+		{ "CreateVM", method_create_vm },
+		{ "TeardownVM", method_teardown_vm },
+		{ "PauseVM", method_pause_vm },
+		{ "ResumeVM", method_resume_vm },
+		{ "WaitVM", method_wait_vm },
+		{ "InspectVM", method_inspect_vm },
+		{ "CapabilitiesVM", method_capabilities_vm },
+		{ "PropertiesVM", method_properties_vm },
+		{ "ModifyResource", method_modify_resource },
+		{ "VMSocket", method_vm_socket },
+		{ "Quit", method_quit },
+		{ "SubscribeEvents", method_subscribe_events },
+		{ "GetNumPages", method_get_num_pages },
+		{ "RequestNumPages", method_request_num_pages },
+		{ "GetMemStats", method_get_mem_stats },
+		{ "GetSerial", method_get_serial },
+		{ "VsockConnect", method_vsock_connect },
+	};
 
-	if (fd < 0) {
-		rpc_fail(&re, RPC_FAILED, "vsock port %u: %s", dc->port,
-			 e ? e->msg : "the connection failed");
-		api_call_fail(dc->call, &re);
-	} else if ((r = port_result(dc->port))) {
-		api_call_reply_fd(dc->call, r, fd);
-	} else {
-		close(fd);
-		reply_or_oom(dc->call, NULL);
-	}
-	device_call_free(dc);
-}
-
-static int m_vsock_connect(struct api *api, struct api_call *call,
-			   struct json_object *params,
-			   struct json_object **result, int *fd,
-			   struct rpc_error *re)
-{
-	static const char *const fields[] = { "port", NULL };
-	struct vsock_control *vs;
-	struct device_call *dc;
-	uint32_t port = 0;
-
-	(void)result, (void)fd;
-	if (check_params(params, fields, re) < 0 ||
-	    pb_get_u32(params, "", "port", &port, &re->e) < 0) {
-		re->code = RPC_INVALID_PARAMS;
-		return -1;
-	}
-	if (!(vs = need_vsock(api, re)) || !(dc = device_call_new(api, call, re)))
-		return -1;
-	dc->port = port;
-	re->code = RPC_FAILED;
-	if (vs->connect(vs->opaque, port, vsock_connected, dc, &re->e) < 0) {
-		device_call_free(dc);
-		return -1;
-	}
-	return METHOD_DEFERRED;
-}
-
-/* --- Balloon --------------------------------------------------------- */
-
-static int m_get_num_pages(struct api *api, struct api_call *call,
-			   struct json_object *params,
-			   struct json_object **result, int *fd,
-			   struct rpc_error *re)
-{
-	struct balloon_control *b;
-	uint32_t actual, target;
-
-	(void)call, (void)fd;
-	if (no_params("GetNumPages", params, re) < 0 ||
-	    !(b = need_balloon(api, re)))
-		return -1;
-	re->code = RPC_FAILED;
-	if (b->get_num_pages(b->opaque, &actual, &target, &re->e) < 0)
-		return -1;
-	*result = json_object_new_object();
-	if (!*result || pb_add_u32(*result, "num_pages", actual) < 0 ||
-	    pb_add_u32(*result, "requested_num_pages", target) < 0)
-		return rpc_fail(re, RPC_INTERNAL_ERROR, "out of memory");
-	return METHOD_DONE;
-}
-
-static int m_request_num_pages(struct api *api, struct api_call *call,
-			       struct json_object *params,
-			       struct json_object **result, int *fd,
-			       struct rpc_error *re)
-{
-	static const char *const fields[] = { "requested_num_pages", NULL };
-	struct balloon_control *b;
-	struct json_object *v = NULL;
-	uint32_t pages = 0;
-
-	(void)call, (void)result, (void)fd;
-	if (check_params(params, fields, re) < 0 ||
-	    pb_get_u32(params, "", "requested_num_pages", &pages, &re->e) < 0) {
-		re->code = RPC_INVALID_PARAMS;
-		return -1;
-	}
-	if (!params || !json_object_object_get_ex(params, "requested_num_pages", &v) || !v)
-		return rpc_fail(re, RPC_INVALID_PARAMS,
-				"requested_num_pages: missing");
-	if (!(b = need_balloon(api, re)))
-		return -1;
-	re->code = RPC_FAILED;
-	return b->request_num_pages(b->opaque, pages, &re->e) < 0 ? -1 :
-								    METHOD_DONE;
-}
-
-static struct json_object *mem_stats_json(const struct balloon_stats *stats)
-{
-	struct json_object *r = json_object_new_object(), *arr;
-
-	if (!r || !(arr = pb_add_array(r, "mem_stats")))
-		goto oom;
-	for (unsigned int i = 0; i < stats->nr && i < BALLOON_MAX_STATS; i++) {
-		struct json_object *o = pb_append_object(arr);
-
-		if (!o || pb_add_u32(o, "tag", stats->stats[i].tag) < 0 ||
-		    pb_add_u64(o, "val", stats->stats[i].val) < 0)
-			goto oom;
-	}
-	return r;
-oom:
-	json_object_put(r);
+	for (size_t i = 0; i < ARRAY_SIZE(methods); i++)
+		if (!strcmp(name, methods[i].name))
+			return methods[i].fn;
 	return NULL;
 }
-
-static void mem_stats_done(void *ctx, const struct balloon_stats *stats,
-			   const struct err *e)
-{
-	struct device_call *dc = ctx;
-	struct rpc_error re;
-
-	if (e) {
-		re.code = RPC_FAILED;
-		re.e = *e;
-		api_call_fail(dc->call, &re);
-	} else {
-		reply_or_oom(dc->call, mem_stats_json(stats));
-	}
-	device_call_free(dc);
-}
-
-static int m_get_mem_stats(struct api *api, struct api_call *call,
-			   struct json_object *params,
-			   struct json_object **result, int *fd,
-			   struct rpc_error *re)
-{
-	struct balloon_control *b;
-	struct device_call *dc;
-
-	(void)result, (void)fd;
-	if (no_params("GetMemStats", params, re) < 0 ||
-	    !(b = need_balloon(api, re)))
-		return -1;
-	if (api->state != API_STATE_RUNNING)
-		return rpc_fail(re, RPC_BAD_STATE,
-				"the VM is paused: only a running guest reports statistics");
-	if (!(dc = device_call_new(api, call, re)))
-		return -1;
-	re->code = RPC_FAILED;
-	if (b->get_mem_stats(b->opaque, mem_stats_done, dc, &re->e) < 0) {
-		device_call_free(dc);
-		return -1;
-	}
-	return METHOD_DEFERRED;
-}
-
-/* --- Serial ---------------------------------------------------------- */
-
-static int m_get_serial(struct api *api, struct api_call *call,
-			struct json_object *params,
-			struct json_object **result, int *fd,
-			struct rpc_error *re)
-{
-	static const char *const fields[] = { "port", NULL };
-	struct chardev *chr;
-	uint32_t port = 0;
-	int sv[2];
-
-	(void)call;
-	if (check_params(params, fields, re) < 0 ||
-	    pb_get_u32(params, "", "port", &port, &re->e) < 0) {
-		re->code = RPC_INVALID_PARAMS;
-		return -1;
-	}
-	/* After a halt the port still holds the guest's last output. */
-	if (!api->has_vm && need_live_vm(api, re) < 0)
-		return -1;
-	if (port >= CONFIG_NR_SERIAL || !(chr = api->vm.serial[port]))
-		return rpc_fail(re, RPC_NO_DEVICE,
-				"this VM has no serial port %u (COM%u): ports 0-%d exist when configured, port 0 always",
-				port, port + 1, CONFIG_NR_SERIAL - 1);
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return rpc_fail(re, RPC_FAILED, "socketpair: %s", strerror(errno));
-	re->code = RPC_FAILED;
-	if (chardev_attach(chr, sv[0], &re->e) < 0) {
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
-	}
-	*result = port_result(port);
-	if (!*result || pb_add_string(*result, "name", chr->name) < 0 ||
-	    (chr->kind == CHARDEV_SOCKET &&
-	     pb_add_string(*result, "socket_path", chr->path) < 0)) {
-		close(sv[1]);
-		return rpc_fail(re, RPC_INTERNAL_ERROR, "out of memory");
-	}
-	*fd = sv[1];
-	return METHOD_DONE;
-}
-
-/* --- Dispatch -------------------------------------------------------- */
-
-static const struct {
-	const char *name;
-	method_fn fn;
-} methods[] = {
-	{ "CreateVM", m_create },
-	{ "TeardownVM", m_teardown },
-	{ "PauseVM", m_pause },
-	{ "ResumeVM", m_resume },
-	{ "WaitVM", m_wait },
-	{ "InspectVM", m_inspect },
-	{ "CapabilitiesVM", m_capabilities },
-	{ "PropertiesVM", m_properties },
-	{ "ModifyResource", m_modify },
-	{ "VMSocket", m_vmsocket },
-	{ "Quit", m_quit },
-	{ "GetNumPages", m_get_num_pages },
-	{ "RequestNumPages", m_request_num_pages },
-	{ "GetMemStats", m_get_mem_stats },
-	{ "GetSerial", m_get_serial },
-	{ "VsockConnect", m_vsock_connect },
-	{ "SubscribeEvents", m_subscribe },
-};
 
 void api_dispatch(struct api *api, struct api_call *call,
 		  const struct rpc_request *req)
 {
+	method_fn fn = find_method(req->method);
 	struct json_object *result = NULL;
 	struct rpc_error re = { 0 };
 	int fd = -1, ret;
 
-	for (size_t i = 0; i < ARRAY_SIZE(methods); i++) {
-		if (strcmp(req->method, methods[i].name))
-			continue;
-		ret = methods[i].fn(api, call, req->params, &result, &fd, &re);
-		if (ret == METHOD_DEFERRED)
-			return;
-		if (ret < 0) {
-			json_object_put(result);
-			if (!re.code)
-				re.code = RPC_FAILED;
-			api_call_fail(call, &re);
-			return;
-		}
-		api_call_reply_fd(call, result, fd);
+	if (!fn) {
+		rpc_fail(&re, RPC_METHOD_NOT_FOUND,
+			 "unknown method '%.64s' (see docs/api.md for the methods)",
+			 req->method);
+		api_call_fail(call, &re);
 		return;
 	}
-	rpc_fail(&re, RPC_METHOD_NOT_FOUND,
-		 "unknown method '%.64s' (see docs/api.md for the methods)",
-		 req->method);
-	api_call_fail(call, &re);
+	ret = fn(api, call, req->params, &result, &fd, &re);
+	if (ret == METHOD_DEFERRED)
+		return;
+	if (ret < 0) {
+		json_object_put(result);
+		if (!re.code)
+			re.code = RPC_FAILED;
+		api_call_fail(call, &re);
+		return;
+	}
+	api_call_reply_fd(call, result, fd);
 }
 
 void api_forget_client(struct api *api, struct api_client *client)

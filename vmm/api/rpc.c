@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pbjson.h"
+#include "lib/json.h"
 
 int rpc_fail(struct rpc_error *re, int code, const char *fmt, ...)
 {
@@ -14,7 +14,7 @@ int rpc_fail(struct rpc_error *re, int code, const char *fmt, ...)
 
 	re->code = code;
 	va_start(ap, fmt);
-	vsnprintf(re->e.msg, sizeof(re->e.msg), fmt, ap);
+	err_vset(&re->e, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -76,7 +76,7 @@ static int read_id(struct rpc_request *req, struct rpc_error *re)
 	    !json_object_is_type(id, json_type_int))
 		return rpc_fail(re, RPC_INVALID_REQUEST,
 				"invalid request: id must be a string, an integer or null, not %s",
-				pb_type_name(id));
+				json_type_name(id));
 	req->id = id;
 	return 0;
 }
@@ -88,7 +88,7 @@ static int check_members(struct rpc_request *req, struct rpc_error *re)
 	};
 	struct json_object *v;
 
-	if (pb_check_message(req->root, "", members, &re->e) < 0) {
+	if (json_check_fields(req->root, "", members, &re->e) < 0) {
 		re->code = RPC_INVALID_REQUEST;
 		return err_prefix(&re->e, "invalid request");
 	}
@@ -114,7 +114,7 @@ static int check_members(struct rpc_request *req, struct rpc_error *re)
 				req->method);
 	return rpc_fail(re, RPC_INVALID_REQUEST,
 			"invalid request: \"params\" must be an object, not %s",
-			pb_type_name(v));
+			json_type_name(v));
 }
 
 int rpc_parse_request(const char *line, size_t len, struct rpc_request *req,
@@ -129,7 +129,7 @@ int rpc_parse_request(const char *line, size_t len, struct rpc_request *req,
 	if (!json_object_is_type(req->root, json_type_object))
 		return rpc_fail(re, RPC_INVALID_REQUEST,
 				"invalid request: expected a JSON object, got %s",
-				pb_type_name(req->root));
+				json_type_name(req->root));
 	if (read_id(req, re) < 0)
 		return -1;
 	return check_members(req, re);
@@ -168,7 +168,7 @@ static struct json_object *envelope(struct json_object *id)
 
 	if (!msg)
 		return NULL;
-	if (pb_add_string(msg, "jsonrpc", "2.0") < 0 ||
+	if (json_add_string(msg, "jsonrpc", "2.0") < 0 ||
 	    json_object_object_add(msg, "id", json_object_get(id)) < 0) {
 		json_object_put(msg);
 		return NULL;
@@ -187,7 +187,7 @@ char *rpc_result_line(struct json_object *id, struct json_object *result,
 		json_object_put(result);
 		return NULL;
 	}
-	if (pb_add(msg, "result", result) < 0) {
+	if (json_add(msg, "result", result) < 0) {
 		json_object_put(msg);
 		return NULL;
 	}
@@ -204,9 +204,9 @@ char *rpc_error_line(struct json_object *id, int code, const char *message,
 		return NULL;
 	error = json_object_new_object();
 	/* Once added, @error belongs to @msg. */
-	if (pb_add(msg, "error", error) < 0 ||
-	    pb_add(error, "code", json_object_new_int(code)) < 0 ||
-	    pb_add_string(error, "message", message) < 0) {
+	if (json_add(msg, "error", error) < 0 ||
+	    json_add(error, "code", json_object_new_int(code)) < 0 ||
+	    json_add_string(error, "message", message) < 0) {
 		json_object_put(msg);
 		return NULL;
 	}
@@ -218,9 +218,9 @@ char *rpc_notification_line(const char *method, struct json_object *params,
 {
 	struct json_object *msg = json_object_new_object();
 
-	if (!msg || pb_add_string(msg, "jsonrpc", "2.0") < 0 ||
-	    pb_add_string(msg, "method", method) < 0 ||
-	    pb_add(msg, "params", params) < 0) {
+	if (!msg || json_add_string(msg, "jsonrpc", "2.0") < 0 ||
+	    json_add_string(msg, "method", method) < 0 ||
+	    json_add(msg, "params", params) < 0) {
 		if (!msg)
 			json_object_put(params);
 		json_object_put(msg);

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "vmm/util.h"
+#include "lib/util.h"
 
 /*
  * JSON-RPC 2.0 framing for the control socket: one request, response or

@@ -7,7 +7,7 @@
 #include <sys/types.h>
 
 #include "vmm/api/rpc.h"
-#include "vmm/event.h"
+#include "lib/event.h"
 
 /*
  * The control socket's transport: a Unix stream socket created owner-only

@@ -6,7 +6,7 @@
 
 #include "devices/chardev.h"
 #include "vmm/api/config_json.h"
-#include "vmm/api/pbjson.h"
+#include "lib/json.h"
 #include "vmm/vcpu.h"
 
 uint64_t api_working_set_bytes(void)
@@ -52,7 +52,7 @@ static const char *backend_name(enum chardev_kind kind)
 
 static int vcpus_json(struct json_object *view, struct vm *vm)
 {
-	struct json_object *arr = pb_add_array(view, "vcpus");
+	struct json_object *arr = json_add_array(view, "vcpus");
 
 	if (!arr)
 		return -1;
@@ -61,9 +61,9 @@ static int vcpus_json(struct json_object *view, struct vm *vm)
 
 		if (!vm->vcpus[i])
 			continue;
-		v = pb_append_object(arr);
-		if (!v || pb_add_u32(v, "id", i) < 0 ||
-		    pb_add_u64(v, "runtime_ns",
+		v = json_append_object(arr);
+		if (!v || json_add_u32(v, "id", i) < 0 ||
+		    json_add_u64(v, "runtime_ns",
 			       vcpu_cpu_time_ns(vm->vcpus[i])) < 0)
 			return -1;
 	}
@@ -73,7 +73,7 @@ static int vcpus_json(struct json_object *view, struct vm *vm)
 /* Device names in creation order (the VM keeps them newest first). */
 static int devices_json(struct json_object *view, struct vm *vm)
 {
-	struct json_object *arr = pb_add_array(view, "devices");
+	struct json_object *arr = json_add_array(view, "devices");
 	unsigned int n = 0;
 
 	if (!arr)
@@ -86,8 +86,8 @@ static int devices_json(struct json_object *view, struct vm *vm)
 
 		for (unsigned int j = 1; j < i; j++)
 			d = d->next;
-		o = pb_append_object(arr);
-		if (!o || pb_add_string(o, "name", d->name) < 0)
+		o = json_append_object(arr);
+		if (!o || json_add_string(o, "name", d->name) < 0)
 			return -1;
 	}
 	return 0;
@@ -95,7 +95,7 @@ static int devices_json(struct json_object *view, struct vm *vm)
 
 static int serial_json(struct json_object *view, struct vm *vm)
 {
-	struct json_object *arr = pb_add_array(view, "serial_ports");
+	struct json_object *arr = json_add_array(view, "serial_ports");
 
 	if (!arr)
 		return -1;
@@ -105,12 +105,12 @@ static int serial_json(struct json_object *view, struct vm *vm)
 
 		if (!chr)
 			continue;
-		o = pb_append_object(arr);
-		if (!o || pb_add_u32(o, "port", i) < 0 ||
-		    pb_add_string(o, "name", chr->name) < 0 ||
-		    pb_add_string(o, "backend", backend_name(chr->kind)) < 0 ||
-		    (chr->path && pb_add_string(o, "path", chr->path) < 0) ||
-		    pb_add_u32(o, "clients", chr->nr_clients) < 0)
+		o = json_append_object(arr);
+		if (!o || json_add_u32(o, "port", i) < 0 ||
+		    json_add_string(o, "name", chr->name) < 0 ||
+		    json_add_string(o, "backend", backend_name(chr->kind)) < 0 ||
+		    (chr->path && json_add_string(o, "path", chr->path) < 0) ||
+		    json_add_u32(o, "clients", chr->nr_clients) < 0)
 			return -1;
 	}
 	return 0;
@@ -118,21 +118,21 @@ static int serial_json(struct json_object *view, struct vm *vm)
 
 static int memory_json(struct json_object *view, struct vm *vm)
 {
-	struct json_object *m = pb_add_object(view, "memory");
+	struct json_object *m = json_add_object(view, "memory");
 	uint32_t actual, target;
 	struct json_object *b;
 	struct err e;
 
-	if (!m || pb_add_u64(m, "assigned_bytes", vm->mem.size) < 0 ||
-	    pb_add_u64(m, "working_set_bytes", api_working_set_bytes()) < 0)
+	if (!m || json_add_u64(m, "assigned_bytes", vm->mem.size) < 0 ||
+	    json_add_u64(m, "working_set_bytes", api_working_set_bytes()) < 0)
 		return -1;
 	if (!vm->balloon ||
 	    vm->balloon->get_num_pages(vm->balloon->opaque, &actual, &target,
 				       &e) < 0)
 		return 0;
-	b = pb_add_object(m, "balloon");
-	if (!b || pb_add_u32(b, "num_pages", actual) < 0 ||
-	    pb_add_u32(b, "requested_num_pages", target) < 0)
+	b = json_add_object(m, "balloon");
+	if (!b || json_add_u32(b, "num_pages", actual) < 0 ||
+	    json_add_u32(b, "requested_num_pages", target) < 0)
 		return -1;
 	return 0;
 }
@@ -141,11 +141,11 @@ static int vm_json(struct json_object *view, struct api *api)
 {
 	struct vm *vm = &api->vm;
 
-	if (pb_add(view, "config", config_to_json(&api->cfg)) < 0 ||
+	if (json_add(view, "config", config_to_json(&api->cfg)) < 0 ||
 	    memory_json(view, vm) < 0 || vcpus_json(view, vm) < 0 ||
 	    devices_json(view, vm) < 0 || serial_json(view, vm) < 0 ||
-	    pb_add_bool(view, "balloon", vm->balloon != NULL) < 0 ||
-	    pb_add_bool(view, "vsock", vm->vsock != NULL) < 0)
+	    json_add_bool(view, "balloon", vm->balloon != NULL) < 0 ||
+	    json_add_bool(view, "vsock", vm->vsock != NULL) < 0)
 		return -1;
 	return 0;
 }
@@ -155,16 +155,16 @@ struct json_object *api_view(struct api *api)
 	struct json_object *view = json_object_new_object();
 	struct json_object *exit;
 
-	if (!view || pb_add_string(view, "state", api_state_name(api->state)) < 0 ||
-	    (api->log_id && pb_add_string(view, "log_id", api->log_id) < 0))
+	if (!view || json_add_string(view, "state", api_state_name(api->state)) < 0 ||
+	    (api->log_id && json_add_string(view, "log_id", api->log_id) < 0))
 		goto fail;
 	if (api->state == API_STATE_HALTED ||
 	    (api->state == API_STATE_TORN_DOWN &&
 	     api->exit_reason != VM_EXIT_NONE)) {
-		exit = pb_add_object(view, "exit");
-		if (!exit || pb_add_string(exit, "reason",
+		exit = json_add_object(view, "exit");
+		if (!exit || json_add_string(exit, "reason",
 					   api_exit_reason_name(api->exit_reason)) < 0 ||
-		    pb_add(exit, "status", json_object_new_int(api->exit_status)) < 0)
+		    json_add(exit, "status", json_object_new_int(api->exit_status)) < 0)
 			goto fail;
 	}
 	if (api->has_vm && vm_json(view, api) < 0)

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef LIB_UTIL_H
+#define LIB_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+#define ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
+#define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a) - 1))
+
+#define KiB (1024ULL)
+#define MiB (1024ULL * KiB)
+#define GiB (1024ULL * MiB)
+
+/*
+ * An error message travels with the failure back to whoever can report it:
+ * library code never prints, the CLI and the control API decide where the
+ * message goes.
+ */
+struct err {
+	char msg[512];
+};
+
+/* Formats the message into @e and returns -1, for "return err_set(...)". */
+int err_set(struct err *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int err_vset(struct err *e, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+/* Like err_set(), with ": strerror(errno)" appended. */
+int err_errno(struct err *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Prefixes an existing message with more context. */
+int err_prefix(struct err *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+void log_msg(const char *level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define log_info(...) log_msg("info", __VA_ARGS__)
+#define log_warn(...) log_msg("warning", __VA_ARGS__)
+#define log_error(...) log_msg("error", __VA_ARGS__)
+
+/*
+ * Guest-caused warnings are logged once per call site so a misbehaving guest
+ * cannot flood the host's log.
+ */
+#define log_guest_once(...)                                                    \
+	do {                                                                   \
+		static int logged_;                                            \
+		if (!__atomic_exchange_n(&logged_, 1, __ATOMIC_RELAXED))      \
+			log_msg("guest", __VA_ARGS__);                        \
+	} while (0)
+
+/* Reads a whole file into a malloc()ed buffer; fails for files over @max. */
+int read_file(const char *path, size_t max, uint8_t **data, size_t *len,
+	      struct err *e);
+
+/* Little-endian accessors for byte buffers that may be unaligned. */
+static inline uint16_t get_le16(const void *p)
+{
+	const uint8_t *b = p;
+	return (uint16_t)(b[0] | b[1] << 8);
+}
+
+static inline uint32_t get_le32(const void *p)
+{
+	const uint8_t *b = p;
+	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+	       (uint32_t)b[3] << 24;
+}
+
+static inline uint64_t get_le64(const void *p)
+{
+	return get_le32(p) | (uint64_t)get_le32((const uint8_t *)p + 4) << 32;
+}
+
+static inline void put_le16(void *p, uint16_t v)
+{
+	uint8_t *b = p;
+	b[0] = (uint8_t)v;
+	b[1] = (uint8_t)(v >> 8);
+}
+
+static inline void put_le32(void *p, uint32_t v)
+{
+	put_le16(p, (uint16_t)v);
+	put_le16((uint8_t *)p + 2, (uint16_t)(v >> 16));
+}
+
+static inline void put_le64(void *p, uint64_t v)
+{
+	put_le32(p, (uint32_t)v);
+	put_le32((uint8_t *)p + 4, (uint32_t)(v >> 32));
+}
+
+/* True when [off, off + len) lies inside [0, size), without overflow. */
+static inline int range_ok(uint64_t off, uint64_t len, uint64_t size)
+{
+	return off <= size && len <= size - off;
+}
+
+#endif

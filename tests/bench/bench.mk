@@ -1,0 +1,76 @@
+# SPDX-License-Identifier: MIT
+# make bench: every benchmark, each side by side with a peer in one run
+# (docs/bench.md). One target per benchmark:
+#
+#   bench-boot    start-up: vmm vs QEMU microvm
+#   bench-blk     virtio-blk 4 KiB random I/O: device path vs raw libaio
+#   bench-vsock   virtio-vsock host to guest: device path vs socketpair
+#   bench-agent   guest agent start-up and exec round trip
+#   bench-api     control socket start-up and InspectVM latency
+
+BENCH_RUNS ?= 20
+QEMU_MICROVM := qemu-system-x86_64 -M microvm,x-option-roms=off,rtc=off \
+	-cpu host,-arch-capabilities -enable-kvm -m 64 -smp 1 -nodefaults \
+	-no-user-config -nographic -serial stdio \
+	-device isa-debug-exit,iobase=0x501,iosize=1
+
+.PHONY: bench bench-boot bench-blk bench-vsock bench-agent bench-api
+bench: bench-boot bench-blk bench-vsock bench-agent bench-api
+
+$(BUILD)/bench-boot: tests/bench/boot.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $<
+
+bench-boot: $(BUILD)/vmm $(BUILD)/bench-boot bench-images | bench-deps
+	@echo "== start-up: vmm vs QEMU microvm (guest writes a byte to COM1, then exits) =="
+	$(BUILD)/bench-boot $(BENCH_RUNS) \
+		vmm -- $(BUILD)/vmm --kernel $(BUILD)/images/bench-exit.elf \
+			--memory 64 --cmdline "" \
+		--- qemu-microvm -- $(QEMU_MICROVM) -bios $(BUILD)/images/bench-exit.bios
+
+# The device benchmarks drive the devices with the unit tests' simulated
+# virtio driver.
+BENCH_BLK_IMAGE ?= $(BUILD)/bench-blk.img
+BENCH_BLK_SECONDS ?= 2
+
+$(BUILD)/bench-blk: $(BUILD)/obj/tests/bench/blk.o \
+		$(BUILD)/obj/tests/unit/virtio_driver.o $(BUILD)/libvmm.a \
+		$(BUILD)/lib.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(VMM_LIBS)
+
+bench-blk: $(BUILD)/bench-blk
+	@echo "== virtio-blk: 4 KiB random I/O at queue depth 32, device path vs raw libaio =="
+	$(BUILD)/bench-blk --file $(BENCH_BLK_IMAGE) --seconds $(BENCH_BLK_SECONDS)
+
+BENCH_VSOCK_MIB ?= 512
+
+$(BUILD)/bench-vsock: $(BUILD)/obj/tests/bench/vsock.o \
+		$(BUILD)/obj/tests/unit/virtio_driver.o \
+		$(BUILD)/obj/tests/unit/vsock_driver.o $(BUILD)/libvmm.a \
+		$(BUILD)/lib.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(VMM_LIBS)
+
+bench-vsock: $(BUILD)/bench-vsock
+	@echo "== virtio-vsock: host to guest throughput, device path vs Unix socketpair =="
+	$(BUILD)/bench-vsock --mib $(BENCH_VSOCK_MIB) --rx-buf 4096
+	$(BUILD)/bench-vsock --mib $(BENCH_VSOCK_MIB) --rx-buf 65536
+
+$(BUILD)/bench-agent: $(BUILD)/obj/tests/bench/agent.o $(BUILD)/libclient.a \
+		$(BUILD)/lib.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(CLIENT_LIBS)
+
+bench-agent: $(BUILD)/bench-agent $(BUILD)/guest-agent
+	$(BUILD)/bench-agent $(BUILD)/guest-agent
+
+$(BUILD)/bench-api: tests/bench/api.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< -lpthread
+
+API_BENCH_RUNS ?= 50
+API_BENCH_REQUESTS ?= 2000
+
+bench-api: $(BUILD)/vmm $(BUILD)/bench-api bench-images
+	@echo "== control socket: start-up to socket ready, InspectVM latency =="
+	$(BUILD)/bench-api --vmm $(BUILD)/vmm \
+		--kernel $(BUILD)/images/bench-exit.elf \
+		--runs $(API_BENCH_RUNS) --requests $(API_BENCH_REQUESTS)
