@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -26,6 +27,21 @@
 static struct test_agent agent;
 static struct bridge_host host;
 
+/* What a test mounted through the agent, undone even when it fails. */
+static char loop_dev[64], mounted_at[160];
+
+static void undo_mounts(void)
+{
+	char cmd[128];
+
+	if (mounted_at[0])
+		umount2(mounted_at, MNT_DETACH);
+	snprintf(cmd, sizeof(cmd), "losetup -d %s 2>/dev/null", loop_dev);
+	if (loop_dev[0] && system(cmd) != 0)
+		fprintf(stderr, "detaching %s failed\n", loop_dev);
+	loop_dev[0] = mounted_at[0] = 0;
+}
+
 static void setup(void)
 {
 	agent_start(&agent, true, &host);
@@ -33,7 +49,10 @@ static void setup(void)
 
 static void teardown(void)
 {
-	int status = agent_stop(&agent);
+	int status;
+
+	undo_mounts();
+	status = agent_stop(&agent);
 
 	bridge_host_close(&host);
 	cr_assert(status == -1 || (WIFEXITED(status) && WEXITSTATUS(status) == 0),
@@ -395,7 +414,11 @@ Test(bridge, get_properties_lists_processes_and_statistics)
 }
 
 /* A disk as the kernel shows it: SYS/block/NAME/serial and DEV/NAME. */
-static void fake_disk(const char *name, const char *serial, bool block)
+/*
+ * A disk as the kernel shows it: SYS/block/NAME/serial and DEV/NAME, a
+ * block device node for @dev, or a plain file when @dev is 0.
+ */
+static void fake_disk(const char *name, const char *serial, dev_t dev)
 {
 	char path[200];
 	FILE *f;
@@ -408,23 +431,37 @@ static void fake_disk(const char *name, const char *serial, bool block)
 	fprintf(f, "%s\n", serial);
 	fclose(f);
 	snprintf(path, sizeof(path), "%s/dev/%s", agent.dir, name);
-	if (!block) {
+	if (!dev) {
 		f = fopen(path, "w");
 		cr_assert_not_null(f);
 		fclose(f);
 		return;
 	}
-	/* An unbound loop device: a block device nothing can mount. */
-	if (mknod(path, S_IFBLK | 0600, makedev(7, 200)) < 0)
+	if (mknod(path, S_IFBLK | 0600, dev) < 0)
 		cr_skip_test("creating a block device node needs root: %s",
 			     strerror(errno));
 }
+
+/* An unbound loop device: a block device nothing can mount. */
+#define UNBOUND_LOOP makedev(7, 200)
 
 static struct json_object *modify(const char *settings)
 {
 	return request(BRIDGE_MODIFY_SETTINGS, "{\"ContainerId\":\"" UVM_ID
 		       "\",\"ActivityId\":\"" ACTIVITY "\",\"Request\":%s}",
 		       settings);
+}
+
+/* ModifySettings with the Request @fmt names @path in: it must succeed. */
+static void modify_succeeds(const char *fmt, const char *path)
+{
+	char settings[1024];
+	struct json_object *o;
+
+	snprintf(settings, sizeof(settings), fmt, path);
+	o = modify(settings);
+	cr_assert_eq(field_int(o, "Result"), 0, "%s", json_object_to_json_string(o));
+	json_object_put(o);
 }
 
 static void modify_fails(const char *settings, int32_t hr, const char *needle)
@@ -446,12 +483,12 @@ Test(bridge, mapped_disk_is_found_by_its_scsi_serial)
 		     "\"Settings\":{\"MountPath\":\"/run/mounts/m0\",\"ReadOnly\":true,"
 		     "\"Options\":[\"ro\"]}}",
 		     HR_FAIL, "controller 0, lun 0: no disk under");
-	fake_disk("vdc", "scsi-1-5", false);
+	fake_disk("vdc", "scsi-1-5", 0);
 	modify_fails("{\"RequestType\":\"Add\",\"ResourceType\":\"MappedVirtualDisk\","
 		     "\"Settings\":{\"MountPath\":\"/run/mounts/m1\",\"Lun\":5,"
 		     "\"Controller\":1}}",
 		     HR_FAIL, "/dev/vdc is not a block device");
-	fake_disk("vdd", "scsi-1-5", false);
+	fake_disk("vdd", "scsi-1-5", 0);
 	modify_fails("{\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":"
 		     "{\"Lun\":5,\"Controller\":1}}",
 		     HR_FAIL, "both have serial scsi-1-5");
@@ -463,7 +500,7 @@ Test(bridge, mapped_disk_block_dev_partition_and_mount_errors)
 	struct json_object *o;
 	ssize_t n;
 
-	fake_disk("vdb", "scsi-0-3", true);
+	fake_disk("vdb", "scsi-0-3", UNBOUND_LOOP);
 	snprintf(link, sizeof(link), "%s/links/disk", agent.dir);
 	modify_fails("{\"RequestType\":\"Add\",\"ResourceType\":\"MappedVirtualDisk\","
 		     "\"Settings\":{\"MountPath\":\"/run/x\",\"Lun\":3,\"Partition\":1}}",
@@ -495,10 +532,76 @@ Test(bridge, mapped_disk_block_dev_partition_and_mount_errors)
 	json_object_put(o);
 }
 
+/* Runs @cmd, giving its first output line in @out; nonzero: it failed. */
+static int run_line(const char *cmd, char *out, size_t len)
+{
+	FILE *p = popen(cmd, "r");
+	int ok = p && fgets(out, (int)len, p) != NULL;
+
+	if (p && pclose(p) != 0)
+		ok = 0;
+	out[strcspn(out, "\n")] = 0;
+	return ok ? 0 : -1;
+}
+
+/*
+ * The whole way on a real disk: an ext4 image on a loop device, found by
+ * its serial, mounted read-only with options, read, and removed.
+ */
+Test(bridge, mapped_disk_mounts_a_real_file_system, .timeout = 120)
+{
+	char src[160], cmd[512], line[256], file[200];
+	struct stat st;
+	FILE *f;
+
+	if (geteuid() != 0)
+		cr_skip_test("mounting needs root");
+	snprintf(src, sizeof(src), "%s/content", agent.dir);
+	cr_assert_eq(mkdir(src, 0755), 0);
+	snprintf(file, sizeof(file), "%s/hello.txt", src);
+	f = fopen(file, "w");
+	cr_assert_not_null(f);
+	fputs("hello from a disk\n", f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "truncate -s 8M %s/disk.img && mkfs.ext4 -q "
+		 "-F -d %s %s/disk.img >/dev/null 2>&1", agent.dir, src, agent.dir);
+	if (system(cmd) != 0)
+		cr_skip_test("mkfs.ext4 -d is not available");
+	snprintf(cmd, sizeof(cmd), "losetup --find --show %s/disk.img 2>/dev/null",
+		 agent.dir);
+	if (run_line(cmd, loop_dev, sizeof(loop_dev)) < 0 ||
+	    stat(loop_dev, &st) < 0 || !S_ISBLK(st.st_mode)) {
+		loop_dev[0] = 0;
+		cr_skip_test("no loop device to attach the image to");
+	}
+	fake_disk(strrchr(loop_dev, '/') + 1, "scsi-0-6", st.st_rdev);
+	snprintf(mounted_at, sizeof(mounted_at), "%s/mnt", agent.dir);
+	/* uvm/scsi/backend.go mountRequest: Controller 0 is left out. */
+	modify_succeeds("{\"RequestType\":\"Add\",\"ResourceType\":"
+			"\"MappedVirtualDisk\",\"Settings\":{\"MountPath\":\"%s\","
+			"\"Lun\":6,\"ReadOnly\":true,\"Options\":[\"nosuid\","
+			"\"rprivate\"]}}", mounted_at);
+	snprintf(file, sizeof(file), "%s/hello.txt", mounted_at);
+	f = fopen(file, "r");
+	cr_assert_not_null(f, "%s: %s", file, strerror(errno));
+	cr_assert_not_null(fgets(line, sizeof(line), f));
+	fclose(f);
+	cr_assert_str_eq(line, "hello from a disk\n");
+	snprintf(cmd, sizeof(cmd), "grep ' %s ' /proc/self/mountinfo", mounted_at);
+	cr_assert_eq(run_line(cmd, line, sizeof(line)), 0, "not mounted");
+	cr_assert(strstr(line, " ro,") && strstr(line, "nosuid"), "%s", line);
+	/* unmountRequest. */
+	modify_succeeds("{\"RequestType\":\"Remove\",\"ResourceType\":"
+			"\"MappedVirtualDisk\",\"Settings\":{\"MountPath\":"
+			"\"%s\",\"Lun\":6,\"ReadOnly\":true}}", mounted_at);
+	mounted_at[0] = 0;
+	cr_assert(stat(file, &st) < 0 && errno == ENOENT, "still mounted");
+}
+
 /* The seed's shape: ContainerPath and Lun (controller 0). */
 Test(bridge, mapped_disk_in_the_seed_shape)
 {
-	fake_disk("vde", "scsi-0-2", false);
+	fake_disk("vde", "scsi-0-2", 0);
 	modify_fails("{\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":"
 		     "{\"ContainerPath\":\"/run/disk2\",\"Lun\":2,"
 		     "\"CreateInUtilityVM\":true,\"ReadOnly\":true}}",
