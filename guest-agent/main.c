@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/reboot.h>
 #include <sys/resource.h>
@@ -234,6 +237,32 @@ static void mount_one(const char *src, const char *dst, const char *type,
 }
 
 /* PID-1 duties; never run on a host (see agent_opts.init). */
+/*
+ * Brings the loopback interface up, as hcsshim's guest init does: guest
+ * programs (and PortForward to 127.0.0.1) expect it.
+ */
+static void loopback_up(void)
+{
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		goto fail;
+	if (!(ifr.ifr_flags & IFF_UP)) {
+		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+		if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+			goto fail;
+	}
+	close(fd);
+	return;
+fail:
+	agent_log("warning", "bringing up the loopback interface: %s",
+		  strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
 static void init_setup(void)
 {
 	const unsigned long nosuid = MS_NOSUID | MS_NODEV | MS_NOEXEC;
@@ -257,6 +286,7 @@ static void init_setup(void)
 		if (fd > 2)
 			close(fd);
 	}
+	loopback_up();
 }
 
 static void usage(FILE *f)

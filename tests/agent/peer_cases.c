@@ -94,8 +94,10 @@ static int hcs_runs_a_process_in_the_uvm(const struct peer_target *t,
 			 "exit 3", NULL };
 	char *env[] = { "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
 			"/sbin:/bin", "GREETING=hello", NULL };
-	struct hcs_params p = { .args = args, .env = env, .working_dir = "/usr",
+	struct hcs_params p = { .args = args, .env = env,
+				.working_dir = t->scratch_dir,
 				.stdin = true, .stdout = true, .stderr = true };
+	char want[300];
 	struct hcs_process proc = { .stdin_fd = -1, .stdout_fd = -1,
 				    .stderr_fd = -1 };
 	struct bytebuf out = { 0 }, errb = { 0 };
@@ -113,7 +115,8 @@ static int hcs_runs_a_process_in_the_uvm(const struct peer_target *t,
 	TRY(read_to_eof(proc.stderr_fd, &errb, e));
 	CHECK(buf_is(&out, "RELAYED INPUT"), "stdout: %.*s",
 	      (int)bytebuf_len(&out), (char *)bytebuf_head(&out));
-	CHECK(buf_is(&errb, "hello from /usr\n"), "stderr: %.*s",
+	snprintf(want, sizeof(want), "hello from %s\n", t->scratch_dir);
+	CHECK(buf_is(&errb, want), "stderr: %.*s",
 	      (int)bytebuf_len(&errb), (char *)bytebuf_head(&errb));
 	TRY(hcs_wait(&c, &proc, &code, e));
 	CHECK(code == 3, "ExitCode %u, want 3", code);
