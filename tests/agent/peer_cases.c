@@ -60,6 +60,19 @@ static bool buf_has(const struct bytebuf *b, const char *s)
 	return memmem(bytebuf_head(b), bytebuf_len(b), s, strlen(s)) != NULL;
 }
 
+/* process.go Process.Wait then ExitCode: @want, or why not. */
+static int exits_with(struct hcs_conn *c, struct hcs_process *proc,
+		      uint32_t want, struct err *e)
+{
+	uint32_t code;
+
+	if (hcs_wait(c, proc, &code, e) < 0)
+		return -1;
+	if (code != want)
+		return err_set(e, "ExitCode %u, want %u", code, want);
+	return 0;
+}
+
 static int bridge(const struct peer_target *t, struct hcs_conn *c,
 		  struct err *e)
 {
@@ -102,7 +115,6 @@ static int hcs_runs_a_process_in_the_uvm(const struct peer_target *t,
 				    .stderr_fd = -1 };
 	struct bytebuf out = { 0 }, errb = { 0 };
 	struct hcs_conn c = { .fd = -1 };
-	uint32_t code;
 	char *stacks = NULL;
 	int ret = -1;
 
@@ -118,8 +130,7 @@ static int hcs_runs_a_process_in_the_uvm(const struct peer_target *t,
 	snprintf(want, sizeof(want), "hello from %s\n", t->scratch_dir);
 	CHECK(buf_is(&errb, want), "stderr: %.*s",
 	      (int)bytebuf_len(&errb), (char *)bytebuf_head(&errb));
-	TRY(hcs_wait(&c, &proc, &code, e));
-	CHECK(code == 3, "ExitCode %u, want 3", code);
+	TRY(exits_with(&c, &proc, 3, e));
 	/* The bridge is still up: one more call goes through. */
 	TRY(hcs_dump_stacks(&c, &stacks, e));
 	ret = 0;
@@ -141,7 +152,6 @@ static int hcs_runs_a_command_line(const struct peer_target *t, struct err *e)
 				    .stderr_fd = -1 };
 	struct bytebuf out = { 0 };
 	struct hcs_conn c = { .fd = -1 };
-	uint32_t code;
 	int ret = -1;
 
 	TRY(bridge(t, &c, e));
@@ -150,8 +160,7 @@ static int hcs_runs_a_command_line(const struct peer_target *t, struct err *e)
 	bytebuf_append(&out, "", 1);
 	CHECK(atoi((char *)bytebuf_head(&out)) == 2, "stdout: %s",
 	      (char *)bytebuf_head(&out));
-	TRY(hcs_wait(&c, &proc, &code, e));
-	CHECK(code == 0, "ExitCode %u", code);
+	TRY(exits_with(&c, &proc, 0, e));
 	ret = 0;
 out:
 	bytebuf_free(&out);
@@ -172,7 +181,6 @@ static int hcs_signal_and_kill(const struct peer_target *t, struct err *e)
 	struct hcs_process a = { .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1 };
 	struct hcs_process b = a;
 	struct hcs_conn c = { .fd = -1 };
-	uint32_t code;
 	bool delivered;
 	int ret = -1;
 
@@ -181,13 +189,10 @@ static int hcs_signal_and_kill(const struct peer_target *t, struct err *e)
 	TRY(hcs_exec(&c, &p, &b, e));
 	TRY(hcs_signal(&c, &a, SIGTERM, &delivered, e));
 	CHECK(delivered, "SIGTERM was not delivered");
-	TRY(hcs_wait(&c, &a, &code, e));
-	CHECK(code == UINT32_MAX, "ExitCode %u after SIGTERM, want %u", code,
-	      UINT32_MAX);
+	TRY(exits_with(&c, &a, UINT32_MAX, e));
 	TRY(hcs_signal(&c, &b, 0, &delivered, e));
 	CHECK(delivered, "Kill was not delivered");
-	TRY(hcs_wait(&c, &b, &code, e));
-	CHECK(code == UINT32_MAX, "ExitCode %u after Kill", code);
+	TRY(exits_with(&c, &b, UINT32_MAX, e));
 	TRY(hcs_signal(&c, &b, 0, &delivered, e));
 	CHECK(!delivered, "Kill of a reaped process was delivered");
 	ret = 0;
@@ -236,7 +241,6 @@ static int hcs_console_resizes(const struct peer_target *t, struct err *e)
 				    .stderr_fd = -1 };
 	struct bytebuf out = { 0 };
 	struct hcs_conn c = { .fd = -1 };
-	uint32_t code;
 	char line[64];
 	int ret = -1, n = 0;
 
@@ -256,8 +260,7 @@ static int hcs_console_resizes(const struct peer_target *t, struct err *e)
 	TRY(read_to_eof(proc.stdout_fd, &out, e));
 	CHECK(buf_has(&out, "30 100"), "after ResizeConsole: %.*s",
 	      (int)bytebuf_len(&out), (char *)bytebuf_head(&out));
-	TRY(hcs_wait(&c, &proc, &code, e));
-	CHECK(code == 0, "ExitCode %u", code);
+	TRY(exits_with(&c, &proc, 0, e));
 	ret = 0;
 out:
 	bytebuf_free(&out);
@@ -311,12 +314,11 @@ static int hcs_deletes_state(const struct peer_target *t, struct err *e)
 	struct hcs_params p = { .args = args };
 	struct hcs_process proc;
 	struct hcs_conn c = { .fd = -1 };
-	uint32_t code;
 	int ret = -1;
 
 	TRY(bridge(t, &c, e));
 	TRY(hcs_exec(&c, &p, &proc, e));
-	TRY(hcs_wait(&c, &proc, &code, e));
+	TRY(exits_with(&c, &proc, 0, e));
 	TRY(hcs_delete_container_state(&c, HCS_NULL_ID, e));
 	ret = 0;
 out:
