@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "cli.h"
 #include "config_devices.h"
+#include "version.h"
 #include "vmm/arch.h"
 
 #include <errno.h>
@@ -8,8 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define VMM_VERSION "0.1.0"
 
 enum cli_opt {
 	OPT_KERNEL = 'k',
@@ -28,6 +27,9 @@ enum cli_opt {
 	OPT_VSOCK_LISTEN,
 	OPT_BALLOON,
 	OPT_API_SOCK,
+	OPT_RESTORE,
+	OPT_PAUSED,
+	OPT_LAST = OPT_PAUSED,
 };
 
 static const struct option cli_options[] = {
@@ -45,6 +47,8 @@ static const struct option cli_options[] = {
 	{ "vsock-listen", required_argument, NULL, OPT_VSOCK_LISTEN },
 	{ "balloon", required_argument, NULL, OPT_BALLOON },
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
+	{ "restore", required_argument, NULL, OPT_RESTORE },
+	{ "paused", no_argument, NULL, OPT_PAUSED },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -53,6 +57,7 @@ static const struct option cli_options[] = {
 static const char cli_usage[] =
 	"usage: vmm --kernel PATH [options]\n"
 	"       vmm --api-sock PATH [--kernel PATH [options]]\n"
+	"       vmm --restore DIR [--paused] [--api-sock PATH] [host ends]\n"
 	"\n"
 	"Boots a Linux kernel (%s) in a KVM virtual machine.\n"
 	"\n"
@@ -79,6 +84,10 @@ static const char cli_usage[] =
 	"                       virtio-balloon with a target of PAGES 4 KiB pages\n"
 	"  --api-sock PATH      serve the JSON-RPC control socket at PATH (mode 0600,\n"
 	"                       docs/api.md); without --kernel, wait for CreateVM\n"
+	"  --restore DIR        resume the VM snapshotted into DIR (docs/snapshot.md);\n"
+	"                       --disk, --net, --vsock, --vsock-listen, --serial and\n"
+	"                       --console then give its devices other host ends\n"
+	"  --paused             with --restore and --api-sock: wait for ResumeVM\n"
 	"  --help               this text\n"
 	"  --version            the VMM's version\n"
 	"\n"
@@ -113,7 +122,8 @@ static int set_string(char **dst, const char *src, struct err *e)
 	return *dst ? 0 : err_set(e, "out of memory");
 }
 
-static int parse_serial(const char *arg, struct vm_config *cfg, struct err *e)
+static int parse_serial(const char *arg, struct vm_config *cfg,
+			struct cli_opts *opts, struct err *e)
 {
 	unsigned int port = 1;
 
@@ -126,11 +136,12 @@ static int parse_serial(const char *arg, struct vm_config *cfg, struct err *e)
 	}
 	if (chardev_config_parse(arg, &cfg->serial[port - 1], e) < 0)
 		return err_prefix(e, "--serial COM%u", port);
+	opts->serial_given[port - 1] = true;
 	return 0;
 }
 
 static int cli_apply(int opt, const char *arg, struct vm_config *cfg,
-		     struct err *e)
+		     struct cli_opts *opts, struct err *e)
 {
 	uint64_t v;
 
@@ -152,7 +163,7 @@ static int cli_apply(int opt, const char *arg, struct vm_config *cfg,
 		cfg->nr_cpus = (unsigned int)v;
 		return 0;
 	case OPT_SERIAL:
-		return parse_serial(arg, cfg, e);
+		return parse_serial(arg, cfg, opts, e);
 	case OPT_HUGEPAGES:
 		cfg->hugepages = true;
 		return 0;
@@ -161,6 +172,7 @@ static int cli_apply(int opt, const char *arg, struct vm_config *cfg,
 	case OPT_NET:
 		return config_add_net(cfg, arg, e);
 	case OPT_CONSOLE:
+		opts->console_given = true;
 		return config_set_console(cfg, arg, e);
 	case OPT_VSOCK:
 		return config_set_vsock(cfg, arg, e);
@@ -185,17 +197,46 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg,
 void cli_opts_free(struct cli_opts *opts)
 {
 	free(opts->api_sock);
-	opts->api_sock = NULL;
+	free(opts->restore);
+	memset(opts, 0, sizeof(*opts));
+}
+
+/* What a restored VM takes from its snapshot, never from a flag. */
+static int check_restore_flags(const bool seen[OPT_LAST + 1],
+			       const struct cli_opts *opts, struct err *e)
+{
+	static const struct {
+		int opt;
+		const char *flag;
+	} fixed[] = {
+		{ OPT_KERNEL, "--kernel" }, { OPT_INITRD, "--initrd" },
+		{ OPT_CMDLINE, "--cmdline" }, { OPT_MEMORY, "--memory" },
+		{ OPT_CPUS, "--cpus" }, { OPT_HUGEPAGES, "--hugepages" },
+		{ OPT_BALLOON, "--balloon" },
+	};
+
+	if (!opts->restore)
+		return opts->paused ? err_set(e, "--paused goes with --restore") : 0;
+	if (opts->paused && !opts->api_sock)
+		return err_set(e, "--paused needs --api-sock: nothing else could resume the VM");
+	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
+		if (seen[fixed[i].opt])
+			return err_set(e, "%s: a restored VM keeps the snapshot's (docs/snapshot.md)",
+				       fixed[i].flag);
+	return 0;
 }
 
 enum cli_result cli_parse_opts(int argc, char **argv, struct vm_config *cfg,
 			       struct cli_opts *opts, struct err *e)
 {
+	bool seen[OPT_LAST + 1] = { false };
 	int opt;
 
 	opterr = 0;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, ":", cli_options, NULL)) != -1) {
+		if (opt > 0 && opt <= OPT_LAST)
+			seen[opt] = true;
 		switch (opt) {
 		case OPT_HELP:
 			printf(cli_usage, arch_kernel_formats, arch_kernel_help,
@@ -220,8 +261,19 @@ enum cli_result cli_parse_opts(int argc, char **argv, struct vm_config *cfg,
 			if (set_string(&opts->api_sock, optarg, e) < 0)
 				return CLI_ERROR;
 			break;
+		case OPT_RESTORE:
+			if (!*optarg) {
+				err_set(e, "--restore: the directory is empty");
+				return CLI_ERROR;
+			}
+			if (set_string(&opts->restore, optarg, e) < 0)
+				return CLI_ERROR;
+			break;
+		case OPT_PAUSED:
+			opts->paused = true;
+			break;
 		default:
-			if (cli_apply(opt, optarg, cfg, e) < 0)
+			if (cli_apply(opt, optarg, cfg, opts, e) < 0)
 				return CLI_ERROR;
 		}
 	}
@@ -230,6 +282,8 @@ enum cli_result cli_parse_opts(int argc, char **argv, struct vm_config *cfg,
 			argv[optind]);
 		return CLI_ERROR;
 	}
+	if (check_restore_flags(seen, opts, e) < 0)
+		return CLI_ERROR;
 	return CLI_RUN;
 }
 

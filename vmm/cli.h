@@ -2,6 +2,8 @@
 #ifndef VMM_CLI_H
 #define VMM_CLI_H
 
+#include <stdbool.h>
+
 #include "config.h"
 
 /* Process exit statuses (sysexits.h values where one fits). */
@@ -25,6 +27,15 @@ enum cli_result {
 /* What the command line says beyond the VM's config. */
 struct cli_opts {
 	char *api_sock; /* --api-sock PATH, or NULL */
+	char *restore;  /* --restore DIR, or NULL */
+	bool paused;    /* --paused: a restored VM waits for ResumeVM */
+	/*
+	 * With --restore the device flags name host ends for the snapshot's
+	 * devices (docs/snapshot.md); which serial ports and whether the
+	 * console were given.
+	 */
+	bool serial_given[CONFIG_NR_SERIAL];
+	bool console_given;
 };
 
 /* Fills @cfg from argv; on CLI_ERROR @e says which flag is wrong and why. */

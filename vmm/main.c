@@ -17,11 +17,13 @@
 #include "vmm/api/api.h"
 #include "vmm/api/machine.h"
 #include "cli.h"
+#include "snapshot.h"
 #include "vm.h"
 
 struct vmm {
 	struct vm_config cfg;
 	struct cli_opts opts;
+	struct snapshot snap; /* --restore */
 	struct event_loop loop;
 	struct vm vm;
 	struct api api;
@@ -119,6 +121,22 @@ static int machine_status(enum machine_error why)
 	return VMM_EXIT_HOST_ERROR;
 }
 
+/* Boots the config's VM, or restores --restore's snapshot. */
+static int vmm_machine(struct vmm *vmm, enum machine_error *why,
+		       struct err *e)
+{
+	if (vmm->opts.restore) {
+		vm_config_free(&vmm->cfg);
+		vmm->cfg = vmm->snap.cfg;
+		vm_config_init(&vmm->snap.cfg);
+		return machine_restore(&vmm->vm, &vmm->snap, &vmm->cfg,
+				       &vmm->loop, vmm_on_vm_exit, &vmm->loop,
+				       why, e);
+	}
+	return machine_build(&vmm->vm, &vmm->cfg, &vmm->loop, vmm_on_vm_exit,
+			     &vmm->loop, why, e);
+}
+
 /* Creates, boots and runs the VM; returns the process exit status. */
 static int vmm_run(struct vmm *vmm)
 {
@@ -129,8 +147,7 @@ static int vmm_run(struct vmm *vmm)
 
 	if (vmm_block_signals(vmm, &e) < 0 || event_loop_init(&vmm->loop, &e) < 0)
 		goto host_error;
-	if (machine_build(&vmm->vm, &vmm->cfg, &vmm->loop, vmm_on_vm_exit,
-			  &vmm->loop, &why, &e) < 0) {
+	if (vmm_machine(vmm, &why, &e) < 0) {
 		log_error("%s", e.msg);
 		ret = machine_status(why);
 		goto out;
@@ -175,7 +192,11 @@ static int vmm_serve(struct vmm *vmm)
 		ret = VMM_EXIT_HOST_ERROR;
 		goto out;
 	}
-	if (vmm->cfg.kernel && api_run_vm(&vmm->api, &vmm->cfg, &why, &e) < 0) {
+	if (vmm->opts.restore ?
+		    api_run_snapshot(&vmm->api, &vmm->snap, !vmm->opts.paused,
+				     &why, &e) < 0 :
+		    vmm->cfg.kernel &&
+			    api_run_vm(&vmm->api, &vmm->cfg, &why, &e) < 0) {
 		log_error("%s", e.msg);
 		ret = machine_status(why);
 		goto out;
@@ -226,6 +247,26 @@ static void vmm_hold_stdio(void)
 	}
 }
 
+/* --restore: the snapshot, checked, with the command line's host ends. */
+static int vmm_open_snapshot(struct vmm *vmm, struct err *e)
+{
+	struct snapshot_overrides ov = { .console = vmm->opts.console_given };
+	int ret;
+
+	if (access(vmm->opts.restore, F_OK) < 0) {
+		err_errno(e, "--restore %s", vmm->opts.restore);
+		return VMM_EXIT_NO_INPUT;
+	}
+	if (snapshot_open(&vmm->snap, vmm->opts.restore, e) < 0)
+		return VMM_EXIT_BAD_IMAGE;
+	ov.cfg = vmm->cfg;
+	vm_config_init(&vmm->cfg);
+	memcpy(ov.serial, vmm->opts.serial_given, sizeof(ov.serial));
+	ret = snapshot_override(&vmm->snap, &ov, e);
+	snapshot_overrides_free(&ov);
+	return ret < 0 ? VMM_EXIT_USAGE : VMM_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	struct vmm *vmm;
@@ -251,6 +292,15 @@ int main(int argc, char **argv)
 	case CLI_RUN:
 		break;
 	}
+	if (vmm->opts.restore) {
+		ret = vmm_open_snapshot(vmm, &e);
+		if (ret != VMM_EXIT_OK) {
+			fprintf(stderr, "vmm: %s\n", e.msg);
+			goto out;
+		}
+		ret = vmm->opts.api_sock ? vmm_serve(vmm) : vmm_run(vmm);
+		goto out;
+	}
 	if (vmm->opts.api_sock && !vmm->cfg.kernel) {
 		if (check_api_only(&vmm->cfg, &e) < 0) {
 			fprintf(stderr, "vmm: %s\n", e.msg);
@@ -275,6 +325,7 @@ out:
 	if (vmm->signal_fd >= 0)
 		close(vmm->signal_fd);
 	vm_config_free(&vmm->cfg);
+	snapshot_close(&vmm->snap);
 	cli_opts_free(&vmm->opts);
 	free(vmm);
 	return ret;

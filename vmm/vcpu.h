@@ -19,6 +19,7 @@ struct vcpu {
 	pthread_t thread;
 	bool started;
 	bool exited;     /* the thread is past its last guest instruction */
+	bool exit_pending; /* KVM_RUN must be entered to finish the last exit */
 	uint64_t cpu_ns; /* the thread's CPU time when it ended */
 };
 

@@ -85,10 +85,12 @@ struct vm {
 /*
  * Opens KVM, creates the VM with its memory, interrupt controller, vCPUs
  * and buses. Its devices' host ends run on @loop, which the caller owns
- * and runs.
+ * and runs. Guest RAM is fresh, or with @ram_fd >= 0 (which the VM owns
+ * from then on, failing or not) a snapshot's memory file mapped
+ * copy-on-write.
  */
 int vm_create(struct vm *vm, struct vm_config *cfg, struct event_loop *loop,
-	      struct err *e);
+	      int ram_fd, struct err *e);
 void vm_destroy(struct vm *vm);
 
 /* Adds a device to the lifecycle list (reset, destroy). */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "vmm/arch.h"
+#include "vmm/snapshot.h"
 
 int machine_build(struct vm *vm, struct vm_config *cfg,
 		  struct event_loop *loop,
@@ -13,7 +14,7 @@ int machine_build(struct vm *vm, struct vm_config *cfg,
 	char *cmdline = NULL;
 
 	*why = MACHINE_ERR_HOST;
-	if (vm_create(vm, cfg, loop, e) < 0) {
+	if (vm_create(vm, cfg, loop, -1, e) < 0) {
 		if (vm->kvm.fd < 0 || vm->fd < 0)
 			*why = MACHINE_ERR_NO_KVM;
 		goto fail;
@@ -34,6 +35,35 @@ int machine_build(struct vm *vm, struct vm_config *cfg,
 fail:
 	free(cmdline);
 	/* No exit callback while tearing down what was built. */
+	vm->on_exit = NULL;
+	vm_destroy(vm);
+	return -1;
+}
+
+int machine_restore(struct vm *vm, struct snapshot *snap,
+		    struct vm_config *cfg, struct event_loop *loop,
+		    void (*on_exit)(struct vm *vm, void *opaque), void *opaque,
+		    enum machine_error *why, struct err *e)
+{
+	int fd = snapshot_memory_fd(snap, cfg, e);
+
+	*why = MACHINE_ERR_HOST;
+	if (fd < 0)
+		return err_prefix(e, "snapshot %s", snap->dir);
+	if (vm_create(vm, cfg, loop, fd, e) < 0) {
+		if (vm->kvm.fd < 0 || vm->fd < 0)
+			*why = MACHINE_ERR_NO_KVM;
+		goto fail;
+	}
+	vm->on_exit = on_exit;
+	vm->on_exit_opaque = opaque;
+	if (arch_create_devices(vm, e) < 0 ||
+	    vm_restore_state(vm, snap, e) < 0 || vm_start(vm, e) < 0) {
+		err_prefix(e, "snapshot %s", snap->dir);
+		goto fail;
+	}
+	return 0;
+fail:
 	vm->on_exit = NULL;
 	vm_destroy(vm);
 	return -1;

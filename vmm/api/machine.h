@@ -26,4 +26,16 @@ int machine_build(struct vm *vm, struct vm_config *cfg,
 		  void (*on_exit)(struct vm *vm, void *opaque), void *opaque,
 		  enum machine_error *why, struct err *e);
 
+/*
+ * The same from a snapshot (vmm/snapshot.h), paused: the snapshot's
+ * devices created from @cfg (the snapshot's config, overrides applied,
+ * which the VM points to from then on), then everything in its saved
+ * state. On failure the VM is already destroyed, or was never created.
+ */
+struct snapshot;
+int machine_restore(struct vm *vm, struct snapshot *snap,
+		    struct vm_config *cfg, struct event_loop *loop,
+		    void (*on_exit)(struct vm *vm, void *opaque), void *opaque,
+		    enum machine_error *why, struct err *e);
+
 #endif
