@@ -21,8 +21,7 @@ static const char *const kind_names[] = {
 	[KIND_STRING] = "a string",
 };
 
-/* CRC-32C (Castagnoli), reflected, as iSCSI and ext4 use it. */
-static uint32_t crc32c(const uint8_t *p, size_t len)
+uint32_t state_crc32c(const uint8_t *p, size_t len)
 {
 	uint32_t crc = ~0U;
 
@@ -180,8 +179,8 @@ int state_finish(struct state_writer *w, const uint8_t **out, size_t *len,
 	put_le32(h + 8, STATE_FORMAT_VERSION);
 	put_le32(h + 12, 0);
 	put_le64(h + 16, w->len - STATE_HEADER_SIZE);
-	put_le32(h + 24, crc32c(h + STATE_HEADER_SIZE, w->len - STATE_HEADER_SIZE));
-	put_le32(h + 28, crc32c(h, 28));
+	put_le32(h + 24, state_crc32c(h + STATE_HEADER_SIZE, w->len - STATE_HEADER_SIZE));
+	put_le32(h + 28, state_crc32c(h, 28));
 	*out = w->buf;
 	*len = w->len;
 	return 0;
@@ -283,7 +282,7 @@ int state_open(const uint8_t *buf, size_t len, struct state_section *root,
 			       len, STATE_HEADER_SIZE);
 	if (memcmp(buf, STATE_MAGIC, 8))
 		return err_set(e, "not a state file (no \"" STATE_MAGIC "\" magic)");
-	if (get_le32(buf + 28) != crc32c(buf, 28))
+	if (get_le32(buf + 28) != state_crc32c(buf, 28))
 		return err_set(e, "the header's checksum does not match: the file is corrupt");
 	version = get_le32(buf + 8);
 	if (version != STATE_FORMAT_VERSION)
@@ -301,7 +300,7 @@ int state_open(const uint8_t *buf, size_t len, struct state_section *root,
 		return err_set(e, "%llu bytes of state: more than %llu MiB",
 			       (unsigned long long)body,
 			       (unsigned long long)(STATE_FILE_MAX / MiB));
-	if (get_le32(buf + 24) != crc32c(buf + STATE_HEADER_SIZE, body))
+	if (get_le32(buf + 24) != state_crc32c(buf + STATE_HEADER_SIZE, body))
 		return err_set(e, "the checksum of the state does not match: the file is corrupt");
 	if (check_tree(buf + STATE_HEADER_SIZE, (uint32_t)body, 0, "the file", e) < 0)
 		return -1;

@@ -34,6 +34,12 @@
 /* Far above what 255 vCPUs and every device write. */
 #define STATE_FILE_MAX (64 * MiB)
 
+/*
+ * The header's checksum: CRC-32C (Castagnoli, reflected, as iSCSI and
+ * ext4 use it), for tools that check or make state files.
+ */
+uint32_t state_crc32c(const uint8_t *p, size_t len);
+
 /* Builds a state file in memory. Out of memory is reported at the end. */
 struct state_writer {
 	uint8_t *buf;

@@ -47,9 +47,11 @@ int machine_restore(struct vm *vm, struct snapshot *snap,
 {
 	int fd = snapshot_memory_fd(snap, cfg, e);
 
-	*why = MACHINE_ERR_HOST;
+	/* What the snapshot holds is the image here; host resources are not. */
+	*why = MACHINE_ERR_BAD_IMAGE;
 	if (fd < 0)
 		return err_prefix(e, "snapshot %s", snap->dir);
+	*why = MACHINE_ERR_HOST;
 	if (vm_create(vm, cfg, loop, fd, e) < 0) {
 		if (vm->kvm.fd < 0 || vm->fd < 0)
 			*why = MACHINE_ERR_NO_KVM;
@@ -57,14 +59,17 @@ int machine_restore(struct vm *vm, struct snapshot *snap,
 	}
 	vm->on_exit = on_exit;
 	vm->on_exit_opaque = opaque;
-	if (arch_create_devices(vm, e) < 0 ||
-	    vm_restore_state(vm, snap, e) < 0 || vm_start(vm, e) < 0) {
-		err_prefix(e, "snapshot %s", snap->dir);
+	if (arch_create_devices(vm, e) < 0)
+		goto fail;
+	if (vm_restore_state(vm, snap, e) < 0) {
+		*why = MACHINE_ERR_BAD_IMAGE;
 		goto fail;
 	}
+	if (vm_start(vm, e) < 0)
+		goto fail;
 	return 0;
 fail:
 	vm->on_exit = NULL;
 	vm_destroy(vm);
-	return -1;
+	return err_prefix(e, "snapshot %s", snap->dir);
 }

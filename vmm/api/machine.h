@@ -12,7 +12,8 @@
 /* Which step failed, so the command line can pick its exit status. */
 enum machine_error {
 	MACHINE_ERR_NO_KVM,    /* /dev/kvm is missing, forbidden or lacking */
-	MACHINE_ERR_BAD_IMAGE, /* the kernel or initrd cannot be loaded */
+	MACHINE_ERR_BAD_IMAGE, /* the kernel or initrd cannot be loaded, or
+				  the snapshot cannot be restored here */
 	MACHINE_ERR_HOST,      /* any other host resource */
 };
 

@@ -261,7 +261,8 @@ METHOD(method_restore_vm)
 	}
 	if (api_restore_vm(api, &snap, log_id, &why, &re->e) < 0) {
 		snapshot_close(&snap);
-		re->code = RPC_FAILED;
+		re->code = why == MACHINE_ERR_BAD_IMAGE ? RPC_INVALID_PARAMS :
+							  RPC_FAILED;
 		return -1;
 	}
 	snapshot_close(&snap);
