@@ -372,6 +372,29 @@ out:
 	return ret;
 }
 
+/*
+ * Huge pages: SEEK_DATA sees all of a hugetlbfs file as data, and reading
+ * a page never touched would allocate it; the mapping knows which exist
+ * (they are never swapped).
+ */
+static int save_huge_pages(const struct guest_mem *mem, struct page_runs *r,
+			   struct err *e)
+{
+	const uint64_t huge = 2 * MiB;
+	unsigned char present[2 * MiB / SAVE_PAGE];
+
+	for (uint64_t off = 0; off < mem->size; off += huge) {
+		if (mincore(mem->base + off, huge, present) < 0)
+			return err_errno(e, "finding the huge pages in guest memory");
+		if (!(present[0] & 1))
+			continue;
+		for (uint64_t p = off; p < off + huge; p += SAVE_PAGE)
+			if (runs_add(r, p, e) < 0)
+				return -1;
+	}
+	return 0;
+}
+
 int guest_mem_save(const struct guest_mem *mem, int out, uint64_t *written,
 		   struct err *e)
 {
@@ -384,7 +407,8 @@ int guest_mem_save(const struct guest_mem *mem, int out, uint64_t *written,
 		for (uint64_t off = 0; off < mem->size; off += SAVE_PAGE)
 			if (runs_add(&r, off, e) < 0)
 				return -1;
-	} else if (save_pages(mem, &r, e) < 0) {
+	} else if (mem->hugepages ? save_huge_pages(mem, &r, e) < 0 :
+				    save_pages(mem, &r, e) < 0) {
 		return -1;
 	}
 	if (runs_flush(&r, e) < 0)
