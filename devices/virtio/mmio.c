@@ -704,17 +704,9 @@ static int load_transport(struct virtio_mmio *t, const struct state_section *s,
  */
 static void mmio_resume(struct virtio_mmio *t)
 {
-	struct virtio_device *vdev = t->vdev;
-
-	if (!virtio_active(vdev))
+	if (!virtio_active(t->vdev))
 		return;
-	if (vdev->ops->activate && vdev->ops->activate(vdev) < 0) {
-		virtio_needs_reset(vdev, "back end cannot run with the negotiated features");
-		return;
-	}
-	for (unsigned int i = 0; i < vdev->nr_queues; i++)
-		if (vdev->vqs[i].ready)
-			kick(&t->kicks[i]);
+	driver_ok(t);
 	if (t->isr)
 		irq_line_pulse(&t->irq);
 }
