@@ -184,6 +184,33 @@ Test(console, input_waits_for_receive_buffers)
 	cr_assert_eq(memcmp(vdrv_ptr(&drv, buf, 2), "ef", 2), 0);
 }
 
+/*
+ * A client that writes and hangs up before the guest takes its input (a
+ * line sent with socat or nc) must not lose what did not fit yet: the
+ * hangup is only acted on once the rest was read.
+ */
+Test(console, input_of_a_client_that_hung_up_is_kept)
+{
+	uint64_t buf;
+	uint32_t id, len;
+
+	attach();
+	cr_assert_eq(vdrv_start(&drv, FEATURES, 2, QSIZE), 0);
+	cr_assert_eq(write(client, "abcdef", 6), 6);
+	close(client);
+	client = -1;
+	cr_assert_not(vdrv_wait_used(&drv, RXQ, &id, &len, 200));
+	buf = post_rx(4);
+	cr_assert(vdrv_wait_used(&drv, RXQ, &id, &len, WAIT_MS));
+	cr_assert_eq(len, 4);
+	cr_assert_eq(memcmp(vdrv_ptr(&drv, buf, 4), "abcd", 4), 0);
+	buf = post_rx(16);
+	cr_assert(vdrv_wait_used(&drv, RXQ, &id, &len, WAIT_MS),
+		  "the bytes after the first buffer were lost with the hangup");
+	cr_assert_eq(len, 2);
+	cr_assert_eq(memcmp(vdrv_ptr(&drv, buf, 2), "ef", 2), 0);
+}
+
 Test(console, emergency_write)
 {
 	uint8_t c[4] = { 'Z', 0, 0, 0 };
