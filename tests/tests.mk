@@ -44,4 +44,4 @@ test-agent: $(BUILD)/tests/agent $(BUILD)/guest-agent-asan \
 		$(BUILD)/vmmctl-asan $(BUILD)/guest-agent
 	$(AGENT_TEST_ENV) $(BUILD)/tests/agent --jobs 2
 
-test: test-agent test-unit test-e2e test-arm64
+test: test-agent test-unit test-e2e test-linux test-arm64
