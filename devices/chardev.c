@@ -79,11 +79,11 @@ static void chardev_client_drop(struct chardev *chr,
 	chardev_update_input(chr);
 }
 
-/* Sends what the client has pending; false when the client had to go. */
-static bool chardev_client_flush(struct chardev *chr,
+/* Sends what the client has pending, as far as it reads. */
+static void chardev_client_flush(struct chardev *chr,
 				 struct chardev_client *client)
 {
-	while (!ring_empty(&client->pending)) {
+	while (!client->output_gone && !ring_empty(&client->pending)) {
 		size_t len;
 		const uint8_t *p = ring_peek(&client->pending, &len);
 		ssize_t n = send(client->fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -93,8 +93,15 @@ static bool chardev_client_flush(struct chardev *chr,
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
 		if (n <= 0) {
-			chardev_client_drop(chr, client, NULL);
-			return false;
+			/*
+			 * The peer reads no more: it closed, or shut down its
+			 * reading side. What it sent before is still input,
+			 * read (or waited for) before the end of file
+			 * closes it.
+			 */
+			client->output_gone = true;
+			ring_consume(&client->pending, client->pending.len);
+			break;
 		}
 		ring_consume(&client->pending, (size_t)n);
 	}
@@ -102,13 +109,14 @@ static bool chardev_client_flush(struct chardev *chr,
 		event_loop_modify(chr->loop, &client->src,
 				  (chr->in_active ? EPOLLIN : 0) | EPOLLRDHUP |
 				  (ring_empty(&client->pending) ? 0 : EPOLLOUT));
-	return true;
 }
 
 static void chardev_client_send(struct chardev *chr,
 				struct chardev_client *client,
 				const uint8_t *buf, size_t len)
 {
+	if (client->output_gone)
+		return;
 	if (ring_push(&client->pending, buf, len) < len) {
 		chardev_client_drop(chr, client, "it does not read its output");
 		return;
@@ -313,8 +321,8 @@ static void chardev_on_client(void *opaque, uint32_t events)
 	struct chardev_client *client = opaque;
 	struct chardev *chr = client->chr;
 
-	if (events & EPOLLOUT && !chardev_client_flush(chr, client))
-		return;
+	if (events & EPOLLOUT)
+		chardev_client_flush(chr, client);
 	if (events & EPOLLIN && !chardev_read_into_device(chr, client->fd)) {
 		chardev_client_drop(chr, client, NULL);
 		return;

@@ -46,6 +46,7 @@ struct chardev_client {
 	struct event_source src;
 	struct ring pending;
 	bool parked; /* hung up with input left; out of the loop, see below */
+	bool output_gone; /* reads no more output; its input still counts */
 	struct chardev_client *next;
 };
 

@@ -211,6 +211,31 @@ Test(console, input_of_a_client_that_hung_up_is_kept)
 	cr_assert_eq(memcmp(vdrv_ptr(&drv, buf, 2), "ef", 2), 0);
 }
 
+/*
+ * Nor when output to it fails first: a client that closes without reading
+ * what the guest wrote resets the connection, and the next output to it
+ * fails, but what it sent is still read.
+ */
+Test(console, input_of_a_client_that_stopped_reading_is_kept)
+{
+	uint64_t buf;
+	uint32_t id, len;
+
+	attach();
+	cr_assert_eq(vdrv_start(&drv, FEATURES, 2, QSIZE), 0);
+	guest_write("never read\n");
+	cr_assert_eq(write(client, "abcdef", 6), 6);
+	close(client);
+	client = -1;
+	guest_write("output after the client left\n");
+	cr_assert_not(vdrv_wait_used(&drv, RXQ, &id, &len, 200));
+	buf = post_rx(16);
+	cr_assert(vdrv_wait_used(&drv, RXQ, &id, &len, WAIT_MS),
+		  "the client's input was lost when output to it failed");
+	cr_assert_eq(len, 6);
+	cr_assert_eq(memcmp(vdrv_ptr(&drv, buf, 6), "abcdef", 6), 0);
+}
+
 Test(console, emergency_write)
 {
 	uint8_t c[4] = { 'Z', 0, 0, 0 };
