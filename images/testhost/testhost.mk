@@ -19,9 +19,10 @@ TEST_LINUX_DEPS := socat e2fsprogs iproute2
 # What the test host carries: programs (with their shared libraries),
 # files and trees, as "program|file|tree:SRC:DEST". Later suites add theirs
 # (firmware, disk images) with +=.
-TESTHOST_VMM := $(BUILD)/vmm
+# The VMM under test; TEST_LINUX_VMM=build/vmm-asan runs the sanitized one.
+TEST_LINUX_VMM ?= $(BUILD)/vmm
 TESTHOST_ITEMS += \
-	program:$(TESTHOST_VMM):/bin/vmm \
+	program:$(TEST_LINUX_VMM):/bin/vmm \
 	program:$(BUILD)/vmmctl:/bin/vmmctl \
 	program:$(BUILD)/bridge-client:/bin/bridge-client \
 	program:/usr/bin/socat:/usr/bin/socat \
@@ -58,9 +59,9 @@ testhost: $(TESTHOST_DIR)/initramfs.cpio
 
 test-linux: test-linux-$(TEST_LINUX_MODE)
 
-test-linux-direct: $(BUILD)/vmm $(BUILD)/vmmctl $(BUILD)/bridge-client \
+test-linux-direct: $(TEST_LINUX_VMM) $(BUILD)/vmmctl $(BUILD)/bridge-client \
 		$(LINUX_IMAGE) | test-linux-deps
-	VMM=$(TESTHOST_VMM) VMMCTL=$(BUILD)/vmmctl \
+	VMM=$(TEST_LINUX_VMM) VMMCTL=$(BUILD)/vmmctl \
 		BRIDGE_CLIENT=$(BUILD)/bridge-client IMAGES=$(LINUX_DIR) \
 		tests/linux/run.sh $(CASES)
 

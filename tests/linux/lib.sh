@@ -188,14 +188,6 @@ vm_wait_exit() {
 	VM_STATUS=$(cat "$VM_DIR/status")
 }
 
-# Powers the guest off through the agent and waits for the VMM.
-vm_stop() {
-	vm_alive || return 0
-	timeout 30 "$VMMCTL" exec --vsock-uds "$VM_VSOCK" 'poweroff -f' \
-		>/dev/null 2>&1
-	vm_wait_exit 60
-}
-
 # The VMM's resident memory in KiB.
 vm_rss_kib() {
 	sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$VM_PID/status"
@@ -204,6 +196,22 @@ vm_rss_kib() {
 # gx [vmmctl exec flags] CMD...: runs CMD in the guest through the agent.
 gx() {
 	timeout "$EXEC_TIMEOUT" "$VMMCTL" exec --vsock-uds "$VM_VSOCK" "$@"
+}
+
+# gx_sha WHAT SECONDS CMD...: the SHA-256 of what CMD writes in the guest,
+# for transfers too long for gx's limit; fails the case when CMD or the
+# transfer fails.
+gx_sha() {
+	_what=$1 _limit=$2
+	shift 2
+	{
+		_rc=0
+		timeout "$_limit" "$VMMCTL" exec --vsock-uds "$VM_VSOCK" "$@" ||
+			_rc=$?
+		echo "$_rc" > "$CASE_STATE/gx_sha.rc"
+	} | sha
+	[ "$(cat "$CASE_STATE/gx_sha.rc")" = 0 ] ||
+		fail "$_what: vmmctl exec exited $(cat "$CASE_STATE/gx_sha.rc") (124: still running after $_limit s)"
 }
 
 # gx_ok WHAT CMD...: runs CMD in the guest, prints its stdout, fails the
@@ -258,8 +266,12 @@ tty_roundtrip() {
 	tty_shell "$2"
 	sock_capture "$1" "$CASE_STATE/$2.out"
 	sock_send "$1" "echo $2-in-\$((6 * 7))\n"
-	wait_for "the shell on $2 ran the line sent through $1" 30 \
-		file_has "$CASE_STATE/$2.out" "$2-in-42"
+	_t0=$(uptime_ds)
+	until file_has "$CASE_STATE/$2.out" "$2-in-42"; do
+		[ $(($(uptime_ds) - _t0)) -lt 300 ] ||
+			fail "the shell on $2 did not run the line sent through $1 within 30 s; the terminal's last output: $(tail -c 200 "$CASE_STATE/$2.out" | od -An -c | tr -s ' \n' ' ')"
+		sleep 0.2
+	done
 }
 
 # --- the control socket ----------------------------------------------------
