@@ -8,8 +8,13 @@
 # bookkeeping directory, maintained by run.sh).
 
 GUEST_CID=3
-EXEC_TIMEOUT=${EXEC_TIMEOUT:-120}
-AGENT_TIMEOUT=${AGENT_TIMEOUT:-180}
+# Limits on waits. They only end cases that would otherwise hang, and an
+# emulated test host on a busy machine is slow: they are generous. Most
+# things take a second, transfers and boots a minute at the most.
+WAIT_SHORT=${WAIT_SHORT:-120}
+WAIT_LONG=${WAIT_LONG:-600}
+EXEC_TIMEOUT=${EXEC_TIMEOUT:-$WAIT_LONG}
+AGENT_TIMEOUT=${AGENT_TIMEOUT:-$WAIT_LONG}
 # The cases' Linux command line: no boot log on the emulated UART unless a
 # case asks for it (every byte is an exit to the VMM).
 GUEST_CMDLINE="console=ttyS0 reboot=k panic=1 quiet"
@@ -84,7 +89,7 @@ sock_capture() {
 
 # Sends TEXT, backslash escapes (\n) expanded, to a Unix stream socket.
 sock_send() {
-	printf %b "$2" | timeout 10 socat -u - "UNIX-CONNECT:$1" ||
+	printf %b "$2" | timeout "$WAIT_SHORT" socat -u - "UNIX-CONNECT:$1" ||
 		fail "cannot send to $1"
 }
 
@@ -256,7 +261,7 @@ stream_sha() {
 tty_shell() {
 	gx_ok "start a shell on /dev/$1" \
 		"setsid sh -c 'exec sh </dev/$1 >/dev/$1 2>&1' </dev/null >/dev/null 2>&1 &"
-	wait_for "a shell holding /dev/$1" 30 \
+	wait_for "a shell holding /dev/$1" $WAIT_SHORT \
 		gx "ls -l /proc/[0-9]*/fd/0 2>/dev/null | grep -q '/dev/$1\$'"
 }
 
@@ -268,8 +273,8 @@ tty_roundtrip() {
 	sock_send "$1" "echo $2-in-\$((6 * 7))\n"
 	_t0=$(uptime_ds)
 	until file_has "$CASE_STATE/$2.out" "$2-in-42"; do
-		[ $(($(uptime_ds) - _t0)) -lt 300 ] ||
-			fail "the shell on $2 did not run the line sent through $1 within 30 s; the terminal's last output: $(tail -c 200 "$CASE_STATE/$2.out" | od -An -c | tr -s ' \n' ' ')"
+		[ $(($(uptime_ds) - _t0)) -lt $((WAIT_SHORT * 10)) ] ||
+			fail "the shell on $2 did not run the line sent through $1 within $WAIT_SHORT s; the terminal's last output: $(tail -c 200 "$CASE_STATE/$2.out" | od -An -c | tr -s ' \n' ' ')"
 		sleep 0.2
 	done
 }
@@ -281,7 +286,7 @@ tty_roundtrip() {
 ctl() {
 	_sock=$1
 	shift
-	timeout 60 "$VMMCTL" --sock "$_sock" "$@" 2> "$CASE_STATE/ctl.err" ||
+	timeout "$WAIT_SHORT" "$VMMCTL" --sock "$_sock" "$@" 2> "$CASE_STATE/ctl.err" ||
 		fail "vmmctl $*: $(head -c 500 "$CASE_STATE/ctl.err")"
 }
 

@@ -9,9 +9,9 @@ EVENTS=$TEST_WORK/api-events.log
 
 group_setup() {
 	vm_spawn api --api-sock "$API"
-	wait_for "the control socket" 30 test -S "$API"
+	wait_for "the control socket" $WAIT_SHORT test -S "$API"
 	bg "$VMMCTL" --sock "$API" events > "$EVENTS"
-	wait_for "the event subscription" 30 file_has "$EVENTS" '"state":"not_created"'
+	wait_for "the event subscription" $WAIT_SHORT file_has "$EVENTS" '"state":"not_created"'
 }
 
 state() {
@@ -67,7 +67,7 @@ settled_size() {
 case_pause_stops_the_guest() {
 	gx_ok "start a counter on ttyS0" \
 		"setsid sh -c 'echo \$\$ > /tmp/counter.pid; i=0; while :; do i=\$((i + 1)); [ \$((i % 100)) != 0 ] || echo tick-\$i > /dev/ttyS0; done' </dev/null >/dev/null 2>&1 &"
-	wait_for "the counter on COM1" 30 file_has "$VM_SERIAL" tick-
+	wait_for "the counter on COM1" $WAIT_SHORT file_has "$VM_SERIAL" tick-
 	ctl "$API" pause >/dev/null
 	expect_eq "state after PauseVM" "$(state)" paused
 	ns=$(ctl_inspect "$API" vcpus.0.runtime_ns)
@@ -78,7 +78,7 @@ case_pause_stops_the_guest() {
 		"$(ctl_inspect "$API" vcpus.0.runtime_ns)" "$ns"
 	ctl "$API" resume >/dev/null
 	expect_eq "state after ResumeVM" "$(state)" running
-	wait_for "the counter to go on after ResumeVM" 30 \
+	wait_for "the counter to go on after ResumeVM" $WAIT_SHORT \
 		test "$(wc -c < "$VM_SERIAL")" -gt "$size"
 	gx_ok "stop the counter" 'kill $(cat /tmp/counter.pid)'
 }
@@ -98,7 +98,7 @@ case_event_stream() {
 
 case_quit() {
 	ctl "$API" quit >/dev/null
-	vm_wait_exit 30
+	vm_wait_exit "$WAIT_SHORT"
 	expect_eq "VMM exit status after Quit" "$VM_STATUS" 0
 	test ! -e "$API" || fail "the control socket is still there after Quit"
 }

@@ -26,7 +26,7 @@ rss_below() {
 # balloon_resize SOCKET PAGES: sets the target and waits for the guest.
 balloon_resize() {
 	ctl "$1" balloon set "$2" >/dev/null
-	wait_for "the guest's balloon to reach $2 pages" 120 balloon_is "$1" "$2"
+	wait_for "the guest's balloon to reach $2 pages" $WAIT_LONG balloon_is "$1" "$2"
 }
 
 group_setup() {
@@ -69,7 +69,7 @@ case_free_page_reporting() {
 	gx_ok "fill 96 MiB" "head -c $FILL /dev/zero > /dev/shm/fill"
 	r1=$(vm_rss_kib)
 	gx_ok "free 96 MiB" 'rm /dev/shm/fill'
-	wait_for "the VMM's RSS to drop 48 MiB below $r1 KiB once the guest freed 96 MiB" 120 \
+	wait_for "the VMM's RSS to drop 48 MiB below $r1 KiB once the guest freed 96 MiB" $WAIT_LONG \
 		rss_below $((r1 - 49152))
 }
 

@@ -96,7 +96,7 @@ case_durability_after_sigkill() {
 	sum=$(gx "head -c 1048576 /dev/urandom > /tmp/d && dd if=/tmp/d of=$dev bs=65536 conv=fsync 2>/dev/null && sha256sum < /tmp/d" |
 		cut -d' ' -f1)
 	kill -KILL "$VM_PID"
-	vm_wait_exit 30
+	vm_wait_exit "$WAIT_SHORT"
 	expect_eq "VMM status" "$VM_STATUS" 137
 	expect_eq "the image after SIGKILL" \
 		"$(dd if="$img" bs=1048576 count=1 status=none | sha)" "$sum"

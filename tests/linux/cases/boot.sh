@@ -11,31 +11,26 @@ loader_type() {
 	gx 'od -An -tx1 -j 528 -N 1 /sys/kernel/boot_params/data' | tr -d ' \n'
 }
 
-# check_guest CPUS MEMORY_MIB
-check_guest() {
-	expect_eq "nproc" "$(gx nproc)" "$1"
+# boot_and_end NAME KERNEL CPUS MEMORY_MIB LOADER_TYPE END_COMMAND VMM_LOG:
+# boots KERNEL, checks how it was entered and what it was given, then ends
+# the VM from the guest; the VMM must exit 0 and log VMM_LOG.
+boot_and_end() {
+	vm_boot "$1" --kernel "$2" --cpus "$3" --memory "$4"
+	expect_eq "type_of_loader" "$(loader_type)" "$5"
+	expect_eq "nproc" "$(gx nproc)" "$3"
 	kib=$(gx "sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo")
 	# The kernel keeps its image, page tables and memmap out of MemTotal.
-	expect_range "MemTotal (KiB) of a $2 MiB guest" "$kib" $(($2 * 1024 * 3 / 4)) $(($2 * 1024))
+	expect_range "MemTotal (KiB) of a $4 MiB guest" "$kib" $(($4 * 1024 * 3 / 4)) $(($4 * 1024))
+	gx "$6" >/dev/null 2>&1
+	vm_wait_exit "$WAIT_SHORT"
+	expect_eq "VMM exit status after '$6'" "$VM_STATUS" 0
+	file_has "$VM_LOG" "$7" || fail "the VMM did not log '$7' after '$6'"
 }
 
 case_elf_pvh() {
-	vm_boot pvh --kernel "$IMAGES/vmlinux" --cpus 1 --memory 384
-	expect_eq "type_of_loader (PVH entry)" "$(loader_type)" b0
-	check_guest 1 384
-	gx 'poweroff -f' >/dev/null 2>&1
-	vm_wait_exit 60
-	expect_eq "VMM exit status after poweroff" "$VM_STATUS" 0
-	file_has "$VM_LOG" "guest powered off" ||
-		fail "the VMM did not report a power-off"
+	boot_and_end pvh "$IMAGES/vmlinux" 1 384 b0 'poweroff -f' "guest powered off"
 }
 
 case_bzimage() {
-	vm_boot bzimage --kernel "$IMAGES/vmlinuz" --cpus 2 --memory 512
-	expect_eq "type_of_loader (64-bit boot protocol)" "$(loader_type)" ff
-	check_guest 2 512
-	gx 'reboot -f' >/dev/null 2>&1
-	vm_wait_exit 60
-	expect_eq "VMM exit status after reboot" "$VM_STATUS" 0
-	file_has "$VM_LOG" "guest reset" || fail "the VMM did not report a reset"
+	boot_and_end bzimage "$IMAGES/vmlinuz" 2 512 ff 'reboot -f' "guest reset"
 }

@@ -12,7 +12,7 @@ case_output_to_socket() {
 	gx_ok "the driver's terminal" 'test -c /dev/hvc0'
 	sock_capture "$HVC_SOCK" "$CASE_STATE/hvc.out"
 	gx_ok "write to hvc0" 'echo hvc-out-$((40 + 2)) > /dev/hvc0'
-	wait_for "guest output on the console socket" 30 \
+	wait_for "guest output on the console socket" $WAIT_SHORT \
 		file_has "$CASE_STATE/hvc.out" hvc-out-42
 }
 

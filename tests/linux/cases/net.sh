@@ -31,8 +31,8 @@ group_setup() {
 	[ -n "$ifname" ] || fail "no guest interface has the MAC $GUEST_MAC"
 	echo "$ifname" > "$NET/guest-if"
 	gx_ok "guest link up" "ip link set $ifname up"
-	wait_for "the host's link-local address" 30 has_link_local host
-	wait_for "the guest's link-local address" 30 has_link_local guest
+	wait_for "the host's link-local address" $WAIT_SHORT has_link_local host
+	wait_for "the guest's link-local address" $WAIT_SHORT has_link_local guest
 	link_local host > "$NET/host-addr"
 	link_local guest > "$NET/guest-addr"
 }
@@ -61,7 +61,7 @@ case_tcp_64mib_from_guest() {
 	gx cat /tmp/block > "$NET/block"
 	gx_ok "send 64 MiB over TCP" \
 		"{ $(stream_cmd 64 /tmp/block); } | socat -u - 'TCP6:[$(host_addr)%$(guest_if)]:7001,retry=50,interval=0.2'"
-	wait_for "the host's receiver to finish" 60 test -f "$NET/rx.done"
+	wait_for "the host's receiver to finish" $WAIT_SHORT test -f "$NET/rx.done"
 	expect_eq "64 MiB received by the host" "$(sha < "$NET/rx")" "$(stream_sha 64 "$NET/block")"
 	rm -f "$NET/rx"
 }
@@ -73,7 +73,7 @@ case_tcp_64mib_to_guest() {
 	sh -c "$(stream_cmd 64 "$NET/block")" |
 		socat -u - "TCP6:[$(guest_addr)%$TAP]:7002,retry=50,interval=0.2" ||
 		fail "sending 64 MiB to the guest failed"
-	wait_for "the guest's checksum" 60 gx 'test -f /tmp/rx.sum'
+	wait_for "the guest's checksum" $WAIT_SHORT gx 'test -f /tmp/rx.sum'
 	expect_eq "64 MiB received by the guest" "$(gx 'cut -d" " -f1 /tmp/rx.sum')" \
 		"$(stream_sha 64 "$NET/block")"
 }

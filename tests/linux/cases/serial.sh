@@ -11,7 +11,7 @@ group_setup() {
 case_late_client_gets_scrollback() {
 	gx_ok "write a marker on ttyS0" 'echo serial-marker-$((20 + 3)) > /dev/ttyS0'
 	sock_capture "$COM1_SOCK" "$CASE_STATE/replay"
-	wait_for "the marker replayed to a client attaching afterwards" 30 \
+	wait_for "the marker replayed to a client attaching afterwards" $WAIT_SHORT \
 		file_has "$CASE_STATE/replay" serial-marker-23
 }
 

@@ -43,7 +43,7 @@ SECOND LINE"
 case_exec_tty_resize() {
 	# socat gives the helper a terminal of its own; the helper's output
 	# (nothing, unless it fails) goes to the case's.
-	timeout 120 socat -u \
+	timeout "$WAIT_LONG" socat -u \
 		EXEC:"$SUITE/helpers/tty-resize.sh $VMMCTL $VM_VSOCK $CASE_STATE/tty.out 41 101",pty,setsid,ctty,stderr \
 		STDOUT
 	expect_eq "sizes the guest saw" "$(tr -d '\r' < "$CASE_STATE/tty.out" | tr '\n' ' ')" "24 80 41 101 "
@@ -54,7 +54,7 @@ case_exec_signal() {
 		> "$CASE_STATE/o" 2>&1 &
 	pid=$!
 	track "$pid"
-	wait_for "the guest command to start" 60 file_has "$CASE_STATE/o" started
+	wait_for "the guest command to start" $WAIT_SHORT file_has "$CASE_STATE/o" started
 	kill -TERM "$pid"
 	rc=0
 	wait "$pid" || rc=$?
@@ -102,16 +102,16 @@ case_256mib_from_guest() {
 # A guest connection to host port P goes to the socket "UDS_P".
 case_guest_connects_to_uds_port() {
 	bg socat -u "UNIX-LISTEN:${VM_VSOCK}_7200" "OPEN:$CASE_STATE/got,creat"
-	wait_for "the host listener" 10 test -S "${VM_VSOCK}_7200"
+	wait_for "the host listener" $WAIT_SHORT test -S "${VM_VSOCK}_7200"
 	gx_ok "connect to CID 2 port 7200" 'echo hello-port-7200 | socat -u - VSOCK-CONNECT:2:7200'
-	wait_for "the guest's bytes at ${VM_VSOCK}_7200" 30 file_has "$CASE_STATE/got" hello-port-7200
+	wait_for "the guest's bytes at ${VM_VSOCK}_7200" $WAIT_SHORT file_has "$CASE_STATE/got" hello-port-7200
 }
 
 # --vsock-listen 7100=PATH: guest connections to port 7100 go to PATH, both
 # ways.
 case_guest_connects_to_listener() {
 	bg socat "UNIX-LISTEN:$LISTEN_SOCK" EXEC:"tr a-z A-Z"
-	wait_for "the host listener" 10 test -S "$LISTEN_SOCK"
+	wait_for "the host listener" $WAIT_SHORT test -S "$LISTEN_SOCK"
 	expect_eq "the listener's answer" \
 		"$(gx 'echo hello-listener | socat - VSOCK-CONNECT:2:7100')" HELLO-LISTENER
 }

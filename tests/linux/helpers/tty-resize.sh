@@ -16,7 +16,7 @@ pid=$!
 i=0
 until grep -q '^24 80' "$out"; do
 	i=$((i + 1))
-	[ $i -lt 600 ] || { echo "tty-resize: no first size" >&2; kill "$pid"; exit 1; }
+	[ $i -lt 1200 ] || { echo "tty-resize: no first size" >&2; kill "$pid"; exit 1; }
 	sleep 0.1
 done
 # The terminal's new size reaches its foreground process group (this
