@@ -8,10 +8,10 @@
 #
 #   run.sh [--list] [--variant NAME] [PATTERN...]
 #
-# A PATTERN selects cases by name: a group ("blk"), a case ("blk.discard"),
-# or a shell glob ("vsock.exec_*"); several may be given, separated by
-# spaces or commas. Names of variants other than the first carry
-# "@VARIANT" ("blk.discard@pci").
+# A PATTERN selects cases by name: a group ("blk"), a case
+# ("blk.discard_punches_holes") or a shell glob ("vsock.exec_*"); several
+# may be given, separated by spaces or commas. Names of variants other than the first carry
+# "@VARIANT" ("blk.direct_write@pci").
 #
 # Environment: VMM, VMMCTL, BRIDGE_CLIENT (default: build/...), IMAGES
 # (default build/images/linux), TEST_WORK (default: a new directory under
