@@ -40,7 +40,8 @@ endif
 else
 $(error ARCH=$(ARCH): the VMM is built for x86 or arm64)
 endif
-TEST_DEPS  := lz4 iproute2
+# busybox-static: the agent tests run "busybox nc" as a TCP server to forward to.
+TEST_DEPS  := lz4 iproute2 busybox-static
 BENCH_DEPS := qemu-system-x86
 
 .PHONY: all run deps test-deps bench-deps clean
