@@ -290,7 +290,7 @@ static int to_fds(void *ctx, uint8_t type, const uint8_t *p, size_t n)
 {
 	struct fd_sink *f = ctx;
 
-	return write_all(type == FRAME_STDOUT ? f->out : f->err, p, n);
+	return exec_write_all(type == FRAME_STDOUT ? f->out : f->err, p, n);
 }
 
 int exec_run_fds(struct exec_stream *s, uint8_t type,
