@@ -55,4 +55,4 @@ test-agent: $(BUILD)/tests/agent $(BUILD)/guest-agent-asan \
 		$(BUILD)/agent-peer-check | test-deps
 	$(AGENT_TEST_ENV) $(BUILD)/tests/agent --jobs 2
 
-test: test-agent test-unit test-e2e test-arm64
+test: test-agent test-unit test-e2e test-linux test-arm64
