@@ -55,15 +55,16 @@ static int load_state(struct snapshot *snap, struct err *e)
 		return err_set(e, "the directory's name is too long");
 	if (read_file(path, STATE_READ_MAX, &snap->buf, &snap->len, e) < 0) {
 		if (errno == ENOENT)
-			return err_set(e, "no snapshot here (%s is missing)", path);
+			return err_set(e, "snapshot %s: no snapshot here (%s is missing)",
+				       snap->dir, path);
 		return -1;
 	}
-	if (state_open(snap->buf, snap->len, &snap->root, e) < 0)
-		return err_prefix(e, "%s", path);
-	if (check_origin(&snap->root, e) < 0 ||
+	/* Every refusal of the file names it. */
+	if (state_open(snap->buf, snap->len, &snap->root, e) < 0 ||
+	    check_origin(&snap->root, e) < 0 ||
 	    state_get_section(&snap->root, "config", &cfg, e) < 0 ||
 	    snapshot_config_load(&cfg, &snap->cfg, e) < 0)
-		return -1;
+		return err_prefix(e, "%s", path);
 	return 0;
 }
 
@@ -75,7 +76,6 @@ int snapshot_open(struct snapshot *snap, const char *dir, struct err *e)
 	if (!snap->dir)
 		return err_set(e, "out of memory");
 	if (load_state(snap, e) < 0) {
-		err_prefix(e, "snapshot %s", dir);
 		snapshot_close(snap);
 		return -1;
 	}
@@ -212,6 +212,6 @@ int vm_restore_state(struct vm *vm, const struct snapshot *snap,
 	    state_get_section(root, "machine", &machine, e) < 0 ||
 	    arch_vm_restore(vm, &machine, e) < 0 ||
 	    restore_devices(vm, root, e) < 0)
-		return -1;
+		return err_prefix(e, "%s/%s", snap->dir, SNAPSHOT_STATE);
 	return 0;
 }

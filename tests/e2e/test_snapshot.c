@@ -313,13 +313,19 @@ static void state_store(struct state_file *f)
 	close(fd);
 }
 
-/* Runs vmm --restore on @g and expects @status with @msg on stderr. */
+/*
+ * Runs vmm --restore on @g and expects @status with a message naming the
+ * snapshot's @name file and saying @msg on stderr.
+ */
 static void expect_restore_refused(const struct saved_guest *g, int status,
-				   const char *msg)
+				   const char *name, const char *msg)
 {
 	struct vmm_proc p;
+	char file[200];
 	char *err;
 	int got;
+
+	snprintf(file, sizeof(file), "%s/%s: ", g->snap, name);
 
 	got = vmm_run(&p, (const char *const[]){ "--restore", g->snap,
 						 "--serial", "none", NULL },
@@ -327,6 +333,7 @@ static void expect_restore_refused(const struct saved_guest *g, int status,
 	err = vmm_stderr(&p);
 	cr_assert_eq(got, status, "exit status %d, stderr:\n%s", got, err);
 	cr_assert(strstr(err, msg), "stderr lacks \"%s\":\n%s", msg, err);
+	cr_assert(strstr(err, file), "stderr does not name %s:\n%s", file, err);
 	free(err);
 	vmm_cleanup(&p);
 }
@@ -378,23 +385,37 @@ Test(snapshot, broken_foreign_and_mismatched_snapshots_are_refused,
 	fd = open(f.path, O_WRONLY);
 	cr_assert_eq(pwrite(fd, f.buf + f.len - 1, 1, (off_t)f.len - 1), 1);
 	close(fd);
-	expect_restore_refused(&g, 65, "the file is corrupt");
+	expect_restore_refused(&g, 65, "state", "the file is corrupt");
 	f.buf[f.len - 1] ^= 0x40;
 
 	state_store(&f);
 	cr_assert_eq(truncate(f.path, (off_t)f.len - 10), 0);
-	expect_restore_refused(&g, 65, "truncated");
+	expect_restore_refused(&g, 65, "state", "truncated");
 
 	version = memmem(f.buf, f.len, "0.1.0", 5);
 	cr_assert_not_null(version);
 	memcpy(version, "9.9.9", 5);
 	state_store(&f);
-	expect_restore_refused(&g, 65, "written by vmm 9.9.9; this is vmm 0.1.0");
+	expect_restore_refused(&g, 65, "state", "written by vmm 9.9.9; this is vmm 0.1.0");
+	memcpy(f.buf, orig, f.len);
+
+	put_le32(f.buf + 8, 2);
+	state_store(&f);
+	expect_restore_refused(&g, 65, "state",
+			       "state format version 2; this VMM reads version 1 only");
+	memcpy(f.buf, orig, f.len);
+
+	/* "x86_64" and "arm64_" have the same length: the records stay whole. */
+	version = memmem(f.buf, f.len, "x86_64", 6);
+	cr_assert_not_null(version);
+	memcpy(version, "arm64_", 6);
+	state_store(&f);
+	expect_restore_refused(&g, 65, "state", "taken on an arm64_ host; this host is x86_64");
 	memcpy(f.buf, orig, f.len);
 
 	foreign_cpu(&f);
 	state_store(&f);
-	expect_restore_refused(&g, 65, "the CPU differs: the snapshot's guest has CPUID.(EAX=0x7,ECX=0):EBX bit");
+	expect_restore_refused(&g, 65, "state", "the CPU differs: the snapshot's guest has CPUID.(EAX=0x7,ECX=0):EBX bit");
 	memcpy(f.buf, orig, f.len);
 	state_store(&f);
 
@@ -402,7 +423,7 @@ Test(snapshot, broken_foreign_and_mismatched_snapshots_are_refused,
 	mem = slurp(path, &len);
 	free(mem);
 	cr_assert_eq(truncate(path, (off_t)len - 4096), 0);
-	expect_restore_refused(&g, 65, "truncated");
+	expect_restore_refused(&g, 65, "memory", "truncated");
 
 	/* The command line cannot change what the guest sees. */
 	cr_assert_eq(vmm_run(&p, (const char *const[]){ "--restore", g.snap,

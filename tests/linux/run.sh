@@ -13,6 +13,10 @@
 # may be given, separated by spaces or commas. Names of variants other than the first carry
 # "@VARIANT" ("blk.direct_write@pci").
 #
+# Groups marked "# manual" (benchmarks) run only when a pattern names
+# them; what a case writes to $CASE_STATE/report is printed after its
+# result line.
+#
 # Environment: VMM, VMMCTL, BRIDGE_CLIENT (default: build/...), IMAGES
 # (default build/images/linux), TEST_WORK (default: a new directory under
 # /tmp, removed afterwards unless KEEP_WORK=1).
@@ -75,6 +79,10 @@ cases_of() {
 # the last one selected.
 chosen_cases() {
 	_all=$(cases_of "$1") _chosen='' _last=''
+	# A group marked "# manual" (a benchmark) runs only when named.
+	if grep -qx '# manual' "$1" && [ -z "$patterns" ]; then
+		return 0
+	fi
 	for _c in $_all; do
 		selected "$2.$_c$3" && _last=$_c
 	done
@@ -155,6 +163,8 @@ run_case() {
 	dt=$(tenths $(($(uptime_ds) - t0)))
 	if [ $rc -eq 0 ] && [ ! -s "$state/messages" ]; then
 		echo "ok $3 ($dt s)"
+		# What a case reports (a benchmark's figures) follows it.
+		[ ! -s "$state/report" ] || sed 's/^/    /' "$state/report"
 		echo ok >> "$TEST_WORK/results"
 		return
 	fi

@@ -50,7 +50,7 @@ int machine_restore(struct vm *vm, struct snapshot *snap,
 	/* What the snapshot holds is the image here; host resources are not. */
 	*why = MACHINE_ERR_BAD_IMAGE;
 	if (fd < 0)
-		return err_prefix(e, "snapshot %s", snap->dir);
+		return -1;
 	*why = MACHINE_ERR_HOST;
 	if (vm_create(vm, cfg, loop, fd, e) < 0) {
 		if (vm->kvm.fd < 0 || vm->fd < 0)
@@ -61,9 +61,12 @@ int machine_restore(struct vm *vm, struct snapshot *snap,
 	vm->on_exit_opaque = opaque;
 	if (arch_create_devices(vm, e) < 0)
 		goto fail;
+	/* Its refusals name the state file. */
 	if (vm_restore_state(vm, snap, e) < 0) {
 		*why = MACHINE_ERR_BAD_IMAGE;
-		goto fail;
+		vm->on_exit = NULL;
+		vm_destroy(vm);
+		return -1;
 	}
 	if (vm_start(vm, e) < 0)
 		goto fail;
