@@ -4,9 +4,9 @@
  *
  * Start-up: runs `vmm --api-sock PATH` and measures, per run, process start
  * to the first successful connect() (the socket is listening), as wall
- * time and as the CPU time the VMM has used by then (/proc/PID/schedstat,
- * in ns). Firecracker's published figure for the same point is 8 ms of
- * CPU.
+ * time and as the CPU time the VMM's threads have used by then (the
+ * scheduler's accounting, in ns). Firecracker's published figure for the
+ * same point is 8 ms of CPU.
  *
  * Latency: one VMM holding a paused VM (so InspectVM returns the whole
  * view), InspectVM round trips from 1 client, then from 100 clients at
@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #define CLIENTS 100
 #define INSPECT "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"InspectVM\"}\n"
 
@@ -37,21 +39,6 @@ struct latency_run {
 	int failed;
 };
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* The @p-th percentile of @v (sorted here). */
 static double percentile(double *v, size_t n, double p)
 {
@@ -60,19 +47,6 @@ static double percentile(double *v, size_t n, double p)
 	qsort(v, n, sizeof(*v), cmp_double);
 	i = (size_t)(p / 100.0 * (double)(n - 1) + 0.5);
 	return v[i < n ? i : n - 1];
-}
-
-static int dial(const char *path)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0)
-		return fd;
-	if (fd >= 0)
-		close(fd);
-	return -1;
 }
 
 /* Sends @req and reads one response line; its length, or -1. */
@@ -106,23 +80,6 @@ static pid_t spawn(const char *vmm, const char *sock)
 		_exit(127);
 	}
 	return pid;
-}
-
-/* CPU time the task @pid has run, in ms, from the scheduler's accounting. */
-static double cpu_ms(pid_t pid)
-{
-	char path[64];
-	unsigned long long ns = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%llu", &ns) != 1)
-		ns = 0;
-	fclose(f);
-	return (double)ns / 1e6;
 }
 
 static int quit(int fd)
@@ -159,7 +116,7 @@ static int startup(const char *vmm, const char *dir, int runs)
 			}
 		}
 		wall[i] = now_ms() - start;
-		cpu[i] = cpu_ms(pid);
+		cpu[i] = proc_cpu_ms(pid);
 		if (quit(fd) < 0 || waitpid(pid, &status, 0) != pid ||
 		    !WIFEXITED(status) || WEXITSTATUS(status)) {
 			fprintf(stderr, "bench-api: Quit failed (status %d)\n", status);
