@@ -26,6 +26,7 @@ TESTHOST_ITEMS += \
 	program:$(BUILD)/vmmctl:/bin/vmmctl \
 	program:$(BUILD)/bridge-client:/bin/bridge-client \
 	program:$(BUILD)/bench-snapshot:/bin/bench-snapshot \
+	program:$(BUILD)/agent-peer-check:/bin/agent-peer-check \
 	program:/usr/bin/socat:/usr/bin/socat \
 	program:/sbin/debugfs:/sbin/debugfs \
 	file:$(LINUX_DIR)/vmlinux:/images/vmlinux \
@@ -61,10 +62,11 @@ testhost: $(TESTHOST_DIR)/initramfs.cpio
 test-linux: test-linux-$(TEST_LINUX_MODE)
 
 test-linux-direct: $(TEST_LINUX_VMM) $(BUILD)/vmmctl $(BUILD)/bridge-client \
-		$(BUILD)/bench-snapshot \
+		$(BUILD)/agent-peer-check $(BUILD)/bench-snapshot \
 		$(LINUX_IMAGE) | test-linux-deps
 	VMM=$(TEST_LINUX_VMM) VMMCTL=$(BUILD)/vmmctl \
-		BRIDGE_CLIENT=$(BUILD)/bridge-client IMAGES=$(LINUX_DIR) \
+		BRIDGE_CLIENT=$(BUILD)/bridge-client \
+		PEER_CHECK=$(BUILD)/agent-peer-check IMAGES=$(LINUX_DIR) \
 		BENCH_SNAPSHOT=$(BUILD)/bench-snapshot \
 		tests/linux/run.sh $(CASES)
 

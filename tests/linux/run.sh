@@ -17,9 +17,10 @@
 # them; what a case writes to $CASE_STATE/report is printed after its
 # result line.
 #
-# Environment: VMM, VMMCTL, BRIDGE_CLIENT, BENCH_SNAPSHOT (default:
-# build/...), IMAGES (default build/images/linux), TEST_WORK (default: a
-# new directory under /tmp, removed afterwards unless KEEP_WORK=1).
+# Environment: VMM, VMMCTL, BRIDGE_CLIENT, PEER_CHECK, BENCH_SNAPSHOT
+# (default: build/...), IMAGES (default build/images/linux), TEST_WORK
+# (default: a new directory under /tmp, removed afterwards unless
+# KEEP_WORK=1).
 #
 # Prints one line per case ("ok NAME (S s)" or "FAIL NAME (S s): why" with
 # the guest's serial log and the VMM's output), a "# group" line with each
@@ -31,6 +32,7 @@ SUITE=$(cd "$(dirname "$0")" && pwd)
 VMM=${VMM:-build/vmm}
 VMMCTL=${VMMCTL:-build/vmmctl}
 BRIDGE_CLIENT=${BRIDGE_CLIENT:-build/bridge-client}
+PEER_CHECK=${PEER_CHECK:-build/agent-peer-check}
 BENCH_SNAPSHOT=${BENCH_SNAPSHOT:-build/bench-snapshot}
 IMAGES=${IMAGES:-build/images/linux}
 LOG_LINES=${LOG_LINES:-40}
@@ -42,20 +44,20 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--list) list=1 ;;
 	--variant) only_variant=$2; shift ;;
-	-h | --help) sed -n '3,27s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,28s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	-*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
 	*) patterns="$patterns $(echo "$1" | tr ',' ' ')" ;;
 	esac
 	shift
 done
 
-for v in VMM VMMCTL BRIDGE_CLIENT BENCH_SNAPSHOT; do
+for v in VMM VMMCTL BRIDGE_CLIENT PEER_CHECK BENCH_SNAPSHOT; do
 	eval "p=\$$v"
 	case $p in /*) ;; *) p=$(pwd)/$p ;; esac
 	eval "$v=\$p"
 done
 case $IMAGES in /*) ;; *) IMAGES=$(pwd)/$IMAGES ;; esac
-export VMM VMMCTL BRIDGE_CLIENT BENCH_SNAPSHOT IMAGES
+export VMM VMMCTL BRIDGE_CLIENT PEER_CHECK BENCH_SNAPSHOT IMAGES
 
 # NAME matches when no pattern was given or one pattern names it, its group
 # or (with glob characters) matches it.
