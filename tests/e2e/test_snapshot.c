@@ -314,6 +314,20 @@ static void state_store(struct state_file *f)
 }
 
 /*
+ * Replaces the first @from in the file with @to, as long, so the records
+ * stay whole, and writes it back with checksums that match.
+ */
+static void state_replace(struct state_file *f, const char *from, const char *to)
+{
+	uint8_t *p = memmem(f->buf, f->len, from, strlen(from));
+
+	cr_assert_not_null(p, "no \"%s\" in the state file", from);
+	cr_assert_eq(strlen(from), strlen(to));
+	memcpy(p, to, strlen(to));
+	state_store(f);
+}
+
+/*
  * Runs vmm --restore on @g and expects @status with a message naming the
  * snapshot's @name file and saying @msg on stderr.
  */
@@ -368,7 +382,7 @@ Test(snapshot, broken_foreign_and_mismatched_snapshots_are_refused,
 {
 	struct saved_guest g;
 	struct state_file f;
-	char path[160], *version;
+	char path[160];
 	struct vmm_proc p;
 	uint8_t *orig;
 	size_t len;
@@ -392,10 +406,7 @@ Test(snapshot, broken_foreign_and_mismatched_snapshots_are_refused,
 	cr_assert_eq(truncate(f.path, (off_t)f.len - 10), 0);
 	expect_restore_refused(&g, 65, "state", "truncated");
 
-	version = memmem(f.buf, f.len, "0.1.0", 5);
-	cr_assert_not_null(version);
-	memcpy(version, "9.9.9", 5);
-	state_store(&f);
+	state_replace(&f, "0.1.0", "9.9.9");
 	expect_restore_refused(&g, 65, "state", "written by vmm 9.9.9; this is vmm 0.1.0");
 	memcpy(f.buf, orig, f.len);
 
@@ -405,11 +416,7 @@ Test(snapshot, broken_foreign_and_mismatched_snapshots_are_refused,
 			       "state format version 2; this VMM reads version 1 only");
 	memcpy(f.buf, orig, f.len);
 
-	/* "x86_64" and "arm64_" have the same length: the records stay whole. */
-	version = memmem(f.buf, f.len, "x86_64", 6);
-	cr_assert_not_null(version);
-	memcpy(version, "arm64_", 6);
-	state_store(&f);
+	state_replace(&f, "x86_64", "arm64_");
 	expect_restore_refused(&g, 65, "state", "taken on an arm64_ host; this host is x86_64");
 	memcpy(f.buf, orig, f.len);
 
