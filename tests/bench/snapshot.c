@@ -105,12 +105,31 @@ static bool agent_ready(const char *uds)
 	return n;
 }
 
-/* Milliseconds from @start until the agent of @pid is ready. */
-static double wait_agent(pid_t pid, const char *uds, double start)
+/* The end of the VMM's output, for a VMM that failed. */
+static void show_log(const char *log)
+{
+	char buf[2048];
+	FILE *f = fopen(log, "r");
+	size_t n;
+
+	if (!f)
+		return;
+	fseek(f, -(long)sizeof(buf), SEEK_END);
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	fprintf(stderr, "bench-snapshot: the end of %s:\n", log);
+	fwrite(buf, 1, n, stderr);
+}
+
+/* Milliseconds from @start until the agent of @pid (output in @log) is ready. */
+static double wait_agent(pid_t pid, const char *uds, const char *log,
+			 double start)
 {
 	while (!agent_ready(uds)) {
-		if (waitpid(pid, NULL, WNOHANG) == pid)
+		if (waitpid(pid, NULL, WNOHANG) == pid) {
+			show_log(log);
 			die("the VMM exited before its agent was ready (%s)", uds);
+		}
 		if (now_ms() - start > READY_TIMEOUT_MS)
 			die("no agent at %s", uds);
 		usleep(1000);
@@ -197,7 +216,7 @@ static double boot_once(const struct opts *o, int i)
 	double start = now_ms(), ms;
 	pid_t pid = spawn(argv, log);
 
-	ms = wait_agent(pid, uds, start);
+	ms = wait_agent(pid, uds, log, start);
 	stop(pid);
 	free(argv[12]);
 	free(uds);
@@ -216,7 +235,7 @@ static void take_snapshot(const struct opts *o, const char *snap)
 			 "none", "--vsock", vsock_arg(uds), NULL };
 	pid_t pid = spawn(argv, log);
 
-	wait_agent(pid, uds, now_ms());
+	wait_agent(pid, uds, log, now_ms());
 	/* What a booted guest does right after start-up settles. */
 	sleep(2);
 	snprintf(params, sizeof(params), "{\"directory\":\"%s\"}", snap);
@@ -244,7 +263,7 @@ static void restore_once(const struct opts *o, const char *snap, int i,
 	double start = now_ms();
 	pid_t pid = spawn(argv, log);
 
-	s->ready_ms = wait_agent(pid, uds, start);
+	s->ready_ms = wait_agent(pid, uds, log, start);
 	s->cpu_ms = proc_cpu_ms(pid);
 	s->rss_kib = (double)status_kib(pid, "VmRSS");
 	s->anon_kib = (double)status_kib(pid, "RssAnon");
