@@ -81,8 +81,9 @@ static void full_config(struct vm_config *cfg)
 	cfg->cmdline = strdup("console=ttyS0");
 	cr_assert_eq(chardev_config_parse("socket:/run/com1", &cfg->serial[0], &e), 0);
 	cr_assert_eq(chardev_config_parse("file:/run/com3", &cfg->serial[2], &e), 0);
-	cfg->disks[0] = (struct disk_config){ strdup("/img/a"), true, strdup("root-1") };
-	cfg->disks[1] = (struct disk_config){ strdup("/img/b"), false, NULL };
+	cfg->disks[0] = (struct disk_config){ .path = strdup("/img/a"), .read_only = true,
+					      .serial = strdup("root-1") };
+	cfg->disks[1] = (struct disk_config){ .path = strdup("/img/b") };
 	cfg->nr_disks = 2;
 	cfg->nets[0] = (struct net_config){ .tap_name = strdup("tap7"), .tap_fd = -1,
 					    .has_mac = true,
@@ -450,6 +451,7 @@ struct blk_pair {
 static void blk_setup(struct blk_pair *p)
 {
 	struct disk_config cfg = { .path = p->image };
+	struct rate_limit_control *limits;
 	struct err e;
 	int fd;
 
@@ -460,7 +462,7 @@ static void blk_setup(struct blk_pair *p)
 	close(fd);
 	cr_assert_eq(vtest_host_init(&p->th, MEM_SIZE, false), 0);
 	cr_assert_eq(virtio_blk_create(&p->th.host, VTEST_BASE, VTEST_GSI, &cfg,
-				       &p->a, &e), 0, "%s", e.msg);
+				       &p->a, &limits, &e), 0, "%s", e.msg);
 	cr_assert_eq(vtest_host_start(&p->th), 0);
 	vdrv_init(&p->drv, &p->th, VTEST_BASE, VTEST_GSI, HEAP, MEM_SIZE - HEAP);
 	cr_assert_eq(vdrv_start(&p->drv, VIRTIO_BIT(VIRTIO_F_VERSION_1) |
@@ -476,6 +478,7 @@ static void blk_setup(struct blk_pair *p)
 static void blk_second(struct blk_pair *p, struct saved *s)
 {
 	struct disk_config cfg = { .path = p->image };
+	struct rate_limit_control *limits;
 	struct err e;
 
 	vtest_host_stop(&p->th);
@@ -483,7 +486,7 @@ static void blk_second(struct blk_pair *p, struct saved *s)
 	p->a->ops->destroy(p->a);
 	p->a = NULL;
 	cr_assert_eq(virtio_blk_create(&p->th.host, B_BASE, B_GSI, &cfg, &p->b,
-				       &e), 0, "%s", e.msg);
+				       &limits, &e), 0, "%s", e.msg);
 }
 
 static void blk_teardown(struct blk_pair *p)

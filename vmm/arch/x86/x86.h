@@ -17,6 +17,7 @@ struct arch_vm {
 	 * saves (KVM_GET_CPUID2 may answer with more on some hosts).
 	 */
 	struct kvm_cpuid2 **vcpu_cpuid;
+	uint32_t power_button_gsi; /* the ACPI GED's interrupt, for the DSDT */
 };
 
 /* Gives vCPU @vcpu the CPUID @cpuid, which the VM keeps from then on. */
