@@ -130,9 +130,12 @@ static double wait_agent(pid_t pid, const char *uds, const char *log,
 			show_log(log);
 			die("the VMM exited before its agent was ready (%s)", uds);
 		}
-		if (now_ms() - start > READY_TIMEOUT_MS)
+		if (now_ms() - start > READY_TIMEOUT_MS) {
+			show_log(log);
 			die("no agent at %s", uds);
-		usleep(1000);
+		}
+		/* Each try is a connection the guest answers: not too many. */
+		usleep(5000);
 	}
 	return now_ms() - start;
 }
