@@ -251,6 +251,8 @@ static int check_restore_flags(const bool seen[OPT_LAST + 1],
 		return opts->paused ? err_set(e, "--paused goes with --restore") : 0;
 	if (opts->paused && !opts->api_sock)
 		return err_set(e, "--paused needs --api-sock: nothing else could resume the VM");
+	if (opts->config)
+		return err_set(e, "--config: a restored VM is the snapshot's (docs/snapshot.md)");
 	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
 		if (seen[fixed[i].opt])
 			return err_set(e, "%s: a restored VM keeps the snapshot's (docs/snapshot.md)",

@@ -447,6 +447,11 @@ Test(snapshot, broken_foreign_and_mismatched_snapshots_are_refused,
 							"--paused", NULL }, WAIT_S), 64);
 	cr_assert(strstr(vmm_stderr(&p), "--paused needs --api-sock"));
 	vmm_cleanup(&p);
+	cr_assert_eq(vmm_run(&p, (const char *const[]){ "--restore", g.snap,
+							"--config", g.disk, NULL },
+			     WAIT_S), 64);
+	cr_assert(strstr(vmm_stderr(&p), "--config: a restored VM is the snapshot's"));
+	vmm_cleanup(&p);
 	cr_assert_eq(vmm_run(&p, (const char *const[]){ "--restore", "/nonexistent/snap",
 							NULL }, WAIT_S), 66);
 	vmm_cleanup(&p);
