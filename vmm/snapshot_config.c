@@ -48,6 +48,18 @@ static void put_vsock(struct state_writer *w, const struct vsock_config *v)
 	state_end(w);
 }
 
+/* A device's I/O limits (docs/rate-limits.md), as SetRateLimit left them. */
+static void put_rate_limit(struct state_writer *w,
+			   const struct rate_limit_config *rl)
+{
+	state_begin(w, "rate_limit");
+	state_put_u64(w, "ops", rl->ops);
+	state_put_u64(w, "ops_burst", rl->ops_burst);
+	state_put_u64(w, "bytes", rl->bytes);
+	state_put_u64(w, "bytes_burst", rl->bytes_burst);
+	state_end(w);
+}
+
 void snapshot_config_save(struct state_writer *w, const struct vm_config *cfg)
 {
 	state_begin(w, "config");
@@ -64,6 +76,7 @@ void snapshot_config_save(struct state_writer *w, const struct vm_config *cfg)
 		state_put_str(w, "path", cfg->disks[i].path);
 		state_put_u64(w, "read_only", cfg->disks[i].read_only);
 		put_opt_str(w, "serial", cfg->disks[i].serial);
+		put_rate_limit(w, &cfg->disks[i].rate_limit);
 		state_end(w);
 	}
 	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
@@ -73,6 +86,7 @@ void snapshot_config_save(struct state_writer *w, const struct vm_config *cfg)
 		put_opt_str(w, "tap", n->tap_name);
 		if (n->has_mac)
 			state_put_bytes(w, "mac", n->mac, sizeof(n->mac));
+		put_rate_limit(w, &n->rate_limit);
 		state_end(w);
 	}
 	put_chardev(w, "console", &cfg->console);
@@ -134,6 +148,23 @@ static int load_serials(const struct state_section *s, struct vm_config *cfg,
 	return 0;
 }
 
+static int load_rate_limit(const struct state_section *s,
+			   struct rate_limit_config *rl, struct err *e)
+{
+	struct state_section sub;
+	struct err why;
+
+	if (state_get_section(s, "rate_limit", &sub, e) < 0 ||
+	    state_get_u64(&sub, "ops", &rl->ops, e) < 0 ||
+	    state_get_u64(&sub, "ops_burst", &rl->ops_burst, e) < 0 ||
+	    state_get_u64(&sub, "bytes", &rl->bytes, e) < 0 ||
+	    state_get_u64(&sub, "bytes_burst", &rl->bytes_burst, e) < 0)
+		return -1;
+	if (config_check_rate_limit(rl, &why) < 0)
+		return err_set(e, "%s: %s", sub.label, why.msg);
+	return 0;
+}
+
 static int load_disk(const struct state_section *s, struct disk_config *d,
 		     struct err *e)
 {
@@ -141,7 +172,8 @@ static int load_disk(const struct state_section *s, struct disk_config *d,
 
 	if (state_get_str(s, "path", &d->path, CONFIG_PATH_MAX, e) < 0 ||
 	    state_get_bool(s, "read_only", &d->read_only, e) < 0 ||
-	    get_opt_str(s, "serial", CONFIG_PATH_MAX, &d->serial, e) < 0)
+	    get_opt_str(s, "serial", CONFIG_PATH_MAX, &d->serial, e) < 0 ||
+	    load_rate_limit(s, &d->rate_limit, e) < 0)
 		return -1;
 	if (!*d->path)
 		return err_set(e, "%s: the path is empty", s->label);
@@ -154,7 +186,8 @@ static int load_net(const struct state_section *s, struct net_config *n,
 		    struct err *e)
 {
 	n->tap_fd = -1;
-	if (get_opt_str(s, "tap", CONFIG_PATH_MAX, &n->tap_name, e) < 0)
+	if (get_opt_str(s, "tap", CONFIG_PATH_MAX, &n->tap_name, e) < 0 ||
+	    load_rate_limit(s, &n->rate_limit, e) < 0)
 		return -1;
 	if (state_has(s, "mac")) {
 		if (state_get_bytes(s, "mac", n->mac, sizeof(n->mac), e) < 0)

@@ -82,12 +82,14 @@ static void full_config(struct vm_config *cfg)
 	cr_assert_eq(chardev_config_parse("socket:/run/com1", &cfg->serial[0], &e), 0);
 	cr_assert_eq(chardev_config_parse("file:/run/com3", &cfg->serial[2], &e), 0);
 	cfg->disks[0] = (struct disk_config){ .path = strdup("/img/a"), .read_only = true,
-					      .serial = strdup("root-1") };
+					      .serial = strdup("root-1"),
+					      .rate_limit = { .ops = 500, .ops_burst = 50 } };
 	cfg->disks[1] = (struct disk_config){ .path = strdup("/img/b") };
 	cfg->nr_disks = 2;
 	cfg->nets[0] = (struct net_config){ .tap_name = strdup("tap7"), .tap_fd = -1,
 					    .has_mac = true,
-					    .mac = { 0x52, 0x54, 0, 1, 2, 3 } };
+					    .mac = { 0x52, 0x54, 0, 1, 2, 3 },
+					    .rate_limit = { .bytes = 1 << 20 } };
 	cfg->nets[1] = (struct net_config){ .tap_name = NULL, .tap_fd = 5 };
 	cfg->nr_nets = 2;
 	cr_assert_eq(chardev_config_parse("stdio", &cfg->console, &e), 0);
@@ -135,11 +137,15 @@ Test(snapshot_config, round_trip)
 	cr_assert_eq(b.nr_disks, 2);
 	cr_assert(b.disks[0].read_only);
 	cr_assert_str_eq(b.disks[0].serial, "root-1");
+	cr_assert_eq(b.disks[0].rate_limit.ops, 500);
+	cr_assert_eq(b.disks[0].rate_limit.ops_burst, 50);
+	cr_assert_eq(b.disks[1].rate_limit.ops, 0, "no limit stays none");
 	cr_assert_null(b.disks[1].serial);
 	cr_assert_eq(b.nr_nets, 2);
 	cr_assert_str_eq(b.nets[0].tap_name, "tap7");
 	cr_assert(b.nets[0].has_mac);
 	cr_assert_eq(b.nets[0].mac[5], 3);
+	cr_assert_eq(b.nets[0].rate_limit.bytes, 1 << 20);
 	/* An inherited descriptor cannot be carried to another process. */
 	cr_assert_null(b.nets[1].tap_name);
 	cr_assert_eq(b.nets[1].tap_fd, -1);
@@ -182,6 +188,7 @@ static void pathless_socket(struct vm_config *c)
 	c->serial[0].path = NULL;
 }
 static void multicast_mac(struct vm_config *c) { c->nets[0].mac[0] = 1; }
+static void burst_alone(struct vm_config *c) { c->disks[1].rate_limit.bytes_burst = 4096; }
 
 Test(snapshot_config, hostile_values_are_refused)
 {
@@ -192,6 +199,7 @@ Test(snapshot_config, hostile_values_are_refused)
 	expect_config_refused(bad_kind, "unknown back end 7");
 	expect_config_refused(pathless_socket, "needs a path");
 	expect_config_refused(multicast_mac, "multicast");
+	expect_config_refused(burst_alone, "bw_burst needs bw");
 }
 
 Test(snapshot_config, counts_are_bounded)
