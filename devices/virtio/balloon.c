@@ -23,7 +23,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mmio.h"
 #include "virtio.h"
 
 /* Chains handled per wake-up before other event sources get their turn. */
@@ -750,8 +749,8 @@ static struct balloon *balloon_alloc(struct device_host *host,
 	return b;
 }
 
-int virtio_balloon_create(struct device_host *host, uint64_t base,
-			  uint32_t gsi, const struct balloon_config *cfg,
+int virtio_balloon_create(struct device_host *host,
+			  const struct virtio_attach *at, const struct balloon_config *cfg,
 			  struct device **out, struct balloon_control **control,
 			  struct err *e)
 {
@@ -766,7 +765,7 @@ int virtio_balloon_create(struct device_host *host, uint64_t base,
 	if (!b)
 		return err_set(e, "virtio-balloon: out of memory");
 	if (balloon_loop_setup(b, e) < 0 ||
-	    virtio_mmio_create(host, base, gsi, &b->vdev, out, e) < 0) {
+	    virtio_attach(host, at, &b->vdev, out, e) < 0) {
 		balloon_free(b);
 		return -1;
 	}

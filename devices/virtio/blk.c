@@ -20,7 +20,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "mmio.h"
 #include "virtio.h"
 
 #define BLK_HDR_SIZE 16
@@ -612,7 +611,8 @@ static void blk_fill_config(struct virtio_blk *blk)
 				      VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES);
 }
 
-int virtio_blk_create(struct device_host *host, uint64_t base, uint32_t gsi,
+int virtio_blk_create(struct device_host *host,
+		      const struct virtio_attach *at,
 		      const struct disk_config *cfg, struct device **out,
 		      struct err *e)
 {
@@ -634,7 +634,7 @@ int virtio_blk_create(struct device_host *host, uint64_t base, uint32_t gsi,
 	if (blk_open(blk, cfg, e) < 0 || blk_setup_aio(blk, e) < 0)
 		goto fail;
 	blk_fill_config(blk);
-	if (virtio_mmio_create(host, base, gsi, &blk->vdev, out, e) < 0) {
+	if (virtio_attach(host, at, &blk->vdev, out, e) < 0) {
 		err_prefix(e, "disk %s", cfg->path);
 		goto fail;
 	}

@@ -20,7 +20,6 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include "mmio.h"
 #include "virtio.h"
 
 #define NET_RX_BUF (VIRTIO_NET_HDR_SIZE + VIRTIO_NET_MAX_FRAME)
@@ -469,7 +468,8 @@ static void net_fill_features(struct virtio_net *net)
 	put_le16(net->config + VIRTIO_NET_CFG_STATUS, VIRTIO_NET_S_LINK_UP);
 }
 
-int virtio_net_create(struct device_host *host, uint64_t base, uint32_t gsi,
+int virtio_net_create(struct device_host *host,
+		      const struct virtio_attach *at,
 		      const struct net_config *cfg, struct device **out,
 		      struct err *e)
 {
@@ -504,7 +504,7 @@ int virtio_net_create(struct device_host *host, uint64_t base, uint32_t gsi,
 		goto fail;
 	}
 	net_fill_features(net);
-	if (virtio_mmio_create(host, base, gsi, &net->vdev, out, e) < 0) {
+	if (virtio_attach(host, at, &net->vdev, out, e) < 0) {
 		err_prefix(e, "%s", net->label);
 		goto fail;
 	}

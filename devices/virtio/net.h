@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "vmm/config.h"
+#include "devices/virtio/virtio.h"
 #include "vmm/device.h"
 #include "lib/util.h"
 
@@ -41,11 +42,12 @@
 
 /*
  * A virtio-net device on a TAP back end, opened by interface name or
- * passed in as an open descriptor, at MMIO @base with interrupt @gsi. The
+ * passed in as an open descriptor, on the transport @at names. The
  * TAP carries virtio_net_hdr_v1 headers (IFF_VNET_HDR), so checksum and
  * TSO offloads pass straight between guest and host.
  */
-int virtio_net_create(struct device_host *host, uint64_t base, uint32_t gsi,
+int virtio_net_create(struct device_host *host,
+		      const struct virtio_attach *at,
 		      const struct net_config *cfg, struct device **out,
 		      struct err *e);
 

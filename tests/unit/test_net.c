@@ -114,8 +114,9 @@ static void open_packet_socket(const char *name)
 	cr_assert_eq(bind(pkt_fd, (struct sockaddr *)&sll, sizeof(sll)), 0);
 }
 
-static int create_net(const char *name, int fd, const uint8_t *mac,
-		      struct device **out, struct err *e)
+static int create_net_at(const struct virtio_attach *at, const char *name,
+			 int fd, const uint8_t *mac, struct device **out,
+			 struct err *e)
 {
 	struct net_config cfg = { .tap_name = (char *)name, .tap_fd = fd };
 
@@ -123,20 +124,40 @@ static int create_net(const char *name, int fd, const uint8_t *mac,
 		cfg.has_mac = true;
 		memcpy(cfg.mac, mac, 6);
 	}
-	return virtio_net_create(&th.host, VTEST_BASE, VTEST_GSI, &cfg, out, e);
+	return virtio_net_create(&th.host, at, &cfg, out, e);
 }
 
-static void setup(void)
+static int create_net(const char *name, int fd, const uint8_t *mac,
+		      struct device **out, struct err *e)
 {
+	return create_net_at(&VTEST_MMIO(VTEST_BASE, VTEST_GSI), name, fd, mac,
+			     out, e);
+}
+
+static void setup_on(bool pci)
+{
+	struct virtio_attach at;
 	struct err e;
 
 	enter_netns();
 	cr_assert_eq(vtest_host_init(&th, MEM_SIZE, false), 0);
 	tap_fd = tap_create(TAP_NAME, IFF_TAP | IFF_NO_PI | IFF_VNET_HDR);
-	cr_assert_eq(create_net(NULL, tap_fd, guest_mac, &dev, &e), 0, "%s", e.msg);
+	at = vtest_at(&th, pci);
+	cr_assert_eq(create_net_at(&at, NULL, tap_fd, guest_mac, &dev, &e), 0,
+		     "%s", e.msg);
 	open_packet_socket(TAP_NAME);
 	cr_assert_eq(vtest_host_start(&th), 0);
-	vdrv_init(&drv, &th, VTEST_BASE, VTEST_GSI, HEAP, MEM_SIZE - HEAP);
+	cr_assert_eq(vdrv_init_at(&drv, &th, pci, HEAP, MEM_SIZE - HEAP), 0);
+}
+
+static void setup(void)
+{
+	setup_on(false);
+}
+
+static void setup_pci(void)
+{
+	setup_on(true);
 }
 
 static void teardown(void)
@@ -489,7 +510,7 @@ Test(net_backend, tap_by_name_and_random_mac)
 	{
 		struct net_config cfg = { .tap_name = "vtap1", .tap_fd = -1 };
 
-		cr_assert_eq(virtio_net_create(&th.host, VTEST_BASE + 0x1000, 6,
+		cr_assert_eq(virtio_net_create(&th.host, &VTEST_MMIO(VTEST_BASE + 0x1000, 6),
 					       &cfg, &other, &e), 0, "%s", e.msg);
 		bus_read(&th.mmio, VTEST_BASE + 0x1000 + VIRTIO_MMIO_CONFIG, mac2, 6);
 		cr_assert_neq(memcmp(mac, mac2, 6), 0, "each device its own MAC");
@@ -536,4 +557,31 @@ Test(net_backend, tap_without_permission)
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
 	cr_assert(WIFEXITED(st));
 	cr_assert_eq(WEXITSTATUS(st), 0, "child status %d", WEXITSTATUS(st));
+}
+
+TestSuite(net_pci, .init = setup_pci, .fini = teardown, .timeout = 60);
+
+Test(net_pci, frames_both_ways_over_pci)
+{
+	uint8_t frame[300], got[2048], c[VIRTIO_NET_CFG_SIZE];
+	uint64_t hdr = vdrv_alloc(&drv, HDR, 8), data = vdrv_alloc(&drv, 300, 8);
+	struct vdrv_buf bufs[] = { { hdr, HDR, false }, { data, 300, false } };
+	uint64_t rx;
+	uint32_t id, len;
+
+	vdrv_config_read(&drv, 0, c, sizeof(c));
+	cr_assert_eq(memcmp(c + VIRTIO_NET_CFG_MAC, guest_mac, 6), 0);
+	cr_assert_eq(vdrv_start(&drv, BASIC_FEATURES, 2, QSIZE), 0);
+	make_frame(frame, sizeof(frame), 3);
+	memcpy(vdrv_ptr(&drv, data, 300), frame, 300);
+	guest_send(bufs, 2);
+	cr_assert_eq(host_recv(got, sizeof(got), WAIT_MS), 300);
+	cr_assert_eq(memcmp(got, frame, 300), 0);
+	rx = post_rx(HDR + 1514);
+	vdrv_kick(&drv, RXQ);
+	host_send(frame, sizeof(frame));
+	cr_assert(vdrv_wait_used(&drv, RXQ, &id, &len, WAIT_MS));
+	cr_assert_eq(len, HDR + sizeof(frame));
+	cr_assert_eq(memcmp(vdrv_ptr(&drv, rx + HDR, 300), frame, 300), 0);
+	cr_assert_geq(vdrv_irq_count(&drv, RXQ), 1);
 }

@@ -41,9 +41,10 @@ static struct vguest g;
 static char dir[64];
 static char uds[128];
 
-static void create(const struct vsock_config *extra)
+static void create_on(const struct vsock_config *extra, bool pci)
 {
 	struct vsock_config cfg = { .enabled = true, .cid = CID };
+	struct virtio_attach at;
 	struct err e;
 
 	if (extra)
@@ -51,10 +52,16 @@ static void create(const struct vsock_config *extra)
 	cr_assert_lt(strlen(uds), sizeof(cfg.uds_path));
 	memcpy(cfg.uds_path, uds, strlen(uds) + 1);
 	cr_assert_eq(vtest_host_init(&th, MEM_SIZE, false), 0);
-	cr_assert_eq(virtio_vsock_create(&th.host, VTEST_BASE, VTEST_GSI, &cfg,
-					 &dev, &ctl, &e), 0, "%s", e.msg);
+	at = vtest_at(&th, pci);
+	cr_assert_eq(virtio_vsock_create(&th.host, &at, &cfg, &dev, &ctl, &e),
+		     0, "%s", e.msg);
 	cr_assert_eq(vtest_host_start(&th), 0);
-	vdrv_init(&drv, &th, VTEST_BASE, VTEST_GSI, HEAP, MEM_SIZE - HEAP);
+	cr_assert_eq(vdrv_init_at(&drv, &th, pci, HEAP, MEM_SIZE - HEAP), 0);
+}
+
+static void create(const struct vsock_config *extra)
+{
+	create_on(extra, false);
 }
 
 /* The driver: version 1 with event index, three queues, buffers posted. */
@@ -71,13 +78,23 @@ static void start_driver(void)
 	vg_init(&g, &drv, CID, NR_RX, RX_SIZE);
 }
 
-static void setup(void)
+static void setup_on(bool pci)
 {
 	strcpy(dir, "/tmp/vsock-test-XXXXXX");
 	cr_assert_not_null(mkdtemp(dir));
 	snprintf(uds, sizeof(uds), "%s/v.sock", dir);
-	create(NULL);
+	create_on(NULL, pci);
 	start_driver();
+}
+
+static void setup(void)
+{
+	setup_on(false);
+}
+
+static void setup_pci(void)
+{
+	setup_on(true);
 }
 
 static void teardown(void)
@@ -377,7 +394,8 @@ Test(vsock, guest_refusal_closes_the_host_client)
 	close(fd);
 }
 
-Test(vsock, guest_connects_to_path_port)
+/* The guest reaches host port 5000 at UDS_5000 and talks both ways. */
+static void connect_to_path_port(void)
 {
 	char path[160];
 	uint8_t buf[16];
@@ -402,6 +420,11 @@ Test(vsock, guest_connects_to_path_port)
 	cr_assert_eq(memcmp(buf, "back", 4), 0);
 	close(fd);
 	close(lfd);
+}
+
+Test(vsock, guest_connects_to_path_port)
+{
+	connect_to_path_port();
 }
 
 Test(vsock, guest_connection_to_nothing_is_reset)
@@ -1207,4 +1230,11 @@ Test(vsock_flags, errors_name_the_bad_part)
 	listen_error("5=", "path is empty");
 	cr_assert_eq(config_add_vsock_listen(&fcfg, "5=/a", &fe), 0);
 	listen_error("5=/b", "already has a listener");
+}
+
+TestSuite(vsock_pci, .init = setup_pci, .fini = teardown, .timeout = 30);
+
+Test(vsock_pci, guest_connects_to_path_port)
+{
+	connect_to_path_port();
 }

@@ -27,7 +27,6 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "devices/virtio/mmio.h"
 #include "devices/virtio/virtio.h"
 
 #include "conn.h"
@@ -1163,7 +1162,8 @@ static struct vsock *vsock_alloc(struct device_host *host,
 	return vs;
 }
 
-int virtio_vsock_create(struct device_host *host, uint64_t base, uint32_t gsi,
+int virtio_vsock_create(struct device_host *host,
+		      const struct virtio_attach *at,
 			const struct vsock_config *cfg, struct device **out,
 			struct vsock_control **control, struct err *e)
 {
@@ -1177,7 +1177,7 @@ int virtio_vsock_create(struct device_host *host, uint64_t base, uint32_t gsi,
 	if (!vs)
 		return err_set(e, "virtio-vsock: out of memory");
 	if (vsock_loop_setup(vs, e) < 0 ||
-	    virtio_mmio_create(host, base, gsi, &vs->vdev, &dev, e) < 0) {
+	    virtio_attach(host, at, &vs->vdev, &dev, e) < 0) {
 		vsock_free(vs);
 		return -1;
 	}

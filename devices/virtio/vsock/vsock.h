@@ -6,6 +6,7 @@
 
 #include "vmm/config.h"
 #include "vmm/control.h"
+#include "devices/virtio/virtio.h"
 #include "vmm/device.h"
 #include "lib/util.h"
 
@@ -17,7 +18,6 @@
  * vsock. See docs/virtio-vsock.md.
  */
 
-#define VIRTIO_ID_VSOCK 19
 
 /* Feature bits (5.10.3). */
 #define VIRTIO_VSOCK_F_STREAM 0
@@ -77,12 +77,13 @@ struct vsock_counters {
 };
 
 /*
- * Creates the device at MMIO @base with interrupt @gsi for the guest CID
+ * Creates the device on the transport @at names for the guest CID
  * and Unix socket @cfg names, with @cfg's extra listeners; the socket is
  * listening on return. @control (owned by the device) is what the control
  * API calls.
  */
-int virtio_vsock_create(struct device_host *host, uint64_t base, uint32_t gsi,
+int virtio_vsock_create(struct device_host *host,
+			const struct virtio_attach *at,
 			const struct vsock_config *cfg, struct device **out,
 			struct vsock_control **control, struct err *e);
 
