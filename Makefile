@@ -41,7 +41,7 @@ else
 $(error ARCH=$(ARCH): the VMM is built for x86 or arm64)
 endif
 # busybox-static: the agent tests run "busybox nc" as a TCP server to forward to.
-TEST_DEPS  := lz4 iproute2 busybox-static
+TEST_DEPS  := lz4 iproute2 busybox-static acpica-tools
 BENCH_DEPS := qemu-system-x86
 
 .PHONY: all run deps test-deps bench-deps clean

@@ -38,7 +38,7 @@ $(BUILD)/agent-peer-check: $(PEER_CHECK_SRCS:%.c=$(BUILD)/obj/%.o) \
 	$(CC) -static $(LDFLAGS) -o $@ $^ $(CLIENT_LIBS)
 
 .PHONY: test test-unit test-e2e test-agent
-test-unit: $(BUILD)/tests/unit
+test-unit: $(BUILD)/tests/unit | test-deps
 	$(TEST_LSAN) $(BUILD)/tests/unit --jobs 2
 
 E2E_ENV := $(TEST_LSAN) VMM=$(BUILD)/vmm-asan IMAGES=$(BUILD)/images

@@ -27,6 +27,7 @@ enum cli_opt {
 	OPT_VSOCK,
 	OPT_VSOCK_LISTEN,
 	OPT_BALLOON,
+	OPT_TRANSPORT,
 	OPT_API_SOCK,
 };
 
@@ -44,6 +45,7 @@ static const struct option cli_options[] = {
 	{ "vsock", required_argument, NULL, OPT_VSOCK },
 	{ "vsock-listen", required_argument, NULL, OPT_VSOCK_LISTEN },
 	{ "balloon", required_argument, NULL, OPT_BALLOON },
+	{ "transport", required_argument, NULL, OPT_TRANSPORT },
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -77,6 +79,8 @@ static const char cli_usage[] =
 	"                       socket PATH (repeatable)\n"
 	"  --balloon PAGES[,deflate-on-oom][,stats=SECONDS]\n"
 	"                       virtio-balloon with a target of PAGES 4 KiB pages\n"
+	"  --transport mmio|pci how virtio devices reach the guest (default: mmio);\n"
+	"                       pci gives MSI-X and disk/NIC hotplug (docs/pci.md)\n"
 	"  --api-sock PATH      serve the JSON-RPC control socket at PATH (mode 0600,\n"
 	"                       docs/api.md); without --kernel, wait for CreateVM\n"
 	"  --help               this text\n"
@@ -168,6 +172,10 @@ static int cli_apply(int opt, const char *arg, struct vm_config *cfg,
 		return config_add_vsock_listen(cfg, arg, e);
 	case OPT_BALLOON:
 		return config_set_balloon(cfg, arg, e);
+	case OPT_TRANSPORT:
+		if (config_parse_transport(arg, &cfg->transport, e) < 0)
+			return err_prefix(e, "--transport");
+		return 0;
 	}
 	return err_set(e, "internal error: unhandled option %d", opt);
 }

@@ -198,7 +198,8 @@ static int check_api_only(const struct vm_config *cfg, struct err *e)
 	same = cfg->mem_mib == def.mem_mib && cfg->nr_cpus == def.nr_cpus &&
 	       !cfg->hugepages && !cfg->initrd && !cfg->cmdline &&
 	       !cfg->nr_disks && !cfg->nr_nets &&
-	       cfg->console.kind == def.console.kind;
+	       cfg->console.kind == def.console.kind &&
+	       cfg->transport == def.transport;
 	for (unsigned int i = 0; i < CONFIG_NR_SERIAL; i++)
 		same = same && cfg->serial[i].kind == def.serial[i].kind;
 	vm_config_free(&def);

@@ -13,7 +13,8 @@ VMM_ARCH_DIRS_x86   := vmm/arch/x86 boot/x86 devices/x86 boot/arm64 \
 VMM_ARCH_DIRS_arm64 := vmm/arch/arm64 boot/arm64 devices/arm64
 VMM_LIB_SRCS := $(filter-out vmm/main.c, \
 		$(wildcard vmm/*.c vmm/api/*.c boot/*.c devices/*.c \
-			   devices/virtio/*.c devices/virtio/vsock/*.c \
+			   devices/pci/*.c devices/virtio/*.c \
+			   devices/virtio/vsock/*.c \
 			   $(VMM_ARCH_DIRS_$(ARCH):%=%/*.c)))
 # json-c: the control socket; libaio: virtio-blk; libfdt: the arm64
 # device tree.

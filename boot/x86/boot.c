@@ -186,11 +186,10 @@ int boot_linux(struct guest_mem *mem, const struct boot_config *cfg,
 	}
 	/* The tables check the vCPU and device lists before writing. */
 	if (acpi_build(mem, cfg->nr_cpus, cfg->serial, cfg->nr_serial,
-		       cfg->mmio, cfg->nr_mmio, &info.rsdp,
-		       e) < 0 ||
+		       cfg->mmio, cfg->nr_mmio, cfg->pci, &info.rsdp, e) < 0 ||
 	    mptable_build(mem, cfg->nr_cpus, e) < 0)
 		goto out;
-	info.nr_e820 = e820_build(mem, info.e820);
+	info.nr_e820 = e820_build(mem, cfg->pci, info.e820);
 	if (write_all(mem, &k, &info, cmdline, ibuf, e) < 0)
 		goto out;
 	fill_entry(&k, &info, entry);

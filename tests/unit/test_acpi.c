@@ -398,7 +398,7 @@ static void check_tables(unsigned int nr_cpus, unsigned int nr_serial,
 
 	tg_init(&g, 16 * MiB);
 	cr_assert_eq(acpi_build(&g.mem, nr_cpus, com_ports, nr_serial, mmio,
-				nr_mmio, &rsdp_gpa, &e), 0, "%s", e.msg);
+				nr_mmio, NULL, &rsdp_gpa, &e), 0, "%s", e.msg);
 	cr_assert_eq(rsdp_gpa, LAYOUT_ACPI);
 
 	rsdp = tg_ptr(&g, rsdp_gpa, 36);
@@ -495,33 +495,33 @@ Test(acpi, refuses_what_it_cannot_describe)
 
 	tg_init(&g, 16 * MiB);
 	cr_assert_eq(acpi_build(&g.mem, 2, NULL, 0, mmio, LAYOUT_VIRTIO_MMIO_MAX + 1,
-				&rsdp, &e), -1);
+				NULL, &rsdp, &e), -1);
 	cr_assert(strstr(e.msg, "65 virtio-mmio devices"), "%s", e.msg);
 	mmio[1].gsi = 24;
-	cr_assert_eq(acpi_build(&g.mem, 2, NULL, 0, mmio, 2, &rsdp, &e), -1);
+	cr_assert_eq(acpi_build(&g.mem, 2, NULL, 0, mmio, 2, NULL, &rsdp, &e), -1);
 	cr_assert(strstr(e.msg, "device 1: GSI 24"), "%s", e.msg);
 	mmio[1].gsi = 6;
 	mmio[1].base = 0xfffff800;
-	cr_assert_eq(acpi_build(&g.mem, 2, NULL, 0, mmio, 2, &rsdp, &e), -1);
+	cr_assert_eq(acpi_build(&g.mem, 2, NULL, 0, mmio, 2, NULL, &rsdp, &e), -1);
 	cr_assert(strstr(e.msg, "not below 4 GiB"), "%s", e.msg);
 	mmio[1].base = LAYOUT_VIRTIO_MMIO;
 	mmio[1].size = 0;
-	cr_assert_eq(acpi_build(&g.mem, 2, NULL, 0, mmio, 2, &rsdp, &e), -1);
+	cr_assert_eq(acpi_build(&g.mem, 2, NULL, 0, mmio, 2, NULL, &rsdp, &e), -1);
 	cr_assert(strstr(e.msg, "empty"), "%s", e.msg);
-	cr_assert_eq(acpi_build(&g.mem, 0, NULL, 0, mmio, 0, &rsdp, &e), -1);
+	cr_assert_eq(acpi_build(&g.mem, 0, NULL, 0, mmio, 0, NULL, &rsdp, &e), -1);
 	cr_assert(strstr(e.msg, "0 vCPUs"), "%s", e.msg);
-	cr_assert_eq(acpi_build(&g.mem, 2, com_ports, 5, mmio, 0, &rsdp, &e), -1);
+	cr_assert_eq(acpi_build(&g.mem, 2, com_ports, 5, mmio, 0, NULL, &rsdp, &e), -1);
 	cr_assert(strstr(e.msg, "5 serial ports"), "%s", e.msg);
 	{
 		struct boot_serial_port bad = { 1, LAYOUT_PORT_COM1, 16 };
 
-		cr_assert_eq(acpi_build(&g.mem, 2, &bad, 1, mmio, 0, &rsdp, &e), -1);
+		cr_assert_eq(acpi_build(&g.mem, 2, &bad, 1, mmio, 0, NULL, &rsdp, &e), -1);
 		cr_assert(strstr(e.msg, "COM1 at port 0x3f8 on ISA IRQ 16"), "%s", e.msg);
 		bad = (struct boot_serial_port){ 5, LAYOUT_PORT_COM1, 4 };
-		cr_assert_eq(acpi_build(&g.mem, 2, &bad, 1, mmio, 0, &rsdp, &e), -1);
+		cr_assert_eq(acpi_build(&g.mem, 2, &bad, 1, mmio, 0, NULL, &rsdp, &e), -1);
 		cr_assert(strstr(e.msg, "COM5"), "%s", e.msg);
 	}
-	cr_assert_eq(acpi_build(&g.mem, 256, NULL, 0, mmio, 0, &rsdp, &e), -1);
+	cr_assert_eq(acpi_build(&g.mem, 256, NULL, 0, mmio, 0, NULL, &rsdp, &e), -1);
 	cr_assert(strstr(e.msg, "256 vCPUs"), "%s", e.msg);
 	/* Nothing was written by the failed attempts. */
 	cr_assert_eq(memcmp(tg_ptr(&g, LAYOUT_ACPI, 8), "\0\0\0\0\0\0\0\0", 8), 0);
@@ -536,7 +536,7 @@ Test(acpi, guest_without_acpi_area)
 	uint64_t rsdp;
 
 	tg_init(&g, 512 * KiB);
-	cr_assert_eq(acpi_build(&g.mem, 1, NULL, 0, NULL, 0, &rsdp, &e), -1);
+	cr_assert_eq(acpi_build(&g.mem, 1, NULL, 0, NULL, 0, NULL, &rsdp, &e), -1);
 	cr_assert(strstr(e.msg, "outside guest RAM"), "%s", e.msg);
 	tg_fini(&g);
 }
