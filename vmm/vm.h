@@ -11,6 +11,7 @@
 #include "config.h"
 #include "control.h"
 #include "device.h"
+#include "irq_routing.h"
 #include "lib/event.h"
 #include "kvm.h"
 #include "vmm/arch.h"
@@ -19,6 +20,25 @@
 struct vcpu;
 struct chardev;
 struct arch_vm;
+struct pci_bus;
+struct pci_hotplug;
+
+#define VM_PCI_SLOTS 32
+
+/* What a PCI slot holds: hot-pluggable disks and NICs, or fixed devices. */
+enum vm_slot_kind {
+	VM_SLOT_FREE,
+	VM_SLOT_FIXED, /* the host bridge, console, vsock, balloon */
+	VM_SLOT_DISK,  /* @index into cfg->disks */
+	VM_SLOT_NET,   /* @index into cfg->nets */
+};
+
+struct vm_slot {
+	enum vm_slot_kind kind;
+	unsigned int index;
+	struct device *dev;
+	bool removing; /* an eject request is out */
+};
 
 /* Why the VM stopped; main() turns this into the process exit status. */
 enum vm_exit_reason {
@@ -71,6 +91,17 @@ struct vm {
 	uint32_t next_gsi;
 	pthread_mutex_t irq_lock;
 	unsigned int irq_asserted[LAYOUT_NR_GSI];
+	struct irq_routing irq_routing; /* MSI routes (MSI-X vectors) */
+	bool irq_routing_ready;
+
+	/*
+	 * PCI bus 0 and its hotplug controller with --transport pci (else
+	 * NULL), and what each slot holds (hotplug.c).
+	 */
+	struct pci_bus *pci;
+	struct pci_hotplug *hotplug;
+	uint32_t hotplug_gsi;
+	struct vm_slot slots[VM_PCI_SLOTS];
 
 	unsigned int nr_vcpus;
 	struct vcpu **vcpus;
@@ -96,6 +127,8 @@ void vm_destroy(struct vm *vm);
 
 /* Adds a device to the lifecycle list (reset, destroy). */
 void vm_add_device(struct vm *vm, struct device *dev);
+/* Takes it off again (hot removal); the caller destroys it. */
+void vm_remove_device(struct vm *vm, struct device *dev);
 
 /*
  * Reserves the next virtio-mmio window and GSI, records it for the boot
