@@ -15,6 +15,7 @@
 #include "format.h"
 #include "io.h"
 #include "mptable.h"
+#include "pci.h"
 #include "serial.h"
 #include "smp.h"
 #include "str.h"
@@ -323,6 +324,11 @@ static void check_virtio_balloon(struct testguest *tg, struct check *c)
 	tg_virtio_balloon_test(tg->bi.cmdline, c);
 }
 
+static void check_pci(struct testguest *tg, struct check *c)
+{
+	tg_pci_check(&tg->bi, c);
+}
+
 /* The virtio checks run only for the devices testguest.virtio= names. */
 static void run_virtio_checks(struct testguest *tg)
 {
@@ -402,6 +408,21 @@ static __attribute__((noreturn)) void tick_forever(void)
 	}
 }
 
+/* testguest.hotplug=eject|refuse: answer the host's hotplug requests. */
+static void run_hotplug_agent(const struct bootinfo *bi)
+{
+	const char *val;
+	size_t len;
+
+	if (!bi->cmdline_ok ||
+	    cmdline_param(bi->cmdline, "testguest.hotplug", &val, &len) < 0)
+		return;
+	if (len == 5 && !memcmp(val, "eject", 5))
+		tg_pci_hotplug_loop(false);
+	if (len == 6 && !memcmp(val, "refuse", 6))
+		tg_pci_hotplug_loop(true);
+}
+
 void testguest_main(uint32_t kind, uint64_t info)
 	__attribute__((noreturn));
 
@@ -423,6 +444,8 @@ void testguest_main(uint32_t kind, uint64_t info)
 	run_check(tg, "madt", check_madt);
 	run_check(tg, "mptable", check_mptable);
 	run_check(tg, "smp", check_smp);
+	if (flag_param(&tg->bi, "testguest.pci"))
+		run_check(tg, "pci", check_pci);
 	run_virtio_checks(tg);
 
 	serial_printf("testguest: %u of %u checks failed\n", tg->failures,
@@ -433,5 +456,6 @@ void testguest_main(uint32_t kind, uint64_t info)
 		halt_forever();
 	if (flag_param(&tg->bi, "testguest.tick"))
 		tick_forever();
+	run_hotplug_agent(&tg->bi);
 	guest_exit(tg->failures ? 1 : 0);
 }

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "lib/util.h"
 
 #define TIMEOUT_S 180
 /* The contract with images/testguest/virtio.h. */
@@ -55,7 +56,7 @@ static void expect_guest_passed(struct vmm_proc *p, int status,
 	snprintf(pass, sizeof(pass), "PASS %s", check);
 	cr_expect(strstr(out, pass), "no '%s' line; serial log:\n%s", pass, out);
 	cr_expect_null(strstr(out, "FAIL"), "serial log:\n%s", out);
-	cr_expect(strstr(out, "virtio_mmio.device=4K@0xd0000000:"),
+	cr_expect(strstr(out, "virtio_mmio.device=4K@0xfe000000:"),
 		  "the command line does not announce the device:\n%s", out);
 	cr_expect_eq(status, 0, "exit status %d; stderr:\n%s", status, err);
 	free(out);
@@ -360,44 +361,98 @@ Test(virtio_e2e, console_to_file, .timeout = TIMEOUT_S + 10)
 	vmm_cleanup(&p);
 }
 
+/* A disk, a NIC on a TAP and a console for one boot of the test guest. */
+struct three_devices {
+	char image[64], path[64], dest[80], arg[64];
+	int tap, pkt, status;
+	struct vmm_proc p;
+	char *out; /* the serial log */
+};
+
+static void three_devices_prepare(struct three_devices *td, const char *tap)
+{
+	enter_netns();
+	make_image(td->image, 1 << 20);
+	td->tap = tap_open(tap, false);
+	td->pkt = host_side(tap);
+	snprintf(td->arg, sizeof(td->arg), "fd=%d,mac=52:54:00:aa:bb:cc", td->tap);
+	snprintf(td->path, sizeof(td->path), "/tmp/vmm-e2e-console-%d.log",
+		 getpid());
+	snprintf(td->dest, sizeof(td->dest), "file:%s", td->path);
+}
+
+/* Boots @argv, answers the guest's ping and waits for the verdict. */
+static void three_devices_run(struct three_devices *td,
+			      const char *const *argv)
+{
+	vmm_spawn(&td->p, argv);
+	cr_expect(answer_ping(td->pkt, &td->p), "no ping frame from the guest");
+	td->status = vmm_wait(&td->p, TIMEOUT_S);
+	td->out = vmm_stdout(&td->p);
+}
+
+/* What the guest did shows on the host: the disk and the console file. */
+static void three_devices_finish(struct three_devices *td)
+{
+	char *log;
+
+	cr_expect(image_has_pattern(td->image));
+	log = slurp(td->path, NULL);
+	cr_expect_str_eq(log, CONSOLE_LINE);
+	free(log);
+	free(td->out);
+	vmm_cleanup(&td->p);
+	close(td->pkt);
+	close(td->tap);
+	unlink(td->image);
+	unlink(td->path);
+}
+
 Test(virtio_e2e, all_three_devices_at_once, .timeout = TIMEOUT_S + 10)
 {
-	char image[64], disk[128], path[64], dest[80], arg[64];
+	struct three_devices td;
 	const char *argv[] = {
 		"--kernel", image_path("testguest.elf"), "--memory", "64",
-		"--disk", disk, "--net", arg, "--console", dest, "--cmdline",
-		"console=ttyS0 testguest.virtio=blk,net,console", NULL,
+		"--disk", td.image, "--net", td.arg, "--console", td.dest,
+		"--cmdline", "console=ttyS0 testguest.virtio=blk,net,console",
+		NULL,
 	};
-	struct vmm_proc p;
-	int tap, pkt, status;
-	char *out;
 
-	enter_netns();
-	make_image(image, 1 << 20);
-	snprintf(disk, sizeof(disk), "%s", image);
-	tap = tap_open("e2etap2", false);
-	pkt = host_side("e2etap2");
-	snprintf(arg, sizeof(arg), "fd=%d,mac=52:54:00:aa:bb:cc", tap);
-	snprintf(path, sizeof(path), "/tmp/vmm-e2e-console-%d.log", getpid());
-	snprintf(dest, sizeof(dest), "file:%s", path);
-	vmm_spawn(&p, argv);
-	cr_expect(answer_ping(pkt, &p), "no ping frame from the guest");
-	status = vmm_wait(&p, TIMEOUT_S);
-	out = vmm_stdout(&p);
-	cr_expect(strstr(out, "virtio_mmio.device=4K@0xd0000000:") &&
-		  strstr(out, "virtio_mmio.device=4K@0xd0001000:") &&
-		  strstr(out, "virtio_mmio.device=4K@0xd0002000:"),
-		  "three windows announced:\n%s", out);
-	free(out);
-	expect_guest_passed(&p, status, "virtio_blk");
-	expect_guest_passed(&p, status, "virtio_net");
-	expect_guest_passed(&p, status, "virtio_console");
-	cr_expect(image_has_pattern(image));
-	vmm_cleanup(&p);
-	close(pkt);
-	close(tap);
-	unlink(image);
-	unlink(path);
+	three_devices_prepare(&td, "e2etap2");
+	three_devices_run(&td, argv);
+	cr_expect(strstr(td.out, "virtio_mmio.device=4K@0xfe000000:") &&
+		  strstr(td.out, "virtio_mmio.device=4K@0xfe001000:") &&
+		  strstr(td.out, "virtio_mmio.device=4K@0xfe002000:"),
+		  "three windows announced:\n%s", td.out);
+	expect_guest_passed(&td.p, td.status, "virtio_blk");
+	expect_guest_passed(&td.p, td.status, "virtio_net");
+	expect_guest_passed(&td.p, td.status, "virtio_console");
+	three_devices_finish(&td);
+}
+
+Test(virtio_e2e, all_three_devices_over_pci, .timeout = TIMEOUT_S + 10)
+{
+	struct three_devices td;
+	const char *argv[] = {
+		"--kernel", image_path("testguest.bzImage"), "--memory", "64",
+		"--transport", "pci", "--disk", td.image, "--net", td.arg,
+		"--console", td.dest, "--cmdline",
+		"console=ttyS0 testguest.virtio=blk,net,console testguest.pci=1 "
+		"testguest.pci_devices=3", NULL,
+	};
+	static const char *const checks[] = {
+		"PASS pci", "PASS virtio_blk", "PASS virtio_net",
+		"PASS virtio_console",
+	};
+
+	three_devices_prepare(&td, "e2etap3");
+	three_devices_run(&td, argv);
+	for (size_t i = 0; i < ARRAY_SIZE(checks); i++)
+		cr_expect(strstr(td.out, checks[i]), "no '%s'; serial log:\n%s",
+			  checks[i], td.out);
+	cr_expect_null(strstr(td.out, "FAIL"), "serial log:\n%s", td.out);
+	cr_expect_eq(td.status, 0, "exit status %d", td.status);
+	three_devices_finish(&td);
 }
 
 /* ---- flags and back ends a user gets wrong ---- */
