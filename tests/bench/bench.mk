@@ -4,6 +4,7 @@
 #
 #   bench-boot    start-up: vmm vs QEMU microvm
 #   bench-blk     virtio-blk 4 KiB random I/O: device path vs raw libaio
+#   bench-transport  the device path per request, virtio-pci vs virtio-mmio
 #   bench-vsock   virtio-vsock host to guest: device path vs socketpair
 #   bench-agent   guest agent start-up and exec round trip
 #   bench-api     control socket start-up and InspectVM latency
@@ -14,8 +15,9 @@ QEMU_MICROVM := qemu-system-x86_64 -M microvm,x-option-roms=off,rtc=off \
 	-no-user-config -nographic -serial stdio \
 	-device isa-debug-exit,iobase=0x501,iosize=1
 
-.PHONY: bench bench-boot bench-blk bench-vsock bench-agent bench-api
-bench: bench-boot bench-blk bench-vsock bench-agent bench-api
+.PHONY: bench bench-boot bench-blk bench-transport bench-vsock bench-agent \
+	bench-api
+bench: bench-boot bench-blk bench-transport bench-vsock bench-agent bench-api
 
 $(BUILD)/bench-boot: tests/bench/boot.c | deps
 	@mkdir -p $(dir $@)
@@ -41,6 +43,20 @@ $(BUILD)/bench-blk: $(BUILD)/obj/tests/bench/blk.o \
 bench-blk: $(BUILD)/bench-blk
 	@echo "== virtio-blk: 4 KiB random I/O at queue depth 32, device path vs raw libaio =="
 	$(BUILD)/bench-blk --file $(BENCH_BLK_IMAGE) --seconds $(BENCH_BLK_SECONDS)
+
+BENCH_TRANSPORT_FILE ?= $(BUILD)/bench-transport.img
+BENCH_TRANSPORT_SECONDS ?= 1
+
+$(BUILD)/bench-transport: $(BUILD)/obj/tests/bench/transport.o \
+		$(BUILD)/obj/tests/unit/virtio_driver.o \
+		$(BUILD)/obj/tests/unit/echo_device.o $(BUILD)/libvmm.a \
+		$(BUILD)/lib.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(VMM_LIBS)
+
+bench-transport: $(BUILD)/bench-transport
+	@echo "== virtio transports: the device path per request, virtio-pci vs virtio-mmio =="
+	$(BUILD)/bench-transport --file $(BENCH_TRANSPORT_FILE) \
+		--seconds $(BENCH_TRANSPORT_SECONDS)
 
 BENCH_VSOCK_MIB ?= 512
 
