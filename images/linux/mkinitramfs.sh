@@ -17,8 +17,9 @@ guest_busybox=${6:-/bin/busybox}
 shift $(($# < 6 ? $# : 6))
 . "$(dirname "$0")/../initramfs.sh"
 
-# virtio_console is built into some kernels, a module in others.
-modules="virtio virtio_ring virtio_mmio virtio_blk virtio_net virtio_console?
+# virtio_console is built into some kernels, a module in others. Both
+# transports: the VMM's virtio-mmio and virtio-pci (--transport pci).
+modules="virtio virtio_ring virtio_mmio virtio_pci virtio_blk virtio_net virtio_console?
 vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport
 virtio_balloon"
 

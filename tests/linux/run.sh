@@ -71,19 +71,20 @@ cases_of() {
 	sed -n 's/^case_\([a-z0-9_]*\)() *{.*/\1/p' "$1"
 }
 
-# The cases to run of a group file: those selected, and in a group marked
-# "# sequential" (each case a step after the one before) every case up to
-# the last one selected.
+# The cases to run of a group file: those selected and not skipped by the
+# variant, and in a group marked "# sequential" (each case a step after the
+# one before) every case up to the last one selected.
+# chosen_cases FILE GROUP VARIANT SUFFIX
 chosen_cases() {
 	_all=$(cases_of "$1") _chosen='' _last=''
 	for _c in $_all; do
-		selected "$2.$_c$3" && _last=$_c
+		selected "$2.$_c$4" && ! skipped "$3" "$2.$_c" && _last=$_c
 	done
 	[ -n "$_last" ] || return 0
 	for _c in $_all; do
 		if grep -qx '# sequential' "$1"; then
 			_chosen="$_chosen $_c"
-		elif selected "$2.$_c$3"; then
+		elif selected "$2.$_c$4" && ! skipped "$3" "$2.$_c"; then
 			_chosen="$_chosen $_c"
 		fi
 		[ "$_c" != "$_last" ] || break
@@ -91,16 +92,34 @@ chosen_cases() {
 	echo $_chosen
 }
 
-# Groups may name the one architecture they run on ("# arch: x86_64").
+# group_runs_here FILE VARIANT: groups may name the one architecture they
+# run on ("# arch: x86_64") and the variants they run in ("# variants:
+# pci").
 group_runs_here() {
 	arch=$(sed -n 's/^# arch: *//p' "$1")
-	[ -z "$arch" ] || [ "$arch" = "$(uname -m)" ]
+	[ -z "$arch" ] || [ "$arch" = "$(uname -m)" ] || return 1
+	only=$(sed -n 's/^# variants: *//p' "$1")
+	[ -z "$only" ] || case " $only " in *" $2 "*) ;; *) return 1 ;; esac
 }
 
 # Variants: "NAME [VMM FLAGS...]" lines of variants.conf.
 variants() {
-	grep -v '^[[:space:]]*\(#\|$\)' "$SUITE/variants.conf"
+	grep -v '^[[:space:]]*\(#\|$\|skip[[:space:]]\)' "$SUITE/variants.conf"
 }
+
+# skipped VARIANT CASE: a "skip VARIANT PATTERN..." line of variants.conf
+# leaves CASE (GROUP.CASE, a shell glob) out of VARIANT.
+skipped() (
+	set -f # the patterns are for case names, not for files here
+	for _pat in $(awk -v v="$1" '$1 == "skip" && $2 == v {
+			$1 = ""; $2 = ""; print }' "$SUITE/variants.conf"); do
+		# shellcheck disable=SC2254 # patterns are globs on purpose
+		case $2 in
+		$_pat) return 0 ;;
+		esac
+	done
+	return 1
+)
 
 tenths() {
 	echo "$(($1 / 10)).$(($1 % 10))"
@@ -226,9 +245,9 @@ if [ $list = 1 ]; then
 		suffix=; [ $first = 1 ] || suffix=@$v
 		first=0
 		for f in "$SUITE"/cases/*.sh; do
-			group_runs_here "$f" || continue
+			group_runs_here "$f" "$v" || continue
 			g=$(basename "$f" .sh)
-			for c in $(chosen_cases "$f" "$g" "$suffix"); do
+			for c in $(chosen_cases "$f" "$g" "$v" "$suffix"); do
 				echo "$g.$c$suffix"
 			done
 		done
@@ -251,9 +270,9 @@ for v in $(variants | awk '{ print $1 }'); do
 	first=0
 	[ -z "$only_variant" ] || [ "$v" = "$only_variant" ] || continue
 	for f in "$SUITE"/cases/*.sh; do
-		group_runs_here "$f" || continue
+		group_runs_here "$f" "$v" || continue
 		group=$(basename "$f" .sh)
-		chosen=$(chosen_cases "$f" "$group" "$suffix")
+		chosen=$(chosen_cases "$f" "$group" "$v" "$suffix")
 		[ -n "$chosen" ] || continue
 		# shellcheck disable=SC2086 # case names are words
 		run_group "$f" "$v" "$suffix" $chosen
