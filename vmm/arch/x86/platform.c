@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * The PC platform: COM1-COM4, the i8042, debug-exit and ACPI PM ports, and
- * with the PCI transport a q35 PCI Express bus with ACPI hotplug.
+ * The PC platform: COM1-COM4, the i8042, debug-exit and ACPI PM ports, the
+ * ACPI power button, and with the PCI transport a q35 PCI Express bus with
+ * ACPI hotplug.
  */
 #include "vmm/arch.h"
 
@@ -64,6 +65,21 @@ static int platform_create_pci(struct vm *vm, struct err *e)
 	return vm_hotplug_create(vm, LAYOUT_PORT_PCI_HOTPLUG, e);
 }
 
+/* The ACPI power button, on an interrupt line of its own. */
+static int add_power_button(struct vm *vm, struct err *e)
+{
+	uint32_t gsi = vm->host.irq_alloc(&vm->host);
+	struct device *dev;
+
+	if (!gsi)
+		return err_set(e, "no interrupt line left for the ACPI power button");
+	if (power_button_create(&vm->host, gsi, &dev, &vm->power, e) < 0)
+		return -1;
+	vm_add_device(vm, dev);
+	vm->arch->power_button_gsi = gsi;
+	return 0;
+}
+
 int arch_create_devices(struct vm *vm, struct err *e)
 {
 	int (*const legacy[])(struct device_host *, struct device **,
@@ -84,7 +100,10 @@ int arch_create_devices(struct vm *vm, struct err *e)
 	if (acpi_pm_create(&vm->host, !vm->pci, &dev, e) < 0)
 		return -1;
 	vm_add_device(vm, dev);
-	return vm_create_virtio_devices(vm, e);
+	/* After the virtio devices, which keep their GSIs from 5 on. */
+	if (vm_create_virtio_devices(vm, e) < 0)
+		return -1;
+	return add_power_button(vm, e);
 }
 
 char *arch_cmdline(const struct vm *vm, struct err *e)
