@@ -44,6 +44,11 @@ extern const struct guest_ram_map arch_ram_map;
 /* The kernel command line when the config gives none. */
 extern const char arch_default_cmdline[];
 /*
+ * Whether virtio-mmio devices can be announced on the kernel command line
+ * (x86); elsewhere the device tree announces them.
+ */
+extern const bool arch_mmio_cmdline;
+/*
  * What --help says of this architecture: the kernel formats (short and
  * long) and how a guest ends the VM with a status.
  */

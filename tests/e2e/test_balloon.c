@@ -54,6 +54,7 @@ Test(balloon_e2e, inflate_stats_deflate_report, .timeout = TIMEOUT_S * 2)
 	char pages[16], cmdline[200], params[64];
 	const char *extra[] = {
 		"--kernel", image_path("testguest.bzImage"), "--memory", "64",
+		"--mmio-cmdline",
 		"--balloon", pages, "--cmdline", cmdline, NULL,
 	};
 	struct json_object *stats;

@@ -51,6 +51,7 @@ Test(ops, metrics_count_the_guests_disk_io, .timeout = TEST_TIMEOUT_S)
 	char image[64], prom[64] = "/tmp/vmm-metrics-XXXXXX", *out, *err;
 	const char *extra[] = {
 		"--kernel", image_path("testguest.bzImage"), "--memory", "64",
+		"--mmio-cmdline",
 		"--disk", image, "--cmdline", BLK_LINE, "--metrics", prom,
 		"--metrics-interval", "1", NULL,
 	};
@@ -103,6 +104,7 @@ Test(ops, a_rate_limited_disk_holds_the_guests_requests, .timeout = TEST_TIMEOUT
 	char image[64], disk[128], *out, *err;
 	const char *extra[] = {
 		"--kernel", image_path("testguest.bzImage"), "--memory", "64",
+		"--mmio-cmdline",
 		"--disk", disk, "--cmdline", BLK_LINE, NULL,
 	};
 	const char *limit[] = { "--sock", NULL, "limit", "disk0", "iops=1000",
@@ -216,6 +218,7 @@ static void spawn_ticking(struct vmm_proc *p, const char *flag,
 {
 	const char *argv[] = {
 		"--kernel", image_path("testguest.bzImage"), "--memory", "64",
+		"--mmio-cmdline",
 		"--cmdline", TICK_LINE, flag, value, NULL,
 	};
 
@@ -283,6 +286,7 @@ Test(ops, shutdown_through_vmmctl_waits_for_the_guest, .timeout = TEST_TIMEOUT_S
 {
 	const char *extra[] = {
 		"--kernel", image_path("testguest.bzImage"), "--memory", "64",
+		"--mmio-cmdline",
 		"--cmdline", TICK_LINE, NULL,
 	};
 	const char *shutdown[] = { "--sock", NULL, "shutdown", "--timeout", "1",

@@ -155,6 +155,7 @@ Test(vsock_e2e, streams_through_the_unix_socket, .timeout = TIMEOUT_S * 2)
 	char dir[] = "/tmp/vmm-vsock-XXXXXX", uds[128], path[160], arg[200];
 	const char *argv[] = {
 		"--kernel", image_path("testguest.bzImage"), "--memory", "64",
+		"--mmio-cmdline",
 		"--vsock", arg, "--cmdline", guest_cmdline(), NULL,
 	};
 	struct vmm_proc p;
@@ -191,6 +192,7 @@ Test(vsock_e2e, control_api_connect_and_listener, .timeout = TIMEOUT_S * 2)
 	char params[300];
 	const char *extra[] = {
 		"--kernel", image_path("testguest.bzImage"), "--memory", "64",
+		"--mmio-cmdline",
 		"--vsock", arg, "--cmdline", guest_cmdline(), NULL,
 	};
 	struct json_object *resp;

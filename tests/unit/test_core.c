@@ -154,7 +154,8 @@ Test(cli, parses_boot_flags)
 
 	cr_assert_eq(parse(&cfg, &e, "--kernel", "k", "--initrd", "i",
 			   "--cmdline", "a b", "--memory", "256", "--cpus", "4",
-			   "--serial", "COM2=file:/tmp/x", NULL), CLI_RUN, "%s", e.msg);
+			   "--serial", "COM2=file:/tmp/x", "--mmio-cmdline", NULL),
+		     CLI_RUN, "%s", e.msg);
 	cr_assert_str_eq(cfg.kernel, "k");
 	cr_assert_str_eq(cfg.initrd, "i");
 	cr_assert_str_eq(cfg.cmdline, "a b");
@@ -163,6 +164,7 @@ Test(cli, parses_boot_flags)
 	cr_assert_eq(cfg.serial[1].kind, CHARDEV_FILE);
 	cr_assert_str_eq(cfg.serial[1].path, "/tmp/x");
 	cr_assert_eq(cfg.serial[0].kind, CHARDEV_STDIO);
+	cr_assert(cfg.mmio_cmdline);
 	vm_config_free(&cfg);
 }
 
