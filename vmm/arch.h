@@ -94,7 +94,16 @@ uint32_t arch_irq_line_number(uint32_t gsi);
  */
 bool arch_vcpu_exit(struct vcpu *vcpu);
 
-/* Logs the vCPU's registers, after a fatal exit. */
+/*
+ * Why KVM on this host runs guest instructions in its emulator rather than
+ * on the CPU's virtualization extensions, or NULL when it does not.
+ */
+const char *arch_host_emulation(void);
+
+/*
+ * Logs the vCPU's registers, after a fatal exit, and what the exit says
+ * about the instruction that caused it.
+ */
 void arch_vcpu_dump(struct vcpu *vcpu);
 
 #endif

@@ -267,6 +267,28 @@ Test(kvm, open_failures_name_the_device_and_the_reason)
 		  "%s", e.msg);
 }
 
+static bool cpuinfo_says(const char *text)
+{
+	FILE *f = fmemopen((void *)text, strlen(text), "r");
+	bool hw;
+
+	cr_assert_not_null(f);
+	hw = x86_cpuinfo_has_hw_virt(f);
+	fclose(f);
+	return hw;
+}
+
+/* Hardware virtualization shows as a vmx or svm word in the CPU flags. */
+Test(host, cpu_flags_tell_hardware_virtualization)
+{
+	cr_expect(cpuinfo_says("processor\t: 0\nflags\t\t: fpu vme vmx sse\n"));
+	cr_expect(cpuinfo_says("processor\t: 0\nflags\t\t: fpu svm\nbugs\t\t: x\n"));
+	cr_expect_not(cpuinfo_says("processor\t: 0\nflags\t\t: fpu vme sse2 hypervisor\n"
+				   "vmx flags\t: vnmi\n"));
+	cr_expect_not(cpuinfo_says("flags\t\t: svmx vmxe\n"), "whole words only");
+	cr_expect_not(cpuinfo_says(""));
+}
+
 Test(cli, disk_and_net_limits)
 {
 	struct vm_config cfg;
