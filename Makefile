@@ -88,6 +88,7 @@ include dist/install.mk
 ifeq ($(ARCH),x86)
 include images/images.mk
 include images/linux/linux.mk
+include images/linux-min/linux-min.mk
 include images/testhost/testhost.mk
 include tests/tests.mk
 include tests/bench/bench.mk

@@ -29,6 +29,7 @@ enum cli_opt {
 	OPT_BALLOON,
 	OPT_TRANSPORT,
 	OPT_API_SOCK,
+	OPT_MMIO_CMDLINE,
 	OPT_CONFIG,
 	OPT_LOG_LEVEL,
 	OPT_LOG_FORMAT,
@@ -54,6 +55,7 @@ static const struct option cli_options[] = {
 	{ "balloon", required_argument, NULL, OPT_BALLOON },
 	{ "transport", required_argument, NULL, OPT_TRANSPORT },
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
+	{ "mmio-cmdline", no_argument, NULL, OPT_MMIO_CMDLINE },
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
@@ -98,6 +100,9 @@ static const char cli_usage[] =
 	"                       virtio-balloon with a target of PAGES 4 KiB pages\n"
 	"  --transport mmio|pci how virtio devices reach the guest (default: mmio);\n"
 	"                       pci gives MSI-X and disk/NIC hotplug (docs/pci.md)\n"
+	"  --mmio-cmdline       x86: announce the virtio devices on the kernel command\n"
+	"                       line too (virtio_mmio.device=), not only in ACPI;\n"
+	"                       implied by acpi=off\n"
 	"\n"
 	"Process options:\n"
 	"  --config FILE.json   the VM from a CreateVM request or VMConfig in FILE\n"
@@ -189,6 +194,9 @@ static int cli_apply(int opt, const char *arg, struct vm_config *cfg,
 		return parse_serial(arg, cfg, e);
 	case OPT_HUGEPAGES:
 		cfg->hugepages = true;
+		return 0;
+	case OPT_MMIO_CMDLINE:
+		cfg->mmio_cmdline = true;
 		return 0;
 	case OPT_DISK:
 		return config_add_disk(cfg, arg, e);
@@ -300,7 +308,8 @@ bool cli_has_vm_options(const struct vm_config *cfg)
 	vm_config_init(&def);
 	same = !cfg->kernel && cfg->mem_mib == def.mem_mib &&
 	       cfg->nr_cpus == def.nr_cpus && !cfg->hugepages &&
-	       !cfg->initrd && !cfg->cmdline && !cfg->nr_disks &&
+	       !cfg->initrd && !cfg->cmdline && !cfg->mmio_cmdline &&
+	       !cfg->nr_disks &&
 	       !cfg->nr_nets && cfg->console.kind == def.console.kind &&
 	       !cfg->vsock.enabled && !cfg->vsock.nr_listeners &&
 	       !cfg->balloon.enabled && cfg->transport == def.transport;
@@ -378,6 +387,8 @@ int cli_validate(const struct vm_config *cfg, unsigned int max_cpus,
 		return err_set(e, "--memory %s", ce.why.msg);
 	case CONFIG_FIELD_VSOCK_LISTENERS:
 		return err_set(e, "--vsock-listen needs --vsock cid=N,uds=PATH");
+	case CONFIG_FIELD_MMIO_CMDLINE:
+		return err_set(e, "--mmio-cmdline: %s", ce.why.msg);
 	}
 	return err_set(e, "%s", ce.why.msg);
 }

@@ -113,6 +113,12 @@ struct vm_config {
 	char *kernel;
 	char *initrd;
 	char *cmdline;
+	/*
+	 * x86: announce the virtio-mmio devices with virtio_mmio.device=
+	 * entries on the command line as well as in the DSDT
+	 * (docs/boot.md#virtio-mmio-devices).
+	 */
+	bool mmio_cmdline;
 
 	/* COM1..COM4; COM1 defaults to stdio. */
 	struct chardev_config serial[CONFIG_NR_SERIAL];
@@ -140,6 +146,7 @@ enum config_field {
 	CONFIG_FIELD_CPUS,
 	CONFIG_FIELD_MEMORY,
 	CONFIG_FIELD_VSOCK_LISTENERS,
+	CONFIG_FIELD_MMIO_CMDLINE,
 };
 
 struct config_error {

@@ -390,6 +390,24 @@ static __attribute__((noreturn)) void triple_fault(void)
 		asm volatile("cli; hlt");
 }
 
+/*
+ * testguest.cmpxchg16b=1: run an instruction that KVM's instruction
+ * emulator lacks, so a test can check what the VMM reports on hosts where
+ * KVM emulates guest instructions. Where the CPU runs it, the guest goes
+ * on to exit normally.
+ */
+static void run_cmpxchg16b(void)
+{
+	static volatile uint64_t pair[2] __attribute__((aligned(16)));
+	uint64_t lo = 0, hi = 0;
+
+	serial_puts("CMPXCHG16B\n");
+	asm volatile("lock cmpxchg16b %0"
+		     : "+m"(pair[0]), "+a"(lo), "+d"(hi)
+		     : "b"(1ULL), "c"(2ULL)
+		     : "memory", "cc");
+}
+
 /* About a millisecond at the TSC rates of current CPUs. */
 #define TICK_TSC_PERIOD (1ULL << 22)
 
@@ -450,6 +468,8 @@ void testguest_main(uint32_t kind, uint64_t info)
 
 	serial_printf("testguest: %u of %u checks failed\n", tg->failures,
 		      tg->checks);
+	if (flag_param(&tg->bi, "testguest.cmpxchg16b"))
+		run_cmpxchg16b();
 	if (flag_param(&tg->bi, "testguest.triplefault"))
 		triple_fault();
 	if (flag_param(&tg->bi, "testguest.halt"))

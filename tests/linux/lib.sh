@@ -3,7 +3,8 @@
 # under busybox ash in the test host and under dash/bash elsewhere).
 #
 # Environment (set by run.sh): VMM, VMMCTL, BRIDGE_CLIENT, PEER_CHECK,
-# IMAGES (vmlinux, vmlinuz, initramfs.cpio.gz), TEST_WORK (scratch directory), VARIANT_FLAGS
+# IMAGES (vmlinux, vmlinuz, initramfs.cpio.gz), LINUX_MIN_IMAGES (the
+# minimal kernel's vmlinux and initramfs.cpio.gz), TEST_WORK (scratch directory), VARIANT_FLAGS
 # (VMM flags the current variant adds to every VM), CASE_STATE (per-case
 # bookkeeping directory, maintained by run.sh).
 

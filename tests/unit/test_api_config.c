@@ -39,7 +39,8 @@ static const char full[] =
 	"\"serial_config\":{\"ports\":[{\"port\":0,\"socket_path\":\"/run/com1\"},"
 	"{\"port\":1,\"socket_path\":\"/run/com2\"}]},"
 	"\"direct_boot\":{\"kernel_path\":\"/boot/vmlinux\",\"initrd_path\":"
-	"\"/boot/initrd\",\"kernel_cmdline\":\"console=ttyS0 quiet\"},"
+	"\"/boot/initrd\",\"kernel_cmdline\":\"console=ttyS0 quiet\","
+	"\"mmio_cmdline\":true},"
 	"\"extra_data\":{\"hugepages\":\"true\",\"disk_0_serial\":\"root-1\","
 	"\"serial_3\":\"file:/var/log/com4\",\"console\":\"socket:/run/con\","
 	"\"vsock\":\"cid=3,uds=/run/v.sock\",\"vsock_listen_5000\":\"/run/l5000\","
@@ -59,6 +60,7 @@ Test(api_config, maps_every_field_the_vmm_honours)
 	cr_assert_str_eq(cfg.kernel, "/boot/vmlinux");
 	cr_assert_str_eq(cfg.initrd, "/boot/initrd");
 	cr_assert_str_eq(cfg.cmdline, "console=ttyS0 quiet");
+	cr_assert(cfg.mmio_cmdline);
 	cr_assert_eq(cfg.nr_disks, 2);
 	cr_assert_str_eq(cfg.disks[0].path, "/img/root");
 	cr_assert(cfg.disks[0].read_only);
@@ -107,6 +109,7 @@ Test(api_config, defaults_match_the_command_line_except_com1)
 	cr_assert_eq(cfg.mem_mib, cli.mem_mib);
 	cr_assert_eq(cfg.nr_cpus, cli.nr_cpus);
 	cr_assert_null(cfg.cmdline);
+	cr_assert_not(cfg.mmio_cmdline);
 	/* No stdio for a VM the socket created: COM1 exists without a host end. */
 	cr_assert_eq(cfg.serial[0].kind, CHARDEV_NONE);
 	vm_config_free(&cfg);
@@ -134,6 +137,7 @@ Test(api_config, reads_back_what_it_writes)
 	cr_assert_eq(again.hugepages, cfg.hugepages);
 	cr_assert_eq(again.nr_cpus, cfg.nr_cpus);
 	cr_assert_str_eq(again.cmdline, cfg.cmdline);
+	cr_assert(again.mmio_cmdline);
 	cr_assert_eq(again.nr_disks, 2);
 	cr_assert_str_eq(again.disks[0].serial, "root-1");
 	cr_assert_eq(again.disks[0].read_only, true);
@@ -380,6 +384,8 @@ Test(api_config, refuses_what_it_cannot_honour)
 		  "config.extra_data.balloon" },
 		{ "\"extra_data\":{\"hugepages\":true}", RPC_INVALID_PARAMS,
 		  "extra_data.hugepages: expected a string" },
+		{ "\"direct_boot\":{\"kernel_path\":\"k\",\"mmio_cmdline\":1}",
+		  RPC_INVALID_PARAMS, "config.direct_boot.mmio_cmdline" },
 		{ "\"direct_boot\":{\"initrd_path\":\"i\"}", RPC_INVALID_PARAMS,
 		  "direct_boot.kernel_path: missing" },
 		{ "\"memory_config\":{\"memory_mb\":64}", RPC_INVALID_PARAMS,

@@ -491,7 +491,8 @@ static int parse_boot(struct json_object *cfgmsg, struct vm_config *cfg,
 		      struct rpc_error *re)
 {
 	static const char *const fields[] = {
-		"kernel_path", "initrd_path", "kernel_cmdline", NULL,
+		"kernel_path", "initrd_path", "kernel_cmdline", "mmio_cmdline",
+		NULL,
 	};
 	static const char *const uefi_fields[] = {
 		"firmware_path", "device_path", "optional_data", NULL,
@@ -515,7 +516,8 @@ static int parse_boot(struct json_object *cfgmsg, struct vm_config *cfg,
 				"config.direct_boot: missing (the kernel to boot)");
 	if (json_get_str(m, p, "kernel_path", &cfg->kernel, &re->e) < 0 ||
 	    json_get_str(m, p, "initrd_path", &cfg->initrd, &re->e) < 0 ||
-	    json_get_str(m, p, "kernel_cmdline", &cfg->cmdline, &re->e) < 0)
+	    json_get_str(m, p, "kernel_cmdline", &cfg->cmdline, &re->e) < 0 ||
+	    json_get_bool(m, p, "mmio_cmdline", &cfg->mmio_cmdline, &re->e) < 0)
 		return invalid(re);
 	/* An empty path is as good as none. */
 	if (cfg->kernel && !*cfg->kernel) {
@@ -666,6 +668,7 @@ static int validate(const struct vm_config *cfg, struct rpc_error *re)
 		[CONFIG_FIELD_CPUS] = "config.processor_config.processor_count",
 		[CONFIG_FIELD_MEMORY] = "config.memory_config.memory_mb",
 		[CONFIG_FIELD_VSOCK_LISTENERS] = "config.extra_data",
+		[CONFIG_FIELD_MMIO_CMDLINE] = "config.direct_boot.mmio_cmdline",
 	};
 	struct config_error ce;
 
@@ -914,7 +917,8 @@ static int boot_json(struct json_object *c, const struct vm_config *cfg)
 	if (!m || json_add_string(m, "kernel_path", cfg->kernel) < 0 ||
 	    (cfg->initrd && json_add_string(m, "initrd_path", cfg->initrd) < 0) ||
 	    (cfg->cmdline &&
-	     json_add_string(m, "kernel_cmdline", cfg->cmdline) < 0))
+	     json_add_string(m, "kernel_cmdline", cfg->cmdline) < 0) ||
+	    (cfg->mmio_cmdline && json_add_bool(m, "mmio_cmdline", true) < 0))
 		return -1;
 	return 0;
 }

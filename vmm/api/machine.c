@@ -6,6 +6,20 @@
 #include "vmm/arch.h"
 #include "vmm/cli.h"
 
+/*
+ * Said as the VM starts: on a host whose KVM emulates guest instructions,
+ * guests run far slower, and one whose kernel uses an instruction the
+ * emulator lacks stops; the user should know before a guest fails so.
+ */
+static void note_host_emulation(void)
+{
+	const char *why = arch_host_emulation();
+
+	if (why)
+		log_warn("this host's KVM emulates guest instructions (%s): guests run much slower than on VT-x or AMD-V, and the VM stops when the guest kernel uses an instruction the emulator lacks (such as cmpxchg16b, xrstor or some x87 ones)",
+			 why);
+}
+
 int machine_build(struct vm *vm, struct vm_config *cfg,
 		  struct event_loop *loop, struct metrics *metrics,
 		  void (*on_exit)(struct vm *vm, void *opaque), void *opaque,
@@ -29,6 +43,7 @@ int machine_build(struct vm *vm, struct vm_config *cfg,
 	}
 	free(cmdline);
 	cmdline = NULL;
+	note_host_emulation();
 	if (vm_start(vm, e) < 0)
 		goto fail;
 	log_info("booting %s: %u vCPUs, %llu MiB of RAM, %u virtio devices",

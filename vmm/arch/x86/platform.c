@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "devices/pci/pci.h"
+#include "boot/x86/cmdline.h"
 #include "devices/x86/legacy.h"
 #include "vmm/arch/x86/x86.h"
 #include "vmm/hotplug.h"
@@ -106,14 +107,30 @@ int arch_create_devices(struct vm *vm, struct err *e)
 	return add_power_button(vm, e);
 }
 
+/*
+ * One announcement per virtio device, the one the kernel reads. The DSDT
+ * always carries them, and a kernel with ACPI finds them there. Under
+ * hardware-reduced ACPI Linux allocates no legacy IRQs 0-15, so the IRQ of
+ * a virtio_mmio.device= entry names no interrupt and the entry fails to
+ * probe (-EINVAL); entries also race the DSDT's driver for the same
+ * window. The command line carries them only for a kernel that ignores
+ * ACPI (acpi=off: the MP table's legacy IRQs make the numbers valid) or
+ * when the user asks.
+ */
+static bool announce_on_cmdline(const struct vm_config *cfg, const char *line)
+{
+	return cfg->mmio_cmdline || cmdline_acpi_off(line);
+}
+
 char *arch_cmdline(const struct vm *vm, struct err *e)
 {
 	const char *base = vm->cfg->cmdline ? vm->cfg->cmdline :
 					      arch_default_cmdline;
-	char virtio[LAYOUT_VIRTIO_MMIO_MAX * 48];
+	char virtio[LAYOUT_VIRTIO_MMIO_MAX * 48] = "";
 	char *line;
 
-	if (vm_virtio_cmdline(vm, virtio, sizeof(virtio), e) < 0)
+	if (announce_on_cmdline(vm->cfg, base) &&
+	    vm_virtio_cmdline(vm, virtio, sizeof(virtio), e) < 0)
 		return NULL;
 	if (asprintf(&line, "%s%s%s", base, *virtio ? " " : "", virtio) < 0) {
 		err_set(e, "out of memory");

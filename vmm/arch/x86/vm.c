@@ -30,6 +30,7 @@ const struct guest_ram_map arch_ram_map = {
 };
 
 const char arch_default_cmdline[] = "console=ttyS0 reboot=k panic=1";
+const bool arch_mmio_cmdline = true;
 const char arch_kernel_formats[] = "bzImage or ELF vmlinux";
 const char arch_kernel_help[] =
 	"bzImage or ELF vmlinux (PVH entry when present)";

@@ -3,6 +3,8 @@
 #define VMM_ARCH_X86_X86_H
 
 #include <linux/kvm.h>
+#include <stdbool.h>
+#include <stdio.h>
 
 #include "boot/x86/boot.h"
 #include "lib/util.h"
@@ -31,5 +33,11 @@ void x86_pci_layout(const struct guest_mem *mem, struct pci_layout *l);
 /* CPUID as the guest sees it on vCPU @id of @nr_cpus (exposed for tests). */
 void vcpu_adjust_cpuid(struct kvm_cpuid2 *cpuid, unsigned int id,
 		       unsigned int nr_cpus);
+
+/*
+ * Whether the first "flags" line of /proc/cpuinfo text @cpuinfo names vmx
+ * or svm (exposed for tests).
+ */
+bool x86_cpuinfo_has_hw_virt(FILE *cpuinfo);
 
 #endif
