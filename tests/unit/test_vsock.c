@@ -904,6 +904,66 @@ Test(vsock, headers_split_over_descriptors)
 	close(fd);
 }
 
+/*
+ * A guest whose receive buffers hold a header and nothing more, in one
+ * descriptor or two, while the host has data for it: every such buffer
+ * comes back empty (the device neither spins on it nor holds its lock),
+ * and the data waits for a buffer that can carry it.
+ */
+static void header_only_receive_buffers(bool split)
+{
+	struct vdrv_buf big = { 0, RX_SIZE, true };
+	uint32_t id, len;
+	struct vsock_hdr h;
+	struct gconn c;
+	int head, fd;
+
+	vdrv_write(&drv, VIRTIO_MMIO_STATUS, 0);
+	vdrv_free(&drv);
+	vdrv_init(&drv, &th, VTEST_BASE, VTEST_GSI, 8 * MiB, 8 * MiB);
+	cr_assert_eq(vdrv_start(&drv, VIRTIO_BIT(VIRTIO_F_VERSION_1), 2,
+				QSIZE), 0);
+	if (split)
+		vg_init_split(&g, &drv, CID, 8, VSOCK_HDR_SIZE);
+	else
+		vg_init(&g, &drv, CID, 8, VSOCK_HDR_SIZE);
+	/* The handshake fits in headers. */
+	fd = host_connect(99, 65536, &c);
+	write_all(fd, "hello", 5);
+	for (int i = 0; i < 32; i++) {
+		cr_assert(vg_recv(&g, &h, NULL, 0, &len, WAIT_MS),
+			  "receive buffer %d did not come back", i);
+		cr_assert_eq(len, 0);
+		cr_assert_eq(h.op, VSOCK_OP_INVALID, "op %u", h.op);
+	}
+	cr_assert_geq(counters().bad_rx_buffers, 32);
+	/* A buffer with room gets the data, whatever else comes back. */
+	big.gpa = vdrv_alloc(&drv, RX_SIZE, 64);
+	head = vdrv_add(&drv, VIRTIO_VSOCK_RXQ, &big, 1, false);
+	cr_assert_geq(head, 0);
+	vdrv_kick(&drv, VIRTIO_VSOCK_RXQ);
+	do
+		cr_assert(vdrv_wait_used(&drv, VIRTIO_VSOCK_RXQ, &id, &len,
+					 WAIT_MS), "the data never came");
+	while (id != (uint32_t)head);
+	cr_assert_eq(len, VSOCK_HDR_SIZE + 5);
+	vsock_hdr_decode(vdrv_ptr(&drv, big.gpa, VSOCK_HDR_SIZE), &h);
+	cr_assert_eq(h.op, VSOCK_OP_RW);
+	cr_assert_eq(memcmp(vdrv_ptr(&drv, big.gpa + VSOCK_HDR_SIZE, 5),
+			    "hello", 5), 0);
+	close(fd);
+}
+
+Test(vsock, header_only_receive_buffers_do_not_stall_the_device)
+{
+	header_only_receive_buffers(false);
+}
+
+Test(vsock, split_header_only_receive_buffers_do_not_stall_the_device)
+{
+	header_only_receive_buffers(true);
+}
+
 Test(vsock, a_looping_transmit_chain_needs_reset)
 {
 	uint64_t buf = vdrv_alloc(&drv, 64, 8);

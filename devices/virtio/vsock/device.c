@@ -649,8 +649,11 @@ static int rx_data(struct vsock *vs, struct virtq *vq, struct vsock_conn *c,
 		uint32_t cap;
 		int n = -1;
 
-		/* The header in the first buffer, as every Linux guest does. */
-		if (ch->nr_in && !ch->nr_out && ch->in_len >= VSOCK_HDR_SIZE &&
+		/*
+		 * The header in the first buffer, as every Linux guest does,
+		 * and room for data after it.
+		 */
+		if (ch->nr_in && !ch->nr_out && ch->in_len > VSOCK_HDR_SIZE &&
 		    ch->iov[0].iov_len >= VSOCK_HDR_SIZE) {
 			cap = (uint32_t)MIN(MIN(ch->in_len - VSOCK_HDR_SIZE,
 						(uint64_t)VSOCK_MAX_PKT),
@@ -687,6 +690,27 @@ static int rx_data(struct vsock *vs, struct virtq *vq, struct vsock_conn *c,
 	return (int)used;
 }
 
+/*
+ * A receive chain with room for a header only, while @s owes nothing but
+ * stream data: it goes back empty, so a guest that posts only such
+ * buffers loses them instead of keeping the device spinning on them.
+ */
+static void rx_refuse_chain(struct vsock *vs, struct virtq *vq,
+			    struct vsock_stream *s, const struct virtq_chain *ch)
+{
+	vs->counters.bad_rx_buffers++;
+	log_guest_once("virtio-vsock: receive chain %u holds only a %d-byte header while stream data waits; returned unused",
+		       ch->head, VSOCK_HDR_SIZE);
+	virtq_push(vq, ch->head, 0);
+	rx_conn_done(vs, s);
+}
+
+/*
+ * Hands the guest what is owed: queued RSTs first, then the connections
+ * in turn. Every turn that takes a receive chain costs budget, whether a
+ * packet came of it or not, so the loop ends however the guest set its
+ * buffers up.
+ */
 static void vsock_rx_run(struct vsock *vs)
 {
 	struct virtq *vq = &vs->vdev.vqs[VIRTIO_VSOCK_RXQ];
@@ -718,13 +742,20 @@ static void vsock_rx_run(struct vsock *vs)
 				break;
 			have = true;
 		}
+		budget--;
 		if (!c) {
 			len = rx_fill_rst(vs, &ch);
+		} else if (ch.in_len <= VSOCK_HDR_SIZE &&
+			   vsock_conn_data_only(c)) {
+			rx_refuse_chain(vs, vq, s, &ch);
+			have = false;
+			pushed = true;
+			continue;
 		} else if (vsock_conn_data_ready(c) &&
-			   (n = rx_data(vs, vq, c, &ch, budget)) >= 0) {
+			   (n = rx_data(vs, vq, c, &ch, budget + 1)) >= 0) {
 			have = false;
 			vs->counters.rx_packets += (unsigned int)n;
-			budget -= MIN((unsigned int)n, budget);
+			budget -= MIN(n ? (unsigned int)n - 1 : 0, budget);
 			pushed |= n > 0;
 			if (n == 0 && vsock_conn_rx_work(c))
 				continue; /* a SHUTDOWN or RST is owed now */
@@ -740,7 +771,6 @@ static void vsock_rx_run(struct vsock *vs)
 		vs->counters.rx_packets++;
 		have = false;
 		pushed = true;
-		budget--;
 	}
 	if (have)
 		virtq_unpop(vq, 1);
