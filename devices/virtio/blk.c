@@ -265,14 +265,20 @@ static uint8_t blk_range(struct virtio_blk *blk, const uint8_t *range,
 	return errno == EOPNOTSUPP ? VIRTIO_BLK_S_UNSUPP : VIRTIO_BLK_S_IOERR;
 }
 
-static void blk_ranges(struct virtio_blk *blk, struct virtq *vq,
-		       const struct virtq_chain *c, bool discard,
-		       uint8_t *status)
+/*
+ * DISCARD or WRITE_ZEROES: every range, then, on a write-through disk (no
+ * FLUSH negotiated), the sync that makes them durable before the guest
+ * hears they are done. Returns the ranges handled, the request's cost.
+ */
+static unsigned int blk_ranges(struct virtio_blk *blk, struct virtq *vq,
+			       const struct virtq_chain *c, bool discard,
+			       uint8_t *status)
 {
 	unsigned int feature = discard ? VIRTIO_BLK_F_DISCARD :
 					 VIRTIO_BLK_F_WRITE_ZEROES;
 	uint64_t len = c->out_len - BLK_HDR_SIZE;
 	uint8_t val = VIRTIO_BLK_S_OK;
+	unsigned int n = 0;
 
 	if (!virtio_has_feature(&blk->vdev, feature))
 		val = VIRTIO_BLK_S_UNSUPP;
@@ -280,19 +286,28 @@ static void blk_ranges(struct virtio_blk *blk, struct virtq *vq,
 		 len / BLK_RANGE_SIZE > VIRTIO_BLK_MAX_RANGE_SEG)
 		val = VIRTIO_BLK_S_IOERR;
 	for (uint64_t off = 0; val == VIRTIO_BLK_S_OK && off < len;
-	     off += BLK_RANGE_SIZE) {
+	     off += BLK_RANGE_SIZE, n++) {
 		uint8_t range[BLK_RANGE_SIZE];
 
 		iov_to_buf(c->iov, c->nr_out, BLK_HDR_SIZE + off, range,
 			   sizeof(range));
 		val = blk_range(blk, range, discard);
 	}
-	blk_finish(blk, vq, c->head, status, val, 1);
+	if (val == VIRTIO_BLK_S_OK &&
+	    !virtio_has_feature(&blk->vdev, VIRTIO_BLK_F_FLUSH))
+		blk_flush(blk, vq, c->head, status);
+	else
+		blk_finish(blk, vq, c->head, status, val, 1);
+	return MAX(n, 1U);
 }
 
-/* Parses one request; the header may be split over any descriptors. */
-static void blk_request(struct virtio_blk *blk, struct virtq *vq,
-			const struct virtq_chain *c)
+/*
+ * Parses one request; the header may be split over any descriptors.
+ * Returns its cost in budget: one, or one per range of a DISCARD or
+ * WRITE_ZEROES, each a call into the file system.
+ */
+static unsigned int blk_request(struct virtio_blk *blk, struct virtq *vq,
+				const struct virtq_chain *c)
 {
 	uint8_t hdr[BLK_HDR_SIZE];
 	const struct iovec *last;
@@ -304,7 +319,7 @@ static void blk_request(struct virtio_blk *blk, struct virtq *vq,
 			       c->head);
 		virtq_push(vq, c->head, 0);
 		blk->need_notify = true;
-		return;
+		return 1;
 	}
 	iov_to_buf(c->iov, c->nr_out, 0, hdr, sizeof(hdr));
 	sector = get_le64(hdr + 8);
@@ -324,14 +339,13 @@ static void blk_request(struct virtio_blk *blk, struct virtq *vq,
 		blk_get_id(blk, vq, c, status);
 		break;
 	case VIRTIO_BLK_T_DISCARD:
-		blk_ranges(blk, vq, c, true, status);
-		break;
+		return blk_ranges(blk, vq, c, true, status);
 	case VIRTIO_BLK_T_WRITE_ZEROES:
-		blk_ranges(blk, vq, c, false, status);
-		break;
+		return blk_ranges(blk, vq, c, false, status);
 	default:
 		blk_finish(blk, vq, c->head, status, VIRTIO_BLK_S_UNSUPP, 1);
 	}
+	return 1;
 }
 
 /* A request io_submit() refused: FDSYNC falls back to fdatasync(). */
@@ -378,7 +392,7 @@ static void blk_notify(struct virtio_blk *blk, struct virtq *vq)
 
 static void blk_process(struct virtio_blk *blk, struct virtq *vq)
 {
-	unsigned int budget = vq->size;
+	unsigned int budget = vq->size, cost;
 	struct virtq_chain c;
 
 	blk->stalled = false;
@@ -389,13 +403,14 @@ static void blk_process(struct virtio_blk *blk, struct virtq *vq)
 			break;
 		}
 		/* Requests that finish at once could keep the loop here. */
-		if (budget-- == 0) {
+		if (budget == 0) {
 			virtio_queue_kick(&blk->vdev, vq);
 			break;
 		}
 		if (virtio_pop(&blk->vdev, vq, &c) <= 0)
 			break;
-		blk_request(blk, vq, &c);
+		cost = blk_request(blk, vq, &c);
+		budget -= MIN(cost, budget);
 	}
 	blk_submit(blk);
 	blk_notify(blk, vq);
