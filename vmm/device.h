@@ -70,6 +70,11 @@ struct device_host {
 	/* The guest asked to power off, reset, or exit with a status. */
 	void (*power)(struct device_host *host, enum device_power_event ev,
 		      int status);
+	/*
+	 * Host connections a device may hold for the guest, from the
+	 * process's descriptor budget; 0: the device's own maximum.
+	 */
+	unsigned int max_conns;
 	void *opaque;
 };
 

@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "fd_budget.h"
 #include "vcpu.h"
 
 /* Addresses KVM needs for its real-mode TSS and identity map (Intel). */
@@ -194,7 +195,10 @@ static int vm_create_vcpus(struct vm *vm, struct err *e)
 int vm_create(struct vm *vm, struct vm_config *cfg, struct event_loop *loop,
 	      struct err *e)
 {
+	struct fd_budget fds;
+
 	memset(vm, 0, sizeof(*vm));
+	fd_budget_get(&fds);
 	vm->fd = -1;
 	vm->cfg = cfg;
 	vm->nr_vcpus = cfg->nr_cpus;
@@ -217,6 +221,7 @@ int vm_create(struct vm *vm, struct vm_config *cfg, struct event_loop *loop,
 		.irq_line = vm_host_irq_line,
 		.irq_alloc = vm_host_irq_alloc,
 		.power = vm_host_power,
+		.max_conns = fds.guest_conns,
 		.opaque = vm,
 	};
 	if (kvm_open(&vm->kvm, "/dev/kvm", e) < 0)

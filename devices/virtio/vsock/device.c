@@ -132,6 +132,7 @@ struct vsock {
 	struct vsock_link streams;
 	struct vsock_link rx_pending;
 	unsigned int nr_streams;
+	unsigned int max_conns;
 	uint32_t next_port;
 
 	struct vsock_rst rst[VSOCK_RST_QUEUE];
@@ -277,14 +278,14 @@ static struct vsock_stream *stream_new(struct vsock *vs, enum vsock_origin o,
 {
 	struct vsock_stream *s;
 
-	if (vs->nr_streams >= VSOCK_MAX_CONNS) {
+	if (vs->nr_streams >= vs->max_conns) {
 		vs->counters.conn_limit++;
 		if (o == ORIGIN_GUEST)
-			log_guest_once("virtio-vsock: connection refused: %d connections are open",
-				       VSOCK_MAX_CONNS);
+			log_guest_once("virtio-vsock: connection refused: %u connections are open",
+				       vs->max_conns);
 		else
-			log_warn("virtio-vsock: host connection refused: %d connections are open",
-				 VSOCK_MAX_CONNS);
+			log_warn("virtio-vsock: host connection refused: %u connections are open",
+				 vs->max_conns);
 		return NULL;
 	}
 	s = calloc(1, sizeof(*s));
@@ -435,7 +436,7 @@ static const struct vsock_conn_ops vsock_conn_ops = {
 /* A free host port for a host-initiated connection to @guest_port. */
 static int alloc_port(struct vsock *vs, uint32_t guest_port, uint32_t *out)
 {
-	for (unsigned int i = 0; i <= VSOCK_MAX_CONNS; i++) {
+	for (unsigned int i = 0; i <= vs->max_conns; i++) {
 		uint32_t p = vs->next_port;
 
 		vs->next_port = p + 1 >= VSOCK_PORT_ANY ? VSOCK_EPHEMERAL_BASE :
@@ -1054,8 +1055,8 @@ static int api_connect(struct vsock *vs, uint32_t port,
 		close(sv[0]);
 		close(sv[1]);
 		free(call);
-		return err_set(e, "vsock: at most %d connections at once",
-			       VSOCK_MAX_CONNS);
+		return err_set(e, "vsock: at most %u connections at once",
+			       vs->max_conns);
 	}
 	*call = (struct vsock_call){ .done = done, .ctx = ctx, .fd = -1 };
 	s->call = call;
@@ -1159,6 +1160,9 @@ static struct vsock *vsock_alloc(struct device_host *host,
 	if (!vs)
 		return NULL;
 	vs->guest_cid = cfg->cid;
+	vs->max_conns = host->max_conns ?
+				MIN(host->max_conns, (unsigned int)VSOCK_MAX_CONNS) :
+				VSOCK_MAX_CONNS;
 	put_le64(vs->config, cfg->cid);
 	vs->host.listen_fd = vs->timer_fd = vs->work_fd = -1;
 	vs->next_port = VSOCK_EPHEMERAL_BASE;
