@@ -16,7 +16,8 @@ LDFLAGS  := $(EXTRA_LDFLAGS)
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	    -fno-sanitize-recover=undefined
 
-BUILD_DEPS := libfdt-dev libjson-c-dev libaio-dev libcriterion-dev pkg-config
+BUILD_DEPS := libfdt-dev libjson-c-dev libaio-dev libcriterion-dev \
+	      libseccomp-dev pkg-config
 TEST_DEPS  := lz4 iproute2
 BENCH_DEPS := qemu-system-x86
 

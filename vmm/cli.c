@@ -27,6 +27,9 @@ enum cli_opt {
 	OPT_VSOCK_LISTEN,
 	OPT_BALLOON,
 	OPT_API_SOCK,
+	OPT_SECCOMP,
+	OPT_USER,
+	OPT_CHROOT,
 };
 
 static const struct option cli_options[] = {
@@ -44,6 +47,9 @@ static const struct option cli_options[] = {
 	{ "vsock-listen", required_argument, NULL, OPT_VSOCK_LISTEN },
 	{ "balloon", required_argument, NULL, OPT_BALLOON },
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
+	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "chroot", required_argument, NULL, OPT_CHROOT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -78,6 +84,11 @@ static const char cli_usage[] =
 	"                       virtio-balloon with a target of PAGES 4 KiB pages\n"
 	"  --api-sock PATH      serve the JSON-RPC control socket at PATH (mode 0600,\n"
 	"                       docs/api.md); without --kernel, wait for CreateVM\n"
+	"  --seccomp off|log|kill\n"
+	"                       system call filters per thread (default: kill, a\n"
+	"                       forbidden call ends the process; docs/security.md)\n"
+	"  --user UID[:GID]     drop to this user once devices and sockets are open\n"
+	"  --chroot DIR         then confine the process to DIR\n"
 	"  --help               this text\n"
 	"  --version            the VMM's version\n"
 	"\n"
@@ -185,6 +196,30 @@ void cli_opts_free(struct cli_opts *opts)
 {
 	free(opts->api_sock);
 	opts->api_sock = NULL;
+	confine_opts_free(&opts->confine);
+}
+
+/* The process options: the control socket and the confinement. */
+static int cli_apply_process(int opt, const char *arg, struct cli_opts *opts,
+			     struct err *e)
+{
+	switch (opt) {
+	case OPT_API_SOCK:
+		if (!*arg)
+			return err_set(e, "--api-sock: the path is empty");
+		return set_string(&opts->api_sock, arg, e);
+	case OPT_SECCOMP:
+		if (seccomp_mode_parse(arg, &opts->seccomp, e) < 0)
+			return err_prefix(e, "--seccomp");
+		return 0;
+	case OPT_USER:
+		return confine_parse_user(arg, &opts->confine, e);
+	case OPT_CHROOT:
+		if (!*arg)
+			return err_set(e, "--chroot: the path is empty");
+		return set_string(&opts->confine.chroot, arg, e);
+	}
+	return 1;
 }
 
 enum cli_result cli_parse_opts(int argc, char **argv, struct vm_config *cfg,
@@ -194,7 +229,10 @@ enum cli_result cli_parse_opts(int argc, char **argv, struct vm_config *cfg,
 
 	opterr = 0;
 	optind = 1;
+	opts->seccomp = SECCOMP_MODE_KILL;
 	while ((opt = getopt_long(argc, argv, ":", cli_options, NULL)) != -1) {
+		int r;
+
 		switch (opt) {
 		case OPT_HELP:
 			fputs(cli_usage, stdout);
@@ -210,16 +248,9 @@ enum cli_result cli_parse_opts(int argc, char **argv, struct vm_config *cfg,
 			err_set(e, "unknown option '%s' (see vmm --help)",
 				argv[optind - 1]);
 			return CLI_ERROR;
-		case OPT_API_SOCK:
-			if (!*optarg) {
-				err_set(e, "--api-sock: the path is empty");
-				return CLI_ERROR;
-			}
-			if (set_string(&opts->api_sock, optarg, e) < 0)
-				return CLI_ERROR;
-			break;
 		default:
-			if (cli_apply(opt, optarg, cfg, e) < 0)
+			r = cli_apply_process(opt, optarg, opts, e);
+			if (r < 0 || (r > 0 && cli_apply(opt, optarg, cfg, e) < 0))
 				return CLI_ERROR;
 		}
 	}

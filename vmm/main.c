@@ -17,11 +17,13 @@
 #include "vmm/api/api.h"
 #include "vmm/api/machine.h"
 #include "cli.h"
+#include "fd_budget.h"
 #include "vm.h"
 
 struct vmm {
 	struct vm_config cfg;
 	struct cli_opts opts;
+	struct seccomp_filters seccomp;
 	struct event_loop loop;
 	struct vm vm;
 	struct api api;
@@ -119,6 +121,19 @@ static int machine_status(enum machine_error why)
 	return VMM_EXIT_HOST_ERROR;
 }
 
+/*
+ * Set-up is over: into the chroot, down to the user, and the event loop
+ * (this thread) under its filter. vCPU threads take theirs when they
+ * first run.
+ */
+static int vmm_confine(struct vmm *vmm, enum seccomp_thread kind,
+		       struct err *e)
+{
+	if (confine_process(&vmm->opts.confine, e) < 0)
+		return -1;
+	return seccomp_filters_apply(&vmm->seccomp, kind, e);
+}
+
 /* Creates, boots and runs the VM; returns the process exit status. */
 static int vmm_run(struct vmm *vmm)
 {
@@ -129,13 +144,14 @@ static int vmm_run(struct vmm *vmm)
 
 	if (vmm_block_signals(vmm, &e) < 0 || event_loop_init(&vmm->loop, &e) < 0)
 		goto host_error;
-	if (machine_build(&vmm->vm, &vmm->cfg, &vmm->loop, vmm_on_vm_exit,
-			  &vmm->loop, &why, &e) < 0) {
+	if (machine_build(&vmm->vm, &vmm->cfg, &vmm->loop, &vmm->seccomp,
+			  vmm_on_vm_exit, &vmm->loop, &why, &e) < 0) {
 		log_error("%s", e.msg);
 		ret = machine_status(why);
 		goto out;
 	}
-	if (vmm_watch_signals(vmm, &e) < 0) {
+	if (vmm_watch_signals(vmm, &e) < 0 ||
+	    vmm_confine(vmm, SECCOMP_THREAD_LOOP, &e) < 0) {
 		vm_destroy(&vmm->vm);
 		goto host_error;
 	}
@@ -169,23 +185,43 @@ static int vmm_serve(struct vmm *vmm)
 		event_loop_destroy(&vmm->loop);
 		return VMM_EXIT_HOST_ERROR;
 	}
-	if (api_open(&vmm->api, &vmm->loop, vmm->opts.api_sock, &e) < 0 ||
+	if (api_open(&vmm->api, &vmm->loop, vmm->opts.api_sock, &vmm->seccomp,
+		     &e) < 0 ||
 	    vmm_watch_signals(vmm, &e) < 0) {
 		log_error("%s", e.msg);
 		ret = VMM_EXIT_HOST_ERROR;
 		goto out;
 	}
-	if (vmm->cfg.kernel && api_run_vm(&vmm->api, &vmm->cfg, &why, &e) < 0) {
+	if (vmm->cfg.kernel &&
+	    api_create_vm(&vmm->api, &vmm->cfg, NULL, &why, &e) < 0) {
 		log_error("%s", e.msg);
 		ret = machine_status(why);
 		goto out;
 	}
+	if (vmm_confine(vmm, SECCOMP_THREAD_LOOP_API, &e) < 0) {
+		log_error("%s", e.msg);
+		ret = VMM_EXIT_HOST_ERROR;
+		goto out;
+	}
+	if (vmm->api.has_vm)
+		api_set_running(&vmm->api, true);
 	ret = event_loop_run(&vmm->loop) < 0 ? VMM_EXIT_HOST_ERROR :
 					       vmm->api.exit_code;
 out:
 	api_close(&vmm->api);
 	event_loop_destroy(&vmm->loop);
 	return ret;
+}
+
+static int vmm_build_filters(struct vmm *vmm)
+{
+	struct err e;
+
+	if (seccomp_filters_build(&vmm->seccomp, vmm->opts.seccomp, &e) < 0) {
+		fprintf(stderr, "vmm: %s\n", e.msg);
+		return -1;
+	}
+	return 0;
 }
 
 /* Without --kernel, VM options have nothing to apply to. */
@@ -233,6 +269,8 @@ int main(int argc, char **argv)
 	int ret;
 
 	vmm_hold_stdio();
+	/* Before anything sizes itself by it (lib/listener.h, fd_budget.h). */
+	fd_limit_raise();
 	vmm = calloc(1, sizeof(*vmm));
 	if (!vmm) {
 		fputs("vmm: out of memory\n", stderr);
@@ -257,7 +295,8 @@ int main(int argc, char **argv)
 			ret = VMM_EXIT_USAGE;
 			goto out;
 		}
-		ret = vmm_serve(vmm);
+		ret = vmm_build_filters(vmm) < 0 ? VMM_EXIT_HOST_ERROR :
+						   vmm_serve(vmm);
 		goto out;
 	}
 	if (cli_validate(&vmm->cfg, CONFIG_MAX_CPUS, &e) < 0) {
@@ -270,8 +309,13 @@ int main(int argc, char **argv)
 		ret = VMM_EXIT_NO_INPUT;
 		goto out;
 	}
+	if (vmm_build_filters(vmm) < 0) {
+		ret = VMM_EXIT_HOST_ERROR;
+		goto out;
+	}
 	ret = vmm->opts.api_sock ? vmm_serve(vmm) : vmm_run(vmm);
 out:
+	seccomp_filters_free(&vmm->seccomp);
 	if (vmm->signal_fd >= 0)
 		close(vmm->signal_fd);
 	vm_config_free(&vmm->cfg);

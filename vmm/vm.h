@@ -15,6 +15,7 @@
 #include "kvm.h"
 #include "layout.h"
 #include "memory.h"
+#include "seccomp.h"
 
 struct vcpu;
 struct chardev;
@@ -49,6 +50,9 @@ struct vm {
 
 	/* Devices in creation order, destroyed in reverse. */
 	struct device *devices;
+
+	/* What each vCPU thread confines itself with before it first runs. */
+	const struct seccomp_filters *seccomp;
 
 	/*
 	 * What the control socket may drive: the host ends of the serial

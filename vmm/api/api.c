@@ -123,8 +123,8 @@ int api_create_vm(struct api *api, struct vm_config *cfg, char *log_id,
 {
 	api->cfg = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
-	if (machine_build(&api->vm, &api->cfg, api->loop, api_on_vm_exit, api,
-			  why, e) < 0) {
+	if (machine_build(&api->vm, &api->cfg, api->loop, api->seccomp,
+			  api_on_vm_exit, api, why, e) < 0) {
 		vm_config_free(&api->cfg);
 		free(log_id);
 		return -1;
@@ -167,15 +167,6 @@ void api_teardown(struct api *api)
 	api_event(api, "torn_down");
 }
 
-int api_run_vm(struct api *api, struct vm_config *cfg,
-	       enum machine_error *why, struct err *e)
-{
-	if (api_create_vm(api, cfg, NULL, why, e) < 0)
-		return -1;
-	api_set_running(api, true);
-	return 0;
-}
-
 void api_stop(struct api *api, int exit_code)
 {
 	if (api->stopping)
@@ -197,7 +188,7 @@ static void api_on_client_gone(void *opaque, struct api_client *client)
 }
 
 int api_open(struct api *api, struct event_loop *loop, const char *path,
-	     struct err *e)
+	     const struct seccomp_filters *seccomp, struct err *e)
 {
 	static const struct api_server_ops ops = {
 		.request = api_on_request,
@@ -206,6 +197,7 @@ int api_open(struct api *api, struct event_loop *loop, const char *path,
 
 	memset(api, 0, sizeof(*api));
 	api->loop = loop;
+	api->seccomp = seccomp;
 	api->vm.fd = -1;
 	api->exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (api->exit_fd < 0)

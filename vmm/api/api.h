@@ -38,6 +38,9 @@ struct api {
 	struct api_call *waiters; /* WaitVM calls, answered when the VM stops */
 	unsigned int device_calls; /* calls a device is answering */
 
+	/* The filters the VMs' vCPU threads confine themselves with. */
+	const struct seccomp_filters *seccomp;
+
 	int exit_fd; /* written by vCPU threads when the VM must stop */
 	struct event_source exit_src;
 
@@ -45,16 +48,12 @@ struct api {
 	int exit_code; /* the process's exit status once the loop ends */
 };
 
-/* Opens the control socket at @path on @loop; no VM exists yet. */
-int api_open(struct api *api, struct event_loop *loop, const char *path,
-	     struct err *e);
-
 /*
- * Builds and starts the VM the command line described; @cfg moves into
- * the API (it is left empty). The socket then controls that VM.
+ * Opens the control socket at @path on @loop; no VM exists yet. VMs it
+ * builds confine their vCPU threads with @seccomp (NULL: none).
  */
-int api_run_vm(struct api *api, struct vm_config *cfg,
-	       enum machine_error *why, struct err *e);
+int api_open(struct api *api, struct event_loop *loop, const char *path,
+	     const struct seccomp_filters *seccomp, struct err *e);
 
 /* Ends the process's event loop with @exit_code (signals, Quit). */
 void api_stop(struct api *api, int exit_code);
@@ -72,7 +71,10 @@ void api_dispatch(struct api *api, struct api_call *call,
 /* Ends the calls of @client that the API keeps (client_gone). */
 void api_forget_client(struct api *api, struct api_client *client);
 
-/* Lifecycle steps the methods share (api.c). */
+/*
+ * Lifecycle steps the methods share (api.c). api_create_vm() builds the
+ * VM @cfg describes, paused; @cfg moves into the API (it is left empty).
+ */
 int api_create_vm(struct api *api, struct vm_config *cfg, char *log_id,
 		  enum machine_error *why, struct err *e);
 void api_set_running(struct api *api, bool running);

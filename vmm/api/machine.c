@@ -7,6 +7,7 @@
 
 int machine_build(struct vm *vm, struct vm_config *cfg,
 		  struct event_loop *loop,
+		  const struct seccomp_filters *seccomp,
 		  void (*on_exit)(struct vm *vm, void *opaque), void *opaque,
 		  enum machine_error *why, struct err *e)
 {
@@ -20,6 +21,7 @@ int machine_build(struct vm *vm, struct vm_config *cfg,
 	}
 	vm->on_exit = on_exit;
 	vm->on_exit_opaque = opaque;
+	vm->seccomp = seccomp;
 	if (platform_create_devices(vm, e) < 0 ||
 	    !(cmdline = platform_cmdline(vm, e)))
 		goto fail;
