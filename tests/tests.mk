@@ -43,4 +43,5 @@ test-agent: $(BUILD)/tests/agent $(BUILD)/guest-agent-asan \
 		$(BUILD)/vmmctl-asan $(BUILD)/guest-agent
 	$(AGENT_TEST_ENV) $(BUILD)/tests/agent --jobs 2
 
-test: test-agent test-unit test-e2e
+# The fuzz targets briefly (tests/fuzz/fuzz.mk), so they keep working.
+test: test-agent test-unit test-e2e fuzz-smoke
