@@ -94,35 +94,26 @@ static const struct seccomp_rule loop[] = {
 	SYS(sendto),
 	SYS(sendmsg),
 	SYS(shutdown),
-	SYS(getsockopt),
 	SYS_ARG(fcntl, 1, F_GETFL),
 	SYS_ARG(fcntl, 1, F_SETFL),
 	SYS_ARG(fcntl, 1, F_GETFD),
 	SYS_ARG(fcntl, 1, F_SETFD),
 	SYS(timerfd_settime),
-	SYS(timerfd_gettime),
 	SYS(eventfd2),
 	/* virtio-blk. */
 	SYS(io_submit),
 	SYS(io_getevents),
 	SYS(io_destroy),
 	SYS(fdatasync),
-	SYS(fsync),
 	/* virtio-blk DISCARD, virtio-balloon: giving memory back. */
 	SYS(fallocate),
 	/* Removing our own sockets at exit, checking they are ours. */
 	SYS(unlinkat),
 	SYS(newfstatat),
 	SYS(fstat),
-	SYS(statx),
-	/* A vCPU's CPU time (InspectVM) and joining vCPU threads. */
-	SYS(clock_getres),
-	SYS(getrlimit),
-	SYS(prlimit64),
 	IOCTL(KVM_IRQ_LINE),
 	IOCTL(KVM_IOEVENTFD),
 	IOCTL(TCGETS),
-	IOCTL(FIONREAD),
 };
 
 static const struct seccomp_rule build[] = {
@@ -133,6 +124,8 @@ static const struct seccomp_rule build[] = {
 	SYS(memfd_create),
 	SYS(ftruncate),
 	SYS(flock),
+	SYS(statx),
+	SYS(prlimit64),
 	SYS(io_setup),
 	SYS(timerfd_create),
 	SYS(epoll_create1),
