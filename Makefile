@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
 #
 #   make            build build/vmm
+#   make ARCH=arm64 build build/arm64/{vmm,vmmctl,guest-agent} (cross from
+#                   x86, or natively on an arm64 host)
 #   make run        build and boot the default VM (the test guest)
 #   make test       build everything and run every test
 #   make bench      side-by-side benchmarks against peers
@@ -8,21 +10,48 @@
 # Missing Debian packages are installed when running as root; otherwise the
 # exact apt-get command is printed.
 
-CC       ?= gcc
-BUILD    := build
+HOST_ARCH := $(patsubst x86_64,x86,$(patsubst aarch64,arm64,$(shell uname -m)))
+ARCH     ?= $(HOST_ARCH)
 CFLAGS   := -std=gnu11 -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE -I. \
 	    -fno-strict-aliasing $(EXTRA_CFLAGS)
 LDFLAGS  := $(EXTRA_LDFLAGS)
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	    -fno-sanitize-recover=undefined
 
+# x86 builds into build/, arm64 into build/arm64/, from either host.
+FDT_LIB := -lfdt
+ifeq ($(ARCH),x86)
+BUILD      := build
 BUILD_DEPS := libfdt-dev libjson-c-dev libaio-dev libcriterion-dev \
 	      libseccomp-dev pkg-config
-TEST_DEPS  := lz4 iproute2
+else ifeq ($(ARCH),arm64)
+BUILD      := build/arm64
+ifeq ($(HOST_ARCH),arm64)
+BUILD_DEPS := libfdt-dev libjson-c-dev libaio-dev libseccomp-dev
+else
+ifeq ($(origin CC),default)
+CC         := aarch64-linux-gnu-gcc
+endif
+# libfdt-dev cannot be installed for two architectures at once: the
+# cross build takes the host's headers and links the arm64 runtime library.
+BUILD_DEPS := gcc-aarch64-linux-gnu libc6-dev-arm64-cross libfdt-dev \
+	      libfdt1:arm64 libjson-c-dev:arm64 libaio-dev:arm64 \
+	      libseccomp-dev:arm64
+FDT_LIB    := -l:libfdt.so.1
+endif
+else
+$(error ARCH=$(ARCH): the VMM is built for x86 or arm64)
+endif
+# busybox-static: the agent tests run "busybox nc" as a TCP server to forward to.
+TEST_DEPS  := lz4 iproute2 busybox-static
 BENCH_DEPS := qemu-system-x86
 
 .PHONY: all run deps test-deps bench-deps clean
+ifeq ($(ARCH),x86)
 all: $(BUILD)/vmm
+else
+all: $(BUILD)/vmm $(BUILD)/vmmctl $(BUILD)/guest-agent
+endif
 
 deps:
 	@tools/install-deps.sh $(BUILD_DEPS)
@@ -52,18 +81,26 @@ include lib/lib.mk
 include vmm/vmm.mk
 include guest-agent/agent.mk
 include client/client.mk
+# The test guests, the suites and the benchmarks run on the x86 host; the
+# arm64 build is tested there too (the device tree and Image unit tests,
+# and the arm64 Linux suite in an emulated arm64 KVM host).
+ifeq ($(ARCH),x86)
 include images/images.mk
 include images/linux/linux.mk
 include tests/tests.mk
 include tests/bench/bench.mk
 include tests/fuzz/fuzz.mk
+include images/arm64/arm64.mk
+endif
 
+ifeq ($(ARCH),x86)
 # The default VM: the test guest, told what to expect, on 2 vCPUs.
 run: $(BUILD)/vmm $(BUILD)/images/testguest.bzImage
 	$(BUILD)/vmm --kernel $(BUILD)/images/testguest.bzImage --memory 64 \
 		--cpus 2 --cmdline "console=ttyS0 testguest.cpus=2 testguest.mem=64"
+endif
 
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)

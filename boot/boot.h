@@ -2,34 +2,19 @@
 #ifndef BOOT_BOOT_H
 #define BOOT_BOOT_H
 
-#include <linux/kvm.h>
 #include <stdint.h>
 
 #include "vmm/memory.h"
 #include "lib/util.h"
 
-/* How the boot vCPU enters the guest. */
-enum boot_mode {
-	/* Linux 64-bit boot protocol: long mode, %rsi = zero page. */
-	BOOT_MODE_LINUX64,
-	/* PVH: 32-bit protected mode, paging off, %ebx = hvm_start_info. */
-	BOOT_MODE_PVH,
-};
+/*
+ * What every architecture's kernel loader is told: the files, the command
+ * line, the vCPUs and the virtio-mmio windows to describe (in the ACPI
+ * DSDT on x86, in the device tree on arm64). The loaders themselves are in
+ * boot/x86/ and boot/arm64/.
+ */
 
-struct boot_entry {
-	enum boot_mode mode;
-	uint64_t rip;
-	uint64_t rsi;
-	uint64_t rbx;
-	uint64_t rsp;
-	/* Where things landed, for logs and for the control API. */
-	uint64_t kernel_start;
-	uint64_t kernel_end;
-	uint64_t initrd_start;
-	uint64_t initrd_size;
-};
-
-/* A virtio-mmio window to announce in the DSDT (_HID LNRO0005). */
+/* A virtio-mmio window and its interrupt line, to announce to the guest. */
 struct boot_mmio_device {
 	uint64_t base;
 	uint64_t size;
@@ -47,25 +32,5 @@ struct boot_config {
 
 /* Largest kernel or initrd file the loaders read. */
 #define BOOT_MAX_IMAGE (1ULL << 30)
-/* vCPUs the MADT and MP table can describe (xAPIC IDs 0..254). */
-#define BOOT_MAX_CPUS 255
-
-/*
- * Loads the kernel (bzImage or ELF vmlinux), the initrd and the command line
- * into @mem and writes everything a kernel reads at entry: zero page or
- * hvm_start_info with the e820 map, ACPI tables, MP table, identity page
- * tables and GDT. Fails with a message naming the file and the reason.
- */
-int boot_linux(struct guest_mem *mem, const struct boot_config *cfg,
-	       struct boot_entry *entry, struct err *e);
-
-/*
- * Register state of the boot vCPU for @entry. @regs is overwritten
- * entirely; @sregs must hold what KVM_GET_SREGS returned, and only what the
- * entry protocol dictates is changed in it (segments, GDT/IDT, CR0/CR3/CR4,
- * EFER, and for PVH the TSS limit).
- */
-void boot_setup_regs(const struct boot_entry *entry, struct kvm_regs *regs,
-		     struct kvm_sregs *sregs);
 
 #endif

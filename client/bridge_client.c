@@ -19,6 +19,8 @@
 
 #define PORT_STDOUT 1
 #define PORT_STDERR 2
+/* hcsshim's UVM container ID; requests carry it as ContainerId and ActivityId. */
+#define UVM_ID "00000000-0000-0000-0000-000000000000"
 
 static int check(struct bridge_msg *m, const char *what)
 {
@@ -118,9 +120,9 @@ int main(int argc, char **argv)
 	json_object_object_add(params, "CommandArgs", args);
 	json_object_object_add(params, "CreateStdOutPipe", json_object_new_boolean(1));
 	json_object_object_add(params, "CreateStdErrPipe", json_object_new_boolean(1));
-	json_object_object_add(params, "CreateInUtilityVM", json_object_new_boolean(1));
 	wrap = json_object_new_string(json_object_to_json_string(params));
-	snprintf(req, sizeof(req), "{\"ContainerId\":\"uvm\",\"Settings\":"
+	snprintf(req, sizeof(req), "{\"ContainerId\":\"" UVM_ID "\","
+		 "\"ActivityId\":\"" UVM_ID "\",\"Settings\":"
 		 "{\"ProcessParameters\":%s,\"VsockStdioRelaySettings\":"
 		 "{\"StdOut\":%d,\"StdErr\":%d}}}",
 		 json_object_to_json_string(wrap), PORT_STDOUT, PORT_STDERR);
@@ -131,7 +133,8 @@ int main(int argc, char **argv)
 		goto fail;
 	if (check(m, "ExecuteProcess") < 0)
 		return 1;
-	snprintf(req, sizeof(req), "{\"ContainerId\":\"uvm\",\"ProcessId\":%lld,"
+	snprintf(req, sizeof(req), "{\"ContainerId\":\"" UVM_ID "\","
+		 "\"ActivityId\":\"" UVM_ID "\",\"ProcessId\":%lld,"
 		 "\"TimeoutInMs\":%u}", (long long)field(m, "ProcessId"),
 		 BRIDGE_INFINITE_WAIT);
 	bridge_msg_free(m);
@@ -143,7 +146,10 @@ int main(int argc, char **argv)
 		goto fail;
 	if (check(m, "WaitForProcess") < 0)
 		return 1;
+	/* uint32(-1) and the signal that ended it: a shell's 128 + N. */
 	code = (int)field(m, "ExitCode");
+	if ((uint32_t)code == UINT32_MAX && field(m, "Signal") > 0)
+		code = 128 + (int)field(m, "Signal");
 	bridge_msg_free(m);
 	if (shutdown) {
 		if (bridge_host_request(&h, BRIDGE_SHUTDOWN_GRACEFUL, "{}",

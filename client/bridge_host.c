@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "client/bridge_host.h"
+#include "client/exec_client.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -104,18 +105,8 @@ void bridge_host_close(struct bridge_host *h)
 int bridge_host_send_raw(struct bridge_host *h, const void *p, size_t n,
 			 struct err *e)
 {
-	const uint8_t *b = p;
-
-	while (n) {
-		ssize_t w = send(h->fd, b, n, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return err_errno(e, "sending to the agent");
-		b += w;
-		n -= (size_t)w;
-	}
+	if (exec_write_all(h->fd, p, n) < 0)
+		return err_errno(e, "sending to the agent");
 	return 0;
 }
 

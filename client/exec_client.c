@@ -17,13 +17,18 @@
 
 #define SESSION_OUT_HIGH (256 * 1024)
 
-static int write_all(int fd, const void *p, size_t n)
+int exec_write_all(int fd, const void *p, size_t n)
 {
 	const uint8_t *b = p;
+	bool sock = true;
 
 	while (n) {
-		ssize_t w = write(fd, b, n);
+		ssize_t w = sock ? send(fd, b, n, MSG_NOSIGNAL) : write(fd, b, n);
 
+		if (w < 0 && errno == ENOTSOCK && sock) {
+			sock = false;
+			continue;
+		}
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0 && errno == EAGAIN) {
@@ -68,7 +73,7 @@ int exec_dial_vsock_uds(const char *path, uint32_t port, struct err *e)
 	if (fd < 0)
 		return -1;
 	snprintf(line, sizeof(line), "CONNECT %u\n", port);
-	if (write_all(fd, line, strlen(line)) < 0) {
+	if (exec_write_all(fd, line, strlen(line)) < 0) {
 		err_errno(e, "%s: sending CONNECT", path);
 		goto fail;
 	}
@@ -123,8 +128,8 @@ int exec_stream_send(struct exec_stream *s, uint8_t type, const void *data,
 	uint8_t hdr[FRAME_HDR_SIZE];
 
 	frame_put_hdr(hdr, type, len);
-	if (write_all(s->fd, hdr, sizeof(hdr)) < 0 ||
-	    (len && write_all(s->fd, data, len) < 0))
+	if (exec_write_all(s->fd, hdr, sizeof(hdr)) < 0 ||
+	    (len && exec_write_all(s->fd, data, len) < 0))
 		return err_errno(e, "sending a %s frame", frame_type_name(type));
 	return 0;
 }
@@ -320,6 +325,19 @@ static int session_stdin(struct session *ss, struct err *e)
 	return 0;
 }
 
+/*
+ * A shell's exit status from an Exit payload: the code, or 128 + N when it
+ * is uint32(-1) followed by the signal number N (this agent's fifth byte).
+ */
+static int exit_frame_status(const uint8_t *p, uint32_t len)
+{
+	uint32_t code = get_be32(p);
+
+	if (code == UINT32_MAX && len >= 5 && p[4])
+		return 128 + p[4];
+	return (int)code;
+}
+
 static int session_frame(struct session *ss, const struct frame_event *ev,
 			 struct err *e)
 {
@@ -330,7 +348,7 @@ static int session_frame(struct session *ss, const struct frame_event *ev,
 		int fd = ev->type == FRAME_STDERR ? ss->io->err_fd : ss->io->out_fd;
 
 		if (ev->type != FRAME_STDIN && ev->len &&
-		    write_all(fd, ev->data, ev->len) < 0)
+		    exec_write_all(fd, ev->data, ev->len) < 0)
 			return err_errno(e, "writing output");
 		return 0;
 	}
@@ -338,7 +356,7 @@ static int session_frame(struct session *ss, const struct frame_event *ev,
 	case FRAME_EXIT:
 		if (ev->len < 4)
 			return err_set(e, "Exit frame of %u bytes", ev->len);
-		ss->code = (int)get_be32(ev->data);
+		ss->code = exit_frame_status(ev->data, ev->len);
 		ss->done = true;
 		return 0;
 	case FRAME_EXEC_RESULT:

@@ -10,6 +10,12 @@
 #include "lib/proto/frame.h"
 #include "lib/util.h"
 
+/*
+ * Writes all @n bytes to @fd, waiting while a non-blocking fd is full; a
+ * socket gets no SIGPIPE. Returns -1 with errno set on an error.
+ */
+int exec_write_all(int fd, const void *p, size_t n);
+
 /* Connects to an agent listening on a plain Unix socket. */
 int exec_dial_unix(const char *path, struct err *e);
 /*

@@ -5,6 +5,7 @@
  *
  *   vmmctl exec --vsock-uds PATH [--port 5000] [-t] [--] CMD [ARGS...]
  *   vmmctl exec --unix PATH ...
+ *   vmmctl port-forward --vsock-uds PATH LOCAL:GUEST
  */
 #include <errno.h>
 #include <getopt.h>
@@ -19,6 +20,7 @@
 
 #include "client/ctl_api.h"
 #include "client/exec_client.h"
+#include "client/port_forward.h"
 
 struct raw_tty {
 	int fd;
@@ -219,6 +221,7 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
 	{ "exec", cmd_exec, "run a command in the guest through its agent" },
+	{ "port-forward", port_forward_main, PORT_FORWARD_SUMMARY },
 	{ "--sock", ctl_api_main, CTL_API_SUMMARY },
 };
 
@@ -226,7 +229,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: vmmctl COMMAND [OPTIONS]\ncommands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(subcommands); i++)
-		fprintf(f, "  %-8s %s\n", subcommands[i].name,
+		fprintf(f, "  %-12s %s\n", subcommands[i].name,
 			subcommands[i].summary);
 	fprintf(f, "Run \"vmmctl COMMAND --help\" for a command's options.\n");
 }

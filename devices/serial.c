@@ -6,8 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vmm/layout.h"
-
 /* Register offsets. */
 #define UART_RX 0  /* DLAB=0 read: receive buffer */
 #define UART_TX 0  /* DLAB=0 write: transmit holding */
@@ -405,17 +403,8 @@ static const struct device_ops serial_device_ops = {
 	.destroy = serial_destroy,
 };
 
-static const struct {
-	uint16_t port;
-	uint8_t irq;
-} serial_ports[] = {
-	{ LAYOUT_PORT_COM1, LAYOUT_IRQ_COM1 },
-	{ LAYOUT_PORT_COM2, LAYOUT_IRQ_COM2 },
-	{ LAYOUT_PORT_COM3, LAYOUT_IRQ_COM3 },
-	{ LAYOUT_PORT_COM4, LAYOUT_IRQ_COM4 },
-};
-
 int serial_create(struct device_host *host, unsigned int index,
+		  const struct serial_place *at,
 		  const struct chardev_config *cfg,
 		  const struct chardev_quit *quit, struct serial **out,
 		  struct err *e)
@@ -426,7 +415,7 @@ int serial_create(struct device_host *host, unsigned int index,
 	};
 	struct serial *s;
 
-	if (index < 1 || index > ARRAY_SIZE(serial_ports))
+	if (index < 1 || index > 4)
 		return err_set(e, "serial port COM%u does not exist (COM1-COM4)", index);
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -439,16 +428,16 @@ int serial_create(struct device_host *host, unsigned int index,
 	sink.opaque = s;
 	if (quit)
 		sink.quit = *quit;
-	if (host->irq_line(host, serial_ports[index - 1].irq, &s->irq_storage, e) < 0)
+	if (host->irq_line(host, at->gsi, &s->irq_storage, e) < 0)
 		goto fail;
 	s->irq = &s->irq_storage;
 	if (chardev_open(&s->chr, s->name, cfg, host->loop, &sink, e) < 0)
 		goto fail;
 	s->io = (struct bus_device){
-		.name = s->name, .base = serial_ports[index - 1].port, .len = 8,
+		.name = s->name, .base = at->base, .len = 8,
 		.ops = &serial_io_ops, .opaque = s,
 	};
-	if (bus_register(host->pio, &s->io, e) < 0)
+	if (bus_register(at->mmio ? host->mmio : host->pio, &s->io, e) < 0)
 		goto fail;
 	*out = s;
 	return 0;

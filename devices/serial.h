@@ -3,6 +3,7 @@
 #define DEVICES_SERIAL_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "devices/chardev.h"
@@ -33,10 +34,22 @@ struct serial {
 };
 
 /*
- * Creates COM@index (1-4) at its standard port and IRQ, with its host end
- * given by @cfg. The device registers itself on @host's buses.
+ * Where the platform puts a UART: on @host's port I/O bus (a PC's COM
+ * ports) or its MMIO bus (one register per byte), at @base, raising
+ * interrupt line @gsi.
+ */
+struct serial_place {
+	bool mmio;
+	uint64_t base;
+	uint32_t gsi;
+};
+
+/*
+ * Creates COM@index (1-4) at @at, with its host end given by @cfg. The
+ * device registers itself on @host's bus.
  */
 int serial_create(struct device_host *host, unsigned int index,
+		  const struct serial_place *at,
 		  const struct chardev_config *cfg,
 		  const struct chardev_quit *quit, struct serial **out,
 		  struct err *e);

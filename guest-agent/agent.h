@@ -36,7 +36,8 @@ struct agent_opts {
 	bool exec_on, ready_on, bridge_on;
 	bool init;		/* PID-1 duties: mounts, orphan reaping, poweroff */
 	bool exit_on_shutdown;	/* exit instead of powering off, even as init */
-	const char *dev_dir;	/* where MappedVirtualDisk looks for disks */
+	const char *dev_dir;	/* where MappedVirtualDisk opens disks */
+	const char *sys_dir;	/* where it finds them by serial (block/) */
 	const char *passwd_file;
 	const char *group_file;
 	unsigned shutdown_grace_ms;

@@ -3,8 +3,12 @@
  * The guest side of the HCS/GCS bridge (hcsshim's internal/guest/prot,
  * protocol.go). Like the Linux GCS, the agent dials the host and then
  * answers requests: each response carries the request's ID and the
- * request's type with the request bits replaced by response bits. Processes run in the utility VM; their stdio is relayed
- * over connections the agent dials to the ports the host names.
+ * request's type with the request bits replaced by response bits.
+ * Processes run in the utility VM; their stdio is relayed over connections
+ * the agent dials to the ports the host names. What goes out is what
+ * hcsshim's host (internal/gcs) parses: GUID activity IDs, a top-level
+ * ErrorMessage, at most 64 KiB per message, and no notification for a
+ * process in the utility VM (its end is the WaitForProcess answer).
  */
 #include "guest-agent/bridge.h"
 
@@ -26,6 +30,7 @@
 
 #include "guest-agent/agent.h"
 #include "guest-agent/bridge_msg.h"
+#include "guest-agent/disk.h"
 #include "guest-agent/process.h"
 #include "lib/proto/bridge_proto.h"
 #include "lib/proto/bytebuf.h"
@@ -40,7 +45,6 @@ struct bproc {
 	struct bridge *b;
 	struct bproc *next;
 	pid_t pid;
-	char *container_id;
 	struct child child;
 	bool exited, finished;
 	int status;
@@ -58,9 +62,11 @@ struct bwait {
 	struct timer timer;
 };
 
+/* What a MappedVirtualDisk Add made, for its Remove. */
 struct mount_rec {
 	struct mount_rec *next;
 	char *path;
+	bool symlink;		/* BlockDev: a link to the device, no mount */
 };
 
 struct bridge {
@@ -90,23 +96,17 @@ struct breq {
 static void bridge_disconnect(struct bridge *b);
 static void bridge_settle(struct bridge *b);
 
-static void bridge_send_json(struct bridge *b, uint32_t type, uint64_t id,
-			     struct json_object *body)
+static void bridge_queue(struct bridge *b, uint32_t type, uint64_t id,
+			 const char *json, size_t len)
 {
 	struct bridge_hdr h = { .type = type, .id = id };
-	size_t len;
-	char *json = json_dump(body, &len);
 	uint8_t *p;
 
-	json_object_put(body);
-	if (b->fd < 0 || !json) {
-		free(json);
+	if (b->fd < 0)
 		return;
-	}
 	if (bytebuf_len(&b->out) + len > BRIDGE_OUT_MAX) {
 		agent_log("warning", "bridge: the host is not reading; "
 			  "dropping the connection");
-		free(json);
 		bridge_disconnect(b);
 		return;
 	}
@@ -117,7 +117,6 @@ static void bridge_send_json(struct bridge *b, uint32_t type, uint64_t id,
 		memcpy(p + BRIDGE_HDR_SIZE, json, len);
 		bytebuf_commit(&b->out, h.size);
 	}
-	free(json);
 }
 
 static struct json_object *resp_new(const struct breq *rq)
@@ -125,22 +124,47 @@ static struct json_object *resp_new(const struct breq *rq)
 	struct json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "Result", json_object_new_int(0));
-	if (rq->activity && rq->activity[0])
+	/* hcsshim's host reads ActivityId as a GUID: anything else breaks it. */
+	if (bridge_is_guid(rq->activity))
 		json_object_object_add(o, "ActivityId",
 				       json_object_new_string(rq->activity));
 	return o;
 }
 
+static void resp_error_at(struct bridge *b, const struct breq *rq, int32_t hr,
+			  const char *func, int line, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+
+#define resp_error(b, rq, hr, ...) \
+	resp_error_at(b, rq, hr, __func__, __LINE__, __VA_ARGS__)
+
+/* Sends a response, or an error saying why it would not fit in a message. */
 static void resp_send(struct bridge *b, const struct breq *rq,
 		      struct json_object *o)
 {
-	bridge_send_json(b, bridge_response_type(rq->type), rq->id, o);
+	size_t len = 0;
+	char *json = json_dump(o, &len);
+
+	json_object_put(o);
+	if (!json) {
+		resp_error(b, rq, HR_FAIL, "out of memory encoding the response");
+	} else if (BRIDGE_HDR_SIZE + len > BRIDGE_MAX_SEND) {
+		resp_error(b, rq, HR_FAIL, "the response would be %zu bytes, "
+			   "over the bridge's %u-byte message limit",
+			   BRIDGE_HDR_SIZE + len, BRIDGE_MAX_SEND);
+	} else {
+		bridge_queue(b, bridge_response_type(rq->type), rq->id, json,
+			     len);
+	}
+	free(json);
 }
 
-/* Answers with an ErrorRecord naming where and why the request failed. */
-static void __attribute__((format(printf, 6, 7)))
-resp_error_at(struct bridge *b, const struct breq *rq, int32_t hr,
-	      const char *func, int line, const char *fmt, ...)
+/*
+ * Answers with the message, which hcsshim's host shows (ErrorMessage), and
+ * an ErrorRecord naming where and why the request failed.
+ */
+static void resp_error_at(struct bridge *b, const struct breq *rq, int32_t hr,
+			  const char *func, int line, const char *fmt, ...)
 {
 	struct json_object *o = resp_new(rq), *recs, *rec;
 	char msg[768];
@@ -153,6 +177,7 @@ resp_error_at(struct bridge *b, const struct breq *rq, int32_t hr,
 		  bridge_msg_name(rq->type) ? bridge_msg_name(rq->type) :
 		  "request", msg);
 	json_object_object_add(o, "Result", json_object_new_int(hr));
+	json_object_object_add(o, "ErrorMessage", json_object_new_string(msg));
 	recs = json_object_new_array();
 	rec = json_object_new_object();
 	json_object_object_add(rec, "Result", json_object_new_int(hr));
@@ -168,9 +193,6 @@ resp_error_at(struct bridge *b, const struct breq *rq, int32_t hr,
 	json_object_object_add(o, "ErrorRecords", recs);
 	resp_send(b, rq, o);
 }
-
-#define resp_error(b, rq, hr, ...) \
-	resp_error_at(b, rq, hr, __func__, __LINE__, __VA_ARGS__)
 
 static struct bproc *bproc_find(struct bridge *b, uint32_t pid)
 {
@@ -201,7 +223,6 @@ static void bproc_free(struct bridge *b, struct bproc *p)
 	relay_stop(&p->rerr);
 	if (p->pty_fd >= 0)
 		close(p->pty_fd);
-	free(p->container_id);
 	free(p);
 }
 
@@ -219,39 +240,23 @@ static void wait_free(struct bridge *b, struct bwait *w)
 	free(w);
 }
 
+/*
+ * ExitCode is a uint32, as hcsshim's guest sends it: uint32(-1) for a
+ * process a signal ended, which Signal (an extra field) then names.
+ */
 static void wait_answer(struct bridge *b, struct bwait *w, struct bproc *p)
 {
 	struct breq rq = { .type = w->type, .id = w->id,
 			   .activity = w->activity };
 	struct json_object *o = resp_new(&rq);
+	int sig, code = wait_status_exit_code(p->status, &sig);
 
-	json_object_object_add(o, "ExitCode", json_object_new_int64(
-		(uint32_t)wait_status_code(p->status, NULL)));
+	json_object_object_add(o, "ExitCode",
+			       json_object_new_int64((uint32_t)code));
+	if (sig)
+		json_object_object_add(o, "Signal", json_object_new_int(sig));
 	resp_send(b, &rq, o);
 	wait_free(b, w);
-}
-
-static void bproc_notify(struct bridge *b, struct bproc *p)
-{
-	int sig, code = wait_status_code(p->status, &sig);
-	struct json_object *o = json_object_new_object();
-	char info[128];
-
-	if (sig)
-		snprintf(info, sizeof(info), "process %d was killed by signal %d",
-			 (int)p->pid, sig);
-	else
-		snprintf(info, sizeof(info), "process %d exited with status %d",
-			 (int)p->pid, code);
-	json_object_object_add(o, "ContainerId",
-			       json_object_new_string(p->container_id));
-	json_object_object_add(o, "ActivityId", json_object_new_string(""));
-	json_object_object_add(o, "Type",
-			       json_object_new_string("UnexpectedExit"));
-	json_object_object_add(o, "Operation", json_object_new_string("None"));
-	json_object_object_add(o, "Result", json_object_new_int(code));
-	json_object_object_add(o, "ResultInfo", json_object_new_string(info));
-	bridge_send_json(b, BRIDGE_NOTIFICATION, 0, o);
 }
 
 /* The process exited and its output is relayed: report it. */
@@ -268,7 +273,6 @@ static void bproc_check_finished(struct bproc *p)
 	b->nlive--;
 	b->nexited++;
 	relay_stop(&p->rin);
-	bproc_notify(b, p);
 	for (struct bwait *w = b->waits, *next; w; w = next) {
 		next = w->next;
 		if (w->pid == (uint32_t)p->pid) {
@@ -334,71 +338,138 @@ static int dial_stdio(struct bridge *b, uint32_t port, const char *what,
 	return 0;
 }
 
+/* Whether the request may run: an error response is sent when not. */
+static bool exec_allowed(struct bridge *b, const struct breq *rq,
+			 const struct bridge_exec *req)
+{
+	if (req->oci_spec) {
+		resp_error(b, rq, HR_NOT_IMPL, "OCI containers are not "
+			   "supported yet: run the process in the utility VM "
+			   "(ContainerId " BRIDGE_UVM_ID ") without "
+			   "OciSpecification");
+		return false;
+	}
+	/* hcsshim's guest: the UVM's ID or CreateInUtilityVM (IsExternal). */
+	if (!req->in_uvm && !bridge_is_uvm(rq->container)) {
+		resp_error(b, rq, HR_SYSTEM_NOT_FOUND, "container \"%s\" does "
+			   "not exist: only processes in the utility VM "
+			   "(ContainerId " BRIDGE_UVM_ID ") are supported",
+			   rq->container);
+		return false;
+	}
+	if (b->nlive >= BRIDGE_MAX_PROCS) {
+		resp_error(b, rq, HR_FAIL, "too many processes: the limit is %d",
+			   BRIDGE_MAX_PROCS);
+		return false;
+	}
+	return true;
+}
+
+/* The process's stdio connections, dialed to the ports the host named. */
+struct bstdio {
+	int in, out, err;
+};
+
+static void bstdio_close(struct bstdio *io)
+{
+	for (int *fd = &io->in; fd <= &io->err; fd++) {
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+	}
+}
+
+static int bstdio_dial(struct bridge *b, const struct bridge_exec *req,
+		       struct bstdio *io, struct err *e)
+{
+	if ((req->stdin_pipe &&
+	     dial_stdio(b, req->stdin_port, "stdin", &io->in, e) < 0) ||
+	    (req->stdout_pipe &&
+	     dial_stdio(b, req->stdout_port, "stdout", &io->out, e) < 0) ||
+	    (req->stderr_pipe &&
+	     dial_stdio(b, req->stderr_port, "stderr", &io->err, e) < 0))
+		return -1;
+	/* A console writes both streams to stdout: stderr ends at once. */
+	if (req->console && io->err >= 0) {
+		close(io->err);
+		io->err = -1;
+	}
+	return 0;
+}
+
+static int exec_spawn(struct bridge *b, const struct bridge_exec *req,
+		      const struct bstdio *io, struct spawn_result *r,
+		      struct err *e)
+{
+	struct spawn_opts o = {
+		.argv = req->argv,
+		.command_line = req->command_line,
+		.working_dir = req->working_dir,
+		.env = req->env,
+		.user = req->user,
+		.passwd_file = b->a->opts.passwd_file,
+		.group_file = b->a->opts.group_file,
+		.pty = req->console,
+		.rows = req->rows,
+		.cols = req->cols,
+		.pipe_stdin = io->in >= 0,
+		.pipe_stdout = io->out >= 0,
+		.pipe_stderr = io->err >= 0,
+	};
+
+	return spawn_process(&o, r, e);
+}
+
+/* Relays the stdio of a started process; takes the connections. */
+static void bproc_relay(struct bridge *b, struct bproc *p,
+			struct spawn_result *r, struct bstdio *io, int pty_in)
+{
+	if (r->pty_fd >= 0) {
+		int rd = io->out >= 0 ? dup(r->pty_fd) : -1;
+
+		if (io->in >= 0)
+			relay_start(b->a, &p->rin, io->in, pty_in, bproc_relay_done, p);
+		if (rd >= 0)
+			relay_start(b->a, &p->rout, rd, io->out, bproc_relay_done, p);
+		else if (io->out >= 0)
+			close(io->out);
+	} else {
+		if (io->in >= 0)
+			relay_start(b->a, &p->rin, io->in, r->in_fd, bproc_relay_done, p);
+		if (io->out >= 0)
+			relay_start(b->a, &p->rout, r->out_fd, io->out, bproc_relay_done, p);
+		if (io->err >= 0)
+			relay_start(b->a, &p->rerr, r->err_fd, io->err, bproc_relay_done, p);
+	}
+	io->in = io->out = io->err = -1;
+}
+
 static void do_execute_process(struct bridge *b, const struct breq *rq,
 			       struct json_object *body)
 {
 	struct bridge_exec req;
-	struct spawn_opts o = { 0 };
+	struct bstdio io = { -1, -1, -1 };
 	struct spawn_result r;
 	struct err e = { "" };
-	int in = -1, out = -1, errfd = -1, dup_fd = -1;
 	struct bproc *p;
 	struct json_object *resp;
+	int pty_in = -1;
 
 	if (bridge_exec_parse(body, &req, &e) < 0) {
 		resp_error(b, rq, HR_INVALID_ARG, "%s", e.msg);
 		return;
 	}
-	if (req.oci_spec) {
-		resp_error(b, rq, HR_NOT_IMPL, "OCI containers are not "
-			   "supported yet: run the process in the utility VM "
-			   "(CreateInUtilityVM) without OciSpecification");
+	if (!exec_allowed(b, rq, &req))
 		goto out;
-	}
-	if (!req.in_uvm) {
-		resp_error(b, rq, HR_SYSTEM_NOT_FOUND, "container \"%s\" does "
-			   "not exist: only processes in the utility VM "
-			   "(CreateInUtilityVM) are supported", rq->container);
-		goto out;
-	}
-	if (b->nlive >= BRIDGE_MAX_PROCS) {
-		resp_error(b, rq, HR_FAIL, "too many processes: the limit is %d",
-			   BRIDGE_MAX_PROCS);
-		goto out;
-	}
-	if ((req.stdin_pipe && dial_stdio(b, req.stdin_port, "stdin", &in, &e) < 0) ||
-	    (req.stdout_pipe && dial_stdio(b, req.stdout_port, "stdout", &out, &e) < 0) ||
-	    (req.stderr_pipe && !req.console &&
-	     dial_stdio(b, req.stderr_port, "stderr", &errfd, &e) < 0)) {
+	if (bstdio_dial(b, &req, &io, &e) < 0 ||
+	    exec_spawn(b, &req, &io, &r, &e) < 0) {
 		resp_error(b, rq, HR_FAIL, "%s", e.msg);
 		goto out;
 	}
-	o.argv = req.argv;
-	o.command_line = req.command_line;
-	o.working_dir = req.working_dir;
-	o.env = req.env;
-	o.passwd_file = b->a->opts.passwd_file;
-	o.group_file = b->a->opts.group_file;
-	o.pty = req.console;
-	o.rows = 24;
-	o.cols = 80;
-	o.pipe_stdin = in >= 0;
-	o.pipe_stdout = out >= 0;
-	o.pipe_stderr = errfd >= 0;
-	if (spawn_process(&o, &r, &e) < 0) {
-		resp_error(b, rq, r.exit_code == 127 ? HR_NOT_FOUND : HR_FAIL,
-			   "%s", e.msg);
-		goto out;
-	}
 	p = calloc(1, sizeof(*p));
-	if (p)
-		p->container_id = strdup(rq->container);
-	if (!p || !p->container_id || (r.pty_fd >= 0 && in >= 0 &&
-				       (dup_fd = dup(r.pty_fd)) < 0)) {
+	if (!p || (r.pty_fd >= 0 && io.in >= 0 && (pty_in = dup(r.pty_fd)) < 0)) {
 		resp_error(b, rq, HR_FAIL, "out of memory or descriptors");
 		kill(-r.pid, SIGKILL);
-		if (p)
-			free(p->container_id);
 		free(p);
 		for (int *fd = &r.in_fd; fd <= &r.pty_fd; fd++)
 			if (*fd >= 0)
@@ -413,36 +484,12 @@ static void do_execute_process(struct bridge *b, const struct breq *rq,
 	p->next = b->procs;
 	b->procs = p;
 	b->nlive++;
-	if (r.pty_fd >= 0) {
-		int rd = dup(r.pty_fd);
-
-		if (in >= 0)
-			relay_start(b->a, &p->rin, in, dup_fd, bproc_relay_done, p);
-		if (out >= 0 && rd >= 0)
-			relay_start(b->a, &p->rout, rd, out, bproc_relay_done, p);
-		else if (out >= 0)
-			close(out);
-		else if (rd >= 0)
-			close(rd);
-	} else {
-		if (in >= 0)
-			relay_start(b->a, &p->rin, in, r.in_fd, bproc_relay_done, p);
-		if (out >= 0)
-			relay_start(b->a, &p->rout, r.out_fd, out, bproc_relay_done, p);
-		if (errfd >= 0)
-			relay_start(b->a, &p->rerr, r.err_fd, errfd, bproc_relay_done, p);
-	}
-	in = out = errfd = -1;
+	bproc_relay(b, p, &r, &io, pty_in);
 	resp = resp_new(rq);
 	json_object_object_add(resp, "ProcessId", json_object_new_int64(r.pid));
 	resp_send(b, rq, resp);
 out:
-	if (in >= 0)
-		close(in);
-	if (out >= 0)
-		close(out);
-	if (errfd >= 0)
-		close(errfd);
+	bstdio_close(&io);
 	bridge_exec_free(&req);
 }
 
@@ -578,6 +625,11 @@ static void do_get_properties(struct bridge *b, const struct breq *rq,
 		resp_error(b, rq, HR_INVALID_ARG, "%s", e.msg);
 		return;
 	}
+	if (!bridge_is_uvm(rq->container)) {
+		resp_error(b, rq, HR_SYSTEM_NOT_FOUND, "container \"%s\" does "
+			   "not exist", rq->container);
+		return;
+	}
 	props = json_object_new_object();
 	if (q.process_list) {
 		struct json_object *list = json_object_new_array();
@@ -585,7 +637,7 @@ static void do_get_properties(struct bridge *b, const struct breq *rq,
 		for (struct bproc *p = b->procs; p; p = p->next) {
 			struct json_object *d;
 
-			if (p->exited || strcmp(p->container_id, rq->container))
+			if (p->exited)
 				continue;
 			d = json_object_new_object();
 			json_object_object_add(d, "ProcessId",
@@ -605,46 +657,84 @@ static void do_get_properties(struct bridge *b, const struct breq *rq,
 	resp_send(b, rq, resp);
 }
 
-static int disk_mount(struct bridge *b, const struct bridge_disk *d,
-		      struct err *e)
+static void mount_remember(struct bridge *b, const char *path, bool symlink)
 {
-	char dev[512];
-	struct mount_rec *m;
+	struct mount_rec *m = calloc(1, sizeof(*m));
 
-	if (disk_device_path(b->a->opts.dev_dir, d->lun, dev, sizeof(dev), e) < 0)
-		return -1;
-	if (d->attach_only)
-		return 0;
-	if (mkdir_p(d->path, e) < 0)
-		return -1;
-	if (mount_block_device(dev, d->path, d->read_only, e) < 0)
-		return -1;
-	m = calloc(1, sizeof(*m));
-	if (m && !(m->path = strdup(d->path))) {
+	if (m && !(m->path = strdup(path))) {
 		free(m);
 		m = NULL;
 	}
-	if (m) {
-		m->next = b->mounts;
-		b->mounts = m;
+	if (!m) {
+		agent_log("warning", "bridge: out of memory: a Remove of \"%s\" "
+			  "will not find it", path);
+		return;
 	}
+	m->symlink = symlink;
+	m->next = b->mounts;
+	b->mounts = m;
+}
+
+/* BlockDev: MountPath becomes a link to the device (as hcsshim's guest). */
+static int disk_link(struct bridge *b, const char *dev, const char *path,
+		     struct err *e)
+{
+	char parent[4096];
+
+	if ((size_t)snprintf(parent, sizeof(parent), "%s", path) >=
+	    sizeof(parent))
+		return err_set(e, "path \"%.100s...\" too long", path);
+	*strrchr(parent, '/') = 0;
+	if (parent[0] && mkdir_p(parent, e) < 0)
+		return -1;
+	if (symlink(dev, path) < 0)
+		return err_errno(e, "linking \"%s\" to %s", path, dev);
+	mount_remember(b, path, true);
 	return 0;
 }
 
-static int disk_unmount(struct bridge *b, const struct bridge_disk *d,
-			struct err *e)
+static int disk_add(struct bridge *b, const struct bridge_disk *d,
+		    struct err *e)
+{
+	char dev[512];
+
+	if (disk_find(b->a->opts.sys_dir, b->a->opts.dev_dir, d->controller,
+		      d->lun, d->partition, dev, sizeof(dev), e) < 0)
+		return -1;
+	if (!d->path[0])
+		return 0;
+	if (d->block_dev)
+		return disk_link(b, dev, d->path, e);
+	if (mkdir_p(d->path, e) < 0)
+		return -1;
+	if (disk_mount(dev, d->path, d->filesystem, d->options, d->read_only,
+		       e) < 0) {
+		if (d->ensure_fs)
+			err_prefix(e, "EnsureFilesystem: this agent does not "
+				   "format disks");
+		return -1;
+	}
+	mount_remember(b, d->path, false);
+	return 0;
+}
+
+static int disk_remove(struct bridge *b, const struct bridge_disk *d,
+		       struct err *e)
 {
 	struct mount_rec **pp, *m;
 
+	if (!d->path[0])
+		return 0;
 	for (pp = &b->mounts; *pp; pp = &(*pp)->next)
 		if (!strcmp((*pp)->path, d->path))
 			break;
 	if (!*pp)
 		return err_set(e, "nothing was mounted at \"%s\" through "
 			       "ModifySettings", d->path);
-	if (umount2(d->path, 0) < 0)
-		return err_errno(e, "unmounting \"%s\"", d->path);
 	m = *pp;
+	if (m->symlink ? unlink(d->path) < 0 : umount2(d->path, 0) < 0)
+		return err_errno(e, "%s \"%s\"", m->symlink ? "removing" :
+				 "unmounting", d->path);
 	*pp = m->next;
 	free(m->path);
 	free(m);
@@ -657,25 +747,49 @@ static void do_modify_settings(struct bridge *b, const struct breq *rq,
 	struct bridge_disk d;
 	struct err e = { "" };
 	int hr = HR_INVALID_ARG;
-	int ret = bridge_disk_parse(body, &d, &hr, &e);
 
-	if (ret == 0)
-		ret = d.remove ? disk_unmount(b, &d, &e) : disk_mount(b, &d, &e);
-	else
-		ret = -2;
-	if (ret < 0) {
-		resp_error(b, rq, ret == -2 ? hr : HR_FAIL, "%s", e.msg);
-	} else {
-		resp_send(b, rq, resp_new(rq));
+	if (bridge_disk_parse(body, &d, &hr, &e) < 0) {
+		resp_error(b, rq, hr, "%s", e.msg);
+		return;
 	}
-	if (ret != -2)
-		bridge_disk_free(&d);
+	if ((d.remove ? disk_remove(b, &d, &e) : disk_add(b, &d, &e)) < 0)
+		resp_error(b, rq, HR_FAIL, "%s", e.msg);
+	else
+		resp_send(b, rq, resp_new(rq));
+	bridge_disk_free(&d);
+}
+
+/* The response carrying @text, cut so that it fits in one message. */
+static struct json_object *stacks_response(const struct breq *rq,
+					   struct bytebuf *text)
+{
+	static const char cut[] = "\n[cut to fit the bridge's message limit]\n";
+
+	for (;;) {
+		struct json_object *resp = resp_new(rq);
+		size_t len = 0, over;
+		char *json;
+
+		json_object_object_add(resp, "GuestStacks",
+			json_object_new_string_len(
+				(const char *)bytebuf_head(text),
+				(int)bytebuf_len(text)));
+		json = json_dump(resp, &len);
+		free(json);
+		if (!json || BRIDGE_HDR_SIZE + len <= BRIDGE_MAX_SEND ||
+		    bytebuf_len(text) <= sizeof(cut))
+			return resp;
+		json_object_put(resp);
+		/* Each byte cut shortens the JSON by at least one. */
+		over = BRIDGE_HDR_SIZE + len - BRIDGE_MAX_SEND + sizeof(cut);
+		text->tail -= MIN(over, bytebuf_len(text));
+		bytebuf_append(text, cut, sizeof(cut) - 1);
+	}
 }
 
 static void do_dump_stacks(struct bridge *b, const struct breq *rq)
 {
 	struct bytebuf text = { 0 };
-	struct json_object *resp = resp_new(rq);
 	char line[256];
 	int n;
 
@@ -687,33 +801,33 @@ static void do_dump_stacks(struct bridge *b, const struct breq *rq)
 	for (struct bproc *p = b->procs; p; p = p->next)
 		if (!p->exited)
 			process_stack(p->pid, &text);
-	bytebuf_append(&text, "", 1);
-	json_object_object_add(resp, "GuestStacks", json_object_new_string(
-		(const char *)bytebuf_head(&text)));
+	resp_send(b, rq, stacks_response(rq, &text));
 	bytebuf_free(&text);
-	resp_send(b, rq, resp);
 }
 
 static void do_delete_state(struct bridge *b, const struct breq *rq)
 {
+	if (!bridge_is_uvm(rq->container)) {
+		resp_error(b, rq, HR_SYSTEM_NOT_FOUND, "container \"%s\" does "
+			   "not exist", rq->container);
+		return;
+	}
 	for (struct bproc *p = b->procs; p; p = p->next) {
-		if (!p->exited && !strcmp(p->container_id, rq->container)) {
-			resp_error(b, rq, HR_INVALID_STATE, "container \"%s\" "
+		if (!p->exited) {
+			resp_error(b, rq, HR_INVALID_STATE, "the utility VM "
 				   "still has running processes (process %d)",
-				   rq->container, (int)p->pid);
+				   (int)p->pid);
 			return;
 		}
 	}
 	for (struct bproc *p = b->procs, *next; p; p = next) {
-		next = p->next;
-		if (!strcmp(p->container_id, rq->container)) {
-			bool waited = false;
+		bool waited = false;
 
-			for (struct bwait *w = b->waits; w; w = w->next)
-				waited |= w->pid == (uint32_t)p->pid;
-			if (!waited)
-				bproc_free(b, p);
-		}
+		next = p->next;
+		for (struct bwait *w = b->waits; w; w = w->next)
+			waited |= w->pid == (uint32_t)p->pid;
+		if (!waited)
+			bproc_free(b, p);
 	}
 	resp_send(b, rq, resp_new(rq));
 }

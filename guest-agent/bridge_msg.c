@@ -1,11 +1,56 @@
 // SPDX-License-Identifier: MIT
 #include "guest-agent/bridge_msg.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/proto/bridge_proto.h"
 #include "lib/json.h"
+
+bool bridge_is_uvm(const char *id)
+{
+	return !id || !id[0] || !strcmp(id, BRIDGE_UVM_ID);
+}
+
+bool bridge_is_guid(const char *s)
+{
+	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+
+	if (!s || strlen(s) != sizeof(shape) - 1)
+		return false;
+	for (size_t i = 0; i < sizeof(shape) - 1; i++)
+		if (shape[i] == '-' ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+/* ConsoleSize: [height, width], as hcsshim's cmd package fills it. */
+static int console_size(struct json_object *p, struct bridge_exec *x,
+			struct err *e)
+{
+	struct json_object *v = NULL;
+	int64_t hw[2];
+
+	if (!json_object_object_get_ex(p, "ConsoleSize", &v) || !v)
+		return 0;
+	if (!json_object_is_type(v, json_type_array) ||
+	    json_object_array_length(v) != 2)
+		return err_set(e, "ConsoleSize: expected [height, width]");
+	for (size_t i = 0; i < 2; i++) {
+		struct json_object *n = json_object_array_get_idx(v, i);
+
+		if (!json_object_is_type(n, json_type_int))
+			return err_set(e, "ConsoleSize: expected integers");
+		hw[i] = json_object_get_int64(n);
+		if (hw[i] < 0 || hw[i] > UINT16_MAX)
+			return err_set(e, "ConsoleSize: %lld is out "
+				       "of range 0..65535", (long long)hw[i]);
+	}
+	x->rows = (uint16_t)hw[0];
+	x->cols = (uint16_t)hw[1];
+	return 0;
+}
 
 static int relay_port(struct json_object *relay, const char *key, bool want,
 		      uint32_t *port, struct err *e)
@@ -31,6 +76,8 @@ static int exec_params_parse(const char *json, struct bridge_exec *x,
 	if (json_get_str(p, NULL, "CommandLine", &x->command_line, e) < 0 ||
 	    json_get_str_array(p, NULL, "CommandArgs", &x->argv, &x->nargv, e) < 0 ||
 	    json_get_str(p, NULL, "WorkingDirectory", &x->working_dir, e) < 0 ||
+	    json_get_str(p, NULL, "User", &x->user, e) < 0 ||
+	    console_size(p, x, e) < 0 ||
 	    json_get_env_map(p, NULL, "Environment", &x->env, &x->nenv, e) < 0 ||
 	    json_get_bool(p, NULL, "EmulateConsole", &x->console, e) < 0 ||
 	    json_get_bool(p, NULL, "CreateStdInPipe", &x->stdin_pipe, e) < 0 ||
@@ -82,8 +129,7 @@ int bridge_exec_parse(struct json_object *body, struct bridge_exec *x,
 	}
 	if (relay_port(relay, "StdIn", x->stdin_pipe, &x->stdin_port, e) < 0 ||
 	    relay_port(relay, "StdOut", x->stdout_pipe, &x->stdout_port, e) < 0 ||
-	    relay_port(relay, "StdErr", x->stderr_pipe && !x->console,
-		       &x->stderr_port, e) < 0)
+	    relay_port(relay, "StdErr", x->stderr_pipe, &x->stderr_port, e) < 0)
 		goto fail;
 	free(params);
 	return 0;
@@ -98,6 +144,7 @@ void bridge_exec_free(struct bridge_exec *x)
 	free(x->command_line);
 	json_free_strv(x->argv);
 	free(x->working_dir);
+	free(x->user);
 	json_free_strv(x->env);
 	memset(x, 0, sizeof(*x));
 }
@@ -147,6 +194,52 @@ out:
 	return ret;
 }
 
+/* The settings of either shape; the path is MountPath or ContainerPath. */
+static int disk_settings(struct json_object *st, struct bridge_disk *d,
+			 int *hr, struct err *e)
+{
+	int64_t partition = 0;
+	bool attach_only = false, in_uvm = false;
+
+	if (json_get_str(st, NULL, "MountPath", &d->path, e) < 0 ||
+	    (!d->path &&
+	     json_get_str(st, NULL, "ContainerPath", &d->path, e) < 0) ||
+	    json_get_u32(st, NULL, "Controller", &d->controller, e) < 0 ||
+	    json_get_u32(st, NULL, "Lun", &d->lun, e) < 0 ||
+	    json_get_i64(st, NULL, "Partition", &partition, e) < 0 ||
+	    json_get_bool(st, NULL, "ReadOnly", &d->read_only, e) < 0 ||
+	    json_get_bool(st, NULL, "AttachOnly", &attach_only, e) < 0 ||
+	    json_get_bool(st, NULL, "CreateInUtilityVM", &in_uvm, e) < 0 ||
+	    json_get_str_array(st, NULL, "Options", &d->options, &d->noptions, e) < 0 ||
+	    json_get_str(st, NULL, "Filesystem", &d->filesystem, e) < 0 ||
+	    json_get_bool(st, NULL, "BlockDev", &d->block_dev, e) < 0 ||
+	    json_get_bool(st, NULL, "EnsureFilesystem", &d->ensure_fs, e) < 0 ||
+	    json_get_bool(st, NULL, "Encrypted", &d->encrypted, e) < 0)
+		return -1;
+	if (d->controller > 3 || d->lun > 63)
+		return err_set(e, "Controller %u, Lun %u: controllers are 0..3 "
+			       "and luns 0..63", d->controller, d->lun);
+	if (partition < 0 || partition > 255)
+		return err_set(e, "Partition %lld is out of range 0..255",
+			       (long long)partition);
+	d->partition = (uint32_t)partition;
+	if (attach_only || !d->path) {
+		free(d->path);
+		d->path = strdup("");
+		if (!d->path)
+			return err_set(e, "out of memory");
+	}
+	if (d->path[0] && d->path[0] != '/')
+		return err_set(e, "path \"%.200s\" is not an absolute path",
+			       d->path);
+	if (d->encrypted) {
+		*hr = HR_NOT_IMPL;
+		return err_set(e, "Encrypted: encrypted disks (dm-crypt) are "
+			       "not supported");
+	}
+	return 0;
+}
+
 int bridge_disk_parse(struct json_object *body, struct bridge_disk *d,
 		      int *hr, struct err *e)
 {
@@ -167,10 +260,12 @@ int bridge_disk_parse(struct json_object *body, struct bridge_disk *d,
 	if (strcmp(rtype, "MappedVirtualDisk")) {
 		*hr = HR_NOT_IMPL;
 		err_set(e, "resource type \"%.64s\" is not supported (supported: "
-			"MappedVirtualDisk)", rtype);
+			"MappedVirtualDisk%s)", rtype, strcmp(rtype, "SCSIDevice") ?
+			"" : "; disks are fixed when the VM is created and "
+			"cannot be unplugged");
 		goto out;
 	}
-	if (op && strcmp(op, "Add") && strcmp(op, "Remove")) {
+	if (op && op[0] && strcmp(op, "Add") && strcmp(op, "Remove")) {
 		*hr = HR_NOT_IMPL;
 		err_set(e, "request type \"%.64s\" is not supported for a "
 			"MappedVirtualDisk (supported: Add, Remove)", op);
@@ -182,22 +277,8 @@ int bridge_disk_parse(struct json_object *body, struct bridge_disk *d,
 		err_set(e, "Request: missing object field \"Settings\"");
 		goto out;
 	}
-	if (json_need_str(settings, NULL, "ContainerPath", &d->path, e) < 0 ||
-	    json_get_u32(settings, NULL, "Lun", &d->lun, e) < 0 ||
-	    json_get_bool(settings, NULL, "ReadOnly", &d->read_only, e) < 0 ||
-	    json_get_bool(settings, NULL, "AttachOnly", &d->attach_only, e) < 0 ||
-	    json_get_bool(settings, NULL, "CreateInUtilityVM", &d->in_uvm, e) < 0) {
+	if (disk_settings(settings, d, hr, e) < 0) {
 		err_prefix(e, "MappedVirtualDisk");
-		goto out;
-	}
-	if (d->lun > 255) {
-		err_set(e, "MappedVirtualDisk: Lun %u is out of range 0..255",
-			d->lun);
-		goto out;
-	}
-	if (d->path[0] != '/' && !(d->attach_only && !d->path[0])) {
-		err_set(e, "MappedVirtualDisk: ContainerPath \"%.200s\" is not "
-			"an absolute path", d->path);
 		goto out;
 	}
 	ret = 0;
@@ -212,6 +293,8 @@ out:
 void bridge_disk_free(struct bridge_disk *d)
 {
 	free(d->path);
+	json_free_strv(d->options);
+	free(d->filesystem);
 	memset(d, 0, sizeof(*d));
 }
 

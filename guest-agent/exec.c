@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: MIT
 /*
- * The exec service (matchlock's pkg/vsock protocol): one connection per
- * session. A session starts with Exec, ExecStream, ExecPipe or ExecTTY;
- * Ready and the file-transfer requests may come before that. Everything is non-blocking on the agent's
- * single event loop; output is read from the child only while the session's
- * queue is below EXEC_OUT_HIGH, so a host that stops reading stops the child
- * (through its full pipe) instead of growing the agent.
+ * The exec service (matchlock's pkg/vsock protocol, as its host speaks it):
+ * one connection per session. A session starts with Exec, ExecStream,
+ * ExecPipe, ExecTTY or PortForward; Ready and the file-transfer requests may
+ * come before that. Everything is non-blocking on the agent's single event
+ * loop; output is read from the child only while the session's queue is
+ * below EXEC_OUT_HIGH, so a host that stops reading stops the child (through
+ * its full pipe) instead of growing the agent.
  */
 #include "guest-agent/exec.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +25,7 @@
 #include "guest-agent/agent.h"
 #include "guest-agent/files.h"
 #include "guest-agent/process.h"
+#include "guest-agent/relay.h"
 #include "lib/proto/bytebuf.h"
 #include "lib/proto/exec_msg.h"
 #include "lib/proto/frame.h"
@@ -31,6 +35,8 @@
 enum conn_state {
 	CONN_IDLE,	/* waiting for a request */
 	CONN_RUNNING,	/* a process runs */
+	CONN_CONNECTING, /* PortForward: the TCP connection is being made */
+	CONN_FORWARD,	/* PortForward: relaying bytes both ways */
 	CONN_FINISHING,	/* flushing the last frames */
 	CONN_LINGER,	/* write side shut, draining the peer until it closes */
 	CONN_CLOSED,
@@ -42,6 +48,7 @@ struct cfd {
 	struct event_source src;
 	bool reg;
 	bool eof;
+	bool spilled;	/* Exec: past the capture limit, sent as frames */
 };
 
 struct exec_conn {
@@ -68,10 +75,13 @@ struct exec_conn {
 	struct bytebuf stdin_q;
 	bool stdin_close;	/* close the child's stdin once drained */
 	struct bytebuf cap_out, cap_err;
-	bool trunc_out, trunc_err;
 	struct timer timer;
 	bool linger_timer;
 	char error[512];
+
+	struct cfd tcp;			/* PortForward: the guest connection */
+	char tcp_name[80];		/* "HOST:PORT", for messages */
+	struct relay up, down;		/* host -> TCP, TCP -> host */
 };
 
 struct exec_server {
@@ -84,9 +94,10 @@ struct exec_server {
 
 static void conn_settle(struct exec_conn *c);
 
-static bool mode_streams(const struct exec_conn *c)
+/* Whether @f's output is collected for the ExecResult (not sent as frames). */
+static bool cfd_buffered(const struct exec_conn *c, const struct cfd *f)
 {
-	return c->mode != FRAME_EXEC;
+	return c->mode == FRAME_EXEC && !f->spilled;
 }
 
 static void conn_send(struct exec_conn *c, uint8_t type, const void *data,
@@ -123,26 +134,85 @@ static void conn_send_result(struct exec_conn *c, const struct exec_result *r)
 	free(json);
 }
 
-static void conn_send_exit(struct exec_conn *c, int code)
+/*
+ * Exit: the code as a 4-byte big-endian integer, uint32(-1) when a signal
+ * ended the process (as matchlock's agent sends it); then one more byte
+ * naming that signal, which readers of the first 4 bytes never see.
+ */
+static void conn_send_exit(struct exec_conn *c, int code, int sig)
 {
-	uint8_t b[4];
+	uint8_t b[5];
 
 	put_be32(b, (uint32_t)code);
-	conn_send(c, FRAME_EXIT, b, sizeof(b));
+	b[4] = (uint8_t)sig;
+	conn_send(c, FRAME_EXIT, b, sig ? 5 : 4);
+}
+
+static bool conn_interactive(const struct exec_conn *c)
+{
+	return c->mode == FRAME_EXEC_PIPE || c->mode == FRAME_EXEC_TTY;
+}
+
+/* Sends a line of explanation where the session's output goes. */
+static void conn_send_line(struct exec_conn *c, const char *prefix,
+			   const char *msg)
+{
+	char line[640];
+	int n = snprintf(line, sizeof(line), "%s%s%s", prefix,
+			 prefix[0] ? ": " : "", msg);
+
+	n = MIN(n, (int)sizeof(line) - 3);
+	/* A terminal in raw mode needs the carriage return. */
+	n += snprintf(line + n, 3, c->mode == FRAME_EXEC_TTY ? "\r\n" : "\n");
+	conn_send(c, c->mode == FRAME_EXEC_TTY ? FRAME_STDOUT : FRAME_STDERR,
+		  line, (uint32_t)n);
 }
 
 /*
- * Reports a failure before any process ran. ExecPipe and ExecTTY clients
- * wait for Exit, so they get the ExecResult with the message and then Exit.
+ * Reports a request that ran no process. ExecPipe and ExecTTY clients
+ * (matchlock's ExecPipe, ExecInteractive) read only output and Exit, so they
+ * get "@what: @msg" as output and then Exit; the others an ExecResult.
  */
-static void conn_reply_error(struct exec_conn *c, const char *msg, int code)
+static void conn_reply_error(struct exec_conn *c, const char *what,
+			     const char *msg, int code)
 {
 	struct exec_result r = { .exit_code = code, .error = (char *)msg };
 
 	agent_log("warning", "exec: %s", msg);
-	conn_send_result(c, &r);
-	if (c->mode == FRAME_EXEC_PIPE || c->mode == FRAME_EXEC_TTY)
-		conn_send_exit(c, code);
+	if (conn_interactive(c)) {
+		conn_send_line(c, what, msg);
+		conn_send_exit(c, code, 0);
+	} else {
+		conn_send_result(c, &r);
+	}
+	c->state = CONN_FINISHING;
+	c->input_closed = true;
+}
+
+/*
+ * The program could not run (no such user, nothing to execute): reported as
+ * a process that said why on stderr and exited with @code, as a shell does
+ * and as matchlock's launcher does.
+ */
+static void conn_launch_failed(struct exec_conn *c, const char *msg, int code)
+{
+	struct exec_result r = { .exit_code = code };
+	char line[600];
+	int n = snprintf(line, sizeof(line), "guest-agent: %s\n", msg);
+
+	agent_log("warning", "exec: %s", msg);
+	if (conn_interactive(c)) {
+		conn_send_line(c, "guest-agent", msg);
+		conn_send_exit(c, code, 0);
+	} else {
+		if (c->mode == FRAME_EXEC) {
+			r.err = (uint8_t *)line;
+			r.err_len = (size_t)MIN(n, (int)sizeof(line) - 1);
+		} else {
+			conn_send_line(c, "guest-agent", msg);
+		}
+		conn_send_result(c, &r);
+	}
 	c->state = CONN_FINISHING;
 	c->input_closed = true;
 }
@@ -167,7 +237,7 @@ static void conn_cancel(struct exec_conn *c)
 static void conn_fail(struct exec_conn *c, const char *msg)
 {
 	if (c->state == CONN_IDLE) {
-		conn_reply_error(c, msg, 1);
+		conn_reply_error(c, "", msg, 1);
 		return;
 	}
 	if (c->state != CONN_RUNNING)
@@ -225,39 +295,67 @@ static void conn_feed_stdin(struct exec_conn *c, int fd)
 		cfd_close(c, &c->cin);
 }
 
+/*
+ * An Exec's output past EXEC_CAPTURE_MAX goes out as frames before the
+ * ExecResult (matchlock's host collects Stdout/Stderr frames in buffered
+ * mode too): what was collected first, as the host reads it, then the
+ * rest as it comes.
+ */
+static void conn_spill(struct exec_conn *c, struct bytebuf *cap, uint8_t type)
+{
+	while (bytebuf_len(cap) && bytebuf_len(&c->out) < EXEC_OUT_HIGH &&
+	       !c->peer_gone) {
+		uint32_t n = (uint32_t)MIN((size_t)EXEC_CHUNK, bytebuf_len(cap));
+
+		conn_send(c, type, bytebuf_head(cap), n);
+		bytebuf_consume(cap, n);
+	}
+}
+
+/* Where the next read of @f goes: @scratch to drop, @cap, or a frame. */
+static uint8_t *pump_target(struct exec_conn *c, struct cfd *f, uint8_t type,
+			    uint8_t *scratch, size_t *room)
+{
+	struct bytebuf *cap = type == FRAME_STDERR ? &c->cap_err : &c->cap_out;
+	uint8_t *dst;
+
+	if (c->peer_gone) {
+		*room = 4096;
+		return scratch;
+	}
+	if (cfd_buffered(c, f)) {
+		*room = MIN((size_t)EXEC_CHUNK, EXEC_CAPTURE_MAX - bytebuf_len(cap));
+		dst = *room ? bytebuf_reserve(cap, *room) : NULL;
+		if (dst)
+			return dst;
+		f->spilled = true;
+	}
+	if (bytebuf_len(cap)) {
+		conn_spill(c, cap, type);
+		if (bytebuf_len(cap))
+			return NULL;
+		bytebuf_free(cap);
+	}
+	if (bytebuf_len(&c->out) >= EXEC_OUT_HIGH)
+		return NULL;
+	dst = bytebuf_reserve(&c->out, FRAME_HDR_SIZE + EXEC_CHUNK);
+	*room = EXEC_CHUNK;
+	return dst ? dst + FRAME_HDR_SIZE : NULL;
+}
+
 /* Reads what the child wrote on @f, within the session's output budget. */
 static void conn_pump(struct exec_conn *c, struct cfd *f, uint8_t type)
 {
-	struct bytebuf *cap = type == FRAME_STDERR ? &c->cap_err : &c->cap_out;
-	bool *trunc = type == FRAME_STDERR ? &c->trunc_err : &c->trunc_out;
 	uint8_t scratch[4096];
 	bool done = false;
 
 	for (int i = 0; i < 16 && !done; i++) {
-		uint8_t *dst;
-		size_t room;
+		size_t room = 0;
+		uint8_t *dst = pump_target(c, f, type, scratch, &room);
 		ssize_t n;
 
-		if (c->peer_gone) {
-			dst = scratch;
-			room = sizeof(scratch);
-		} else if (!mode_streams(c)) {
-			room = MIN((size_t)EXEC_CHUNK,
-				   EXEC_CAPTURE_MAX - bytebuf_len(cap));
-			dst = room ? bytebuf_reserve(cap, room) : NULL;
-			if (!dst) {
-				dst = scratch;
-				room = sizeof(scratch);
-			}
-		} else {
-			if (bytebuf_len(&c->out) >= EXEC_OUT_HIGH)
-				return;
-			dst = bytebuf_reserve(&c->out, FRAME_HDR_SIZE + EXEC_CHUNK);
-			if (!dst)
-				return;
-			dst += FRAME_HDR_SIZE;
-			room = EXEC_CHUNK;
-		}
+		if (!dst)
+			return;
 		n = read(f->fd, dst, room);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -273,11 +371,11 @@ static void conn_pump(struct exec_conn *c, struct cfd *f, uint8_t type)
 			done = true;
 			break;
 		}
-		if (dst == scratch) {
-			if (!c->peer_gone)
-				*trunc = true;
-		} else if (!mode_streams(c)) {
-			bytebuf_commit(cap, (size_t)n);
+		if (dst == scratch)
+			continue;
+		if (cfd_buffered(c, f)) {
+			bytebuf_commit(type == FRAME_STDERR ? &c->cap_err :
+				       &c->cap_out, (size_t)n);
 		} else {
 			frame_put_hdr(dst - FRAME_HDR_SIZE, type, (uint32_t)n);
 			bytebuf_commit(&c->out, FRAME_HDR_SIZE + (size_t)n);
@@ -341,6 +439,7 @@ static void cfd_init(struct exec_conn *c, struct cfd *f, int fd,
 	f->fd = fd;
 	f->eof = fd < 0;
 	f->reg = false;
+	f->spilled = false;
 	f->src = (struct event_source){ .fd = fd, .fn = fn, .opaque = c };
 }
 
@@ -357,13 +456,14 @@ static void conn_start(struct exec_conn *c, uint8_t type, const char *json,
 	c->mode = type;
 	if (exec_request_decode(json, len, type == FRAME_EXEC_TTY, &req, &e) < 0) {
 		err_prefix(&e, "%s request", frame_type_name(type));
-		conn_reply_error(c, e.msg, 1);
+		conn_reply_error(c, "failed to decode exec request", e.msg, 1);
 		return;
 	}
 	if (req.nargs) {
 		argv = calloc(req.nargs + 2, sizeof(*argv));
 		if (!argv) {
-			conn_reply_error(c, "out of memory", 1);
+			conn_reply_error(c, "failed to start command",
+					 "out of memory", 1);
 			goto out;
 		}
 		argv[0] = req.command;
@@ -384,7 +484,11 @@ static void conn_start(struct exec_conn *c, uint8_t type, const char *json,
 		       (type == FRAME_EXEC && req.stdin_len);
 	o.pipe_stdout = o.pipe_stderr = true;
 	if (spawn_process(&o, &r, &e) < 0) {
-		conn_reply_error(c, e.msg, r.exit_code);
+		if (r.launch_failed)
+			conn_launch_failed(c, e.msg, r.exit_code);
+		else
+			conn_reply_error(c, "failed to start command", e.msg,
+					 r.exit_code);
 		goto out;
 	}
 	c->state = CONN_RUNNING;
@@ -412,6 +516,151 @@ out:
 	exec_request_free(&req);
 }
 
+/* The TCP address of a PortForward: an IP address; none means 127.0.0.1. */
+static int forward_addr(const struct port_forward_request *req,
+			struct sockaddr_storage *ss, socklen_t *len,
+			struct err *e)
+{
+	const char *host = req->host && req->host[0] ? req->host : "127.0.0.1";
+	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (!strcmp(host, "localhost"))
+		host = "127.0.0.1";
+	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons(req->port);
+		*len = sizeof(*in4);
+	} else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(req->port);
+		*len = sizeof(*in6);
+	} else {
+		return err_set(e, "host \"%.64s\" is not an IP address (the "
+			       "agent resolves no names)", host);
+	}
+	if (!req->port)
+		return err_set(e, "invalid remote port 0");
+	return 0;
+}
+
+/* A PortForward that cannot go ahead: the reason as Stderr, then close. */
+static void conn_forward_reject(struct exec_conn *c, const char *msg)
+{
+	agent_log("warning", "exec: port forward: %s", msg);
+	conn_send(c, FRAME_STDERR, msg, (uint32_t)strlen(msg));
+	cfd_close(c, &c->tcp);
+	timer_stop(c->srv->agent, &c->timer);
+	c->state = CONN_FINISHING;
+	c->input_closed = true;
+}
+
+static void forward_relay_done(struct relay *r, void *opaque)
+{
+	(void)r;
+	conn_settle(opaque);
+}
+
+/*
+ * Connected: Ready goes out (after anything queued before it), input that
+ * came after the request goes to the guest connection first, and from then
+ * on two relays copy bytes, each passing its end of input on as a
+ * half-close.
+ */
+static void conn_forward_start(struct exec_conn *c)
+{
+	struct agent *a = c->srv->agent;
+	uint8_t ready[FRAME_HDR_SIZE];
+	int up_src = dup(c->fd), down_dst = dup(c->fd), tcp_src = dup(c->tcp.fd);
+
+	if (up_src < 0 || down_dst < 0 || tcp_src < 0) {
+		if (up_src >= 0)
+			close(up_src);
+		if (down_dst >= 0)
+			close(down_dst);
+		if (tcp_src >= 0)
+			close(tcp_src);
+		conn_forward_reject(c, "out of file descriptors");
+		return;
+	}
+	timer_stop(a, &c->timer);
+	agent_watch(a, &c->tcp.src, &c->tcp.reg, 0);
+	agent_watch(a, &c->src, &c->reg, 0);
+	relay_start(a, &c->up, up_src, c->tcp.fd, forward_relay_done, c);
+	relay_start(a, &c->down, tcp_src, down_dst, forward_relay_done, c);
+	c->tcp.fd = -1;
+	c->state = CONN_FORWARD;
+	frame_put_hdr(ready, FRAME_READY, 0);
+	relay_push(&c->down, bytebuf_head(&c->out), bytebuf_len(&c->out));
+	relay_push(&c->down, ready, sizeof(ready));
+	bytebuf_reset(&c->out);
+	relay_push(&c->up, c->in + c->in_off, c->in_len - c->in_off);
+	c->in_off = c->in_len = 0;
+}
+
+static void conn_on_tcp(void *opaque, uint32_t events)
+{
+	struct exec_conn *c = opaque;
+	int err = 0;
+	socklen_t len = sizeof(err);
+	char msg[200];
+
+	(void)events;
+	if (getsockopt(c->tcp.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	if (err) {
+		snprintf(msg, sizeof(msg), "connect %s failed: %s", c->tcp_name,
+			 strerror(err));
+		conn_forward_reject(c, msg);
+	} else {
+		conn_forward_start(c);
+	}
+	conn_settle(c);
+}
+
+/* PortForward (matchlock's OpenPortForward): connect to a guest TCP port. */
+static void conn_port_forward(struct exec_conn *c, const char *json,
+			      size_t len)
+{
+	struct port_forward_request req;
+	struct sockaddr_storage ss;
+	socklen_t alen = 0;
+	struct err e = { "" };
+	char msg[600];
+	int fd;
+
+	c->mode = FRAME_PORT_FORWARD;
+	if (port_forward_decode(json, len, &req, &e) < 0) {
+		snprintf(msg, sizeof(msg), "invalid port-forward request: %s",
+			 e.msg);
+		conn_forward_reject(c, msg);
+		return;
+	}
+	snprintf(c->tcp_name, sizeof(c->tcp_name), "%.64s:%u",
+		 req.host && req.host[0] ? req.host : "127.0.0.1", req.port);
+	if (forward_addr(&req, &ss, &alen, &e) < 0) {
+		conn_forward_reject(c, e.msg);
+		goto out;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || (connect(fd, (struct sockaddr *)&ss, alen) < 0 &&
+		       errno != EINPROGRESS)) {
+		snprintf(msg, sizeof(msg), "connect %s failed: %s", c->tcp_name,
+			 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		conn_forward_reject(c, msg);
+		goto out;
+	}
+	cfd_init(c, &c->tcp, fd, conn_on_tcp);
+	c->state = CONN_CONNECTING;
+	c->linger_timer = false;
+	timer_start(c->srv->agent, &c->timer, EXEC_CONNECT_MS);
+out:
+	port_forward_free(&req);
+}
+
 static void conn_resize(struct exec_conn *c, const uint8_t *p)
 {
 	struct winsize ws = { .ws_row = get_be16(p), .ws_col = get_be16(p + 2) };
@@ -432,6 +681,9 @@ static void conn_idle_frame(struct exec_conn *c, const struct frame_event *ev)
 	case FRAME_EXEC_PIPE:
 	case FRAME_EXEC_TTY:
 		conn_start(c, ev->type, (const char *)ev->data, ev->len);
+		return;
+	case FRAME_PORT_FORWARD:
+		conn_port_forward(c, (const char *)ev->data, ev->len);
 		return;
 	case FRAME_READY:
 		conn_send(c, FRAME_READY, NULL, 0);
@@ -616,20 +868,13 @@ static void conn_read(struct exec_conn *c)
 
 static void conn_finish_process(struct exec_conn *c)
 {
-	int sig, code = wait_status_code(c->status, &sig);
-	struct exec_result r = { .exit_code = code, .signal = sig };
-	char note[200] = "";
+	int sig, code = wait_status_exit_code(c->status, &sig);
+	struct exec_result r = { .exit_code = code, .signal = sig,
+				 .error = c->error };
 
 	cfd_close(c, &c->cin);
 	timer_stop(c->srv->agent, &c->timer);
 	c->has_proc = false;
-	if (c->trunc_out || c->trunc_err)
-		snprintf(note, sizeof(note), "%s%s%s longer than %u bytes and "
-			 "cut there; use ExecStream for large output",
-			 c->trunc_out ? "stdout" : "",
-			 c->trunc_out && c->trunc_err ? " and " : "",
-			 c->trunc_err ? "stderr" : "", EXEC_CAPTURE_MAX);
-	r.error = c->error[0] ? c->error : note;
 	if (c->mode == FRAME_EXEC) {
 		r.out = bytebuf_head(&c->cap_out);
 		r.out_len = bytebuf_len(&c->cap_out);
@@ -643,7 +888,7 @@ static void conn_finish_process(struct exec_conn *c)
 	} else {
 		if (c->error[0])
 			conn_send_result(c, &r);
-		conn_send_exit(c, code);
+		conn_send_exit(c, code, sig);
 	}
 	c->state = CONN_FINISHING;
 }
@@ -660,6 +905,9 @@ static void conn_destroy(struct exec_conn *c)
 	cfd_close(c, &c->cin);
 	cfd_close(c, &c->cout);
 	cfd_close(c, &c->cerr);
+	cfd_close(c, &c->tcp);
+	relay_stop(&c->up);
+	relay_stop(&c->down);
 	agent_watch(a, &c->src, &c->reg, 0);
 	close(c->fd);
 	timer_destroy(a, &c->timer);
@@ -684,7 +932,7 @@ static uint32_t cfd_events(struct exec_conn *c, struct cfd *f)
 
 	if (f->fd < 0)
 		return 0;
-	if (!f->eof && (c->peer_gone || !mode_streams(c) ||
+	if (!f->eof && (c->peer_gone || cfd_buffered(c, f) ||
 			bytebuf_len(&c->out) < EXEC_OUT_HIGH))
 		ev |= EPOLLIN;
 	if (f == &c->cin || (c->pty && f == &c->cout))
@@ -704,6 +952,11 @@ static void conn_settle(struct exec_conn *c)
 
 	if (c->in_off < c->in_len && bytebuf_len(&c->stdin_q) < EXEC_STDIN_HIGH)
 		conn_consume(c);
+	/* Spilled output moves on as the host reads, quiet child or not. */
+	if (c->cout.spilled)
+		conn_spill(c, &c->cap_out, FRAME_STDOUT);
+	if (c->cerr.spilled)
+		conn_spill(c, &c->cap_err, FRAME_STDERR);
 	if (c->state == CONN_RUNNING && c->exited && c->cout.eof &&
 	    c->cerr.eof)
 		conn_finish_process(c);
@@ -721,10 +974,16 @@ static void conn_settle(struct exec_conn *c)
 	}
 	if (c->state == CONN_LINGER && c->peer_eof)
 		c->state = CONN_CLOSED;
+	if (c->state == CONN_FORWARD && c->up.done && c->down.done)
+		c->state = CONN_CLOSED;
 	if (c->state == CONN_CLOSED) {
 		conn_destroy(c);
 		return;
 	}
+	if (c->state == CONN_FORWARD)
+		return;	/* the relays own the connection now */
+	if (c->state == CONN_CONNECTING)
+		agent_watch(a, &c->tcp.src, &c->tcp.reg, EPOLLOUT);
 	if (!c->peer_eof && c->in_off == c->in_len)
 		ev |= EPOLLIN | EPOLLRDHUP;
 	if (bytebuf_len(&c->out) && !c->peer_gone)
@@ -754,10 +1013,17 @@ static void conn_timer(void *opaque)
 {
 	struct exec_conn *c = opaque;
 
-	if (c->linger_timer)
+	if (c->linger_timer) {
 		c->state = CONN_CLOSED;
-	else
+	} else if (c->state == CONN_CONNECTING) {
+		char msg[160];
+
+		snprintf(msg, sizeof(msg), "connect %s failed: no answer within "
+			 "%d ms", c->tcp_name, EXEC_CONNECT_MS);
+		conn_forward_reject(c, msg);
+	} else {
 		conn_kill_group(c, SIGKILL);
+	}
 	conn_settle(c);
 }
 
@@ -785,7 +1051,7 @@ static void exec_accept(void *opaque, uint32_t events)
 		c->fd = fd;
 		c->src = (struct event_source){ .fd = fd, .fn = conn_event,
 						.opaque = c };
-		c->cin.fd = c->cout.fd = c->cerr.fd = -1;
+		c->cin.fd = c->cout.fd = c->cerr.fd = c->tcp.fd = -1;
 		frame_reader_init(&c->rd, FRAME_MAX_PAYLOAD);
 		timer_init(&c->timer, conn_timer, c);
 		c->next = s->conns;
@@ -798,7 +1064,7 @@ static void exec_accept(void *opaque, uint32_t events)
 
 			snprintf(msg, sizeof(msg), "too many sessions: the "
 				 "limit is %d", EXEC_MAX_SESSIONS);
-			conn_reply_error(c, msg, 1);
+			conn_reply_error(c, "", msg, 1);
 		}
 		conn_settle(c);
 	}

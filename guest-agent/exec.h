@@ -16,6 +16,7 @@ struct exec_server;
 #define EXEC_STDIN_HIGH (256u * 1024)		/* queued input per session */
 #define EXEC_KILL_GRACE_MS 5000
 #define EXEC_LINGER_MS 2000
+#define EXEC_CONNECT_MS 10000			/* PortForward's TCP connect */
 
 /* Starts the exec service (and the ready service) on the configured endpoints. */
 int exec_server_start(struct agent *a, struct exec_server **out, struct err *e);

@@ -5,8 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Largest file ReadFile returns: its base64 form must fit in one frame. */
-#define FILE_READ_MAX (12u * 1024 * 1024)
+/* Largest file ReadFile returns (matchlock's limit); base64 fits a frame. */
+#define FILE_READ_MAX (16u * 1024 * 1024)
 
 /*
  * Serves one file-transfer request (WriteFile, ReadFile or ListFiles) and

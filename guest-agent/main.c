@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/reboot.h>
 #include <sys/resource.h>
@@ -234,6 +237,32 @@ static void mount_one(const char *src, const char *dst, const char *type,
 }
 
 /* PID-1 duties; never run on a host (see agent_opts.init). */
+/*
+ * Brings the loopback interface up, as hcsshim's guest init does: guest
+ * programs (and PortForward to 127.0.0.1) expect it.
+ */
+static void loopback_up(void)
+{
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		goto fail;
+	if (!(ifr.ifr_flags & IFF_UP)) {
+		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+		if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+			goto fail;
+	}
+	close(fd);
+	return;
+fail:
+	agent_log("warning", "bringing up the loopback interface: %s",
+		  strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
 static void init_setup(void)
 {
 	const unsigned long nosuid = MS_NOSUID | MS_NODEV | MS_NOEXEC;
@@ -257,6 +286,7 @@ static void init_setup(void)
 		if (fd > 2)
 			close(fd);
 	}
+	loopback_up();
 }
 
 static void usage(FILE *f)
@@ -274,7 +304,8 @@ static void usage(FILE *f)
 "                      defaults; otherwise only the services named run.\n"
 "  --init              do PID-1 duties even when not PID 1\n"
 "  --exit-on-shutdown  exit on Shutdown instead of powering off\n"
-"  --dev-dir DIR       where MappedVirtualDisk finds disks (default /dev)\n"
+"  --dev-dir DIR       where MappedVirtualDisk opens disks (default /dev)\n"
+"  --sys-dir DIR       where it finds them by serial, DIR/block (default /sys)\n"
 "  --passwd FILE       user database (default /etc/passwd)\n"
 "  --group FILE        group database (default /etc/group)\n"
 "  --shutdown-grace MS time between SIGTERM and SIGKILL at shutdown (%u)\n"
@@ -299,7 +330,7 @@ static int parse_port(const char *s, uint32_t *port)
 static int parse_args(int argc, char **argv, struct agent_opts *o)
 {
 	enum { O_LISTEN = 256, O_EXEC_PORT, O_READY, O_READY_PORT, O_BRIDGE,
-	       O_BRIDGE_PORT, O_INIT, O_EXIT, O_DEV, O_PASSWD, O_GROUP,
+	       O_BRIDGE_PORT, O_INIT, O_EXIT, O_DEV, O_SYS, O_PASSWD, O_GROUP,
 	       O_GRACE };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -311,6 +342,7 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 		{ "init", no_argument, NULL, O_INIT },
 		{ "exit-on-shutdown", no_argument, NULL, O_EXIT },
 		{ "dev-dir", required_argument, NULL, O_DEV },
+		{ "sys-dir", required_argument, NULL, O_SYS },
 		{ "passwd", required_argument, NULL, O_PASSWD },
 		{ "group", required_argument, NULL, O_GROUP },
 		{ "shutdown-grace", required_argument, NULL, O_GRACE },
@@ -326,6 +358,7 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 	endpoint_vsock(&o->ready_ep, VSOCK_CID_ANY, READY_PORT_DEFAULT);
 	endpoint_vsock(&o->bridge_ep, VSOCK_CID_HOST, BRIDGE_PORT_DEFAULT);
 	o->dev_dir = "/dev";
+	o->sys_dir = "/sys";
 	o->passwd_file = "/etc/passwd";
 	o->group_file = "/etc/group";
 	o->shutdown_grace_ms = SHUTDOWN_GRACE_MS;
@@ -377,6 +410,9 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 			break;
 		case O_DEV:
 			o->dev_dir = optarg;
+			break;
+		case O_SYS:
+			o->sys_dir = optarg;
 			break;
 		case O_PASSWD:
 			o->passwd_file = optarg;

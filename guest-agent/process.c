@@ -34,18 +34,10 @@ struct spawn_report {
 	int err;
 };
 
-int wait_status_code(int status, int *signal)
+int wait_status_exit_code(int status, int *signal)
 {
-	if (signal)
-		*signal = 0;
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status)) {
-		if (signal)
-			*signal = WTERMSIG(status);
-		return 128 + WTERMSIG(status);
-	}
-	return 255;
+	*signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 static bool env_has(char **env, size_t n, const char *name)
@@ -293,11 +285,16 @@ static int spawn_wait_report(int fd, pid_t pid, const struct spawn_opts *o,
 	errno = rep.err;
 	r->exit_code = 1;
 	if (rep.stage == ST_EXEC) {
+		r->launch_failed = true;
 		r->exit_code = rep.err == ENOENT ? 127 : 126;
 		return err_errno(e, "cannot execute \"%s\"", prog);
 	}
 	if (rep.stage == ST_CHDIR)
 		return err_errno(e, "working directory \"%s\"", o->working_dir);
+	if (rep.stage >= ST_GROUPS) {
+		r->launch_failed = true;
+		r->exit_code = 127;
+	}
 	return err_errno(e, "%s for \"%s\"",
 			 stage_what[rep.stage], prog);
 }
@@ -318,11 +315,14 @@ int spawn_process(const struct spawn_opts *o, struct spawn_result *r,
 	pid_t pid;
 	int ret = -1;
 
-	*r = (struct spawn_result){ -1, -1, -1, -1, -1, 1 };
+	*r = (struct spawn_result){ -1, -1, -1, -1, -1, false, 1 };
 	if (o->user && o->user[0]) {
 		if (user_resolve(o->user, o->passwd_file, o->group_file, &user,
-				 e) < 0)
+				 e) < 0) {
+			r->launch_failed = true;
+			r->exit_code = 127;
 			return -1;
+		}
 		up = &user;
 	}
 	env = build_env(o, up, owned, &nowned);

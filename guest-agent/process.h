@@ -35,7 +35,14 @@ struct spawn_result {
 	int out_fd;
 	int err_fd;
 	int pty_fd;	/* the PTY master (stdin, stdout and stderr) */
-	int exit_code;	/* on failure: 127 not found, 126 not runnable, 1 other */
+	/*
+	 * On failure: whether the program itself could not be run (its user,
+	 * or exec), which a shell reports on stderr with @exit_code (127 not
+	 * found or no such user, 126 not runnable); otherwise the process
+	 * could not be started at all (@exit_code 1).
+	 */
+	bool launch_failed;
+	int exit_code;
 };
 
 int spawn_process(const struct spawn_opts *o, struct spawn_result *r,
@@ -43,7 +50,10 @@ int spawn_process(const struct spawn_opts *o, struct spawn_result *r,
 
 int set_nonblock_fd(int fd);
 
-/* The exit code a shell would report: the code, or 128 + the signal. */
-int wait_status_code(int status, int *signal);
+/*
+ * The exit code as the peers' agents report it (Go's ExitCode()): the
+ * code, or -1 when a signal ended the process; *@signal is that signal.
+ */
+int wait_status_exit_code(int status, int *signal);
 
 #endif

@@ -24,6 +24,8 @@ static void relay_close_fds(struct relay *r)
 static void relay_settle(struct relay *r)
 {
 	if (r->src_eof && (r->discard || !bytebuf_len(&r->buf))) {
+		/* End of input, even when @dst is one of several fds of a socket. */
+		shutdown(r->dst, SHUT_WR);
 		relay_close_fds(r);
 		r->done = true;
 		if (r->finished)
@@ -120,6 +122,15 @@ void relay_start(struct agent *a, struct relay *r, int src, int dst,
 	r->dsrc = (struct event_source){ .fd = dst, .fn = relay_on_dst,
 					 .opaque = r };
 	relay_settle(r);
+}
+
+int relay_push(struct relay *r, const void *p, size_t n)
+{
+	if (n && bytebuf_append(&r->buf, p, n) < 0)
+		return -1;
+	relay_write(r);
+	relay_settle(r);
+	return 0;
 }
 
 void relay_stop(struct relay *r)

@@ -14,8 +14,9 @@ struct agent;
 /*
  * Copies bytes from one fd to another on the event loop, holding at most
  * RELAY_BUF bytes: the reader waits while the writer is behind. At end of
- * input the destination is closed. A destination that fails makes the relay
- * drop what it reads, so a writer on the other side never blocks forever.
+ * input the destination is shut down for writing and closed. A destination
+ * that fails makes the relay drop what it reads, so a writer on the other
+ * side never blocks forever.
  */
 struct relay {
 	struct agent *agent;
@@ -30,6 +31,8 @@ struct relay {
 
 void relay_start(struct agent *a, struct relay *r, int src, int dst,
 		 void (*finished)(struct relay *, void *), void *opaque);
+/* Queues @n bytes for the destination ahead of what the source brings. */
+int relay_push(struct relay *r, const void *p, size_t n);
 /* Closes both fds; no callback. Safe on a relay that never started. */
 void relay_stop(struct relay *r);
 

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,7 +18,7 @@ static uint64_t meminfo_kib(const char *text, const char *key)
 	return p ? strtoull(p + strlen(key), NULL, 10) : 0;
 }
 
-static size_t read_small(const char *path, char *buf, size_t len)
+size_t read_small(const char *path, char *buf, size_t len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
@@ -86,27 +85,6 @@ struct json_object *guest_metrics(void)
 	return m;
 }
 
-int disk_device_path(const char *dev_dir, uint32_t lun, char *buf, size_t len,
-		     struct err *e)
-{
-	char name[8];
-	struct stat st;
-
-	/* The kernel's virtio-blk naming: vda..vdz, then vdaa, vdab, ... */
-	if (lun < 26)
-		snprintf(name, sizeof(name), "vd%c", 'a' + lun);
-	else
-		snprintf(name, sizeof(name), "vd%c%c", 'a' + lun / 26 - 1,
-			 'a' + lun % 26);
-	if ((size_t)snprintf(buf, len, "%s/%s", dev_dir, name) >= len)
-		return err_set(e, "Lun %u: device path too long", lun);
-	if (stat(buf, &st) < 0)
-		return err_errno(e, "Lun %u: disk %s", lun, buf);
-	if (!S_ISBLK(st.st_mode))
-		return err_set(e, "Lun %u: %s is not a block device", lun, buf);
-	return 0;
-}
-
 int mkdir_p(const char *path, struct err *e)
 {
 	char buf[4096];
@@ -128,41 +106,6 @@ int mkdir_p(const char *path, struct err *e)
 		}
 	}
 	return 0;
-}
-
-int mount_block_device(const char *dev, const char *path, bool read_only,
-		       struct err *e)
-{
-	char fs[4096], tried[512] = "";
-	unsigned long flags = read_only ? MS_RDONLY : 0;
-	int last = ENODEV;
-
-	read_small("/proc/filesystems", fs, sizeof(fs));
-	for (char *line = strtok(fs, "\n"); line; line = strtok(NULL, "\n")) {
-		char *type = line;
-
-		if (!strncmp(line, "nodev", 5))
-			continue;
-		while (*type == '\t' || *type == ' ')
-			type++;
-		if (!*type)
-			continue;
-		if (mount(dev, path, type, flags, NULL) == 0)
-			return 0;
-		/* EINVAL means "not this type"; anything else is the answer. */
-		if (errno != EINVAL && errno != ENODEV) {
-			last = errno;
-			break;
-		}
-		snprintf(tried + strlen(tried), sizeof(tried) - strlen(tried),
-			 "%s%s", tried[0] ? ", " : "", type);
-	}
-	errno = last;
-	if (last == ENODEV)
-		return err_set(e, "mounting %s at \"%s\": no file system the "
-			       "kernel knows fits (tried: %s)", dev, path,
-			       tried[0] ? tried : "none");
-	return err_errno(e, "mounting %s at \"%s\"", dev, path);
 }
 
 void process_stack(pid_t pid, struct bytebuf *out)

@@ -17,13 +17,9 @@
  */
 struct json_object *guest_metrics(void);
 
-/* The virtio-blk disk for @lun: DIR/vda for 0, vdb for 1, ... vdaa for 26. */
-int disk_device_path(const char *dev_dir, uint32_t lun, char *buf, size_t len,
-		     struct err *e);
+/* Reads at most @len - 1 bytes of a small file, NUL-terminated; "" on error. */
+size_t read_small(const char *path, char *buf, size_t len);
 int mkdir_p(const char *path, struct err *e);
-/* Mounts @dev at @path with the first file system type the kernel accepts. */
-int mount_block_device(const char *dev, const char *path, bool read_only,
-		       struct err *e);
 /* Appends what /proc says process @pid is doing (for DumpStacks). */
 void process_stack(pid_t pid, struct bytebuf *out);
 

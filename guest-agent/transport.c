@@ -4,13 +4,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/vm_sockets.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+/* After sys/socket.h: older copies of this header use struct sockaddr. */
+#include <linux/vm_sockets.h>
 
 static int parse_u32(const char *s, uint32_t *out)
 {

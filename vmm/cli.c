@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "cli.h"
 #include "config_devices.h"
+#include "vmm/arch.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -59,11 +60,11 @@ static const char cli_usage[] =
 	"usage: vmm --kernel PATH [options]\n"
 	"       vmm --api-sock PATH [--kernel PATH [options]]\n"
 	"\n"
-	"Boots a Linux kernel (bzImage or ELF vmlinux) in a KVM virtual machine.\n"
+	"Boots a Linux kernel (%s) in a KVM virtual machine.\n"
 	"\n"
-	"  --kernel PATH        kernel image: bzImage or ELF vmlinux (PVH entry when present)\n"
+	"  --kernel PATH        kernel image: %s\n"
 	"  --initrd PATH        initial ramdisk\n"
-	"  --cmdline TEXT       kernel command line (default: \"" CONFIG_DEFAULT_CMDLINE "\")\n"
+	"  --cmdline TEXT       kernel command line (default: \"%s\")\n"
 	"  --memory MIB         guest RAM in MiB (default: 128)\n"
 	"  --cpus N             number of vCPUs (default: 1)\n"
 	"  --hugepages          back guest RAM with 2 MiB huge pages\n"
@@ -93,7 +94,7 @@ static const char cli_usage[] =
 	"  --version            the VMM's version\n"
 	"\n"
 	"When stdin is a terminal it is in raw mode; type Ctrl-A x to quit.\n"
-	"A guest ends the VM with status V by writing the byte V to I/O port 0x501.\n";
+	"%s";
 
 /* Parses a whole decimal number in [min, max]. */
 static int parse_uint(const char *flag, const char *arg, uint64_t min,
@@ -235,7 +236,8 @@ enum cli_result cli_parse_opts(int argc, char **argv, struct vm_config *cfg,
 
 		switch (opt) {
 		case OPT_HELP:
-			fputs(cli_usage, stdout);
+			printf(cli_usage, arch_kernel_formats, arch_kernel_help,
+			       arch_default_cmdline, arch_exit_help);
 			return CLI_EXIT_OK;
 		case OPT_VERSION:
 			printf("vmm %s\n", VMM_VERSION);

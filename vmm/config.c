@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "layout.h"
+#include "vmm/arch.h"
 
 void vm_config_init(struct vm_config *cfg)
 {

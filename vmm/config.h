@@ -18,7 +18,6 @@
 #define CONFIG_MAX_NETS 8
 #define CONFIG_NR_SERIAL 4
 #define CONFIG_DEFAULT_MEM_MIB 128
-#define CONFIG_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=1"
 
 /* Where a character device's output goes and its input comes from. */
 enum chardev_kind {

@@ -3,20 +3,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-static const struct {
-	int cap;
-	const char *name;
-} kvm_required_caps[] = {
+#include "vmm/arch.h"
+
+static const struct kvm_cap_need kvm_required_caps[] = {
 	{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
 	{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
-	{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
-	{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
-	{ KVM_CAP_PIT2, "KVM_CAP_PIT2" },
 	{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
 	{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
 	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
@@ -42,23 +37,15 @@ static int kvm_open_error(const char *path, struct err *e)
 	}
 }
 
-static int kvm_get_cpuid(struct kvm *kvm, struct err *e)
+static int kvm_check_caps(struct kvm *kvm, const char *path,
+			  const struct kvm_cap_need *caps, size_t nr,
+			  struct err *e)
 {
-	for (unsigned int n = 64; n <= 4096; n *= 2) {
-		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
-
-		if (!c)
-			return err_set(e, "out of memory for CPUID entries");
-		c->nent = n;
-		if (ioctl(kvm->fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
-			kvm->cpuid = c;
-			return 0;
-		}
-		free(c);
-		if (errno != E2BIG)
-			return err_errno(e, "KVM_GET_SUPPORTED_CPUID");
-	}
-	return err_set(e, "KVM_GET_SUPPORTED_CPUID: more than 4096 entries");
+	for (size_t i = 0; i < nr; i++)
+		if (ioctl(kvm->fd, KVM_CHECK_EXTENSION, caps[i].cap) <= 0)
+			return err_set(e, "%s: the host's KVM lacks %s, which this VMM needs",
+				       path, caps[i].name);
+	return 0;
 }
 
 int kvm_open(struct kvm *kvm, const char *path, struct err *e)
@@ -75,13 +62,10 @@ int kvm_open(struct kvm *kvm, const char *path, struct err *e)
 			version, KVM_API_VERSION);
 		goto fail;
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(kvm_required_caps); i++) {
-		if (ioctl(kvm->fd, KVM_CHECK_EXTENSION, kvm_required_caps[i].cap) <= 0) {
-			err_set(e, "%s: the host's KVM lacks %s, which this VMM needs",
-				path, kvm_required_caps[i].name);
-			goto fail;
-		}
-	}
+	if (kvm_check_caps(kvm, path, kvm_required_caps,
+			   ARRAY_SIZE(kvm_required_caps), e) < 0 ||
+	    kvm_check_caps(kvm, path, arch_kvm_caps, arch_nr_kvm_caps, e) < 0)
+		goto fail;
 	kvm->vcpu_mmap_size = ioctl(kvm->fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (kvm->vcpu_mmap_size < (int)sizeof(struct kvm_run)) {
 		err_errno(e, "%s: KVM_GET_VCPU_MMAP_SIZE", path);
@@ -92,8 +76,6 @@ int kvm_open(struct kvm *kvm, const char *path, struct err *e)
 		kvm->max_vcpus = ioctl(kvm->fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
 	if (kvm->max_vcpus <= 0)
 		kvm->max_vcpus = 4; /* what the KVM API documents when neither cap exists */
-	if (kvm_get_cpuid(kvm, e) < 0)
-		goto fail;
 	return 0;
 fail:
 	kvm_close(kvm);
@@ -104,7 +86,6 @@ void kvm_close(struct kvm *kvm)
 {
 	if (kvm->fd > 0)
 		close(kvm->fd);
-	free(kvm->cpuid);
 	memset(kvm, 0, sizeof(*kvm));
 	kvm->fd = -1;
 }

@@ -11,12 +11,12 @@ struct kvm {
 	int fd;
 	int vcpu_mmap_size;
 	int max_vcpus;
-	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID */
 };
 
 /*
  * Opens /dev/kvm and checks the API version and every capability the VMM
- * relies on; each failure gets its own message.
+ * relies on, the architecture's (arch_kvm_caps) included; each failure
+ * gets its own message.
  */
 int kvm_open(struct kvm *kvm, const char *path, struct err *e);
 void kvm_close(struct kvm *kvm);

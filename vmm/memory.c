@@ -8,24 +8,27 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "layout.h"
-
 #ifndef MFD_HUGETLB
 #define MFD_HUGETLB 0x0004U
 #endif
 
-static void layout_regions(struct guest_mem *mem)
+static void layout_regions(struct guest_mem *mem,
+			   const struct guest_ram_map *map)
 {
-	uint64_t low = MIN(mem->size, LAYOUT_MMIO_HOLE);
+	static const struct guest_ram_map flat = { .low_max = UINT64_MAX };
+	uint64_t low;
 
+	if (!map)
+		map = &flat;
+	low = MIN(mem->size, map->low_max);
 	mem->nr_regions = 1;
 	mem->regions[0] = (struct guest_region){
-		.gpa = 0, .size = low, .offset = 0, .hva = mem->base,
+		.gpa = map->base, .size = low, .offset = 0, .hva = mem->base,
 	};
 	if (mem->size > low) {
 		mem->nr_regions = 2;
 		mem->regions[1] = (struct guest_region){
-			.gpa = LAYOUT_RAM_ABOVE_4G,
+			.gpa = map->high_base,
 			.size = mem->size - low,
 			.offset = low,
 			.hva = mem->base + low,
@@ -33,8 +36,8 @@ static void layout_regions(struct guest_mem *mem)
 	}
 }
 
-int guest_mem_init(struct guest_mem *mem, uint64_t size, bool hugepages,
-		   struct err *e)
+int guest_mem_init(struct guest_mem *mem, const struct guest_ram_map *map,
+		   uint64_t size, bool hugepages, struct err *e)
 {
 	unsigned int flags = MFD_CLOEXEC;
 	uint64_t align = hugepages ? 2 * MiB : 4 * KiB;
@@ -79,7 +82,7 @@ int guest_mem_init(struct guest_mem *mem, uint64_t size, bool hugepages,
 	madvise(mem->base, size, MADV_DONTDUMP);
 	mem->size = size;
 	mem->hugepages = hugepages;
-	layout_regions(mem);
+	layout_regions(mem, map);
 	return 0;
 fail:
 	close(mem->fd);
@@ -87,13 +90,15 @@ fail:
 	return -1;
 }
 
-void guest_mem_init_buffer(struct guest_mem *mem, uint8_t *buf, uint64_t size)
+void guest_mem_init_buffer(struct guest_mem *mem,
+			   const struct guest_ram_map *map, uint8_t *buf,
+			   uint64_t size)
 {
 	memset(mem, 0, sizeof(*mem));
 	mem->fd = -1;
 	mem->base = buf;
 	mem->size = size;
-	layout_regions(mem);
+	layout_regions(mem, map);
 }
 
 void guest_mem_destroy(struct guest_mem *mem)
@@ -161,5 +166,5 @@ int guest_mem_discard(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
 
 uint64_t guest_mem_low_end(const struct guest_mem *mem)
 {
-	return mem->regions[0].size;
+	return mem->regions[0].gpa + mem->regions[0].size;
 }

@@ -21,9 +21,20 @@ struct guest_region {
 };
 
 /*
- * Guest RAM: below the MMIO hole, and above 4 GiB for what does not fit.
- * Every access the VMM makes on behalf of a guest goes through
- * guest_mem_ptr(), which checks the whole range first.
+ * Where an architecture puts guest RAM: the first @low_max bytes at @base,
+ * the rest (if any) at @high_base. x86 splits RAM around its MMIO hole
+ * below 4 GiB; arm64 has one run above its devices.
+ */
+struct guest_ram_map {
+	uint64_t base;
+	uint64_t low_max;
+	uint64_t high_base;
+};
+
+/*
+ * Guest RAM, laid out by a struct guest_ram_map. Every access the VMM makes
+ * on behalf of a guest goes through guest_mem_ptr(), which checks the whole
+ * range first.
  */
 struct guest_mem {
 	int fd;
@@ -34,11 +45,16 @@ struct guest_mem {
 	struct guest_region regions[GUEST_MEM_MAX_REGIONS];
 };
 
-/* Creates @size bytes of guest RAM; @size must be a multiple of 4 KiB. */
-int guest_mem_init(struct guest_mem *mem, uint64_t size, bool hugepages,
-		   struct err *e);
+/*
+ * Creates @size bytes of guest RAM laid out by @map (NULL: one run from
+ * guest address 0); @size must be a multiple of 4 KiB.
+ */
+int guest_mem_init(struct guest_mem *mem, const struct guest_ram_map *map,
+		   uint64_t size, bool hugepages, struct err *e);
 /* Lays out regions over caller-provided host memory (tests, tools). */
-void guest_mem_init_buffer(struct guest_mem *mem, uint8_t *buf, uint64_t size);
+void guest_mem_init_buffer(struct guest_mem *mem,
+			   const struct guest_ram_map *map, uint8_t *buf,
+			   uint64_t size);
 void guest_mem_destroy(struct guest_mem *mem);
 
 /*
@@ -56,7 +72,7 @@ int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *buf,
 /* Gives the backing pages of [gpa, gpa + len) back to the host. */
 int guest_mem_discard(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
 
-/* End of RAM below the MMIO hole (the "low" region). */
+/* End of the first run of RAM (on x86, RAM below the MMIO hole). */
 uint64_t guest_mem_low_end(const struct guest_mem *mem);
 
 #endif

@@ -11,23 +11,19 @@
 #include "fd_budget.h"
 #include "vcpu.h"
 
-/* Addresses KVM needs for its real-mode TSS and identity map (Intel). */
-#define VM_TSS_ADDR 0xfffbd000UL
-#define VM_IDENTITY_MAP_ADDR 0xfffbc000ULL
-
 static struct vm *host_to_vm(struct device_host *host)
 {
 	return host->opaque;
 }
 
 /*
- * ISA lines are shared (COM1 and COM3 both use IRQ 4): the pin is high
- * while any device on it asserts. Devices call this only on a change.
+ * Lines may be shared (COM1 and COM3 both use IRQ 4 on a PC): the pin is
+ * high while any device on it asserts. Devices call this only on a change.
  */
 static void vm_irq_set(struct irq_line *line, int level)
 {
 	struct vm *vm = line->opaque;
-	struct kvm_irq_level irq = { .irq = line->gsi };
+	struct kvm_irq_level irq = { .irq = arch_irq_line_number(line->gsi) };
 	unsigned int *count = &vm->irq_asserted[line->gsi];
 
 	pthread_mutex_lock(&vm->irq_lock);
@@ -64,7 +60,7 @@ static int vm_host_irq_line(struct device_host *host, uint32_t gsi,
 	struct kvm_irqfd irqfd = { .gsi = gsi };
 
 	if (gsi >= LAYOUT_NR_GSI)
-		return err_set(e, "interrupt %u is beyond the IOAPIC's %d pins",
+		return err_set(e, "interrupt %u is beyond the guest's %d lines",
 			       gsi, LAYOUT_NR_GSI);
 	line->ops = &vm_irq_ops;
 	line->gsi = gsi;
@@ -99,7 +95,7 @@ static int vm_host_ioeventfd(struct device_host *host, uint64_t addr,
 	return ioctl(vm->fd, KVM_IOEVENTFD, &ioev);
 }
 
-/* ISA interrupts 3, 4 (serial) and 9 (ACPI) stay free; the rest go to virtio. */
+/* The lines of the platform's own devices (LAYOUT_IRQ_RESERVED) stay free. */
 static uint32_t vm_host_irq_alloc(struct device_host *host)
 {
 	struct vm *vm = host_to_vm(host);
@@ -107,8 +103,7 @@ static uint32_t vm_host_irq_alloc(struct device_host *host)
 	while (vm->next_gsi < LAYOUT_NR_GSI) {
 		uint32_t gsi = vm->next_gsi++;
 
-		if (gsi != LAYOUT_IRQ_ACPI_SCI && gsi != 8 && gsi != 12 &&
-		    gsi != 13 && gsi != 14 && gsi != 15)
+		if (gsi >= 64 || !(LAYOUT_IRQ_RESERVED & (1ULL << gsi)))
 			return gsi;
 	}
 	return 0;
@@ -136,7 +131,8 @@ static int vm_map_memory(struct vm *vm, struct err *e)
 {
 	uint64_t size = vm->cfg->mem_mib * MiB;
 
-	if (guest_mem_init(&vm->mem, size, vm->cfg->hugepages, e) < 0)
+	if (guest_mem_init(&vm->mem, &arch_ram_map, size, vm->cfg->hugepages,
+			   e) < 0)
 		return -1;
 	for (unsigned int i = 0; i < vm->mem.nr_regions; i++) {
 		const struct guest_region *r = &vm->mem.regions[i];
@@ -162,23 +158,12 @@ static int vm_map_memory(struct vm *vm, struct err *e)
  */
 static int vm_create_kvm(struct vm *vm, struct err *e)
 {
-	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
-	uint64_t identity = VM_IDENTITY_MAP_ADDR;
-
 	vm->fd = ioctl(vm->kvm.fd, KVM_CREATE_VM, 0);
 	if (vm->fd < 0)
 		return err_errno(e, "KVM_CREATE_VM");
 	if (vm_map_memory(vm, e) < 0)
 		return -1;
-	if (ioctl(vm->fd, KVM_SET_TSS_ADDR, VM_TSS_ADDR) < 0)
-		return err_errno(e, "KVM_SET_TSS_ADDR");
-	if (ioctl(vm->fd, KVM_SET_IDENTITY_MAP_ADDR, &identity) < 0)
-		return err_errno(e, "KVM_SET_IDENTITY_MAP_ADDR");
-	if (ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0) < 0)
-		return err_errno(e, "KVM_CREATE_IRQCHIP");
-	if (ioctl(vm->fd, KVM_CREATE_PIT2, &pit) < 0)
-		return err_errno(e, "KVM_CREATE_PIT2");
-	return 0;
+	return arch_vm_create(vm, e);
 }
 
 static int vm_create_vcpus(struct vm *vm, struct err *e)
@@ -189,7 +174,7 @@ static int vm_create_vcpus(struct vm *vm, struct err *e)
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		if (vcpu_create(vm, i, &vm->vcpus[i], e) < 0)
 			return -1;
-	return 0;
+	return arch_vm_vcpus_created(vm, e);
 }
 
 int vm_create(struct vm *vm, struct vm_config *cfg, struct event_loop *loop,
@@ -210,7 +195,7 @@ int vm_create(struct vm *vm, struct vm_config *cfg, struct event_loop *loop,
 	pthread_mutex_init(&vm->irq_lock, NULL);
 	bus_init(&vm->pio, "port I/O");
 	bus_init(&vm->mmio, "MMIO");
-	guest_mem_init_buffer(&vm->mem, NULL, 0);
+	guest_mem_init_buffer(&vm->mem, NULL, NULL, 0);
 	vm->loop = loop;
 	vm->host = (struct device_host){
 		.mem = &vm->mem,
@@ -262,9 +247,10 @@ int vm_reserve_mmio(struct vm *vm, struct boot_mmio_device *out,
 	return 0;
 }
 
-int vm_boot(struct vm *vm, const char *cmdline, struct err *e)
+void vm_boot_config(const struct vm *vm, const char *cmdline,
+		    struct boot_config *boot)
 {
-	struct boot_config boot = {
+	*boot = (struct boot_config){
 		.kernel_path = vm->cfg->kernel,
 		.initrd_path = vm->cfg->initrd,
 		.cmdline = cmdline,
@@ -272,11 +258,6 @@ int vm_boot(struct vm *vm, const char *cmdline, struct err *e)
 		.nr_mmio = vm->nr_mmio_devs,
 		.mmio = vm->mmio_devs,
 	};
-	struct boot_entry entry;
-
-	if (boot_linux(&vm->mem, &boot, &entry, e) < 0)
-		return -1;
-	return vcpu_set_boot_state(vm->vcpus[0], &entry, e);
 }
 
 int vm_start(struct vm *vm, struct err *e)
@@ -378,6 +359,7 @@ void vm_destroy(struct vm *vm)
 			vcpu_destroy(vm->vcpus[i]);
 	free(vm->vcpus);
 	vm->vcpus = NULL;
+	arch_vm_destroy(vm);
 	guest_mem_destroy(&vm->mem);
 	if (vm->fd >= 0)
 		close(vm->fd);

@@ -13,12 +13,13 @@
 #include "device.h"
 #include "lib/event.h"
 #include "kvm.h"
-#include "layout.h"
+#include "vmm/arch.h"
 #include "memory.h"
 #include "seccomp.h"
 
 struct vcpu;
 struct chardev;
+struct arch_vm;
 
 /* Why the VM stopped; main() turns this into the process exit status. */
 enum vm_exit_reason {
@@ -40,6 +41,8 @@ struct vm {
 	struct bus mmio;
 	struct event_loop *loop;
 	struct device_host host;
+	/* What only the architecture's code knows (vmm/arch/). */
+	struct arch_vm *arch;
 
 	/*
 	 * Called once, on the thread that asked, when the VM must stop; the
@@ -84,8 +87,9 @@ struct vm {
 };
 
 /*
- * Opens KVM, creates the VM with its memory, irqchip, PIT and buses. Its
- * devices' host ends run on @loop, which the caller owns and runs.
+ * Opens KVM, creates the VM with its memory, interrupt controller, vCPUs
+ * and buses. Its devices' host ends run on @loop, which the caller owns
+ * and runs.
  */
 int vm_create(struct vm *vm, struct vm_config *cfg, struct event_loop *loop,
 	      struct err *e);
@@ -101,8 +105,9 @@ void vm_add_device(struct vm *vm, struct device *dev);
 int vm_reserve_mmio(struct vm *vm, struct boot_mmio_device *out,
 		    struct err *e);
 
-/* Loads the kernel with @cmdline and prepares the boot vCPU. */
-int vm_boot(struct vm *vm, const char *cmdline, struct err *e);
+/* What the kernel loaders need to know of @vm, booting with @cmdline. */
+void vm_boot_config(const struct vm *vm, const char *cmdline,
+		    struct boot_config *boot);
 
 /* Starts the vCPU threads; they run until vm_request_exit(). */
 int vm_start(struct vm *vm, struct err *e);

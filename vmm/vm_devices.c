@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "vm_devices.h"
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "devices/virtio/balloon.h"
@@ -8,6 +9,31 @@
 #include "devices/virtio/console.h"
 #include "devices/virtio/net.h"
 #include "devices/virtio/vsock/vsock.h"
+
+static void serial_quit(void *opaque)
+{
+	vm_request_exit(opaque, VM_EXIT_SIGNAL, SIGINT);
+}
+
+int vm_create_serial_ports(struct vm *vm,
+			   const struct serial_place places[CONFIG_NR_SERIAL],
+			   struct err *e)
+{
+	struct chardev_quit quit = { .fn = serial_quit, .opaque = vm };
+
+	for (unsigned int i = 0; i < CONFIG_NR_SERIAL; i++) {
+		struct serial *s;
+
+		if (i > 0 && vm->cfg->serial[i].kind == CHARDEV_NONE)
+			continue;
+		if (serial_create(&vm->host, i + 1, &places[i],
+				  &vm->cfg->serial[i], &quit, &s, e) < 0)
+			return -1;
+		vm_add_device(vm, &s->dev);
+		vm->serial[i] = &s->chr;
+	}
+	return 0;
+}
 
 static int add_disks(struct vm *vm, struct err *e)
 {

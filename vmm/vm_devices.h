@@ -4,7 +4,17 @@
 
 #include <stddef.h>
 
+#include "devices/serial.h"
 #include "vm.h"
+
+/*
+ * Creates the UARTs COM1-COM4 at @places: COM1 always, so a kernel's
+ * console=ttyS0 finds it, the others when the config gives them a host
+ * end. Their host ends become @vm->serial[].
+ */
+int vm_create_serial_ports(struct vm *vm,
+			   const struct serial_place places[CONFIG_NR_SERIAL],
+			   struct err *e);
 
 /*
  * Creates the virtio devices @vm->cfg asks for (disks, network devices, the

@@ -5,7 +5,7 @@
  * image's last 16 bytes (CS base 0xffff0000, IP 0xfff0). It writes 'X' to
  * COM1 and 0 to the debug-exit port (QEMU's isa-debug-exit default iobase).
  */
-#include "vmm/layout.h"
+#include "vmm/arch/x86/layout.h"
 
 #define IMAGE_SIZE 0x10000
 #define RESET_VECTOR (IMAGE_SIZE - 16)

@@ -5,7 +5,7 @@
  * and 64-bit mode, so e_entry names the same code for loaders that enter
  * an ELF kernel in long mode instead.
  */
-#include "vmm/layout.h"
+#include "vmm/arch/x86/layout.h"
 
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
 

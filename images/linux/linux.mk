@@ -14,18 +14,8 @@ LINUX_DEPS    := busybox-static lz4 binutils dpkg
 linux-deps:
 	@tools/install-deps.sh $(LINUX_DEPS)
 
-# The metapackage names the real kernel package; download that one.
 $(LINUX_DIR)/kernel.deb: | linux-deps
-	@mkdir -p $(LINUX_DIR)/dl
-	@pkg=$$(apt-cache depends $(LINUX_META) 2>/dev/null | \
-		sed -n 's/^ *Depends: \(linux-image-[^ ]*\)$$/\1/p' | head -n 1); \
-	if [ -z "$$pkg" ]; then \
-		echo "linux-image: apt-cache cannot resolve $(LINUX_META);" \
-		     "run apt-get update" >&2; exit 1; fi; \
-	echo "linux-image: downloading $$pkg"; \
-	rm -f $(LINUX_DIR)/dl/*.deb; \
-	(cd $(LINUX_DIR)/dl && apt-get download -q "$$pkg") && \
-	mv $(LINUX_DIR)/dl/$$pkg_*.deb $@
+	tools/download-kernel.sh $(LINUX_META) $@
 
 $(BUILD)/tools/extract-vmlinux: $(BUILD)/obj/images/linux/extract-vmlinux.o \
 		$(BUILD)/lib.a

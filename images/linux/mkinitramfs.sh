@@ -3,11 +3,15 @@
 # /init), and the virtio/vsock modules of a Debian kernel package with
 # everything they depend on, loaded in dependency order.
 #
-#   mkinitramfs.sh KERNEL.deb AGENT INIT OUT.cpio.gz WORKDIR
+#   mkinitramfs.sh KERNEL.deb AGENT INIT OUT.cpio.gz WORKDIR [BUSYBOX]
+#
+# BUSYBOX is the guest's busybox (default: the host's /bin/busybox); for
+# another architecture's guest it is that architecture's busybox-static.
 set -eu
 
 deb=$1 agent=$2 init=$3 out=$4 work=$5
 busybox=/bin/busybox
+guest_busybox=${6:-$busybox}
 modules="virtio virtio_ring virtio_mmio virtio_blk virtio_net vsock
 vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport virtio_balloon"
 
@@ -24,10 +28,11 @@ modfile() {
 	echo "$f"
 }
 
-# The modinfo "depends=" field, read from the module's .modinfo section.
+# The modinfo "depends=" field: one of the NUL-separated strings of the
+# module's .modinfo section, read without binutils of the module's
+# architecture.
 moddeps() {
-	objcopy -O binary --only-section=.modinfo "$(modfile "$1")" /dev/stdout |
-		tr '\0' '\n' | sed -n 's/^depends=//p' | tr ',' ' '
+	tr '\0' '\n' < "$(modfile "$1")" | sed -n 's/^depends=//p' | tr ',' ' '
 }
 
 order="$work/order"
@@ -42,11 +47,15 @@ visit() {
 for m in $modules; do
 	visit "$m"
 done
+# Built into some kernels (x86's cloud flavour), a module in others (arm64's).
+for m in virtio_console; do
+	[ -z "$(find "$moddir/kernel" -name "$m.ko")" ] || visit "$m"
+done
 
 root=$work/root
 mkdir -p "$root/bin" "$root/sbin" "$root/etc" "$root/lib/modules" \
 	"$root/proc" "$root/sys" "$root/dev" "$root/tmp" "$root/run" "$root/root"
-cp "$busybox" "$root/bin/busybox"
+cp "$guest_busybox" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
 cp "$agent" "$root/sbin/guest-agent"
 cp "$init" "$root/init"

@@ -5,7 +5,7 @@
  * and the CPU exception stubs.
  */
 #include "images/testguest/image.h"
-#include "vmm/layout.h"
+#include "vmm/arch/x86/layout.h"
 
 #define PTE_PRESENT 0x01
 #define PTE_WRITE 0x02

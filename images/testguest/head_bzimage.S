@@ -6,7 +6,7 @@
  * Offset 0x200 is the 64-bit entry (XLF_KERNEL_64) the VMM uses.
  */
 #include "images/testguest/image.h"
-#include "vmm/layout.h"
+#include "vmm/arch/x86/layout.h"
 
 	.section .head.text, "ax"
 	.code32

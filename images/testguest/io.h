@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#include "vmm/layout.h"
+#include "vmm/arch/x86/layout.h"
 
 static inline void outb(uint16_t port, uint8_t val)
 {

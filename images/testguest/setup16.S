@@ -6,7 +6,7 @@
  * 0x200 lands). The guest has no real-mode path, so it reports that and
  * exits. Position-independent: it finds its message relative to itself.
  */
-#include "vmm/layout.h"
+#include "vmm/arch/x86/layout.h"
 
 	.text
 	.code16

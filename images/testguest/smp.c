@@ -7,7 +7,7 @@
 /*
  * Where the trampoline is copied: a page-aligned address below 1 MiB
  * (the SIPI vector is its page number) that the VMM's layout leaves free
- * (vmm/layout.h puts nothing between the page tables and the command line).
+ * (vmm/arch/x86/layout.h puts nothing between the page tables and the command line).
  */
 #define TRAMPOLINE_ADDR 0x10000ULL
 #define TRAMPOLINE_PAGE 4096

@@ -14,8 +14,13 @@
  * body, ID u64), then a JSON body.
  */
 #define BRIDGE_HDR_SIZE 16
-/* Largest whole message (header and body) either side accepts. */
+/* Largest whole message (header and body) the agent accepts. */
 #define BRIDGE_MAX_MESSAGE (16u * 1024 * 1024)
+/*
+ * Largest whole message the agent sends: hcsshim's MaxMsgSize, beyond
+ * which its host drops the bridge.
+ */
+#define BRIDGE_MAX_SEND 0x10000u
 /* hcsshim's LinuxGcsVsockPort: the host port the guest dials. */
 #define BRIDGE_PORT_DEFAULT 0x40000000u
 

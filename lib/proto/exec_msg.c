@@ -195,11 +195,6 @@ int file_request_decode(const char *json, size_t len, uint8_t type,
 				   &req->content_len, NULL, e) < 0 ||
 		    json_get_u32(obj, NULL, "mode", &req->mode, e) < 0)
 			goto out;
-		if (req->mode > 07777) {
-			err_set(e, "field \"mode\": %#o is not a permission mode",
-				req->mode);
-			goto out;
-		}
 		req->has_mode = has_mode && req->mode;
 	}
 	if (!req->path[0]) {
@@ -339,4 +334,52 @@ void file_result_free(struct file_result *res)
 	free(res->content);
 	free(res->error);
 	memset(res, 0, sizeof(*res));
+}
+
+int port_forward_decode(const char *json, size_t len,
+			struct port_forward_request *req, struct err *e)
+{
+	struct json_object *obj;
+	uint32_t port = 0;
+	int ret = -1;
+
+	memset(req, 0, sizeof(*req));
+	if (json_parse_object(json, len, &obj, e) < 0)
+		return -1;
+	if (json_get_str(obj, NULL, "host", &req->host, e) < 0 ||
+	    json_get_u32(obj, NULL, "port", &port, e) < 0)
+		goto out;
+	if (port > UINT16_MAX) {
+		err_set(e, "port: %u is out of range 0..65535", port);
+		goto out;
+	}
+	req->port = (uint16_t)port;
+	ret = 0;
+out:
+	json_object_put(obj);
+	if (ret < 0)
+		port_forward_free(req);
+	return ret;
+}
+
+char *port_forward_encode(const struct port_forward_request *req, size_t *len)
+{
+	struct json_object *obj = json_object_new_object();
+	char *out;
+
+	if (!obj)
+		return NULL;
+	if (req->host && req->host[0])
+		json_object_object_add(obj, "host",
+				       json_object_new_string(req->host));
+	json_object_object_add(obj, "port", json_object_new_int(req->port));
+	out = json_dump(obj, len);
+	json_object_put(obj);
+	return out;
+}
+
+void port_forward_free(struct port_forward_request *req)
+{
+	free(req->host);
+	memset(req, 0, sizeof(*req));
 }

@@ -46,19 +46,19 @@ int exec_result_decode(const char *json, size_t len, struct exec_result *res,
 		       struct err *e);
 void exec_result_free(struct exec_result *res);
 
-/* File-transfer extension: WriteFile, ReadFile, ListFiles -> FileResult. */
+/* File transfer: WriteFile, ReadFile, ListFiles -> FileResult. */
 struct file_request {
 	char *path;
 	uint8_t *content;	/* WriteFile */
 	size_t content_len;
-	uint32_t mode;		/* WriteFile; 0 means 0644 */
+	uint32_t mode;		/* WriteFile, a Go os.FileMode; 0 means 0644 */
 	bool has_mode;
 };
 
 struct file_info {
 	char *name;
 	int64_t size;
-	uint32_t mode;
+	uint32_t mode;		/* a Go os.FileMode: type bits and permissions */
 	bool is_dir;
 };
 
@@ -81,5 +81,19 @@ char *file_result_encode(const struct file_result *res, size_t *len);
 int file_result_decode(const char *json, size_t len, struct file_result *res,
 		       struct err *e);
 void file_result_free(struct file_result *res);
+
+/*
+ * PortForward: the agent connects to TCP @host:@port in the guest (host
+ * empty: 127.0.0.1), answers Ready or a Stderr reason, then relays bytes.
+ */
+struct port_forward_request {
+	char *host;
+	uint16_t port;
+};
+
+int port_forward_decode(const char *json, size_t len,
+			struct port_forward_request *req, struct err *e);
+char *port_forward_encode(const struct port_forward_request *req, size_t *len);
+void port_forward_free(struct port_forward_request *req);
 
 #endif

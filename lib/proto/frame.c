@@ -17,6 +17,7 @@ static const char *const frame_names[] = {
 	[FRAME_EXIT] = "Exit",
 	[FRAME_EXEC_STREAM] = "ExecStream",
 	[FRAME_EXEC_PIPE] = "ExecPipe",
+	[FRAME_PORT_FORWARD] = "PortForward",
 	[FRAME_WRITE_FILE] = "WriteFile",
 	[FRAME_READ_FILE] = "ReadFile",
 	[FRAME_LIST_FILES] = "ListFiles",

@@ -10,8 +10,8 @@
 
 /*
  * The framed exec protocol: a 1-byte type, a 4-byte big-endian payload
- * length, then the payload. Types 1-12 are matchlock's (pkg/vsock, frame.go
- * and wire.go); 13-17 are this agent's file-transfer extension (see
+ * length, then the payload. Types 1-12 are matchlock's exec protocol
+ * (pkg/vsock); 13-17 its port forwarding and file transfer (see
  * docs/guest-agent.md).
  */
 enum frame_type {
@@ -27,6 +27,7 @@ enum frame_type {
 	FRAME_EXIT = 10,
 	FRAME_EXEC_STREAM = 11,
 	FRAME_EXEC_PIPE = 12,
+	FRAME_PORT_FORWARD = 13,
 	FRAME_WRITE_FILE = 14,
 	FRAME_READ_FILE = 15,
 	FRAME_LIST_FILES = 16,
@@ -34,8 +35,11 @@ enum frame_type {
 };
 
 #define FRAME_HDR_SIZE 5
-/* Largest payload either side accepts; longer frames end the connection. */
-#define FRAME_MAX_PAYLOAD (16u * 1024 * 1024)
+/*
+ * Largest payload either side accepts; longer frames end the connection.
+ * It holds a 16 MiB file in base64 (WriteFile, FileResult).
+ */
+#define FRAME_MAX_PAYLOAD (24u * 1024 * 1024)
 
 #define EXEC_PORT_DEFAULT 5000
 #define READY_PORT_DEFAULT 5002

@@ -2,7 +2,9 @@
 #include "tests/agent/helpers.h"
 
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,7 +25,7 @@ static const char *agent_path(void)
 
 void agent_start(struct test_agent *t, bool bridge, struct bridge_host *host)
 {
-	char listen[128], ready[128], bridge_arg[128], dev[96];
+	char listen[128], ready[128], bridge_arg[128], dev[96], sys[96];
 	struct err e = { "" };
 
 	memset(t, 0, sizeof(*t));
@@ -34,6 +36,11 @@ void agent_start(struct test_agent *t, bool bridge, struct bridge_host *host)
 	snprintf(t->bridge_sock, sizeof(t->bridge_sock), "%s/bridge", t->dir);
 	snprintf(dev, sizeof(dev), "%s/dev", t->dir);
 	mkdir(dev, 0755);
+	snprintf(sys, sizeof(sys), "%s/sys", t->dir);
+	mkdir(sys, 0755);
+	snprintf(sys, sizeof(sys), "%s/sys/block", t->dir);
+	mkdir(sys, 0755);
+	snprintf(sys, sizeof(sys), "%s/sys", t->dir);
 	snprintf(listen, sizeof(listen), "unix:%s", t->exec_sock);
 	snprintf(ready, sizeof(ready), "unix:%s", t->ready_sock);
 	snprintf(bridge_arg, sizeof(bridge_arg), "unix:%s", t->bridge_sock);
@@ -47,12 +54,12 @@ void agent_start(struct test_agent *t, bool bridge, struct bridge_host *host)
 		/* Never --init: the agent must not mount or power off here. */
 		const char *argv[16] = {
 			agent_path(), "--listen", listen, "--ready", ready,
-			"--dev-dir", dev, "--exit-on-shutdown",
+			"--dev-dir", dev, "--sys-dir", sys, "--exit-on-shutdown",
 			"--shutdown-grace", "1000", NULL,
 		};
 		if (bridge) {
-			argv[10] = "--bridge";
-			argv[11] = bridge_arg;
+			argv[12] = "--bridge";
+			argv[13] = bridge_arg;
 		}
 		setenv("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0", 0);
 		execv(argv[0], (char **)argv);
@@ -158,6 +165,20 @@ void assert_agent_alive(const struct test_agent *t)
 
 	cr_assert_eq(agent_exec_sh(t, "echo alive", out, sizeof(out)), 0);
 	cr_assert_str_eq(out, "alive\n");
+}
+
+uint16_t free_tcp_port(void)
+{
+	struct sockaddr_in in = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(in);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&in, sizeof(in)), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&in, &len), 0);
+	close(fd);
+	return ntohs(in.sin_port);
 }
 
 long proc_status_kib(pid_t pid, const char *field)

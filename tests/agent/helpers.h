@@ -40,6 +40,9 @@ int agent_exec_sh(const struct test_agent *t, const char *command_line,
 /* Asserts the agent still serves: runs "echo alive". */
 void assert_agent_alive(const struct test_agent *t);
 
+/* A TCP port on 127.0.0.1 that nothing listens on right now. */
+uint16_t free_tcp_port(void);
+
 /* VmHWM and VmRSS of a process, in KiB. */
 long proc_status_kib(pid_t pid, const char *field);
 

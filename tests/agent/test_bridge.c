@@ -1,22 +1,46 @@
 // SPDX-License-Identifier: MIT
-/* The HCS/GCS bridge (hcsshim's internal/guest/prot): the test is the host end. */
+/*
+ * The HCS/GCS bridge (hcsshim's internal/guest/prot): the test is the host
+ * end. What hcsshim's own host sends and checks is in peer_cases.c; these
+ * cover the rest of the protocol, its errors and the seed's older shapes.
+ */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <json-c/json.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "tests/agent/helpers.h"
 
-#define UVM_ID "00000000-0000-0000-0000-000000000001"
+#define UVM_ID "00000000-0000-0000-0000-000000000000"
+#define ACTIVITY "6f2a3c64-1b0e-4a8e-9d3c-0a1b2c3d4e5f"
 #define TIMEOUT 20000
 
 static struct test_agent agent;
 static struct bridge_host host;
+
+/* What a test mounted through the agent, undone even when it fails. */
+static char loop_dev[64], mounted_at[160];
+
+static void undo_mounts(void)
+{
+	char cmd[128];
+
+	if (mounted_at[0])
+		umount2(mounted_at, MNT_DETACH);
+	snprintf(cmd, sizeof(cmd), "losetup -d %s 2>/dev/null", loop_dev);
+	if (loop_dev[0] && system(cmd) != 0)
+		fprintf(stderr, "detaching %s failed\n", loop_dev);
+	loop_dev[0] = mounted_at[0] = 0;
+}
 
 static void setup(void)
 {
@@ -25,7 +49,10 @@ static void setup(void)
 
 static void teardown(void)
 {
-	int status = agent_stop(&agent);
+	int status;
+
+	undo_mounts();
+	status = agent_stop(&agent);
 
 	bridge_host_close(&host);
 	cr_assert(status == -1 || (WIFEXITED(status) && WEXITSTATUS(status) == 0),
@@ -78,8 +105,11 @@ static const char *error_message(struct json_object *o)
 	return json_object_get_string(msg);
 }
 
+/* The HRESULT, and the message both at the top (hcsshim's rpcError) and
+ * in the ErrorRecord. */
 static void expect_error(struct json_object *o, int32_t hr, const char *needle)
 {
+	struct json_object *top;
 	const char *msg;
 
 	cr_assert_eq(field_int(o, "Result"), hr, "Result %#llx, want %#x: %s",
@@ -88,6 +118,8 @@ static void expect_error(struct json_object *o, int32_t hr, const char *needle)
 	msg = error_message(o);
 	cr_assert_not_null(strstr(msg, needle), "\"%s\" lacks \"%s\"", msg,
 			   needle);
+	cr_assert(json_object_object_get_ex(o, "ErrorMessage", &top));
+	cr_assert_str_eq(json_object_get_string(top), msg);
 }
 
 /* Starts a process in the UVM; @params is ProcessParameters' JSON. */
@@ -95,7 +127,7 @@ static uint32_t execute(const char *params, const char *relay)
 {
 	struct json_object *p = json_object_new_string(params);
 	struct json_object *o = request(BRIDGE_EXECUTE_PROCESS,
-		"{\"ContainerId\":\"" UVM_ID "\",\"ActivityId\":\"act-1\","
+		"{\"ContainerId\":\"" UVM_ID "\",\"ActivityId\":\"" ACTIVITY "\","
 		"\"Settings\":{\"ProcessParameters\":%s,"
 		"\"VsockStdioRelaySettings\":{%s}}}",
 		json_object_to_json_string(p), relay);
@@ -109,15 +141,24 @@ static uint32_t execute(const char *params, const char *relay)
 	return pid;
 }
 
+/*
+ * WaitForProcess: ExitCode as the peers send it (uint32(-1) for a signal),
+ * returned as a shell's status, 128 + the signal that Signal names.
+ */
 static int64_t wait_exit(uint32_t pid, uint32_t timeout)
 {
 	struct json_object *o = request(BRIDGE_WAIT_FOR_PROCESS,
 		"{\"ContainerId\":\"" UVM_ID "\",\"ProcessId\":%u,"
 		"\"TimeoutInMs\":%u}", pid, timeout);
+	struct json_object *sig;
 	int64_t code;
 
 	cr_assert_eq(field_int(o, "Result"), 0, "%s", json_object_to_json_string(o));
 	code = field_int(o, "ExitCode");
+	if (json_object_object_get_ex(o, "Signal", &sig)) {
+		cr_assert_eq(code, UINT32_MAX, "%s", json_object_to_json_string(o));
+		code = 128 + json_object_get_int(sig);
+	}
 	json_object_put(o);
 	return code;
 }
@@ -136,14 +177,14 @@ static size_t read_all(int fd, char *buf, size_t len)
 Test(bridge, negotiate_protocol_version_4)
 {
 	struct json_object *o = request(BRIDGE_NEGOTIATE_PROTOCOL,
-		"{\"ContainerId\":\"" UVM_ID "\",\"ActivityId\":\"a1\","
+		"{\"ContainerId\":\"" UVM_ID "\",\"ActivityId\":\"" ACTIVITY "\","
 		"\"MinimumVersion\":1,\"MaximumVersion\":4}");
 	struct json_object *caps, *guest, *schemas, *v;
 
 	cr_assert_eq(field_int(o, "Result"), 0);
 	cr_assert_eq(field_int(o, "Version"), 4);
 	cr_assert(json_object_object_get_ex(o, "ActivityId", &v));
-	cr_assert_str_eq(json_object_get_string(v), "a1");
+	cr_assert_str_eq(json_object_get_string(v), ACTIVITY);
 	cr_assert(json_object_object_get_ex(o, "Capabilities", &caps));
 	cr_assert(json_object_object_get_ex(caps, "RuntimeOsType", &v));
 	cr_assert_str_eq(json_object_get_string(v), "Linux");
@@ -162,7 +203,25 @@ Test(bridge, negotiate_protocol_version_4)
 	json_object_put(o);
 }
 
-Test(bridge, execute_process_relays_stdio_and_notifies_on_exit)
+/* hcsshim's host reads ActivityId as a GUID: anything else is left out. */
+Test(bridge, activity_id_is_echoed_only_as_a_guid)
+{
+	struct json_object *o = request(BRIDGE_NEGOTIATE_PROTOCOL,
+		"{\"ActivityId\":\"act-1\",\"MinimumVersion\":4,"
+		"\"MaximumVersion\":4}");
+
+	cr_assert_eq(field_int(o, "Result"), 0);
+	cr_assert_not(json_object_object_get_ex(o, "ActivityId", NULL), "%s",
+		      json_object_to_json_string(o));
+	json_object_put(o);
+	o = request(BRIDGE_WAIT_FOR_PROCESS, "{\"ActivityId\":\"\","
+		    "\"ProcessId\":1}");
+	expect_error(o, HR_NOT_FOUND, "not found");
+	cr_assert_not(json_object_object_get_ex(o, "ActivityId", NULL));
+	json_object_put(o);
+}
+
+Test(bridge, execute_process_relays_stdio_and_sends_no_notification)
 {
 	int lin = bridge_host_relay_listen(agent.bridge_sock, 1000, NULL);
 	int lout = bridge_host_relay_listen(agent.bridge_sock, 1001, NULL);
@@ -171,7 +230,7 @@ Test(bridge, execute_process_relays_stdio_and_notifies_on_exit)
 	uint32_t pid;
 	char buf[256];
 	struct bridge_msg *n;
-	struct json_object *o, *v;
+	struct json_object *o;
 	struct err e = { "" };
 
 	cr_assert(lin >= 0 && lout >= 0 && lerr >= 0);
@@ -180,7 +239,7 @@ Test(bridge, execute_process_relays_stdio_and_notifies_on_exit)
 		      "\"WorkingDirectory\":\"/usr\","
 		      "\"Environment\":{\"GREETING\":\"hello\"},"
 		      "\"CreateStdInPipe\":true,\"CreateStdOutPipe\":true,"
-		      "\"CreateStdErrPipe\":true,\"CreateInUtilityVM\":true}",
+		      "\"CreateStdErrPipe\":true}",
 		      "\"StdIn\":1000,\"StdOut\":1001,\"StdErr\":1002");
 	in = unix_accept_timeout(lin, TIMEOUT);
 	out = unix_accept_timeout(lout, TIMEOUT);
@@ -193,20 +252,13 @@ Test(bridge, execute_process_relays_stdio_and_notifies_on_exit)
 	read_all(errfd, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "hello from /usr\n");
 	cr_assert_eq(wait_exit(pid, BRIDGE_INFINITE_WAIT), 3);
-
-	cr_assert_eq(bridge_host_wait_notification(&host, TIMEOUT, &n, &e), 0,
-		     "%s", e.msg);
-	cr_assert_eq(n->type, BRIDGE_NOTIFICATION);
-	o = json_tokener_parse(n->body);
-	cr_assert(json_object_object_get_ex(o, "ContainerId", &v));
-	cr_assert_str_eq(json_object_get_string(v), UVM_ID);
-	cr_assert(json_object_object_get_ex(o, "Type", &v));
-	cr_assert_str_eq(json_object_get_string(v), "UnexpectedExit");
-	cr_assert(json_object_object_get_ex(o, "Operation", &v));
-	cr_assert_str_eq(json_object_get_string(v), "None");
-	cr_assert_eq(field_int(o, "Result"), 3);
-	json_object_put(o);
-	bridge_msg_free(n);
+	/*
+	 * Messages arrive in order: with DumpStacks answered, anything sent
+	 * about the exit is here. A process in the utility VM gets none.
+	 */
+	json_object_put(request(BRIDGE_DUMP_STACKS, "{}"));
+	cr_assert_neq(bridge_host_wait_notification(&host, 0, &n, &e), 0,
+		      "a notification came: %s", n->body);
 
 	/* Once its exit was reported, the process is gone. */
 	o = request(BRIDGE_WAIT_FOR_PROCESS, "{\"ProcessId\":%u,"
@@ -228,8 +280,7 @@ Test(bridge, command_line_runs_through_the_shell)
 	char buf[128];
 
 	pid = execute("{\"CommandLine\":\"echo a b | wc -w\","
-		      "\"CreateStdOutPipe\":true,\"CreateInUtilityVM\":true}",
-		      "\"StdOut\":2001");
+		      "\"CreateStdOutPipe\":true}", "\"StdOut\":2001");
 	out = unix_accept_timeout(lout, TIMEOUT);
 	cr_assert_geq(out, 0);
 	read_all(out, buf, sizeof(buf));
@@ -241,8 +292,7 @@ Test(bridge, command_line_runs_through_the_shell)
 
 Test(bridge, wait_times_out_then_signal_ends_the_process)
 {
-	uint32_t pid = execute("{\"CommandLine\":\"exec sleep 30\","
-			       "\"CreateInUtilityVM\":true}", "");
+	uint32_t pid = execute("{\"CommandLine\":\"exec sleep 30\"}", "");
 	struct json_object *o = request(BRIDGE_WAIT_FOR_PROCESS,
 		"{\"ProcessId\":%u,\"TimeoutInMs\":200}", pid);
 
@@ -257,8 +307,7 @@ Test(bridge, wait_times_out_then_signal_ends_the_process)
 
 Test(bridge, signal_without_options_kills)
 {
-	uint32_t pid = execute("{\"CommandArgs\":[\"sleep\",\"30\"],"
-			       "\"CreateInUtilityVM\":true}", "");
+	uint32_t pid = execute("{\"CommandArgs\":[\"sleep\",\"30\"]}", "");
 	struct json_object *o = request(BRIDGE_SIGNAL_PROCESS,
 					"{\"ProcessId\":%u}", pid);
 
@@ -319,8 +368,7 @@ Test(bridge, console_is_a_pty_and_resizes)
 
 Test(bridge, resize_without_console_is_an_error)
 {
-	uint32_t pid = execute("{\"CommandLine\":\"sleep 30\","
-			       "\"CreateInUtilityVM\":true}", "");
+	uint32_t pid = execute("{\"CommandLine\":\"sleep 30\"}", "");
 	struct json_object *o = request(BRIDGE_RESIZE_CONSOLE,
 		"{\"ProcessId\":%u,\"Height\":40,\"Width\":120}", pid);
 
@@ -332,8 +380,7 @@ Test(bridge, resize_without_console_is_an_error)
 
 Test(bridge, get_properties_lists_processes_and_statistics)
 {
-	uint32_t pid = execute("{\"CommandLine\":\"sleep 30\","
-			       "\"CreateInUtilityVM\":true}", "");
+	uint32_t pid = execute("{\"CommandLine\":\"sleep 30\"}", "");
 	struct json_object *o = request(BRIDGE_GET_PROPERTIES,
 		"{\"ContainerId\":\"" UVM_ID "\",\"Query\":"
 		"\"{\\\"PropertyTypes\\\":[\\\"ProcessList\\\",\\\"Statistics\\\"]}\"}");
@@ -366,46 +413,238 @@ Test(bridge, get_properties_lists_processes_and_statistics)
 	cr_assert_eq(wait_exit(pid, 10000), 128 + SIGKILL);
 }
 
-Test(bridge, modify_settings_mapped_disk_errors)
+/* A disk as the kernel shows it: SYS/block/NAME/serial and DEV/NAME. */
+/*
+ * A disk as the kernel shows it: SYS/block/NAME/serial and DEV/NAME, a
+ * block device node for @dev, or a plain file when @dev is 0.
+ */
+static void fake_disk(const char *name, const char *serial, dev_t dev)
 {
-	char path[160];
-	struct json_object *o;
+	char path[200];
 	FILE *f;
 
-	/* The agent looks for disks in the test's own empty dev dir. */
-	o = request(BRIDGE_MODIFY_SETTINGS, "{\"ContainerId\":\"" UVM_ID "\","
-		    "\"Request\":{\"ResourceType\":\"MappedVirtualDisk\","
-		    "\"RequestType\":\"Add\",\"Settings\":{\"ContainerPath\":"
-		    "\"/run/disk0\",\"Lun\":0,\"CreateInUtilityVM\":true,"
-		    "\"ReadOnly\":true}}}");
-	expect_error(o, HR_FAIL, "vda");
-	json_object_put(o);
-
-	snprintf(path, sizeof(path), "%s/dev/vdc", agent.dir);
+	snprintf(path, sizeof(path), "%s/sys/block/%s", agent.dir, name);
+	cr_assert_eq(mkdir(path, 0755), 0, "%s: %s", path, strerror(errno));
+	snprintf(path, sizeof(path), "%s/sys/block/%s/serial", agent.dir, name);
 	f = fopen(path, "w");
 	cr_assert_not_null(f);
+	fprintf(f, "%s\n", serial);
 	fclose(f);
-	o = request(BRIDGE_MODIFY_SETTINGS, "{\"Request\":{\"ResourceType\":"
-		    "\"MappedVirtualDisk\",\"Settings\":{\"ContainerPath\":"
-		    "\"/run/disk2\",\"Lun\":2}}}");
-	expect_error(o, HR_FAIL, "not a block device");
-	json_object_put(o);
+	snprintf(path, sizeof(path), "%s/dev/%s", agent.dir, name);
+	if (!dev) {
+		f = fopen(path, "w");
+		cr_assert_not_null(f);
+		fclose(f);
+		return;
+	}
+	if (mknod(path, S_IFBLK | 0600, dev) < 0)
+		cr_skip_test("creating a block device node needs root: %s",
+			     strerror(errno));
+}
 
-	o = request(BRIDGE_MODIFY_SETTINGS, "{\"Request\":{\"ResourceType\":"
-		    "\"MappedVirtualDisk\",\"Settings\":{\"ContainerPath\":"
-		    "\"relative\",\"Lun\":1}}}");
-	expect_error(o, HR_INVALID_ARG, "absolute");
-	json_object_put(o);
+/* An unbound loop device: a block device nothing can mount. */
+#define UNBOUND_LOOP makedev(7, 200)
 
-	o = request(BRIDGE_MODIFY_SETTINGS, "{\"Request\":{\"ResourceType\":"
-		    "\"MappedVirtualDisk\",\"RequestType\":\"Remove\","
-		    "\"Settings\":{\"ContainerPath\":\"/run/never-mounted\"}}}");
-	expect_error(o, HR_FAIL, "nothing was mounted");
-	json_object_put(o);
+static struct json_object *modify(const char *settings)
+{
+	return request(BRIDGE_MODIFY_SETTINGS, "{\"ContainerId\":\"" UVM_ID
+		       "\",\"ActivityId\":\"" ACTIVITY "\",\"Request\":%s}",
+		       settings);
+}
 
+/* ModifySettings with the Request @fmt names @path in: it must succeed. */
+static void modify_succeeds(const char *fmt, const char *path)
+{
+	char settings[1024];
+	struct json_object *o;
+
+	snprintf(settings, sizeof(settings), fmt, path);
+	o = modify(settings);
+	cr_assert_eq(field_int(o, "Result"), 0, "%s", json_object_to_json_string(o));
+	json_object_put(o);
+}
+
+static void modify_fails(const char *settings, int32_t hr, const char *needle)
+{
+	struct json_object *o = modify(settings);
+
+	expect_error(o, hr, needle);
+	json_object_put(o);
+}
+
+/*
+ * hcsshim's LCOWMappedVirtualDisk (uvm/scsi/backend.go mountRequest):
+ * Controller and Lun name the disk whose serial is scsi-C-L; omitted
+ * (Go's omitempty) they are 0.
+ */
+Test(bridge, mapped_disk_is_found_by_its_scsi_serial)
+{
+	modify_fails("{\"RequestType\":\"Add\",\"ResourceType\":\"MappedVirtualDisk\","
+		     "\"Settings\":{\"MountPath\":\"/run/mounts/m0\",\"ReadOnly\":true,"
+		     "\"Options\":[\"ro\"]}}",
+		     HR_FAIL, "controller 0, lun 0: no disk under");
+	fake_disk("vdc", "scsi-1-5", 0);
+	modify_fails("{\"RequestType\":\"Add\",\"ResourceType\":\"MappedVirtualDisk\","
+		     "\"Settings\":{\"MountPath\":\"/run/mounts/m1\",\"Lun\":5,"
+		     "\"Controller\":1}}",
+		     HR_FAIL, "/dev/vdc is not a block device");
+	fake_disk("vdd", "scsi-1-5", 0);
+	modify_fails("{\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":"
+		     "{\"Lun\":5,\"Controller\":1}}",
+		     HR_FAIL, "both have serial scsi-1-5");
+}
+
+Test(bridge, mapped_disk_block_dev_partition_and_mount_errors)
+{
+	char link[160], target[160], want[160];
+	struct json_object *o;
+	ssize_t n;
+
+	fake_disk("vdb", "scsi-0-3", UNBOUND_LOOP);
+	snprintf(link, sizeof(link), "%s/links/disk", agent.dir);
+	modify_fails("{\"RequestType\":\"Add\",\"ResourceType\":\"MappedVirtualDisk\","
+		     "\"Settings\":{\"MountPath\":\"/run/x\",\"Lun\":3,\"Partition\":1}}",
+		     HR_FAIL, "disk vdb has no partition 1");
+	/* BlockDev: MountPath becomes a link to the device. */
+	o = request(BRIDGE_MODIFY_SETTINGS, "{\"Request\":{\"RequestType\":\"Add\","
+		    "\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":"
+		    "{\"MountPath\":\"%s\",\"Lun\":3,\"BlockDev\":true}}}", link);
+	cr_assert_eq(field_int(o, "Result"), 0, "%s", json_object_to_json_string(o));
+	json_object_put(o);
+	n = readlink(link, target, sizeof(target) - 1);
+	cr_assert_gt(n, 0);
+	target[n] = 0;
+	snprintf(want, sizeof(want), "%s/dev/vdb", agent.dir);
+	cr_assert_str_eq(target, want);
+	o = request(BRIDGE_MODIFY_SETTINGS, "{\"Request\":{\"RequestType\":\"Remove\","
+		    "\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":"
+		    "{\"MountPath\":\"%s\",\"Lun\":3,\"BlockDev\":true}}}", link);
+	cr_assert_eq(field_int(o, "Result"), 0, "%s", json_object_to_json_string(o));
+	json_object_put(o);
+	cr_assert(readlink(link, target, sizeof(target)) < 0 && errno == ENOENT);
+	/* Nothing to mount on an unbound loop device: the reason comes back. */
 	o = request(BRIDGE_MODIFY_SETTINGS, "{\"Request\":{\"ResourceType\":"
-		    "\"Network\",\"Settings\":{}}}");
-	expect_error(o, HR_NOT_IMPL, "Network");
+		    "\"MappedVirtualDisk\",\"Settings\":{\"MountPath\":\"%s/mnt\","
+		    "\"Lun\":3,\"Filesystem\":\"ext4\",\"EnsureFilesystem\":true}}}",
+		    agent.dir);
+	expect_error(o, HR_FAIL, "EnsureFilesystem: this agent does not format "
+		     "disks: mounting");
+	json_object_put(o);
+}
+
+/* Runs @cmd, giving its first output line in @out; nonzero: it failed. */
+static int run_line(const char *cmd, char *out, size_t len)
+{
+	FILE *p = popen(cmd, "r");
+	int ok = p && fgets(out, (int)len, p) != NULL;
+
+	if (p && pclose(p) != 0)
+		ok = 0;
+	out[strcspn(out, "\n")] = 0;
+	return ok ? 0 : -1;
+}
+
+/*
+ * The whole way on a real disk: an ext4 image on a loop device, found by
+ * its serial, mounted read-only with options, read, and removed.
+ */
+Test(bridge, mapped_disk_mounts_a_real_file_system, .timeout = 120)
+{
+	char src[160], cmd[512], line[256], file[200];
+	struct stat st;
+	FILE *f;
+
+	if (geteuid() != 0)
+		cr_skip_test("mounting needs root");
+	snprintf(src, sizeof(src), "%s/content", agent.dir);
+	cr_assert_eq(mkdir(src, 0755), 0);
+	snprintf(file, sizeof(file), "%s/hello.txt", src);
+	f = fopen(file, "w");
+	cr_assert_not_null(f);
+	fputs("hello from a disk\n", f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "truncate -s 8M %s/disk.img && mkfs.ext4 -q "
+		 "-F -d %s %s/disk.img >/dev/null 2>&1", agent.dir, src, agent.dir);
+	if (system(cmd) != 0)
+		cr_skip_test("mkfs.ext4 -d is not available");
+	snprintf(cmd, sizeof(cmd), "losetup --find --show %s/disk.img 2>/dev/null",
+		 agent.dir);
+	if (run_line(cmd, loop_dev, sizeof(loop_dev)) < 0 ||
+	    stat(loop_dev, &st) < 0 || !S_ISBLK(st.st_mode)) {
+		loop_dev[0] = 0;
+		cr_skip_test("no loop device to attach the image to");
+	}
+	fake_disk(strrchr(loop_dev, '/') + 1, "scsi-0-6", st.st_rdev);
+	snprintf(mounted_at, sizeof(mounted_at), "%s/mnt", agent.dir);
+	/* uvm/scsi/backend.go mountRequest: Controller 0 is left out. */
+	modify_succeeds("{\"RequestType\":\"Add\",\"ResourceType\":"
+			"\"MappedVirtualDisk\",\"Settings\":{\"MountPath\":\"%s\","
+			"\"Lun\":6,\"ReadOnly\":true,\"Options\":[\"nosuid\","
+			"\"rprivate\"]}}", mounted_at);
+	snprintf(file, sizeof(file), "%s/hello.txt", mounted_at);
+	f = fopen(file, "r");
+	cr_assert_not_null(f, "%s: %s", file, strerror(errno));
+	cr_assert_not_null(fgets(line, sizeof(line), f));
+	fclose(f);
+	cr_assert_str_eq(line, "hello from a disk\n");
+	snprintf(cmd, sizeof(cmd), "grep ' %s ' /proc/self/mountinfo", mounted_at);
+	cr_assert_eq(run_line(cmd, line, sizeof(line)), 0, "not mounted");
+	cr_assert(strstr(line, " ro,") && strstr(line, "nosuid"), "%s", line);
+	/* unmountRequest. */
+	modify_succeeds("{\"RequestType\":\"Remove\",\"ResourceType\":"
+			"\"MappedVirtualDisk\",\"Settings\":{\"MountPath\":"
+			"\"%s\",\"Lun\":6,\"ReadOnly\":true}}", mounted_at);
+	mounted_at[0] = 0;
+	cr_assert(stat(file, &st) < 0 && errno == ENOENT, "still mounted");
+}
+
+/* The seed's shape: ContainerPath and Lun (controller 0). */
+Test(bridge, mapped_disk_in_the_seed_shape)
+{
+	fake_disk("vde", "scsi-0-2", 0);
+	modify_fails("{\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":"
+		     "{\"ContainerPath\":\"/run/disk2\",\"Lun\":2,"
+		     "\"CreateInUtilityVM\":true,\"ReadOnly\":true}}",
+		     HR_FAIL, "/dev/vde is not a block device");
+	modify_fails("{\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":"
+		     "{\"ContainerPath\":\"relative\",\"Lun\":1}}",
+		     HR_INVALID_ARG, "absolute");
+	modify_fails("{\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":"
+		     "{\"ContainerPath\":\"\",\"Lun\":2,\"AttachOnly\":true}}",
+		     HR_FAIL, "not a block device");
+}
+
+Test(bridge, modify_settings_refusals)
+{
+	modify_fails("{\"RequestType\":\"Remove\",\"ResourceType\":"
+		     "\"MappedVirtualDisk\",\"Settings\":{\"MountPath\":"
+		     "\"/run/never-mounted\"}}",
+		     HR_FAIL, "nothing was mounted");
+	modify_fails("{\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":"
+		     "{\"MountPath\":\"/run/e\",\"Encrypted\":true}}",
+		     HR_NOT_IMPL, "encrypted disks");
+	modify_fails("{\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":"
+		     "{\"Controller\":4}}",
+		     HR_INVALID_ARG, "controllers are 0..3");
+	/* uvm/scsi/backend.go unplugRequest. */
+	modify_fails("{\"RequestType\":\"Remove\",\"ResourceType\":\"SCSIDevice\","
+		     "\"Settings\":{\"Controller\":0,\"Lun\":1}}",
+		     HR_NOT_IMPL, "cannot be unplugged");
+	modify_fails("{\"ResourceType\":\"Network\",\"Settings\":{}}",
+		     HR_NOT_IMPL, "Network");
+}
+
+/* Other containers do not exist: their requests say so. */
+Test(bridge, containers_other_than_the_uvm_do_not_exist)
+{
+	struct json_object *o;
+
+	o = request(BRIDGE_GET_PROPERTIES, "{\"ContainerId\":\"c1\",\"Query\":"
+		    "\"{\\\"PropertyTypes\\\":[\\\"ProcessList\\\"]}\"}");
+	expect_error(o, HR_SYSTEM_NOT_FOUND, "c1");
+	json_object_put(o);
+	o = request(BRIDGE_DELETE_CONTAINER_STATE, "{\"ContainerId\":\"c1\"}");
+	expect_error(o, HR_SYSTEM_NOT_FOUND, "c1");
 	json_object_put(o);
 }
 
@@ -423,8 +662,7 @@ Test(bridge, dump_stacks_describes_the_agent)
 
 Test(bridge, delete_container_state)
 {
-	uint32_t pid = execute("{\"CommandLine\":\"sleep 30\","
-			       "\"CreateInUtilityVM\":true}", "");
+	uint32_t pid = execute("{\"CommandLine\":\"sleep 30\"}", "");
 	struct json_object *o = request(BRIDGE_DELETE_CONTAINER_STATE,
 					"{\"ContainerId\":\"" UVM_ID "\"}");
 
@@ -437,6 +675,36 @@ Test(bridge, delete_container_state)
 		    "{\"ContainerId\":\"" UVM_ID "\"}");
 	cr_assert_eq(field_int(o, "Result"), 0);
 	json_object_put(o);
+}
+
+/* ProcessParameters.User, and the seed's CreateInUtilityVM beside any ID. */
+Test(bridge, user_and_create_in_utility_vm)
+{
+	int lout = bridge_host_relay_listen(agent.bridge_sock, 4001, NULL);
+	struct json_object *p = json_object_new_string(
+		"{\"CommandLine\":\"id -u\",\"User\":\"65534\","
+		"\"CreateStdOutPipe\":true,\"CreateInUtilityVM\":true}");
+	struct json_object *o;
+	char buf[64];
+	int out;
+
+	if (geteuid() != 0)
+		cr_skip_test("running as another user needs root");
+	o = request(BRIDGE_EXECUTE_PROCESS, "{\"ContainerId\":\"seed-host\","
+		    "\"Settings\":{\"ProcessParameters\":%s,"
+		    "\"VsockStdioRelaySettings\":{\"StdOut\":4001}}}",
+		    json_object_to_json_string(p));
+	json_object_put(p);
+	cr_assert_eq(field_int(o, "Result"), 0, "%s", json_object_to_json_string(o));
+	out = unix_accept_timeout(lout, TIMEOUT);
+	cr_assert_geq(out, 0);
+	read_all(out, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "65534\n");
+	cr_assert_eq(wait_exit((uint32_t)field_int(o, "ProcessId"),
+			       BRIDGE_INFINITE_WAIT), 0);
+	json_object_put(o);
+	close(out);
+	close(lout);
 }
 
 Test(bridge, containers_are_not_supported_yet)
@@ -466,7 +734,12 @@ Test(bridge, execute_errors)
 	o = request(BRIDGE_EXECUTE_PROCESS, "{\"Settings\":{\"ProcessParameters\":"
 		    "\"{\\\"CommandArgs\\\":[\\\"/no/such/program\\\"],"
 		    "\\\"CreateInUtilityVM\\\":true}\"}}");
-	expect_error(o, HR_NOT_FOUND, "/no/such/program");
+	expect_error(o, HR_FAIL, "/no/such/program");
+	json_object_put(o);
+	o = request(BRIDGE_EXECUTE_PROCESS, "{\"ContainerId\":\"" UVM_ID "\","
+		    "\"Settings\":{\"ProcessParameters\":\"{\\\"CommandLine\\\":"
+		    "\\\"true\\\",\\\"User\\\":\\\"no-such-user\\\"}\"}}");
+	expect_error(o, HR_FAIL, "no such user");
 	json_object_put(o);
 	o = request(BRIDGE_EXECUTE_PROCESS, "{\"Settings\":{\"ProcessParameters\":"
 		    "\"{\\\"CommandLine\\\":\\\"true\\\",\\\"CreateStdOutPipe\\\":"
@@ -540,8 +813,7 @@ Test(bridge, oversized_message_closes_the_bridge_and_the_agent_redials)
 
 static void shutdown_test(uint32_t type)
 {
-	uint32_t pid = execute("{\"CommandLine\":\"trap '' TERM; sleep 30\","
-			       "\"CreateInUtilityVM\":true}", "");
+	uint32_t pid = execute("{\"CommandLine\":\"trap '' TERM; sleep 30\"}", "");
 	struct json_object *o = request(type, "{\"ContainerId\":\"" UVM_ID "\"}");
 	int status;
 

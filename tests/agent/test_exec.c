@@ -156,15 +156,22 @@ Test(exec, user_as_uid_gid_and_name)
 	run_free(&r);
 }
 
-Test(exec, unknown_user_is_an_error)
+/* As a shell or matchlock's launcher: the reason on stderr, status 127. */
+Test(exec, unknown_user_exits_127_with_the_reason_on_stderr)
 {
 	struct exec_request req = { .command = "true",
 				    .user = "no-such-user-xyz" };
 	struct run r;
 
 	run_req(FRAME_EXEC, &req, &r);
-	cr_assert_eq(r.res.exit_code, 1);
-	cr_assert_not_null(strstr(r.res.error, "no-such-user-xyz"));
+	cr_assert_eq(r.res.exit_code, 127);
+	cr_assert_null(r.res.error, "%s", r.res.error);
+	cr_assert_str_eq(ERR(&r), "guest-agent: user \"no-such-user-xyz\": no such "
+			 "user in /etc/passwd\n");
+	run_free(&r);
+	run_req(FRAME_EXEC_STREAM, &req, &r);
+	cr_assert_eq(r.res.exit_code, 127);
+	cr_assert_not_null(strstr(ERR(&r), "no-such-user-xyz"));
 	run_free(&r);
 }
 
@@ -182,29 +189,43 @@ Test(exec, exec_stream_sends_chunks_then_result)
 	run_free(&r);
 }
 
-/* Reads frames until Exit; collects Stdout. Returns the exit code. */
+/*
+ * Reads frames until Exit; collects Stdout, and Stderr and any ExecResult
+ * error in @error. Returns a shell's status: the code, or 128 + N when Exit
+ * is uint32(-1) followed by signal N.
+ */
 static int read_until_exit(struct exec_stream *s, struct bytebuf *out,
 			   char *error, size_t error_len)
 {
 	struct frame_event ev;
 	struct err e = { "" };
 
+	if (error)
+		error[0] = 0;
 	for (;;) {
 		int r = exec_stream_next(s, &ev, 20000, &e);
 
 		cr_assert_eq(r, 1, "stream ended: %s", e.msg);
 		if (ev.kind == FRAME_EV_CHUNK && ev.type == FRAME_STDOUT)
 			bytebuf_append(out, ev.data, ev.len);
+		if (ev.kind == FRAME_EV_CHUNK && ev.type == FRAME_STDERR && error)
+			snprintf(error + strlen(error), error_len - strlen(error),
+				 "%.*s", (int)ev.len, (const char *)ev.data);
 		if (ev.kind == FRAME_EV_FRAME && ev.type == FRAME_EXEC_RESULT &&
 		    error) {
 			struct exec_result res;
 
 			cr_assert_eq(exec_result_decode((const char *)ev.data,
 							ev.len, &res, &e), 0);
-			snprintf(error, error_len, "%s", res.error ? res.error : "");
+			snprintf(error + strlen(error), error_len - strlen(error),
+				 "%s", res.error ? res.error : "");
 			exec_result_free(&res);
 		}
 		if (ev.kind == FRAME_EV_FRAME && ev.type == FRAME_EXIT) {
+			if (ev.len == 5) {
+				cr_assert_eq(get_be32(ev.data), UINT32_MAX);
+				return 128 + ev.data[4];
+			}
 			cr_assert_eq(ev.len, 4);
 			return (int)get_be32(ev.data);
 		}
@@ -305,7 +326,8 @@ Test(exec, signal_kill_in_exec_stream_reports_the_signal)
 		cr_assert_eq(exec_stream_next(&s, &ev, 20000, &e), 1, "%s", e.msg);
 	while (ev.type != FRAME_EXEC_RESULT);
 	cr_assert_eq(exec_result_decode((const char *)ev.data, ev.len, &res, &e), 0);
-	cr_assert_eq(res.exit_code, 128 + SIGKILL);
+	/* Go's ExitCode() for a signalled process, and the signal beside it. */
+	cr_assert_eq(res.exit_code, -1);
 	cr_assert_eq(res.signal, SIGKILL);
 	exec_result_free(&res);
 	exec_stream_close(&s);
@@ -461,6 +483,36 @@ Test(exec, hundred_megabytes_stream_in_bounded_memory, .timeout = 180)
 	cr_assert_lt(hwm - base, 16 * 1024, "agent grew by %ld KiB", hwm - base);
 }
 
+/*
+ * Exec past its 4 MiB capture: what was collected goes out as Stdout
+ * frames, the rest follows as it comes, then the ExecResult without it;
+ * the agent holds the capture, not the output.
+ */
+Test(exec, exec_output_past_the_capture_limit_arrives_whole, .timeout = 180)
+{
+	const size_t total = 40u * 1000 * 1000;
+	struct exec_request req = {
+		.command = "head -c 40000000 /dev/zero | tr '\\0' x; echo e >&2" };
+	long base = proc_status_kib(agent.pid, "VmHWM"), hwm;
+	struct run r;
+	const char *p;
+
+	run_req(FRAME_EXEC, &req, &r);
+	cr_assert_eq(r.res.exit_code, 0, "%s", r.res.error);
+	cr_assert_null(r.res.error);
+	cr_assert_eq(r.res.out_len, 0, "the spilled stream is not in the result");
+	cr_assert_eq(bytebuf_len(&r.out), total + 1);
+	p = OUT(&r);
+	for (size_t i = 0; i < total; i++)
+		cr_assert_eq(p[i], 'x', "byte %zu", i);
+	cr_assert_str_eq(ERR(&r), "e\n");
+	cr_assert_eq(r.res.err_len, 2, "stderr stayed in the result");
+	run_free(&r);
+	hwm = proc_status_kib(agent.pid, "VmHWM");
+	/* The 4 MiB capture (and, sanitized, its growth), not the 40 MB. */
+	cr_assert_lt(hwm - base, 16 * 1024, "agent grew by %ld KiB", hwm - base);
+}
+
 Test(exec, a_client_that_never_reads_does_not_grow_the_agent)
 {
 	char cmd[256], pidfile[128], out[64];
@@ -583,7 +635,9 @@ Test(exec, command_that_cannot_be_executed)
 
 	run_req(FRAME_EXEC, &req, &r);
 	cr_assert_eq(r.res.exit_code, 127);
-	cr_assert_not_null(strstr(r.res.error, "/no/such/program"));
+	cr_assert_null(r.res.error);
+	cr_assert_not_null(strstr(ERR(&r), "cannot execute \"/no/such/program\""),
+			   "%s", ERR(&r));
 	run_free(&r);
 
 	snprintf(path, sizeof(path), "%s/not-executable", agent.dir);
@@ -595,11 +649,10 @@ Test(exec, command_that_cannot_be_executed)
 	req.command = path;
 	run_req(FRAME_EXEC, &req, &r);
 	cr_assert_eq(r.res.exit_code, 126);
-	cr_assert_not_null(strstr(r.res.error, "Permission denied"), "%s",
-			   r.res.error);
+	cr_assert_not_null(strstr(ERR(&r), "Permission denied"), "%s", ERR(&r));
 	run_free(&r);
 
-	/* ExecPipe clients wait for Exit: they get the error, then Exit 127. */
+	/* ExecPipe clients read output and Exit: the reason, then Exit 127. */
 	struct exec_stream s;
 	struct bytebuf out = { 0 };
 	struct err e = { "" };
@@ -613,6 +666,34 @@ Test(exec, command_that_cannot_be_executed)
 	exec_stream_close(&s);
 	bytebuf_free(&out);
 	assert_agent_alive(&agent);
+}
+
+/*
+ * A process that cannot start at all: ExecPipe and ExecTTY say why where
+ * their clients look (Stderr, the terminal), then Exit 1.
+ */
+Test(exec, start_failure_in_pipe_and_tty_sessions)
+{
+	struct exec_request req = { .command = "true",
+				    .working_dir = "/no/such/dir" };
+	struct exec_stream s;
+	struct bytebuf out = { 0 };
+	struct err e = { "" };
+	char error[256];
+
+	exec_stream_init(&s, agent_connect(&agent));
+	cr_assert_eq(exec_stream_send_request(&s, FRAME_EXEC_PIPE, &req, &e), 0);
+	cr_assert_eq(read_until_exit(&s, &out, error, sizeof(error)), 1);
+	cr_assert_str_eq(error, "failed to start command: working directory "
+			 "\"/no/such/dir\": No such file or directory\n");
+	exec_stream_close(&s);
+	exec_stream_init(&s, agent_connect(&agent));
+	cr_assert_eq(exec_stream_send_request(&s, FRAME_EXEC_TTY, &req, &e), 0);
+	cr_assert_eq(read_until_exit(&s, &out, error, sizeof(error)), 1);
+	cr_assert_not_null(memmem(bytebuf_head(&out), bytebuf_len(&out),
+				  "failed to start command: ", 25));
+	exec_stream_close(&s);
+	bytebuf_free(&out);
 }
 
 Test(exec, bad_signal_payload_cancels_the_session)

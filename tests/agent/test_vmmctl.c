@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: MIT
-/* vmmctl exec end to end: directly on the agent's Unix socket, and through
- * a Firecracker-style vsock Unix socket played by the test. */
+/* vmmctl exec and port-forward end to end: directly on the agent's Unix
+ * socket, and through a Firecracker-style vsock Unix socket played by the
+ * test. */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <pty.h>
@@ -20,6 +25,7 @@
 #include "tests/agent/helpers.h"
 
 static struct test_agent agent;
+static pid_t forwarder;		/* a vmmctl port-forward a test started */
 
 static void setup(void)
 {
@@ -28,6 +34,10 @@ static void setup(void)
 
 static void teardown(void)
 {
+	if (forwarder > 0) {
+		kill(forwarder, SIGTERM);
+		waitpid(forwarder, NULL, 0);
+	}
 	agent_stop_expect_clean(&agent);
 }
 
@@ -305,4 +315,166 @@ Test(vmmctl, tty_mode_restores_the_local_terminal)
 	cr_assert_eq(after.c_oflag, before.c_oflag);
 	close(master);
 	close(slave);
+}
+
+/* A TCP server in the "guest": each client's bytes come back upper-cased. */
+struct upper_server {
+	int lfd;
+	uint16_t port;
+	pthread_t thread;
+};
+
+static void *upper_main(void *opaque)
+{
+	struct upper_server *u = opaque;
+	int c = accept(u->lfd, NULL, NULL);
+	char buf[4096];
+	ssize_t n;
+
+	if (c < 0)
+		return NULL;
+	while ((n = read(c, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++)
+			buf[i] = (char)toupper((unsigned char)buf[i]);
+		if (write(c, buf, (size_t)n) != n)
+			break;
+	}
+	close(c);
+	return NULL;
+}
+
+static void upper_start(struct upper_server *u)
+{
+	struct sockaddr_in in = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(in);
+
+	/* Not inherited: a listener left in vmmctl would take connections. */
+	u->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert_eq(bind(u->lfd, (struct sockaddr *)&in, sizeof(in)), 0);
+	cr_assert_eq(listen(u->lfd, 4), 0);
+	cr_assert_eq(getsockname(u->lfd, (struct sockaddr *)&in, &len), 0);
+	u->port = ntohs(in.sin_port);
+	cr_assert_eq(pthread_create(&u->thread, NULL, upper_main, u), 0);
+}
+
+/* vmmctl port-forward --unix EXEC 0:PORT; *@local is its listening port. */
+static pid_t forward_start(uint16_t guest_port, uint16_t *local, int *err_fd)
+{
+	char pair[32], line[160];
+	int o[2], e[2];
+	size_t n = 0;
+	unsigned port = 0;
+	pid_t pid;
+
+	snprintf(pair, sizeof(pair), "0:%u", guest_port);
+	cr_assert(pipe2(o, O_CLOEXEC) == 0 && pipe2(e, O_CLOEXEC) == 0);
+	pid = fork();
+	if (pid == 0) {
+		dup2(o[1], 1);
+		dup2(e[1], 2);
+		execl(vmmctl_path(), vmmctl_path(), "port-forward", "--unix",
+		      agent.exec_sock, pair, (char *)NULL);
+		_exit(127);
+	}
+	close(o[1]);
+	close(e[1]);
+	while (n < sizeof(line) - 1 && read(o[0], line + n, 1) == 1 &&
+	       line[n] != '\n')
+		n++;
+	line[n] = 0;
+	close(o[0]);
+	cr_assert_eq(sscanf(line, "Forwarding from 127.0.0.1:%u -> guest port",
+			    &port), 1, "first line: \"%s\"", line);
+	*local = (uint16_t)port;
+	*err_fd = e[0];
+	forwarder = pid;
+	return pid;
+}
+
+static int tcp_connect(uint16_t port)
+{
+	struct sockaddr_in in = { .sin_family = AF_INET,
+				  .sin_port = htons(port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	cr_assert_eq(connect(fd, (struct sockaddr *)&in, sizeof(in)), 0);
+	return fd;
+}
+
+static size_t read_until_eof(int fd, char *buf, size_t len)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		cr_assert_gt(poll(&p, 1, 20000), 0, "no end of stream after "
+			     "\"%.*s\"", (int)got, buf);
+		n = read(fd, buf + got, len - 1 - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = 0;
+	return got;
+}
+
+Test(vmmctl, port_forward_relays_a_tcp_connection_both_ways)
+{
+	struct upper_server u;
+	uint16_t local;
+	char buf[256];
+	int fd, err_fd, status;
+	pid_t pid;
+
+	upper_start(&u);
+	pid = forward_start(u.port, &local, &err_fd);
+	fd = tcp_connect(local);
+	cr_assert_eq(write(fd, "hello through the agent", 23), 23);
+	/* The end of our input reaches the server, whose close ends ours. */
+	shutdown(fd, SHUT_WR);
+	read_until_eof(fd, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "HELLO THROUGH THE AGENT");
+	close(fd);
+	pthread_join(u.thread, NULL);
+	close(u.lfd);
+
+	/* Nothing listens there any more: the agent's reason, and a close. */
+	fd = tcp_connect(local);
+	read_until_eof(fd, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "");
+	close(fd);
+	kill(pid, SIGTERM);
+	waitpid(pid, &status, 0);
+	forwarder = 0;
+	read_until_eof(err_fd, buf, sizeof(buf));
+	close(err_fd);
+	cr_assert_not_null(strstr(buf, "the guest refused: connect 127.0.0.1:"),
+			   "%s", buf);
+	cr_assert_not_null(strstr(buf, "Connection refused"), "%s", buf);
+}
+
+Test(vmmctl, port_forward_usage_errors)
+{
+	const char *bad[] = { "80", "0:0", "x:80", "1:70000" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		int status;
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			int null = open("/dev/null", O_WRONLY);
+
+			dup2(null, 2);
+			execl(vmmctl_path(), vmmctl_path(), "port-forward", "--unix",
+			      agent.exec_sock, bad[i], (char *)NULL);
+			_exit(127);
+		}
+		waitpid(pid, &status, 0);
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 2,
+			  "\"%s\": status %#x", bad[i], status);
+	}
 }

@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "boot/e820.h"
+#include "boot/x86/e820.h"
+#include "vmm/arch.h"
 #include "harness.h"
 #include "lib/util.h"
 
@@ -44,7 +45,7 @@ Test(stock_kernel, debian_cloud_early_boot, .timeout = LINUX_TIMEOUT_S + 30)
 	char line[128];
 	char *out;
 
-	guest_mem_init_buffer(&mem, NULL, LINUX_MEM_MIB * MiB);
+	guest_mem_init_buffer(&mem, &arch_ram_map, NULL, LINUX_MEM_MIB * MiB);
 	n = e820_build(&mem, map);
 	cr_assert_gt(n, 0);
 	e820_line(&map[n - 1], line, sizeof(line));

@@ -57,7 +57,7 @@ $(FUZZ_DEVICES:%=$(BUILD)/fuzz/fuzz_%): FUZZ_LDFLAGS += -Wl,--wrap=virtq_pop
 $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%): $(BUILD)/fuzz/fuzz_%: \
 		$(BUILD)/fuzz/obj/tests/fuzz/fuzz_%.o $(BUILD)/fuzz/libfuzzed.a
 	$(FUZZ_CC) $(FUZZ_LDFLAGS) -o $@ $< $(BUILD)/fuzz/libfuzzed.a \
-		-lpthread -ljson-c -laio
+		$(VMM_LIBS)
 
 # Runs target $(1) for $(2) seconds on its corpus; prints its final
 # statistics, or the tail of its log when it found a crash, a leak, a

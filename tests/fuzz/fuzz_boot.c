@@ -15,7 +15,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "boot/boot.h"
+#include "boot/x86/boot.h"
+#include "vmm/arch.h"
 #include "fuzz_cost.h"
 
 #define SMALL_MEM (64 * MiB)
@@ -39,8 +40,8 @@ static void init_once(void)
 {
 	struct err e;
 
-	if (guest_mem_init(&small, SMALL_MEM, false, &e) < 0 ||
-	    guest_mem_init(&large, LARGE_MEM, false, &e) < 0) {
+	if (guest_mem_init(&small, &arch_ram_map, SMALL_MEM, false, &e) < 0 ||
+	    guest_mem_init(&large, &arch_ram_map, LARGE_MEM, false, &e) < 0) {
 		fprintf(stderr, "fuzz_boot: %s\n", e.msg);
 		abort();
 	}

@@ -37,6 +37,7 @@ static void check_frame(const struct frame_event *ev)
 	struct exec_result res;
 	struct file_request freq;
 	struct file_result fres;
+	struct port_forward_request fwd;
 	struct err e;
 
 	switch (ev->type) {
@@ -60,6 +61,11 @@ static void check_frame(const struct frame_event *ev)
 	case FRAME_FILE_RESULT:
 		if (file_result_decode((const char *)ev->data, ev->len, &fres, &e) == 0)
 			file_result_free(&fres);
+		break;
+	case FRAME_PORT_FORWARD:
+		if (port_forward_decode((const char *)ev->data, ev->len, &fwd,
+					&e) == 0)
+			port_forward_free(&fwd);
 		break;
 	}
 }

@@ -15,11 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "devices/legacy.h"
+#include "devices/x86/legacy.h"
 #include "devices/serial.h"
 #include "fuzz_cost.h"
 #include "fuzz_virtio.h"
-#include "vmm/layout.h"
+#include "vmm/arch.h"
 
 static const uint16_t ports[] = {
 	LAYOUT_PORT_COM1,           LAYOUT_PORT_I8042_DATA,
@@ -33,6 +33,8 @@ static struct vtest_host th;
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct chardev_config none = { .kind = CHARDEV_NONE };
+	struct serial_place at = { .base = LAYOUT_PORT_COM1,
+				   .gsi = LAYOUT_IRQ_COM1 };
 	struct fuzz_input in = { data, size };
 	struct device *kbc, *pm, *dbg;
 	struct serial *com1;
@@ -44,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The devices stay on the bus until it goes, as in a VM. */
 	bus_destroy(&th.pio);
 	bus_init(&th.pio, "port I/O");
-	if (serial_create(&th.host, 1, &none, NULL, &com1, &e) < 0 ||
+	if (serial_create(&th.host, 1, &at, &none, NULL, &com1, &e) < 0 ||
 	    i8042_create(&th.host, &kbc, &e) < 0 ||
 	    acpi_pm_create(&th.host, &pm, &e) < 0 ||
 	    debug_exit_create(&th.host, &dbg, &e) < 0) {

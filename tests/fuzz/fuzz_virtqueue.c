@@ -68,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_cost_begin();
 	memset(ram, 0, sizeof(ram));
 	memcpy(ram, data + HDR_LEN, MIN(size - HDR_LEN, sizeof(ram)));
-	guest_mem_init_buffer(&mem, ram, sizeof(ram));
+	guest_mem_init_buffer(&mem, NULL, ram, sizeof(ram));
 	if (virtq_init(&vq, 0, MAX_QUEUE) < 0)
 		abort();
 	vq.size = (uint16_t)(1u << (data[0] % 10));

@@ -8,8 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "boot/elf.h"
-#include "boot/zeropage.h"
+#include "boot/x86/elf.h"
+#include "boot/x86/zeropage.h"
+#include "vmm/arch.h"
 
 void tg_init(struct test_guest *g, uint64_t size)
 {
@@ -17,7 +18,7 @@ void tg_init(struct test_guest *g, uint64_t size)
 	cr_assert_not_null(g->buf, "allocating %llu bytes of test guest RAM",
 			   (unsigned long long)size);
 	g->size = size;
-	guest_mem_init_buffer(&g->mem, g->buf, size);
+	guest_mem_init_buffer(&g->mem, &arch_ram_map, g->buf, size);
 }
 
 void tg_fini(struct test_guest *g)

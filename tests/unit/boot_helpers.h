@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "boot/boot.h"
+#include "boot/x86/boot.h"
 
 struct test_guest {
 	struct guest_mem mem;

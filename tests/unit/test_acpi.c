@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "boot/acpi.h"
-#include "boot/aml.h"
+#include "boot/x86/acpi.h"
+#include "boot/x86/aml.h"
 #include "boot_helpers.h"
-#include "vmm/layout.h"
+#include "vmm/arch/x86/layout.h"
 
 static uint8_t sum(const uint8_t *p, size_t n)
 {

@@ -64,7 +64,8 @@ Test(api_config, maps_every_field_the_vmm_honours)
 	cr_assert(cfg.disks[0].read_only);
 	cr_assert_str_eq(cfg.disks[0].serial, "root-1");
 	cr_assert_not(cfg.disks[1].read_only);
-	cr_assert_null(cfg.disks[1].serial);
+	/* The guest agent finds a scsi_disks entry by its SCSI address. */
+	cr_assert_str_eq(cfg.disks[1].serial, "scsi-0-1");
 	cr_assert_eq(cfg.nr_nets, 1);
 	cr_assert_str_eq(cfg.nets[0].tap_name, "tap0");
 	cr_assert(cfg.nets[0].has_mac);
@@ -206,6 +207,38 @@ Test(api_config, devices_have_messages_of_their_own)
 	vm_config_free(&again);
 }
 
+Test(api_config, scsi_address_is_the_disk_serial_and_reads_back)
+{
+	struct vm_config cfg, again;
+	struct json_object *json, *req, *disk;
+	struct rpc_error re;
+	char *log_id, *log2;
+
+	cr_assert_eq(from("{\"config\":{\"direct_boot\":{\"kernel_path\":\"k\"},"
+			  "\"devices_config\":{\"scsi_disks\":[{\"host_path\":\"/a\","
+			  "\"controller\":2,\"lun\":7},{\"host_path\":\"/b\","
+			  "\"controller\":3,\"lun\":63}]}}}", &cfg, &log_id, &re),
+		     0, "%s", re.e.msg);
+	cr_assert_str_eq(cfg.disks[0].serial, "scsi-2-7");
+	cr_assert_str_eq(cfg.disks[1].serial, "scsi-3-63");
+	json = config_to_json(&cfg);
+	disk = json_object_array_get_idx(json_object_object_get(
+		json_object_object_get(json, "devices_config"), "scsi_disks"), 1);
+	cr_assert_eq(json_object_get_int(json_object_object_get(disk, "controller")), 3);
+	cr_assert_eq(json_object_get_int(json_object_object_get(disk, "lun")), 63);
+	/* The address says it all: no serial beside it. */
+	cr_assert_not(json_object_object_get_ex(disk, "serial", NULL));
+	req = json_object_new_object();
+	json_object_object_add(req, "config", json);
+	cr_assert_eq(config_from_json(req, &again, &log2, &re), 0, "%s", re.e.msg);
+	cr_assert_str_eq(again.disks[0].serial, "scsi-2-7");
+	cr_assert_str_eq(again.disks[1].serial, "scsi-3-63");
+	json_object_put(req);
+	free(log_id);
+	vm_config_free(&cfg);
+	vm_config_free(&again);
+}
+
 Test(api_config, a_device_given_twice_is_refused)
 {
 	static const struct {
@@ -286,8 +319,12 @@ Test(api_config, refuses_what_it_cannot_honour)
 		  "windows_device" },
 		{ "\"devices_config\":{\"scsi_disks\":[{\"host_path\":\"/d\",\"type\":\"SCSI_DISK_TYPE_VHDX\"}]}",
 		  RPC_UNSUPPORTED, "scsi_disks[0].type: SCSI_DISK_TYPE_VHDX images are not supported" },
-		{ "\"devices_config\":{\"scsi_disks\":[{\"host_path\":\"/d\",\"lun\":3}]}",
-		  RPC_UNSUPPORTED, "lun its index 0" },
+		{ "\"devices_config\":{\"scsi_disks\":[{\"host_path\":\"/d\",\"controller\":4}]}",
+		  RPC_INVALID_PARAMS, "scsi_disks[0]: controller 4, lun 0: controllers are 0 to 3" },
+		{ "\"devices_config\":{\"scsi_disks\":[{\"host_path\":\"/d\",\"lun\":64}]}",
+		  RPC_INVALID_PARAMS, "luns 0 to 63" },
+		{ "\"devices_config\":{\"scsi_disks\":[{\"host_path\":\"/d\",\"lun\":1},{\"host_path\":\"/e\"}]}",
+		  RPC_INVALID_PARAMS, "scsi_disks[0] and [1]: both have serial scsi-0-1" },
 		{ "\"devices_config\":{\"scsi_disks\":[{\"read_only\":true}]}",
 		  RPC_INVALID_PARAMS, "scsi_disks[0].host_path: missing" },
 		{ "\"devices_config\":{\"nic_config\":[{\"port_id\":\"tap0\",\"switch_id\":\"s\"}]}",

@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "boot/bzimage.h"
-#include "boot/kernel.h"
-#include "boot/zeropage.h"
+#include "boot/x86/bzimage.h"
+#include "boot/x86/kernel.h"
+#include "boot/x86/zeropage.h"
 #include "boot_helpers.h"
-#include "vmm/layout.h"
+#include "vmm/arch/x86/layout.h"
 
 #define RAM_64M (64 * MiB)
 

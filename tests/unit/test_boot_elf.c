@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "boot/elf.h"
-#include "boot/kernel.h"
+#include "boot/x86/elf.h"
+#include "boot/x86/kernel.h"
 #include "boot_helpers.h"
-#include "vmm/layout.h"
+#include "vmm/arch/x86/layout.h"
 
 #define RAM_64M (64 * MiB)
 

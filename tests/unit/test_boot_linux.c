@@ -4,12 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "boot/e820.h"
-#include "boot/pvh.h"
-#include "boot/x86.h"
-#include "boot/zeropage.h"
+#include "boot/x86/e820.h"
+#include "boot/x86/pvh.h"
+#include "boot/x86/entry.h"
+#include "boot/x86/zeropage.h"
 #include "boot_helpers.h"
-#include "vmm/layout.h"
+#include "vmm/arch/x86/layout.h"
 
 #define RAM_64M (64 * MiB)
 

@@ -3,9 +3,9 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "boot/x86.h"
+#include "boot/x86/entry.h"
 #include "boot_helpers.h"
-#include "vmm/layout.h"
+#include "vmm/arch/x86/layout.h"
 
 /* What KVM_GET_SREGS reports for a freshly created vCPU. */
 static void kvm_reset_sregs(struct kvm_sregs *s)

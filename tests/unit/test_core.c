@@ -7,7 +7,8 @@
 #include "vmm/bus.h"
 #include "vmm/kvm.h"
 #include "vmm/cli.h"
-#include "vmm/layout.h"
+#include "vmm/arch.h"
+#include "vmm/arch/x86/x86.h"
 #include "vmm/memory.h"
 #include "lib/ring.h"
 #include "vmm/vcpu.h"
@@ -92,7 +93,7 @@ Test(memory, regions_split_at_the_mmio_hole)
 {
 	struct guest_mem mem;
 
-	guest_mem_init_buffer(&mem, NULL, 5 * GiB);
+	guest_mem_init_buffer(&mem, &arch_ram_map, NULL, 5 * GiB);
 	cr_assert_eq(mem.nr_regions, 2);
 	cr_assert_eq(mem.regions[0].size, LAYOUT_MMIO_HOLE);
 	cr_assert_eq(mem.regions[1].gpa, LAYOUT_RAM_ABOVE_4G);
@@ -104,7 +105,7 @@ Test(memory, pointer_checks_reject_out_of_range_and_overflow)
 	static uint8_t buf[1 << 20];
 	struct guest_mem mem;
 
-	guest_mem_init_buffer(&mem, buf, sizeof(buf));
+	guest_mem_init_buffer(&mem, NULL, buf, sizeof(buf));
 	cr_assert_eq(guest_mem_ptr(&mem, 0, sizeof(buf)), buf);
 	cr_assert_eq(guest_mem_ptr(&mem, sizeof(buf) - 4, 4), buf + sizeof(buf) - 4);
 	cr_assert_null(guest_mem_ptr(&mem, sizeof(buf) - 4, 5));
@@ -120,14 +121,14 @@ Test(memory, memfd_backing_discard_zeroes_pages)
 	struct err e;
 	uint8_t *p;
 
-	cr_assert_eq(guest_mem_init(&mem, 4 * MiB, false, &e), 0, "%s", e.msg);
+	cr_assert_eq(guest_mem_init(&mem, NULL, 4 * MiB, false, &e), 0, "%s", e.msg);
 	p = guest_mem_ptr(&mem, 1 * MiB, 4096);
 	memset(p, 0xab, 4096);
 	cr_assert_eq(guest_mem_discard(&mem, 1 * MiB, 4096), 0);
 	cr_assert_eq(p[0], 0);
 	cr_assert_eq(guest_mem_discard(&mem, 4 * MiB, 4096), -1);
 	guest_mem_destroy(&mem);
-	cr_assert_eq(guest_mem_init(&mem, 4 * MiB + 1, false, &e), -1);
+	cr_assert_eq(guest_mem_init(&mem, NULL, 4 * MiB + 1, false, &e), -1);
 	cr_assert(strstr(e.msg, "multiple"), "%s", e.msg);
 }
 

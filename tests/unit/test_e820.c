@@ -3,8 +3,8 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "boot/e820.h"
-#include "vmm/layout.h"
+#include "boot/x86/e820.h"
+#include "vmm/arch/x86/layout.h"
 
 /* A guest_mem with regions laid out by hand; nothing is ever mapped. */
 static void fake_mem(struct guest_mem *mem, uint64_t low, uint64_t high)

@@ -181,6 +181,7 @@ static int open_fds(void)
 Test(serial, destroying_a_port_closes_its_descriptors)
 {
 	struct chardev_config none = { .kind = CHARDEV_NONE };
+	struct serial_place com1 = { .base = 0x3f8, .gsi = 4 };
 	struct vtest_host th;
 	struct serial *s;
 	struct err e;
@@ -189,7 +190,7 @@ Test(serial, destroying_a_port_closes_its_descriptors)
 	cr_assert_eq(vtest_host_init(&th, 1 * MiB, false), 0);
 	before = open_fds();
 	for (int i = 0; i < 4; i++) {
-		cr_assert_eq(serial_create(&th.host, 1, &none, NULL, &s, &e), 0,
+		cr_assert_eq(serial_create(&th.host, 1, &com1, &none, NULL, &s, &e), 0,
 			     "%s", e.msg);
 		s->dev.ops->destroy(&s->dev);
 		bus_destroy(&th.pio);

@@ -105,7 +105,7 @@ int vtest_host_init(struct vtest_host *th, uint64_t mem_size,
 	struct err e;
 
 	memset(th, 0, sizeof(*th));
-	if (guest_mem_init(&th->mem, mem_size, false, &e) < 0)
+	if (guest_mem_init(&th->mem, NULL, mem_size, false, &e) < 0)
 		return -1;
 	if (event_loop_init(&th->loop, &e) < 0)
 		return -1;

@@ -8,7 +8,7 @@
 #include "lib/json.h"
 #include "vmm/api/devices_json.h"
 #include "vmm/config_devices.h"
-#include "vmm/layout.h"
+#include "vmm/arch.h"
 
 #define MMIO_GAP_MIB ((LAYOUT_MMIO_HOLE_END - LAYOUT_MMIO_HOLE) / MiB)
 
@@ -16,6 +16,26 @@ static const char *const disk_types[] = {
 	"SCSI_DISK_TYPE_VHD1", "SCSI_DISK_TYPE_VHDX", "SCSI_DISK_TYPE_PHYSICAL",
 };
 enum { DISK_TYPE_PHYSICAL = 2 };
+
+/*
+ * A disk of scsi_disks reports the virtio-blk serial "scsi-C-L" for its
+ * controller C and LUN L, so the guest agent finds the disk a bridge
+ * MappedVirtualDisk names (docs/guest-agent.md). Four controllers of 64
+ * LUNs, as hcsshim's utility VMs have.
+ */
+#define SCSI_CONTROLLERS 4
+#define SCSI_LUNS 64
+#define SCSI_SERIAL_FMT "scsi-%u-%u"
+
+static bool scsi_serial_parse(const char *serial, unsigned int *controller,
+			      unsigned int *lun)
+{
+	int end = 0;
+
+	return serial && sscanf(serial, SCSI_SERIAL_FMT "%n", controller, lun,
+				&end) == 2 && !serial[end] &&
+	       *controller < SCSI_CONTROLLERS && *lun < SCSI_LUNS;
+}
 
 /* Options carried in extra_data until they are applied. */
 struct extra {
@@ -168,10 +188,10 @@ static int parse_disk(struct json_object *d, const char *p, unsigned int index,
 			 p, disk_types[type]);
 		goto fail;
 	}
-	if (controller != 0 || lun != index) {
-		rpc_fail(re, RPC_UNSUPPORTED,
-			 "%s: each disk is its own virtio-blk device: controller must be 0 and lun its index %u",
-			 p, index);
+	if (controller >= SCSI_CONTROLLERS || lun >= SCSI_LUNS) {
+		rpc_fail(re, RPC_INVALID_PARAMS,
+			 "%s: controller %u, lun %u: controllers are 0 to %d and luns 0 to %d",
+			 p, controller, lun, SCSI_CONTROLLERS - 1, SCSI_LUNS - 1);
 		goto fail;
 	}
 	if (serial && x->disk_serial[index]) {
@@ -184,7 +204,13 @@ static int parse_disk(struct json_object *d, const char *p, unsigned int index,
 		serial = x->disk_serial[index];
 		x->disk_serial[index] = NULL;
 	}
-	if (serial && config_check_disk_serial(serial, &re->e) < 0) {
+	/* Without one, the serial names the disk's SCSI address. */
+	if (!serial && asprintf(&serial, SCSI_SERIAL_FMT, controller, lun) < 0) {
+		serial = NULL;
+		rpc_fail(re, RPC_INTERNAL_ERROR, "out of memory");
+		goto fail;
+	}
+	if (config_check_disk_serial(serial, &re->e) < 0) {
 		re->code = RPC_INVALID_PARAMS;
 		err_prefix(&re->e, "%s.serial", p);
 		goto fail;
@@ -268,6 +294,19 @@ out:
 	return ret;
 }
 
+/* The guest finds a disk by its serial: two disks may not share one. */
+static int check_serials_unique(const struct vm_config *cfg, const char *p,
+				struct rpc_error *re)
+{
+	for (unsigned int i = 0; i < cfg->nr_disks; i++)
+		for (unsigned int j = 0; j < i; j++)
+			if (!strcmp(cfg->disks[i].serial, cfg->disks[j].serial))
+				return rpc_fail(re, RPC_INVALID_PARAMS,
+						"%s.scsi_disks[%u] and [%u]: both have serial %s (the same controller and lun, or extra_data disk_N_serial)",
+						p, j, i, cfg->disks[i].serial);
+	return 0;
+}
+
 static int parse_devices(struct json_object *cfgmsg, struct vm_config *cfg,
 			 struct extra *x, struct rpc_error *re)
 {
@@ -310,6 +349,8 @@ static int parse_devices(struct json_object *cfgmsg, struct vm_config *cfg,
 			       (unsigned int)i, cfg, x, re) < 0)
 			return -1;
 	}
+	if (check_serials_unique(cfg, p, re) < 0)
+		return -1;
 	n = nics ? json_object_array_length(nics) : 0;
 	if (n > CONFIG_MAX_NETS)
 		return rpc_fail(re, RPC_INVALID_PARAMS,
@@ -674,13 +715,16 @@ static int disk_json(struct json_object *arr, const struct disk_config *d,
 		     unsigned int index)
 {
 	struct json_object *m = json_append_object(arr);
+	unsigned int controller = 0, lun = index;
+	/* A serial that is a SCSI address is said by controller and lun. */
+	bool address = scsi_serial_parse(d->serial, &controller, &lun);
 
-	if (!m || json_add_u32(m, "controller", 0) < 0 ||
-	    json_add_u32(m, "lun", index) < 0 ||
+	if (!m || json_add_u32(m, "controller", controller) < 0 ||
+	    json_add_u32(m, "lun", lun) < 0 ||
 	    json_add_string(m, "host_path", d->path) < 0 ||
 	    json_add_string(m, "type", disk_types[DISK_TYPE_PHYSICAL]) < 0 ||
 	    json_add_bool(m, "read_only", d->read_only) < 0 ||
-	    (d->serial && json_add_string(m, "serial", d->serial) < 0))
+	    (d->serial && !address && json_add_string(m, "serial", d->serial) < 0))
 		return -1;
 	return 0;
 }

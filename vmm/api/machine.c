@@ -3,7 +3,7 @@
 
 #include <stdlib.h>
 
-#include "vmm/platform.h"
+#include "vmm/arch.h"
 
 int machine_build(struct vm *vm, struct vm_config *cfg,
 		  struct event_loop *loop,
@@ -22,10 +22,9 @@ int machine_build(struct vm *vm, struct vm_config *cfg,
 	vm->on_exit = on_exit;
 	vm->on_exit_opaque = opaque;
 	vm->seccomp = seccomp;
-	if (platform_create_devices(vm, e) < 0 ||
-	    !(cmdline = platform_cmdline(vm, e)))
+	if (arch_create_devices(vm, e) < 0 || !(cmdline = arch_cmdline(vm, e)))
 		goto fail;
-	if (vm_boot(vm, cmdline, e) < 0) {
+	if (arch_vm_boot(vm, cmdline, e) < 0) {
 		*why = MACHINE_ERR_BAD_IMAGE;
 		goto fail;
 	}

@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: MIT
+#include "acpi.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "boot/x86/aml.h"
+#include "boot/x86/checksum.h"
+#include "vmm/arch/x86/layout.h"
+
+#define ACPI_AREA_SIZE (LAYOUT_ACPI_END - LAYOUT_ACPI)
+
+/* Offsets in the ACPI area; the RSDP first, where the legacy scan looks. */
+#define RSDP_OFF 0x00
+#define XSDT_OFF 0x40
+#define FADT_OFF 0x80
+#define MADT_OFF ALIGN_UP(FADT_OFF + ACPI_FADT_SIZE, 16)
+#define XSDT_ENTRIES 2
+
+/* FADT fields (ACPI 6.0 table 5-34). */
+#define FADT_DSDT 40
+#define FADT_SCI_INT 46
+#define FADT_IAPC_BOOT_ARCH 109
+#define FADT_FLAGS 112
+#define FADT_RESET_REG 116
+#define FADT_RESET_VALUE 128
+#define FADT_MINOR_VERSION 131
+#define FADT_X_DSDT 140
+#define FADT_SLEEP_CONTROL_REG 244
+#define FADT_SLEEP_STATUS_REG 256
+#define FADT_HYPERVISOR_ID 268
+/* No VGA, no MSI (no PCI at all), no CMOS RTC; 8042 not announced. */
+#define IAPC_VGA_NOT_PRESENT (1U << 2)
+#define IAPC_MSI_NOT_SUPPORTED (1U << 3)
+#define IAPC_CMOS_RTC_NOT_PRESENT (1U << 5)
+
+#define GAS_SYSTEM_IO 1
+#define GAS_ACCESS_BYTE 1
+
+#define MADT_REVISION 5
+#define MADT_LAPIC 0
+#define MADT_LAPIC_LEN 8
+#define MADT_IOAPIC 1
+#define MADT_IOAPIC_LEN 12
+#define MADT_ISO 2
+#define MADT_ISO_LEN 10
+#define MADT_LAPIC_NMI 4
+#define MADT_LAPIC_NMI_LEN 6
+#define MADT_LAPIC_ENABLED 1U
+#define MADT_ALL_PROCESSORS 0xff
+
+#define DSDT_REVISION 2 /* 64-bit AML integers */
+
+/* Resource descriptors of a _CRS (ACPI 6.0 section 6.4). */
+#define RES_MEMORY32_FIXED 0x86
+#define RES_MEMORY32_FIXED_LEN 9
+#define RES_EXT_IRQ 0x89
+#define RES_EXT_IRQ_LEN 6
+#define RES_EXT_IRQ_CONSUMER (1U << 0)
+#define RES_EXT_IRQ_EDGE (1U << 1)
+#define RES_END_TAG 0x79
+#define RES_CRS_SIZE (3 + RES_MEMORY32_FIXED_LEN + 3 + RES_EXT_IRQ_LEN + 2)
+
+static void table_header(uint8_t *t, const char *sig, uint32_t len, uint8_t rev)
+{
+	memcpy(t, sig, 4);
+	put_le32(t + 4, len);
+	t[8] = rev;
+	t[9] = 0;
+	memcpy(t + 10, ACPI_OEM_ID, 6);
+	/* OEM table ID: "VMM" and the signature, space padded. */
+	memcpy(t + 16, "VMM", 3);
+	memcpy(t + 19, sig, 4);
+	t[23] = ' ';
+	put_le32(t + 24, 1);
+	memcpy(t + 28, ACPI_CREATOR_ID, 4);
+	put_le32(t + 32, 1);
+}
+
+static void table_finish(uint8_t *t)
+{
+	uint32_t len = get_le32(t + 4);
+
+	t[9] = 0;
+	t[9] = checksum8(t, len);
+}
+
+static void gas_io(uint8_t *p, uint16_t port)
+{
+	p[0] = GAS_SYSTEM_IO;
+	p[1] = 8; /* register width in bits */
+	p[2] = 0;
+	p[3] = GAS_ACCESS_BYTE;
+	put_le64(p + 4, port);
+}
+
+static void build_rsdp(uint8_t *area)
+{
+	uint8_t *r = area + RSDP_OFF;
+
+	memcpy(r, "RSD PTR ", 8);
+	memcpy(r + 9, ACPI_OEM_ID, 6);
+	r[15] = 2; /* ACPI 2.0+: the XSDT is used, no RSDT */
+	put_le32(r + 16, 0);
+	put_le32(r + 20, ACPI_RSDP_SIZE);
+	put_le64(r + 24, LAYOUT_ACPI + XSDT_OFF);
+	r[8] = checksum8(r, 20);
+	r[32] = checksum8(r, ACPI_RSDP_SIZE);
+}
+
+static void build_xsdt(uint8_t *area, size_t madt_off)
+{
+	uint8_t *t = area + XSDT_OFF;
+
+	table_header(t, "XSDT", ACPI_TABLE_HEADER_SIZE + 8 * XSDT_ENTRIES, 1);
+	put_le64(t + 36, LAYOUT_ACPI + FADT_OFF);
+	put_le64(t + 44, LAYOUT_ACPI + madt_off);
+	table_finish(t);
+}
+
+static void build_fadt(uint8_t *area, uint64_t dsdt)
+{
+	uint8_t *t = area + FADT_OFF;
+
+	table_header(t, "FACP", ACPI_FADT_SIZE, ACPI_FADT_REVISION);
+	put_le32(t + FADT_DSDT, (uint32_t)dsdt);
+	put_le64(t + FADT_X_DSDT, dsdt);
+	put_le16(t + FADT_SCI_INT, LAYOUT_IRQ_ACPI_SCI);
+	put_le16(t + FADT_IAPC_BOOT_ARCH, IAPC_VGA_NOT_PRESENT |
+				 IAPC_MSI_NOT_SUPPORTED | IAPC_CMOS_RTC_NOT_PRESENT);
+	put_le32(t + FADT_FLAGS, ACPI_FADT_F_HW_REDUCED | ACPI_FADT_F_RESET_REG_SUP);
+	gas_io(t + FADT_RESET_REG, LAYOUT_PORT_ACPI_RESET);
+	t[FADT_RESET_VALUE] = LAYOUT_ACPI_RESET_VALUE;
+	t[FADT_MINOR_VERSION] = 0;
+	gas_io(t + FADT_SLEEP_CONTROL_REG, LAYOUT_PORT_ACPI_SLEEP_CTL);
+	gas_io(t + FADT_SLEEP_STATUS_REG, LAYOUT_PORT_ACPI_SLEEP_STS);
+	memcpy(t + FADT_HYPERVISOR_ID, "VMMVMM\0\0", 8);
+	table_finish(t);
+}
+
+static size_t madt_size(unsigned int nr_cpus)
+{
+	return ACPI_TABLE_HEADER_SIZE + 8 + nr_cpus * MADT_LAPIC_LEN +
+	       MADT_IOAPIC_LEN + MADT_ISO_LEN + MADT_LAPIC_NMI_LEN;
+}
+
+static void build_madt(uint8_t *t, unsigned int nr_cpus)
+{
+	uint8_t *p = t + ACPI_TABLE_HEADER_SIZE;
+
+	table_header(t, "APIC", (uint32_t)madt_size(nr_cpus), MADT_REVISION);
+	put_le32(p, (uint32_t)LAYOUT_LAPIC);
+	put_le32(p + 4, ACPI_MADT_PCAT_COMPAT);
+	p += 8;
+	for (unsigned int i = 0; i < nr_cpus; i++, p += MADT_LAPIC_LEN) {
+		p[0] = MADT_LAPIC;
+		p[1] = MADT_LAPIC_LEN;
+		p[2] = (uint8_t)i; /* ACPI processor UID */
+		p[3] = (uint8_t)i; /* APIC ID */
+		put_le32(p + 4, MADT_LAPIC_ENABLED);
+	}
+	p[0] = MADT_IOAPIC;
+	p[1] = MADT_IOAPIC_LEN;
+	p[2] = ACPI_IOAPIC_ID;
+	p[3] = 0;
+	put_le32(p + 4, (uint32_t)LAYOUT_IOAPIC);
+	put_le32(p + 8, 0); /* GSI base */
+	p += MADT_IOAPIC_LEN;
+	/* The PIT's IRQ 0 arrives on IOAPIC pin 2, as on every PC. */
+	p[0] = MADT_ISO;
+	p[1] = MADT_ISO_LEN;
+	p[2] = 0; /* ISA */
+	p[3] = 0; /* IRQ 0 */
+	put_le32(p + 4, 2);
+	put_le16(p + 8, 0); /* conforms to the bus: edge, active high */
+	p += MADT_ISO_LEN;
+	/* NMI on LINT1 of every processor, like the MP table says. */
+	p[0] = MADT_LAPIC_NMI;
+	p[1] = MADT_LAPIC_NMI_LEN;
+	p[2] = MADT_ALL_PROCESSORS;
+	put_le16(p + 3, 0);
+	p[5] = 1; /* LINT1 */
+	table_finish(t);
+}
+
+/* ResourceTemplate () { Memory32Fixed (); Interrupt () {gsi} } */
+static size_t build_crs(uint8_t *r, const struct boot_mmio_device *d)
+{
+	uint8_t *p = r;
+
+	*p++ = RES_MEMORY32_FIXED;
+	put_le16(p, RES_MEMORY32_FIXED_LEN);
+	p += 2;
+	*p++ = 1; /* read-write */
+	put_le32(p, (uint32_t)d->base);
+	put_le32(p + 4, (uint32_t)d->size);
+	p += 8;
+	*p++ = RES_EXT_IRQ;
+	put_le16(p, RES_EXT_IRQ_LEN);
+	p += 2;
+	/* Consumer, edge triggered, active high, exclusive. */
+	*p++ = RES_EXT_IRQ_CONSUMER | RES_EXT_IRQ_EDGE;
+	*p++ = 1; /* one interrupt number follows */
+	put_le32(p, d->gsi);
+	p += 4;
+	*p++ = RES_END_TAG;
+	*p = 0;
+	*p = checksum8(r, (size_t)(p - r) + 1);
+	return (size_t)(p - r) + 1;
+}
+
+static void build_dsdt_body(struct aml *a, const struct boot_mmio_device *mmio,
+			    unsigned int nr_mmio)
+{
+	size_t pkg, scope;
+
+	/* \_S5: the SLP_TYP values for power-off (PM1a, PM1b, reserved). */
+	aml_name(a, "\\_S5_");
+	pkg = aml_package_begin(a, 4);
+	aml_integer(a, LAYOUT_ACPI_S5_TYPE);
+	aml_integer(a, LAYOUT_ACPI_S5_TYPE);
+	aml_integer(a, 0);
+	aml_integer(a, 0);
+	aml_end(a, pkg);
+
+	scope = aml_scope_begin(a, "\\_SB_");
+	for (unsigned int i = 0; i < nr_mmio; i++) {
+		uint8_t crs[RES_CRS_SIZE];
+		char name[8];
+		size_t dev;
+
+		snprintf(name, sizeof(name), "V%03X", i & 0xfff);
+		dev = aml_device_begin(a, name);
+		aml_name(a, "_HID");
+		aml_string(a, ACPI_VIRTIO_MMIO_HID);
+		aml_name(a, "_UID");
+		aml_integer(a, i);
+		aml_name(a, "_CRS");
+		aml_buffer(a, crs, build_crs(crs, &mmio[i]));
+		aml_end(a, dev);
+	}
+	aml_end(a, scope);
+}
+
+static int check_mmio(const struct boot_mmio_device *mmio, unsigned int nr_mmio,
+		      struct err *e)
+{
+	if (nr_mmio > LAYOUT_VIRTIO_MMIO_MAX)
+		return err_set(e, "%u virtio-mmio devices: the DSDT describes at most %u",
+			       nr_mmio, LAYOUT_VIRTIO_MMIO_MAX);
+	for (unsigned int i = 0; i < nr_mmio; i++) {
+		const struct boot_mmio_device *d = &mmio[i];
+
+		if (d->size == 0 || !range_ok(d->base, d->size, 4 * GiB))
+			return err_set(e, "virtio-mmio device %u: window of 0x%llx bytes at 0x%llx is empty or not below 4 GiB",
+				       i, (unsigned long long)d->size,
+				       (unsigned long long)d->base);
+		if (d->gsi >= ACPI_IOAPIC_PINS)
+			return err_set(e, "virtio-mmio device %u: GSI %u is beyond the IOAPIC's %u pins",
+				       i, d->gsi, ACPI_IOAPIC_PINS);
+	}
+	return 0;
+}
+
+int acpi_build(const struct guest_mem *mem, unsigned int nr_cpus,
+	       const struct boot_mmio_device *mmio, unsigned int nr_mmio,
+	       uint64_t *rsdp, struct err *e)
+{
+	size_t madt_end = MADT_OFF + madt_size(nr_cpus);
+	size_t dsdt_off = ALIGN_UP(madt_end, 16);
+	uint8_t *guest = guest_mem_ptr(mem, LAYOUT_ACPI, ACPI_AREA_SIZE);
+	uint8_t *area;
+	struct aml a;
+
+	if (!guest)
+		return err_set(e, "ACPI area at 0x%llx is outside guest RAM", LAYOUT_ACPI);
+	if (nr_cpus < 1 || nr_cpus > BOOT_MAX_CPUS)
+		return err_set(e, "%u vCPUs: the MADT describes 1 to %u", nr_cpus,
+			       BOOT_MAX_CPUS);
+	if (check_mmio(mmio, nr_mmio, e) < 0)
+		return -1;
+	if (dsdt_off + ACPI_TABLE_HEADER_SIZE > ACPI_AREA_SIZE)
+		goto too_big;
+	/* Built aside so a failure leaves guest memory untouched. */
+	area = calloc(1, ACPI_AREA_SIZE);
+	if (!area)
+		return err_set(e, "out of memory for the ACPI tables");
+
+	aml_init(&a, area + dsdt_off + ACPI_TABLE_HEADER_SIZE,
+		 ACPI_AREA_SIZE - dsdt_off - ACPI_TABLE_HEADER_SIZE);
+	build_dsdt_body(&a, mmio, nr_mmio);
+	if (a.overflow) {
+		free(area);
+		goto too_big;
+	}
+	table_header(area + dsdt_off, "DSDT",
+		     (uint32_t)(ACPI_TABLE_HEADER_SIZE + a.len), DSDT_REVISION);
+	table_finish(area + dsdt_off);
+	build_madt(area + MADT_OFF, nr_cpus);
+	build_fadt(area, LAYOUT_ACPI + dsdt_off);
+	build_xsdt(area, MADT_OFF);
+	build_rsdp(area);
+
+	memcpy(guest, area, dsdt_off + ACPI_TABLE_HEADER_SIZE + a.len);
+	free(area);
+	*rsdp = LAYOUT_ACPI + RSDP_OFF;
+	return 0;
+too_big:
+	return err_set(e, "ACPI tables for %u vCPUs and %u virtio-mmio devices do not fit in the %llu KiB at 0x%llx",
+		       nr_cpus, nr_mmio, ACPI_AREA_SIZE / KiB, LAYOUT_ACPI);
+}

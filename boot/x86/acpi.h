@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef BOOT_ACPI_H
+#define BOOT_ACPI_H
+
+#include "boot/x86/boot.h"
+
+#define ACPI_OEM_ID "VMMVMM"
+#define ACPI_CREATOR_ID "VMM "
+#define ACPI_TABLE_HEADER_SIZE 36
+#define ACPI_RSDP_SIZE 36
+#define ACPI_FADT_SIZE 276
+#define ACPI_FADT_REVISION 6
+#define ACPI_FADT_F_RESET_REG_SUP (1U << 10)
+#define ACPI_FADT_F_HW_REDUCED (1U << 20)
+#define ACPI_MADT_PCAT_COMPAT 1U
+#define ACPI_VIRTIO_MMIO_HID "LNRO0005"
+/* IOAPIC ID in the MADT and the MP table: KVM's IOAPIC resets to 0. */
+#define ACPI_IOAPIC_ID 0
+/* Pins of the IOAPIC, hence the highest GSI + 1 a device may use. */
+#define ACPI_IOAPIC_PINS 24
+
+/*
+ * Writes RSDP, XSDT, FADT, MADT and DSDT at LAYOUT_ACPI for @nr_cpus vCPUs
+ * (APIC IDs 0..nr_cpus-1) and the virtio-mmio windows in @mmio, and returns
+ * the RSDP's address in @rsdp. Fails when a window is not describable or the
+ * tables do not fit before LAYOUT_ACPI_END.
+ */
+int acpi_build(const struct guest_mem *mem, unsigned int nr_cpus,
+	       const struct boot_mmio_device *mmio, unsigned int nr_mmio,
+	       uint64_t *rsdp, struct err *e);
+
+#endif
