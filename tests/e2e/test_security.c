@@ -122,19 +122,29 @@ Test(security, seccomp_off_leaves_threads_unfiltered,
 	stop(&p);
 }
 
-Test(security, seccomp_flag_errors, .timeout = 30)
+/* The VMM refuses @flag @value with status 64 and @msg on stderr. */
+static void expect_usage_error(const char *flag, const char *value,
+			       const char *msg)
 {
 	const char *argv[] = { "--kernel", image_path("testguest.bzImage"),
-			       "--seccomp", "sometimes", NULL };
+			       flag, value, NULL };
 	struct vmm_proc p;
 	char *err;
 
 	cr_assert_eq(vmm_run(&p, argv, 30), 64);
 	err = vmm_stderr(&p);
-	cr_expect(strstr(err, "--seccomp: 'sometimes' is not off, log or kill"),
-		  "stderr:\n%s", err);
+	cr_expect(strstr(err, msg), "stderr:\n%s", err);
 	free(err);
 	vmm_cleanup(&p);
+}
+
+Test(security, seccomp_and_user_flag_errors, .timeout = 60)
+{
+	expect_usage_error("--seccomp", "sometimes",
+			   "--seccomp: 'sometimes' is not off, log or kill");
+	expect_usage_error("--user", "no-such-user-here",
+			   "--user: no user 'no-such-user-here'");
+	expect_usage_error("--user", "123456", "--user 123456: no such user");
 }
 
 /*
@@ -233,19 +243,4 @@ Test(security, user_and_chroot_drop_everything_after_set_up,
 	}
 	stop(&p);
 	rmdir(dir);
-}
-
-Test(security, user_flag_errors, .timeout = 30)
-{
-	const char *argv[] = { "--kernel", image_path("testguest.bzImage"),
-			       "--user", "no-such-user-here", NULL };
-	struct vmm_proc p;
-	char *err;
-
-	cr_assert_eq(vmm_run(&p, argv, 30), 64);
-	err = vmm_stderr(&p);
-	cr_expect(strstr(err, "--user: no user 'no-such-user-here'"),
-		  "stderr:\n%s", err);
-	free(err);
-	vmm_cleanup(&p);
 }

@@ -66,7 +66,7 @@ define fuzz_run
 	@mkdir -p $(BUILD)/fuzz/corpus-$(1)
 	@cp -n tests/fuzz/corpus/$(1)/* $(BUILD)/fuzz/corpus-$(1)/ 2>/dev/null || true
 	@echo "fuzz: $(1) for $(2) s"
-	@if ! $(BUILD)/fuzz/fuzz_$(1) -max_total_time=$(2) -timeout=10 \
+	@if ! $(BUILD)/fuzz/fuzz_$(1) -max_total_time=$(2) -timeout=25 \
 		-rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 \
 		-artifact_prefix=$(BUILD)/fuzz/$(1)- \
 		$(BUILD)/fuzz/corpus-$(1) > $(BUILD)/fuzz/fuzz_$(1).log 2>&1; then \

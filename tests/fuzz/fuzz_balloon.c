@@ -57,7 +57,6 @@ static void balloon_host(struct fuzz_virtio *f, struct fuzz_input *in)
 static const struct fuzz_device balloon = {
 	.name = "virtio-balloon",
 	.nr_queues = VIRTIO_BALLOON_NR_QUEUES,
-	.max_queue = VIRTIO_BALLOON_QUEUE_SIZE,
 	.create = balloon_create,
 	.host = balloon_host,
 };

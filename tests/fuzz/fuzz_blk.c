@@ -44,7 +44,6 @@ static int blk_create(struct fuzz_virtio *f, struct device **dev,
 static const struct fuzz_device blk = {
 	.name = "virtio-blk",
 	.nr_queues = 1,
-	.max_queue = VIRTIO_BLK_QUEUE_SIZE,
 	.init = blk_init,
 	.create = blk_create,
 };

@@ -65,7 +65,6 @@ static void console_cleanup(struct fuzz_virtio *f)
 static const struct fuzz_device console = {
 	.name = "virtio-console",
 	.nr_queues = 2,
-	.max_queue = VIRTIO_CONSOLE_QUEUE_SIZE,
 	.init = console_init,
 	.create = console_create,
 	.host = console_host,

@@ -62,6 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint64_t off = fuzz_u16(&in) % (VIRTIO_MMIO_WINDOW + 16);
 		uint32_t width = 1u << (kind & 3);
 
+		fuzz_cost_action();
 		put_le32(b, fuzz_u32(&in));
 		put_le32(b + 4, 0);
 		if (kind == 0x7f)

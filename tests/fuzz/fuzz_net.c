@@ -105,7 +105,6 @@ static void net_cleanup(struct fuzz_virtio *f)
 static const struct fuzz_device net = {
 	.name = "virtio-net",
 	.nr_queues = 2,
-	.max_queue = VIRTIO_NET_QUEUE_SIZE,
 	.init = net_init,
 	.create = net_create,
 	.host = net_host,

@@ -179,9 +179,14 @@ static bool setup(struct fuzz_virtio *f, uint32_t features)
 	}
 	if (vdrv_negotiate(&f->drv, want) < 0)
 		return false;
-	for (unsigned int i = 0; i < f->ops->nr_queues; i++)
-		if (vdrv_setup_queue(&f->drv, i, f->qsize) < 0)
+	for (unsigned int i = 0; i < f->ops->nr_queues; i++) {
+		uint32_t max;
+
+		vdrv_write(&f->drv, VIRTIO_MMIO_QUEUE_SEL, i);
+		max = vdrv_read(&f->drv, VIRTIO_MMIO_QUEUE_NUM_MAX);
+		if (vdrv_setup_queue(&f->drv, i, (uint16_t)MIN(f->qsize, max)) < 0)
 			return false;
+	}
 	vdrv_driver_ok(&f->drv);
 	return true;
 }
@@ -189,6 +194,7 @@ static bool setup(struct fuzz_virtio *f, uint32_t features)
 static void run_ops(struct fuzz_virtio *f, struct fuzz_input *in)
 {
 	while (in->len) {
+		fuzz_cost_action();
 		switch (fuzz_u8(in) % NR_OPS) {
 		case OP_CHAIN:
 			op_chain(f, in);
@@ -244,7 +250,6 @@ int fuzz_virtio_run(const struct fuzz_device *ops, const uint8_t *data,
 	}
 	features = fuzz_u32(&in);
 	f.qsize = (uint16_t)(2u << (fuzz_u8(&in) % 8));
-	f.qsize = MIN(f.qsize, ops->max_queue);
 	/* The reset first: the last input's device may still use memory. */
 	if (setup(&f, features)) {
 		memset(f.th.mem.base + SCRATCH, 0, MEM_SIZE - SCRATCH);

@@ -48,7 +48,6 @@ struct fuzz_virtio;
 struct fuzz_device {
 	const char *name;
 	unsigned int nr_queues;
-	uint16_t max_queue;
 	/* Once per process: what every input shares (a disk, a TAP). */
 	void (*init)(struct fuzz_virtio *f);
 	/* Per input: creates the device at VTEST_BASE on @f->th. */

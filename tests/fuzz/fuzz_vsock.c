@@ -159,7 +159,6 @@ static void vsock_cleanup(struct fuzz_virtio *f)
 static const struct fuzz_device vsock = {
 	.name = "virtio-vsock",
 	.nr_queues = 3,
-	.max_queue = VIRTIO_VSOCK_QUEUE_SIZE,
 	.init = vsock_init,
 	.create = vsock_create,
 	.host = vsock_host,
