@@ -24,7 +24,8 @@
 #define MAX_BUF 8192
 /* Turns of the event loop with no new guest action before it must idle. */
 #define MAX_ROUNDS 2000
-#define RESET_ROUNDS 200
+/* A reset waits for I/O in flight: up to the time budget, in 100 ms turns. */
+#define RESET_ROUNDS (FUZZ_TIME_BUDGET_MS / 100)
 
 enum fuzz_op {
 	OP_CHAIN,
@@ -175,7 +176,7 @@ static bool setup(struct fuzz_virtio *f, uint32_t features)
 				f->ops->name);
 			abort();
 		}
-		event_loop_poll(&f->th.loop, 10);
+		event_loop_poll(&f->th.loop, 100);
 	}
 	if (vdrv_negotiate(&f->drv, want) < 0)
 		return false;
