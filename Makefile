@@ -87,6 +87,7 @@ include client/client.mk
 ifeq ($(ARCH),x86)
 include images/images.mk
 include images/linux/linux.mk
+include images/testhost/testhost.mk
 include tests/tests.mk
 include tests/bench/bench.mk
 include tests/fuzz/fuzz.mk

@@ -21,11 +21,23 @@ struct boot_mmio_device {
 	uint32_t gsi;
 };
 
+/*
+ * A 16550A UART to announce (x86: a PNP0501 device in the DSDT, without
+ * which Linux maps no interrupt for it under hardware-reduced ACPI).
+ */
+struct boot_serial_port {
+	unsigned int index; /* COM1 = 1 */
+	uint64_t base;
+	uint32_t gsi;
+};
+
 struct boot_config {
 	const char *kernel_path;
 	const char *initrd_path; /* NULL: none */
 	const char *cmdline;     /* NULL: empty */
 	unsigned int nr_cpus;
+	unsigned int nr_serial;
+	const struct boot_serial_port *serial;
 	unsigned int nr_mmio;
 	const struct boot_mmio_device *mmio;
 };

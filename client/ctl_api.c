@@ -563,8 +563,12 @@ static int cmd_events(struct conn *c, int argc, char **argv)
 		return usage_error("events takes no arguments");
 	if (conn_call(c, "SubscribeEvents", NULL, &result) < 0)
 		return 1;
+	/* First the state at subscription, then one event per line, as
+	 * they come, until the VMM goes away. */
+	puts(json_object_to_json_string_ext(result, JSON_C_TO_STRING_PLAIN |
+					    JSON_C_TO_STRING_NOSLASHESCAPE));
+	fflush(stdout);
 	json_object_put(result);
-	/* One event per line, as they come, until the VMM goes away. */
 	while ((ret = conn_next(c, &msg)) > 0) {
 		if (json_object_object_get_ex(msg, "params", &params)) {
 			puts(json_object_to_json_string_ext(params,
@@ -628,7 +632,7 @@ static const struct ctl_command commands[] = {
 	{ "quit", "Quit", NULL,
 	  "quit               Quit: end the VMM process" },
 	{ "events", NULL, cmd_events,
-	  "events             print state changes as they happen, one JSON per line" },
+	  "events             print the state, then each change as it happens, one JSON per line" },
 	{ "call", NULL, cmd_call,
 	  "call METHOD [PARAMS_JSON]  any method, raw" },
 };

@@ -216,10 +216,12 @@ int exec_stream_next(struct exec_stream *s, struct frame_event *ev,
 	}
 }
 
-int exec_run(struct exec_stream *s, uint8_t type,
-	     const struct exec_request *req, struct exec_result *res,
-	     struct bytebuf *out, struct bytebuf *err, int timeout_ms,
-	     struct err *e)
+/* Receives stdout and stderr bytes (@type FRAME_STDOUT or FRAME_STDERR). */
+typedef int (*exec_sink)(void *ctx, uint8_t type, const uint8_t *p, size_t n);
+
+static int run_request(struct exec_stream *s, uint8_t type,
+		       const struct exec_request *req, struct exec_result *res,
+		       exec_sink sink, void *ctx, int timeout_ms, struct err *e)
 {
 	struct frame_event ev;
 
@@ -235,9 +237,9 @@ int exec_run(struct exec_stream *s, uint8_t type,
 			return err_set(e, "the agent closed the connection "
 				       "before the result");
 		if (ev.kind == FRAME_EV_CHUNK && ev.type != FRAME_STDIN) {
-			if (bytebuf_append(ev.type == FRAME_STDOUT ? out : err,
-					   ev.data, ev.len) < 0)
-				return err_set(e, "out of memory");
+			if (sink(ctx, ev.type, ev.data, ev.len) < 0)
+				return err_errno(e, "%s output",
+						 frame_type_name(ev.type));
 			continue;
 		}
 		if (ev.kind == FRAME_EV_FRAME && ev.type == FRAME_EXEC_RESULT)
@@ -249,10 +251,55 @@ int exec_run(struct exec_stream *s, uint8_t type,
 	if (exec_result_decode((const char *)ev.data, ev.len, res, e) < 0)
 		return err_prefix(e, "ExecResult");
 	if (type == FRAME_EXEC &&
-	    ((res->out_len && bytebuf_append(out, res->out, res->out_len) < 0) ||
-	     (res->err_len && bytebuf_append(err, res->err, res->err_len) < 0)))
-		return err_set(e, "out of memory");
+	    ((res->out_len && sink(ctx, FRAME_STDOUT, res->out, res->out_len) < 0) ||
+	     (res->err_len && sink(ctx, FRAME_STDERR, res->err, res->err_len) < 0)))
+		return err_errno(e, "command output");
 	return 0;
+}
+
+struct buffer_sink {
+	struct bytebuf *out, *err;
+};
+
+static int to_buffers(void *ctx, uint8_t type, const uint8_t *p, size_t n)
+{
+	struct buffer_sink *b = ctx;
+
+	if (bytebuf_append(type == FRAME_STDOUT ? b->out : b->err, p, n) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+int exec_run(struct exec_stream *s, uint8_t type,
+	     const struct exec_request *req, struct exec_result *res,
+	     struct bytebuf *out, struct bytebuf *err, int timeout_ms,
+	     struct err *e)
+{
+	struct buffer_sink b = { out, err };
+
+	return run_request(s, type, req, res, to_buffers, &b, timeout_ms, e);
+}
+
+struct fd_sink {
+	int out, err;
+};
+
+static int to_fds(void *ctx, uint8_t type, const uint8_t *p, size_t n)
+{
+	struct fd_sink *f = ctx;
+
+	return exec_write_all(type == FRAME_STDOUT ? f->out : f->err, p, n);
+}
+
+int exec_run_fds(struct exec_stream *s, uint8_t type,
+		 const struct exec_request *req, struct exec_result *res,
+		 int out_fd, int err_fd, struct err *e)
+{
+	struct fd_sink f = { out_fd, err_fd };
+
+	return run_request(s, type, req, res, to_fds, &f, -1, e);
 }
 
 struct session {

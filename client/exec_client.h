@@ -60,6 +60,14 @@ int exec_run(struct exec_stream *s, uint8_t type,
 	     struct err *e);
 
 /*
+ * The same, writing stdout and stderr to @out_fd and @err_fd as they arrive
+ * (ExecStream) or once the result came (Exec), without a time limit.
+ */
+int exec_run_fds(struct exec_stream *s, uint8_t type,
+		 const struct exec_request *req, struct exec_result *res,
+		 int out_fd, int err_fd, struct err *e);
+
+/*
  * An interactive ExecPipe or ExecTTY session: @in_fd is streamed as Stdin
  * (its end becomes an empty Stdin frame for a pipe), Stdout and Stderr go to
  * @out_fd and @err_fd. @sig_fd, when >= 0, is a signalfd: SIGWINCH sends

@@ -3,7 +3,7 @@
  * vmmctl: the host-side command-line client. Each subcommand is one entry
  * of the table in main().
  *
- *   vmmctl exec --vsock-uds PATH [--port 5000] [-t] [--] CMD [ARGS...]
+ *   vmmctl exec --vsock-uds PATH [--port 5000] [-t | -m MODE] [--] CMD [ARGS...]
  *   vmmctl exec --unix PATH ...
  *   vmmctl port-forward --vsock-uds PATH LOCAL:GUEST
  */
@@ -55,11 +55,15 @@ static void exec_usage(FILE *f)
 {
 	fprintf(f,
 "usage: vmmctl exec (--vsock-uds PATH [--port PORT] | --unix PATH)\n"
-"                   [-t] [-e KEY=VALUE]... [-w DIR] [-u USER] [--] CMD [ARGS...]\n"
+"                   [-t | -m MODE] [-e KEY=VALUE]... [-w DIR] [-u USER]\n"
+"                   [--] CMD [ARGS...]\n"
 "  --vsock-uds PATH  the VMM's vsock Unix socket (CONNECT PORT handshake)\n"
 "  --port PORT       the agent's exec port in the guest (default %u)\n"
 "  --unix PATH       an agent listening on a plain Unix socket\n"
 "  -t, --tty         run in a pseudo-terminal; the local terminal goes raw\n"
+"  -m, --mode MODE   pipe (default: stdin streamed, signals forwarded),\n"
+"                    stream (output as it comes, no stdin) or buffered\n"
+"                    (output once the command ended, no stdin)\n"
 "  -e, --env K=V     set an environment variable (repeatable)\n"
 "  -w, --workdir DIR working directory in the guest\n"
 "  -u, --user USER   uid, uid:gid or user name in the guest\n"
@@ -80,6 +84,48 @@ static int exec_connect(const char *uds, const char *unix_path, uint32_t port)
 	return fd;
 }
 
+/* The exec protocol's request types, by the name -m takes. */
+static const struct {
+	const char *name;
+	uint8_t type;
+} exec_modes[] = {
+	{ "pipe", FRAME_EXEC_PIPE },
+	{ "stream", FRAME_EXEC_STREAM },
+	{ "buffered", FRAME_EXEC },
+};
+
+static int exec_mode(const char *name, uint8_t *type)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(exec_modes); i++) {
+		if (!strcmp(name, exec_modes[i].name)) {
+			*type = exec_modes[i].type;
+			return 0;
+		}
+	}
+	fprintf(stderr, "vmmctl: exec: unknown mode \"%s\" (pipe, stream or "
+		"buffered)\n", name);
+	return -1;
+}
+
+/* Exec and ExecStream: one request, output to our stdout and stderr. */
+static int exec_once(struct exec_stream *s, uint8_t type,
+		     const struct exec_request *req)
+{
+	struct exec_result res;
+	struct err e = { "" };
+	int code;
+
+	if (exec_run_fds(s, type, req, &res, 1, 2, &e) < 0) {
+		fprintf(stderr, "vmmctl: exec: %s\n", e.msg);
+		return 255;
+	}
+	if (res.error && res.error[0])
+		fprintf(stderr, "vmmctl: exec: %s\n", res.error);
+	code = res.exit_code;
+	exec_result_free(&res);
+	return code & 0xff;
+}
+
 static int cmd_exec(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -87,6 +133,7 @@ static int cmd_exec(int argc, char **argv)
 		{ "port", required_argument, NULL, 'p' },
 		{ "unix", required_argument, NULL, 'U' },
 		{ "tty", no_argument, NULL, 't' },
+		{ "mode", required_argument, NULL, 'm' },
 		{ "env", required_argument, NULL, 'e' },
 		{ "workdir", required_argument, NULL, 'w' },
 		{ "user", required_argument, NULL, 'u' },
@@ -99,6 +146,7 @@ static int cmd_exec(int argc, char **argv)
 	size_t nenv = 0;
 	unsigned long port = EXEC_PORT_DEFAULT;
 	bool tty = false;
+	uint8_t mode = FRAME_EXEC_PIPE;
 	struct exec_stream s;
 	struct exec_session_io io = { 0, 1, 2, -1, -1 };
 	struct raw_tty raw = { .active = false };
@@ -107,7 +155,7 @@ static int cmd_exec(int argc, char **argv)
 	int opt, fd, code = 255;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+te:w:u:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+tm:e:w:u:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'V':
 			uds = optarg;
@@ -129,6 +177,10 @@ static int cmd_exec(int argc, char **argv)
 		}
 		case 't':
 			tty = true;
+			break;
+		case 'm':
+			if (exec_mode(optarg, &mode) < 0)
+				return 2;
 			break;
 		case 'e':
 			if (!strchr(optarg, '=') || optarg[0] == '=' ||
@@ -160,6 +212,11 @@ static int cmd_exec(int argc, char **argv)
 		exec_usage(stderr);
 		return 2;
 	}
+	if (tty && mode != FRAME_EXEC_PIPE) {
+		fprintf(stderr, "vmmctl: exec: -t runs an interactive session; "
+			"it does not combine with --mode stream or buffered\n");
+		return 2;
+	}
 	envv[nenv] = NULL;
 	req.command = argv[optind];
 	req.args = optind + 1 < argc ? argv + optind + 1 : NULL;
@@ -171,6 +228,12 @@ static int cmd_exec(int argc, char **argv)
 	if (fd < 0)
 		return 255;
 	exec_stream_init(&s, fd);
+	if (mode != FRAME_EXEC_PIPE) {
+		signal(SIGPIPE, SIG_IGN);
+		code = exec_once(&s, mode, &req);
+		exec_stream_close(&s);
+		return code;
+	}
 
 	/* Signals become messages to the guest, read from a signalfd. */
 	sigemptyset(&sigs);

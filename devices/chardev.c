@@ -70,7 +70,8 @@ static void chardev_client_drop(struct chardev *chr,
 		*p = client->next;
 	if (why)
 		log_info("%s: dropping a client: %s", chr->name, why);
-	event_loop_remove(chr->loop, &client->src);
+	if (!client->parked)
+		event_loop_remove(chr->loop, &client->src);
 	close(client->fd);
 	ring_free(&client->pending);
 	free(client);
@@ -78,11 +79,11 @@ static void chardev_client_drop(struct chardev *chr,
 	chardev_update_input(chr);
 }
 
-/* Sends what the client has pending; false when the client had to go. */
-static bool chardev_client_flush(struct chardev *chr,
+/* Sends what the client has pending, as far as it reads. */
+static void chardev_client_flush(struct chardev *chr,
 				 struct chardev_client *client)
 {
-	while (!ring_empty(&client->pending)) {
+	while (!client->output_gone && !ring_empty(&client->pending)) {
 		size_t len;
 		const uint8_t *p = ring_peek(&client->pending, &len);
 		ssize_t n = send(client->fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -92,21 +93,30 @@ static bool chardev_client_flush(struct chardev *chr,
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
 		if (n <= 0) {
-			chardev_client_drop(chr, client, NULL);
-			return false;
+			/*
+			 * The peer reads no more: it closed, or shut down its
+			 * reading side. What it sent before is still input,
+			 * read (or waited for) before the end of file
+			 * closes it.
+			 */
+			client->output_gone = true;
+			ring_consume(&client->pending, client->pending.len);
+			break;
 		}
 		ring_consume(&client->pending, (size_t)n);
 	}
-	event_loop_modify(chr->loop, &client->src,
-			  (chr->in_active ? EPOLLIN : 0) | EPOLLRDHUP |
-			  (ring_empty(&client->pending) ? 0 : EPOLLOUT));
-	return true;
+	if (!client->parked)
+		event_loop_modify(chr->loop, &client->src,
+				  (chr->in_active ? EPOLLIN : 0) | EPOLLRDHUP |
+				  (ring_empty(&client->pending) ? 0 : EPOLLOUT));
 }
 
 static void chardev_client_send(struct chardev *chr,
 				struct chardev_client *client,
 				const uint8_t *buf, size_t len)
 {
+	if (client->output_gone)
+		return;
 	if (ring_push(&client->pending, buf, len) < len) {
 		chardev_client_drop(chr, client, "it does not read its output");
 		return;
@@ -282,10 +292,32 @@ static bool chardev_read_into_device(struct chardev *chr, int fd)
 	return true;
 }
 
+/*
+ * A hangup while the device has no room may leave input the peer sent
+ * unread (a client that writes a line and closes; one that did not read
+ * what it was sent even resets the connection, which still leaves its
+ * data readable). Hangups and errors are reported whatever events were
+ * asked for, so the source leaves the loop until the device takes input
+ * again; reading then finds the rest, and the end. True when @src was
+ * parked; false when input was being read, so nothing is left.
+ */
+static bool chardev_park(struct chardev *chr, struct event_source *src,
+			 bool *parked)
+{
+	if (chr->in_active)
+		return false;
+	event_loop_remove(chr->loop, src);
+	*parked = true;
+	return true;
+}
+
 static void chardev_on_stdin(void *opaque, uint32_t events)
 {
 	struct chardev *chr = opaque;
 
+	if (events & (EPOLLHUP | EPOLLERR) && !(events & EPOLLIN) &&
+	    chardev_park(chr, &chr->in_src, &chr->in_parked))
+		return;
 	if (!chardev_read_into_device(chr, chr->in_fd) ||
 	    (events & (EPOLLHUP | EPOLLERR) && !(events & EPOLLIN))) {
 		event_loop_remove(chr->loop, &chr->in_src);
@@ -301,14 +333,15 @@ static void chardev_on_client(void *opaque, uint32_t events)
 	struct chardev_client *client = opaque;
 	struct chardev *chr = client->chr;
 
-	if (events & EPOLLOUT && !chardev_client_flush(chr, client))
-		return;
+	if (events & EPOLLOUT)
+		chardev_client_flush(chr, client);
 	if (events & EPOLLIN && !chardev_read_into_device(chr, client->fd)) {
 		chardev_client_drop(chr, client, NULL);
 		return;
 	}
 	if (events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP) && !(events & EPOLLIN)) {
-		chardev_client_drop(chr, client, NULL);
+		if (!chardev_park(chr, &client->src, &client->parked))
+			chardev_client_drop(chr, client, NULL);
 		return;
 	}
 	chardev_update_input(chr);
@@ -366,6 +399,21 @@ static void chardev_on_accept(void *opaque, int fd)
 	}
 }
 
+/* A parked source returns to the loop once the device takes input. */
+static void chardev_poll_input(struct chardev *chr, struct event_source *src,
+			       uint32_t events, bool *parked)
+{
+	if (!*parked) {
+		event_loop_modify(chr->loop, src, events);
+		return;
+	}
+	if (!(events & EPOLLIN))
+		return;
+	src->events = events;
+	if (event_loop_add(chr->loop, src) == 0)
+		*parked = false;
+}
+
 /* Polls the input side only while the device can take bytes. */
 static void chardev_update_input(struct chardev *chr)
 {
@@ -377,12 +425,13 @@ static void chardev_update_input(struct chardev *chr)
 		return;
 	chr->in_active = want;
 	if (chr->in_fd >= 0)
-		event_loop_modify(chr->loop, &chr->in_src,
-				  want ? EPOLLIN : 0);
+		chardev_poll_input(chr, &chr->in_src, want ? EPOLLIN : 0,
+				   &chr->in_parked);
 	for (c = chr->clients; c; c = c->next)
-		event_loop_modify(chr->loop, &c->src,
-				  (want ? EPOLLIN : 0) | EPOLLRDHUP |
-				  (ring_empty(&c->pending) ? 0 : EPOLLOUT));
+		chardev_poll_input(chr, &c->src,
+				   (want ? EPOLLIN : 0) | EPOLLRDHUP |
+				   (ring_empty(&c->pending) ? 0 : EPOLLOUT),
+				   &c->parked);
 }
 
 static int chardev_listen(struct chardev *chr, struct err *e)

@@ -46,6 +46,8 @@ struct chardev_client {
 	int fd;
 	struct event_source src;
 	struct ring pending;
+	bool parked; /* hung up with input left; out of the loop, see below */
+	bool output_gone; /* reads no more output; its input still counts */
 	struct chardev_client *next;
 };
 
@@ -60,6 +62,7 @@ struct chardev {
 	int wake_fd;
 	bool out_pollable;
 	bool in_active;
+	bool in_parked;
 	bool out_waiting;
 	bool out_failed;
 	bool wake_pending;

@@ -56,4 +56,4 @@ test-agent: $(BUILD)/tests/agent $(BUILD)/guest-agent-asan \
 	$(AGENT_TEST_ENV) $(BUILD)/tests/agent --jobs 2
 
 # The fuzz targets briefly (tests/fuzz/fuzz.mk), so they keep working.
-test: test-agent test-unit test-e2e test-arm64 fuzz-smoke
+test: test-agent test-unit test-e2e test-linux test-arm64 fuzz-smoke

@@ -255,6 +255,8 @@ void vm_boot_config(const struct vm *vm, const char *cmdline,
 		.initrd_path = vm->cfg->initrd,
 		.cmdline = cmdline,
 		.nr_cpus = vm->nr_vcpus,
+		.nr_serial = vm->nr_serial_ports,
+		.serial = vm->serial_ports,
 		.nr_mmio = vm->nr_mmio_devs,
 		.mmio = vm->mmio_devs,
 	};

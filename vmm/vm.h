@@ -66,6 +66,9 @@ struct vm {
 	struct balloon_control *balloon;
 	struct vsock_control *vsock;
 
+	/* The serial ports, announced in ACPI. */
+	struct boot_serial_port serial_ports[CONFIG_NR_SERIAL];
+	unsigned int nr_serial_ports;
 	/* virtio-mmio windows, announced on the command line and in ACPI. */
 	struct boot_mmio_device mmio_devs[LAYOUT_VIRTIO_MMIO_MAX];
 	unsigned int nr_mmio_devs;

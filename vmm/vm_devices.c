@@ -31,6 +31,10 @@ int vm_create_serial_ports(struct vm *vm,
 			return -1;
 		vm_add_device(vm, &s->dev);
 		vm->serial[i] = &s->chr;
+		vm->serial_ports[vm->nr_serial_ports++] = (struct boot_serial_port){
+			.index = i + 1, .base = places[i].base,
+			.gsi = places[i].gsi,
+		};
 	}
 	return 0;
 }

@@ -61,6 +61,16 @@
 #define RES_EXT_IRQ_EDGE (1U << 1)
 #define RES_END_TAG 0x79
 #define RES_CRS_SIZE (3 + RES_MEMORY32_FIXED_LEN + 3 + RES_EXT_IRQ_LEN + 2)
+/* Small descriptors: an I/O range and an IRQ with its information byte. */
+#define RES_IO 0x47
+#define RES_IO_LEN 8
+#define RES_IO_DECODE16 1
+#define RES_IRQ 0x23
+#define RES_IRQ_LEN 4
+#define RES_IRQ_EDGE (1U << 0)
+#define RES_IRQ_SHARED (1U << 4)
+#define RES_SERIAL_CRS_SIZE (RES_IO_LEN + RES_IRQ_LEN + 2)
+#define SERIAL_PORTS 8
 
 static void table_header(uint8_t *t, const char *sig, uint32_t len, uint8_t rev)
 {
@@ -210,7 +220,53 @@ static size_t build_crs(uint8_t *r, const struct boot_mmio_device *d)
 	return (size_t)(p - r) + 1;
 }
 
-static void build_dsdt_body(struct aml *a, const struct boot_mmio_device *mmio,
+/*
+ * ResourceTemplate () { IO (Decode16, port, port, 1, 8); IRQ (Edge,
+ * ActiveHigh, Shared) {irq} }. An ISA IRQ line, shareable as COM1/COM3
+ * and COM2/COM4 share theirs on a PC. Announcing it is what makes Linux
+ * map the IRQ under hardware-reduced ACPI, where no legacy IRQ is
+ * premapped: the legacy 8250 probe alone leaves ttyS0 without an
+ * interrupt, and opening it fails.
+ */
+static size_t build_serial_crs(uint8_t *r, const struct boot_serial_port *s)
+{
+	uint8_t *p = r;
+
+	*p++ = RES_IO;
+	*p++ = RES_IO_DECODE16;
+	put_le16(p, (uint16_t)s->base);
+	put_le16(p + 2, (uint16_t)s->base);
+	p += 4;
+	*p++ = 1; /* alignment */
+	*p++ = SERIAL_PORTS;
+	*p++ = RES_IRQ;
+	put_le16(p, (uint16_t)(1U << s->gsi));
+	p += 2;
+	*p++ = RES_IRQ_EDGE | RES_IRQ_SHARED;
+	*p++ = RES_END_TAG;
+	*p = 0;
+	*p = checksum8(r, (size_t)(p - r) + 1);
+	return (size_t)(p - r) + 1;
+}
+
+static void build_dsdt_device(struct aml *a, const char *name, const char *hid,
+			      uint64_t uid, const uint8_t *crs, size_t crs_len)
+{
+	size_t dev = aml_device_begin(a, name);
+
+	aml_name(a, "_HID");
+	aml_string(a, hid);
+	aml_name(a, "_UID");
+	aml_integer(a, uid);
+	aml_name(a, "_CRS");
+	aml_buffer(a, crs, crs_len);
+	aml_end(a, dev);
+}
+
+static void build_dsdt_body(struct aml *a,
+			    const struct boot_serial_port *serial,
+			    unsigned int nr_serial,
+			    const struct boot_mmio_device *mmio,
 			    unsigned int nr_mmio)
 {
 	size_t pkg, scope;
@@ -225,22 +281,41 @@ static void build_dsdt_body(struct aml *a, const struct boot_mmio_device *mmio,
 	aml_end(a, pkg);
 
 	scope = aml_scope_begin(a, "\\_SB_");
+	for (unsigned int i = 0; i < nr_serial; i++) {
+		uint8_t crs[RES_SERIAL_CRS_SIZE];
+		char name[8];
+
+		snprintf(name, sizeof(name), "COM%u", serial[i].index % 10);
+		build_dsdt_device(a, name, ACPI_SERIAL_HID, serial[i].index, crs,
+				  build_serial_crs(crs, &serial[i]));
+	}
 	for (unsigned int i = 0; i < nr_mmio; i++) {
 		uint8_t crs[RES_CRS_SIZE];
 		char name[8];
-		size_t dev;
 
 		snprintf(name, sizeof(name), "V%03X", i & 0xfff);
-		dev = aml_device_begin(a, name);
-		aml_name(a, "_HID");
-		aml_string(a, ACPI_VIRTIO_MMIO_HID);
-		aml_name(a, "_UID");
-		aml_integer(a, i);
-		aml_name(a, "_CRS");
-		aml_buffer(a, crs, build_crs(crs, &mmio[i]));
-		aml_end(a, dev);
+		build_dsdt_device(a, name, ACPI_VIRTIO_MMIO_HID, i, crs,
+				  build_crs(crs, &mmio[i]));
 	}
 	aml_end(a, scope);
+}
+
+static int check_serial(const struct boot_serial_port *serial,
+			unsigned int nr_serial, struct err *e)
+{
+	if (nr_serial > ACPI_SERIAL_MAX)
+		return err_set(e, "%u serial ports: the DSDT describes at most %u",
+			       nr_serial, ACPI_SERIAL_MAX);
+	for (unsigned int i = 0; i < nr_serial; i++) {
+		const struct boot_serial_port *s = &serial[i];
+
+		if (s->index < 1 || s->index > ACPI_SERIAL_MAX || s->gsi > 15 ||
+		    s->base > UINT16_MAX - SERIAL_PORTS + 1)
+			return err_set(e, "serial port %u: COM%u at port 0x%llx on ISA IRQ %u is not describable (COM1-COM4, I/O ports, IRQ 0-15)",
+				       i, s->index, (unsigned long long)s->base,
+				       s->gsi);
+	}
+	return 0;
 }
 
 static int check_mmio(const struct boot_mmio_device *mmio, unsigned int nr_mmio,
@@ -264,6 +339,7 @@ static int check_mmio(const struct boot_mmio_device *mmio, unsigned int nr_mmio,
 }
 
 int acpi_build(const struct guest_mem *mem, unsigned int nr_cpus,
+	       const struct boot_serial_port *serial, unsigned int nr_serial,
 	       const struct boot_mmio_device *mmio, unsigned int nr_mmio,
 	       uint64_t *rsdp, struct err *e)
 {
@@ -278,7 +354,8 @@ int acpi_build(const struct guest_mem *mem, unsigned int nr_cpus,
 	if (nr_cpus < 1 || nr_cpus > BOOT_MAX_CPUS)
 		return err_set(e, "%u vCPUs: the MADT describes 1 to %u", nr_cpus,
 			       BOOT_MAX_CPUS);
-	if (check_mmio(mmio, nr_mmio, e) < 0)
+	if (check_serial(serial, nr_serial, e) < 0 ||
+	    check_mmio(mmio, nr_mmio, e) < 0)
 		return -1;
 	if (dsdt_off + ACPI_TABLE_HEADER_SIZE > ACPI_AREA_SIZE)
 		goto too_big;
@@ -289,7 +366,7 @@ int acpi_build(const struct guest_mem *mem, unsigned int nr_cpus,
 
 	aml_init(&a, area + dsdt_off + ACPI_TABLE_HEADER_SIZE,
 		 ACPI_AREA_SIZE - dsdt_off - ACPI_TABLE_HEADER_SIZE);
-	build_dsdt_body(&a, mmio, nr_mmio);
+	build_dsdt_body(&a, serial, nr_serial, mmio, nr_mmio);
 	if (a.overflow) {
 		free(area);
 		goto too_big;

@@ -19,13 +19,18 @@
 /* Pins of the IOAPIC, hence the highest GSI + 1 a device may use. */
 #define ACPI_IOAPIC_PINS 24
 
+#define ACPI_SERIAL_HID "PNP0501"
+/* COM1-COM4. */
+#define ACPI_SERIAL_MAX 4
+
 /*
  * Writes RSDP, XSDT, FADT, MADT and DSDT at LAYOUT_ACPI for @nr_cpus vCPUs
- * (APIC IDs 0..nr_cpus-1) and the virtio-mmio windows in @mmio, and returns
- * the RSDP's address in @rsdp. Fails when a window is not describable or the
- * tables do not fit before LAYOUT_ACPI_END.
+ * (APIC IDs 0..nr_cpus-1), the UARTs in @serial and the virtio-mmio windows
+ * in @mmio, and returns the RSDP's address in @rsdp. Fails when a device is
+ * not describable or the tables do not fit before LAYOUT_ACPI_END.
  */
 int acpi_build(const struct guest_mem *mem, unsigned int nr_cpus,
+	       const struct boot_serial_port *serial, unsigned int nr_serial,
 	       const struct boot_mmio_device *mmio, unsigned int nr_mmio,
 	       uint64_t *rsdp, struct err *e);
 

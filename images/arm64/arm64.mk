@@ -44,7 +44,8 @@ $(ARM64_DIR)/Image: $(ARM64_DIR)/kernel.deb
 	mv $(ARM64_DIR)/boot/boot/vmlinuz-* $@ && rm -rf $(ARM64_DIR)/boot
 
 $(ARM64_DIR)/initramfs.cpio.gz: $(ARM64_DIR)/kernel.deb $(ARM64_DIR)/busybox \
-		$(ARM64_OUT)/guest-agent images/linux/init images/linux/mkinitramfs.sh
+		$(ARM64_OUT)/guest-agent images/linux/init images/linux/mkinitramfs.sh \
+		images/initramfs.sh
 	images/linux/mkinitramfs.sh $< $(ARM64_OUT)/guest-agent images/linux/init \
 		$@ $(ARM64_DIR)/work $(ARM64_DIR)/busybox
 	@rm -rf $(ARM64_DIR)/work

@@ -128,6 +128,37 @@ Test(vmmctl, pipes_stdin_stdout_stderr_and_exit_code)
 	cr_assert_str_eq(err, "to-stderr\n");
 }
 
+Test(vmmctl, stream_and_buffered_modes)
+{
+	static const char *const modes[] = { "stream", "buffered" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
+		char out[256], err[256];
+		const char *args[] = { "--unix", agent.exec_sock, "-m", modes[i],
+				       "echo one; echo two >&2; echo three; exit 4",
+				       NULL };
+
+		cr_assert_eq(run_vmmctl(args, NULL, out, sizeof(out), err,
+					sizeof(err)), 4, "%s: %s", modes[i], err);
+		cr_assert_str_eq(out, "one\nthree\n", "%s", modes[i]);
+		cr_assert_str_eq(err, "two\n", "%s", modes[i]);
+	}
+}
+
+Test(vmmctl, mode_is_checked)
+{
+	char out[64], err[512];
+	const char *bad[] = { "--unix", agent.exec_sock, "-m", "batch", "true",
+			      NULL };
+	const char *tty[] = { "--unix", agent.exec_sock, "-t", "-m", "stream",
+			      "true", NULL };
+
+	cr_assert_eq(run_vmmctl(bad, NULL, out, sizeof(out), err, sizeof(err)), 2);
+	cr_assert_not_null(strstr(err, "unknown mode \"batch\""), "%s", err);
+	cr_assert_eq(run_vmmctl(tty, NULL, out, sizeof(out), err, sizeof(err)), 2);
+	cr_assert_not_null(strstr(err, "-t runs an interactive session"), "%s", err);
+}
+
 Test(vmmctl, signal_becomes_128_plus_n)
 {
 	char out[64], err[256];

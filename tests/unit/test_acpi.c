@@ -49,7 +49,7 @@ struct aml_device {
 };
 
 struct aml_doc {
-	struct aml_device dev[LAYOUT_VIRTIO_MMIO_MAX];
+	struct aml_device dev[ACPI_SERIAL_MAX + LAYOUT_VIRTIO_MMIO_MAX];
 	unsigned int nr_dev;
 	int64_t s5[4];
 	unsigned int nr_s5;
@@ -232,7 +232,9 @@ static void rd_term_list(struct aml_doc *d, struct aml_device *dev,
 struct crs {
 	uint32_t base, size, gsi;
 	uint8_t mem_info, irq_flags;
-	bool mem, irq, end_tag;
+	uint16_t io_min, io_max, isa_irq_mask;
+	uint8_t io_info, io_align, io_len, isa_irq_flags;
+	bool mem, irq, io, isa_irq, end_tag;
 };
 
 static void rd_crs(const uint8_t *r, size_t len, struct crs *c)
@@ -264,6 +266,21 @@ static void rd_crs(const uint8_t *r, size_t len, struct crs *c)
 				cr_assert_fail("unexpected large resource 0x%02x", *p);
 			}
 			p = b + n;
+		} else if (*p == 0x47) { /* I/O port, 7 bytes */
+			cr_assert(p + 8 <= end);
+			c->io = true;
+			c->io_info = p[1];
+			c->io_min = get_le16(p + 2);
+			c->io_max = get_le16(p + 4);
+			c->io_align = p[6];
+			c->io_len = p[7];
+			p += 8;
+		} else if (*p == 0x23) { /* IRQ with information byte */
+			cr_assert(p + 4 <= end);
+			c->isa_irq = true;
+			c->isa_irq_mask = get_le16(p + 1);
+			c->isa_irq_flags = p[3];
+			p += 4;
 		} else {
 			cr_assert_eq(*p, 0x79, "unexpected small resource 0x%02x", *p);
 			cr_assert(p + 2 == end, "end tag is not last");
@@ -342,7 +359,35 @@ static void check_gas_io(const uint8_t *g, uint16_t port)
 	cr_assert_eq(get_le64(g + 4), port);
 }
 
-static void check_tables(unsigned int nr_cpus, unsigned int nr_mmio)
+/* COM1 to COM@n at their PC ports and IRQs. */
+static const struct boot_serial_port com_ports[ACPI_SERIAL_MAX] = {
+	{ 1, LAYOUT_PORT_COM1, LAYOUT_IRQ_COM1 },
+	{ 2, LAYOUT_PORT_COM2, LAYOUT_IRQ_COM2 },
+	{ 3, LAYOUT_PORT_COM3, LAYOUT_IRQ_COM3 },
+	{ 4, LAYOUT_PORT_COM4, LAYOUT_IRQ_COM4 },
+};
+
+static void check_serial_device(const struct aml_device *d,
+				const struct boot_serial_port *want)
+{
+	struct crs c;
+
+	cr_assert_str_eq(d->hid, "PNP0501");
+	cr_assert_eq(d->uid, want->index);
+	cr_assert_not_null(d->crs, "device %s has no _CRS", d->name);
+	rd_crs(d->crs, d->crs_len, &c);
+	cr_assert(c.io && c.isa_irq && !c.mem && !c.irq);
+	cr_assert_eq(c.io_info & 1, 1, "16-bit decode");
+	cr_assert_eq(c.io_min, want->base);
+	cr_assert_eq(c.io_max, want->base);
+	cr_assert_eq(c.io_len, 8);
+	cr_assert_eq(c.isa_irq_mask, 1U << want->gsi);
+	/* edge, active high, shared */
+	cr_assert_eq(c.isa_irq_flags, 0x11);
+}
+
+static void check_tables(unsigned int nr_cpus, unsigned int nr_serial,
+			 unsigned int nr_mmio)
 {
 	struct boot_mmio_device *mmio = make_mmio(nr_mmio);
 	struct aml_doc *doc = calloc(1, sizeof(*doc));
@@ -352,8 +397,8 @@ static void check_tables(unsigned int nr_cpus, unsigned int nr_mmio)
 	uint8_t *rsdp, *xsdt, *fadt, *t;
 
 	tg_init(&g, 16 * MiB);
-	cr_assert_eq(acpi_build(&g.mem, nr_cpus, mmio, nr_mmio, &rsdp_gpa, &e), 0,
-		     "%s", e.msg);
+	cr_assert_eq(acpi_build(&g.mem, nr_cpus, com_ports, nr_serial, mmio,
+				nr_mmio, &rsdp_gpa, &e), 0, "%s", e.msg);
 	cr_assert_eq(rsdp_gpa, LAYOUT_ACPI);
 
 	rsdp = tg_ptr(&g, rsdp_gpa, 36);
@@ -389,15 +434,17 @@ static void check_tables(unsigned int nr_cpus, unsigned int nr_mmio)
 	rd_term_list(doc, NULL, t + 36, t + get_le32(t + 4));
 	cr_assert_eq(doc->nr_s5, 4);
 	cr_assert_eq(doc->s5[0], LAYOUT_ACPI_S5_TYPE);
-	cr_assert_eq(doc->nr_dev, nr_mmio);
+	cr_assert_eq(doc->nr_dev, nr_serial + nr_mmio);
+	for (unsigned int i = 0; i < nr_serial; i++)
+		check_serial_device(&doc->dev[i], &com_ports[i]);
 	for (unsigned int i = 0; i < nr_mmio; i++) {
-		struct aml_device *d = &doc->dev[i];
+		struct aml_device *d = &doc->dev[nr_serial + i];
 		struct crs c;
 
 		cr_assert_str_eq(d->hid, "LNRO0005");
 		cr_assert_eq(d->uid, i);
 		cr_assert_not_null(d->crs, "device %s has no _CRS", d->name);
-		for (unsigned int j = 0; j < i; j++)
+		for (unsigned int j = 0; j < nr_serial + i; j++)
 			cr_assert_str_neq(d->name, doc->dev[j].name);
 		rd_crs(d->crs, d->crs_len, &c);
 		cr_assert(c.mem && c.irq);
@@ -415,18 +462,28 @@ static void check_tables(unsigned int nr_cpus, unsigned int nr_mmio)
 
 Test(acpi, small_guest)
 {
-	check_tables(1, 0);
+	check_tables(1, 1, 0);
 }
 
 Test(acpi, four_cpus_three_devices)
 {
-	check_tables(4, 3);
+	check_tables(4, 1, 3);
+}
+
+/*
+ * Every UART is announced with its ports and IRQ: under hardware-reduced
+ * ACPI that is the only way Linux maps an ISA IRQ, and an 8250 port
+ * without one cannot be opened (ttyS0 writes fail with EIO).
+ */
+Test(acpi, serial_ports)
+{
+	check_tables(2, ACPI_SERIAL_MAX, 2);
 }
 
 /* 64 devices push \_SB's PkgLength into the two-byte form. */
 Test(acpi, largest_configuration_fits)
 {
-	check_tables(255, LAYOUT_VIRTIO_MMIO_MAX);
+	check_tables(255, ACPI_SERIAL_MAX, LAYOUT_VIRTIO_MMIO_MAX);
 }
 
 Test(acpi, refuses_what_it_cannot_describe)
@@ -437,23 +494,34 @@ Test(acpi, refuses_what_it_cannot_describe)
 	uint64_t rsdp;
 
 	tg_init(&g, 16 * MiB);
-	cr_assert_eq(acpi_build(&g.mem, 2, mmio, LAYOUT_VIRTIO_MMIO_MAX + 1,
+	cr_assert_eq(acpi_build(&g.mem, 2, NULL, 0, mmio, LAYOUT_VIRTIO_MMIO_MAX + 1,
 				&rsdp, &e), -1);
 	cr_assert(strstr(e.msg, "65 virtio-mmio devices"), "%s", e.msg);
 	mmio[1].gsi = 24;
-	cr_assert_eq(acpi_build(&g.mem, 2, mmio, 2, &rsdp, &e), -1);
+	cr_assert_eq(acpi_build(&g.mem, 2, NULL, 0, mmio, 2, &rsdp, &e), -1);
 	cr_assert(strstr(e.msg, "device 1: GSI 24"), "%s", e.msg);
 	mmio[1].gsi = 6;
 	mmio[1].base = 0xfffff800;
-	cr_assert_eq(acpi_build(&g.mem, 2, mmio, 2, &rsdp, &e), -1);
+	cr_assert_eq(acpi_build(&g.mem, 2, NULL, 0, mmio, 2, &rsdp, &e), -1);
 	cr_assert(strstr(e.msg, "not below 4 GiB"), "%s", e.msg);
 	mmio[1].base = LAYOUT_VIRTIO_MMIO;
 	mmio[1].size = 0;
-	cr_assert_eq(acpi_build(&g.mem, 2, mmio, 2, &rsdp, &e), -1);
+	cr_assert_eq(acpi_build(&g.mem, 2, NULL, 0, mmio, 2, &rsdp, &e), -1);
 	cr_assert(strstr(e.msg, "empty"), "%s", e.msg);
-	cr_assert_eq(acpi_build(&g.mem, 0, mmio, 0, &rsdp, &e), -1);
+	cr_assert_eq(acpi_build(&g.mem, 0, NULL, 0, mmio, 0, &rsdp, &e), -1);
 	cr_assert(strstr(e.msg, "0 vCPUs"), "%s", e.msg);
-	cr_assert_eq(acpi_build(&g.mem, 256, mmio, 0, &rsdp, &e), -1);
+	cr_assert_eq(acpi_build(&g.mem, 2, com_ports, 5, mmio, 0, &rsdp, &e), -1);
+	cr_assert(strstr(e.msg, "5 serial ports"), "%s", e.msg);
+	{
+		struct boot_serial_port bad = { 1, LAYOUT_PORT_COM1, 16 };
+
+		cr_assert_eq(acpi_build(&g.mem, 2, &bad, 1, mmio, 0, &rsdp, &e), -1);
+		cr_assert(strstr(e.msg, "COM1 at port 0x3f8 on ISA IRQ 16"), "%s", e.msg);
+		bad = (struct boot_serial_port){ 5, LAYOUT_PORT_COM1, 4 };
+		cr_assert_eq(acpi_build(&g.mem, 2, &bad, 1, mmio, 0, &rsdp, &e), -1);
+		cr_assert(strstr(e.msg, "COM5"), "%s", e.msg);
+	}
+	cr_assert_eq(acpi_build(&g.mem, 256, NULL, 0, mmio, 0, &rsdp, &e), -1);
 	cr_assert(strstr(e.msg, "256 vCPUs"), "%s", e.msg);
 	/* Nothing was written by the failed attempts. */
 	cr_assert_eq(memcmp(tg_ptr(&g, LAYOUT_ACPI, 8), "\0\0\0\0\0\0\0\0", 8), 0);
@@ -468,7 +536,7 @@ Test(acpi, guest_without_acpi_area)
 	uint64_t rsdp;
 
 	tg_init(&g, 512 * KiB);
-	cr_assert_eq(acpi_build(&g.mem, 1, NULL, 0, &rsdp, &e), -1);
+	cr_assert_eq(acpi_build(&g.mem, 1, NULL, 0, NULL, 0, &rsdp, &e), -1);
 	cr_assert(strstr(e.msg, "outside guest RAM"), "%s", e.msg);
 	tg_fini(&g);
 }

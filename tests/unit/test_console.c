@@ -165,23 +165,68 @@ Test(console, input_from_socket_client)
 	cr_assert_eq(memcmp(vdrv_ptr(&drv, buf, 5), "typed", 5), 0);
 }
 
-Test(console, input_waits_for_receive_buffers)
+/* Posts a receive buffer of @size and expects @want in it. */
+static void expect_input(uint32_t size, const char *want, const char *why)
 {
-	uint64_t buf;
+	uint64_t buf = post_rx(size);
 	uint32_t id, len;
 
+	cr_assert(vdrv_wait_used(&drv, RXQ, &id, &len, WAIT_MS),
+		  "no input arrived: %s", why);
+	cr_assert_eq(len, strlen(want), "%s", why);
+	cr_assert_eq(memcmp(vdrv_ptr(&drv, buf, len), want, len), 0, "%s", why);
+}
+
+static void expect_no_input_yet(void)
+{
+	uint32_t id, len;
+
+	cr_assert_not(vdrv_wait_used(&drv, RXQ, &id, &len, 200));
+}
+
+Test(console, input_waits_for_receive_buffers)
+{
 	attach();
 	cr_assert_eq(vdrv_start(&drv, FEATURES, 2, QSIZE), 0);
 	cr_assert_eq(write(client, "abcdef", 6), 6);
-	cr_assert_not(vdrv_wait_used(&drv, RXQ, &id, &len, 200));
-	buf = post_rx(4);
-	cr_assert(vdrv_wait_used(&drv, RXQ, &id, &len, WAIT_MS));
-	cr_assert_eq(len, 4, "input is cut to the buffer");
-	cr_assert_eq(memcmp(vdrv_ptr(&drv, buf, 4), "abcd", 4), 0);
-	buf = post_rx(16);
-	cr_assert(vdrv_wait_used(&drv, RXQ, &id, &len, WAIT_MS));
-	cr_assert_eq(len, 2, "the rest stayed in the socket, nothing lost");
-	cr_assert_eq(memcmp(vdrv_ptr(&drv, buf, 2), "ef", 2), 0);
+	expect_no_input_yet();
+	expect_input(4, "abcd", "input is cut to the buffer");
+	expect_input(16, "ef", "the rest stayed in the socket, nothing lost");
+}
+
+/*
+ * A client that writes and hangs up before the guest takes its input (a
+ * line sent with socat or nc) must not lose what did not fit yet: the
+ * hangup is only acted on once the rest was read.
+ */
+Test(console, input_of_a_client_that_hung_up_is_kept)
+{
+	attach();
+	cr_assert_eq(vdrv_start(&drv, FEATURES, 2, QSIZE), 0);
+	cr_assert_eq(write(client, "abcdef", 6), 6);
+	close(client);
+	client = -1;
+	expect_no_input_yet();
+	expect_input(4, "abcd", "the first buffer");
+	expect_input(16, "ef", "the bytes after the first buffer, lost with the hangup");
+}
+
+/*
+ * Nor when output to it fails first: a client that closes without reading
+ * what the guest wrote resets the connection, and the next output to it
+ * fails, but what it sent is still read.
+ */
+Test(console, input_of_a_client_that_stopped_reading_is_kept)
+{
+	attach();
+	cr_assert_eq(vdrv_start(&drv, FEATURES, 2, QSIZE), 0);
+	guest_write("never read\n");
+	cr_assert_eq(write(client, "abcdef", 6), 6);
+	close(client);
+	client = -1;
+	guest_write("output after the client left\n");
+	expect_no_input_yet();
+	expect_input(16, "abcdef", "the client's input, lost when output to it failed");
 }
 
 Test(console, emergency_write)

@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: MIT
+# The nested test host: a QEMU TCG VM whose emulated CPU has hardware
+# virtualization, so the Linux end-to-end cases (tests/linux/) run with
+# real KVM on any machine. See docs/testing-linux.md.
+#
+#   make test-linux [CASES="blk vsock.exec_*"] [TEST_LINUX_NESTED=1]
+#   make testhost-shell     the test host with a shell, to run cases by hand
+#
+# The cases run directly where /proc/cpuinfo shows vmx or svm, in the test
+# host otherwise (or always with TEST_LINUX_NESTED=1).
+
+TESTHOST_DIR  := $(BUILD)/images/testhost
+TESTHOST_ARCH ?= $(shell uname -m)
+TESTHOST_CONF := images/testhost/$(TESTHOST_ARCH).conf
+TESTHOST_DEPS := $(shell sed -n 's/^QEMU_PACKAGE=//p' $(TESTHOST_CONF)) \
+		 busybox-static socat e2fsprogs
+TEST_LINUX_DEPS := socat e2fsprogs iproute2
+
+# What the test host carries: programs (with their shared libraries),
+# files and trees, as "program|file|tree:SRC:DEST". Later suites add theirs
+# (firmware, disk images) with +=.
+# The VMM under test; TEST_LINUX_VMM=build/vmm-asan runs the sanitized one.
+TEST_LINUX_VMM ?= $(BUILD)/vmm
+TESTHOST_ITEMS += \
+	program:$(TEST_LINUX_VMM):/bin/vmm \
+	program:$(BUILD)/vmmctl:/bin/vmmctl \
+	program:$(BUILD)/bridge-client:/bin/bridge-client \
+	program:/usr/bin/socat:/usr/bin/socat \
+	program:/sbin/debugfs:/sbin/debugfs \
+	file:$(LINUX_DIR)/vmlinux:/images/vmlinux \
+	file:$(LINUX_DIR)/vmlinuz:/images/vmlinuz \
+	file:$(LINUX_DIR)/initramfs.cpio.gz:/images/initramfs.cpio.gz \
+	tree:tests/linux:/tests/linux
+# The build's own inputs; installed programs come with testhost-deps.
+TESTHOST_INPUTS := $(filter-out /%,$(foreach i,$(TESTHOST_ITEMS),\
+		   $(word 2,$(subst :, ,$(i)))))
+TEST_LINUX_FILES := $(shell find tests/linux -type f)
+
+TEST_LINUX_MODE := $(if $(filter 1,$(TEST_LINUX_NESTED)),nested,$(if \
+	$(shell grep -qwE 'vmx|svm' /proc/cpuinfo && echo y),direct,nested))
+
+.PHONY: testhost testhost-shell test-linux test-linux-direct test-linux-nested \
+	testhost-deps test-linux-deps
+testhost-deps:
+	@tools/install-deps.sh $(TESTHOST_DEPS)
+test-linux-deps:
+	@tools/install-deps.sh $(TEST_LINUX_DEPS)
+
+$(TESTHOST_DIR)/initramfs.cpio: $(TESTHOST_CONF) $(LINUX_DIR)/kernel.deb \
+		images/testhost/init images/testhost/mkinitramfs.sh \
+		images/initramfs.sh $(TESTHOST_INPUTS) $(TEST_LINUX_FILES) \
+		| testhost-deps
+	@mkdir -p $(dir $@)
+	images/testhost/mkinitramfs.sh $(TESTHOST_CONF) $(LINUX_DIR)/kernel.deb \
+		images/testhost/init $@ $(TESTHOST_DIR)/work $(TESTHOST_ITEMS)
+	@rm -rf $(TESTHOST_DIR)/work
+
+testhost: $(TESTHOST_DIR)/initramfs.cpio
+
+test-linux: test-linux-$(TEST_LINUX_MODE)
+
+test-linux-direct: $(TEST_LINUX_VMM) $(BUILD)/vmmctl $(BUILD)/bridge-client \
+		$(LINUX_IMAGE) | test-linux-deps
+	VMM=$(TEST_LINUX_VMM) VMMCTL=$(BUILD)/vmmctl \
+		BRIDGE_CLIENT=$(BUILD)/bridge-client IMAGES=$(LINUX_DIR) \
+		tests/linux/run.sh $(CASES)
+
+test-linux-nested: $(TESTHOST_DIR)/initramfs.cpio
+	images/testhost/run.sh $(TESTHOST_CONF) $(LINUX_DIR)/vmlinuz $< \
+		$(BUILD)/test-linux $(CASES)
+
+# The test host with a shell on this terminal, to run cases by hand.
+testhost-shell: $(TESTHOST_DIR)/initramfs.cpio
+	images/testhost/run.sh --shell $(TESTHOST_CONF) $(LINUX_DIR)/vmlinuz $<

@@ -1,0 +1,92 @@
+# SPDX-License-Identifier: MIT
+# net: virtio-net on a TAP under Debian's virtio_net driver. Traffic stays
+# between the guest and the TAP on this host: IPv6 link-local addresses,
+# no routes, nothing leaves.
+
+TAP=vmt$(($$ % 100000))
+GUEST_MAC=52:54:00:12:34:56
+NET=$TEST_WORK/net
+
+# The link-local address of an interface once duplicate address detection
+# finished; empty while it is tentative. $1: "host" or "guest".
+link_local() {
+	if [ "$1" = host ]; then
+		ip -6 addr show dev "$TAP" scope link
+	else
+		gx "ip -6 addr show dev $(cat "$NET/guest-if") scope link"
+	fi | grep -v tentative | sed -n 's/.*inet6 \(fe80::[0-9a-f:]*\)\/64.*/\1/p'
+}
+
+has_link_local() {
+	[ -n "$(link_local "$1")" ]
+}
+
+group_setup() {
+	mkdir -p "$NET"
+	vm_boot net --net "tap=$TAP,mac=$GUEST_MAC"
+	# The VMM created the TAP; bring both ends up.
+	ip link set "$TAP" up || fail "cannot bring up $TAP"
+	ifname=$(gx "grep -l '$GUEST_MAC' /sys/class/net/*/address" |
+		sed -n 's|^/sys/class/net/\([^/]*\)/address$|\1|p')
+	[ -n "$ifname" ] || fail "no guest interface has the MAC $GUEST_MAC"
+	echo "$ifname" > "$NET/guest-if"
+	gx_ok "guest link up" "ip link set $ifname up"
+	wait_for "the host's link-local address" $WAIT_SHORT has_link_local host
+	wait_for "the guest's link-local address" $WAIT_SHORT has_link_local guest
+	link_local host > "$NET/host-addr"
+	link_local guest > "$NET/guest-addr"
+}
+
+guest_if() { cat "$NET/guest-if"; }
+host_addr() { cat "$NET/host-addr"; }
+guest_addr() { cat "$NET/guest-addr"; }
+
+case_mac() {
+	expect_eq "guest MAC" "$(gx "cat /sys/class/net/$(guest_if)/address")" "$GUEST_MAC"
+}
+
+case_ping_link_local() {
+	gx_ok "ping the TAP from the guest" \
+		"ping6 -c 3 -w 30 -I $(guest_if) $(host_addr)%$(guest_if)" >/dev/null
+	ping6 -c 3 -w 30 "$(guest_addr)%$TAP" >/dev/null 2>&1 ||
+		ping -6 -c 3 -w 30 "$(guest_addr)%$TAP" >/dev/null ||
+		fail "the host cannot ping the guest at $(guest_addr)%$TAP"
+}
+
+case_tcp_64mib_from_guest() {
+	rm -f "$NET/rx.done"
+	bg sh -c "socat -u TCP6-LISTEN:7001,reuseaddr OPEN:$NET/rx,creat,trunc &&
+		touch $NET/rx.done"
+	gx_ok "random block" "$(block_cmd /tmp/block)"
+	gx cat /tmp/block > "$NET/block"
+	gx_ok "send 64 MiB over TCP" \
+		"{ $(stream_cmd 64 /tmp/block); } | socat -u - 'TCP6:[$(host_addr)%$(guest_if)]:7001,retry=50,interval=0.2'"
+	wait_for "the host's receiver to finish" $WAIT_SHORT test -f "$NET/rx.done"
+	expect_eq "64 MiB received by the host" "$(sha < "$NET/rx")" "$(stream_sha 64 "$NET/block")"
+	rm -f "$NET/rx"
+}
+
+case_tcp_64mib_to_guest() {
+	sh -c "$(block_cmd "$NET/block")"
+	gx_ok "guest listener" \
+		"setsid sh -c 'socat -u TCP6-LISTEN:7002,reuseaddr - | sha256sum > /tmp/rx.sum.tmp && mv /tmp/rx.sum.tmp /tmp/rx.sum' </dev/null >/dev/null 2>&1 &"
+	sh -c "$(stream_cmd 64 "$NET/block")" |
+		socat -u - "TCP6:[$(guest_addr)%$TAP]:7002,retry=50,interval=0.2" ||
+		fail "sending 64 MiB to the guest failed"
+	wait_for "the guest's checksum" $WAIT_SHORT gx 'test -f /tmp/rx.sum'
+	expect_eq "64 MiB received by the guest" "$(gx 'cut -d" " -f1 /tmp/rx.sum')" \
+		"$(stream_sha 64 "$NET/block")"
+}
+
+# The driver's negotiated features: /sys/bus/virtio/devices/*/features is
+# one character per feature bit, bit 0 first.
+case_negotiated_offloads() {
+	f=$(gx "cat /sys/class/net/$(guest_if)/device/features")
+	[ ${#f} -ge 33 ] || fail "features '$f': too short"
+	for bit in 0:CSUM 1:GUEST_CSUM 5:MAC 7:GUEST_TSO4 8:GUEST_TSO6 \
+		11:HOST_TSO4 12:HOST_TSO6 15:MRG_RXBUF 16:STATUS 32:VERSION_1; do
+		n=${bit%:*}
+		expect_eq "VIRTIO_NET_F_${bit#*:} (bit $n) negotiated" \
+			"$(echo "$f" | cut -c $((n + 1)))" 1
+	done
+}
