@@ -17,6 +17,9 @@
 #include "devices/virtio/blk.h"
 #include "devices/virtio/vsock/packet.h"
 #include "devices/virtio/vsock/vsock.h"
+#include "lib/proto/bridge_proto.h"
+#include "lib/proto/exec_msg.h"
+#include "lib/proto/frame.h"
 #include "lib/util.h"
 
 #define MAX_SEED (64 * 1024)
@@ -506,6 +509,138 @@ static void gen_elf(void)
 	boot_seed("elf_pvh_initrd", 2 | 4, img, sizeof(img), "initrd", 6);
 }
 
+/* ---- the guest agent's protocols ---- */
+
+/* One exec-protocol frame. */
+static void frame(struct seed *s, uint8_t type, const void *p, size_t len)
+{
+	uint8_t hdr[FRAME_HDR_SIZE];
+
+	frame_put_hdr(hdr, type, (uint32_t)len);
+	bytes(s, hdr, sizeof(hdr));
+	bytes(s, p, len);
+}
+
+/*
+ * A frame whose payload is @json, malloc()ed JSON of *@len bytes (read
+ * here, after the encoder that sets it ran), freed here.
+ */
+static void json_frame(struct seed *s, uint8_t type, char *json,
+		       const size_t *len)
+{
+	if (!json)
+		abort();
+	frame(s, type, json, *len);
+	free(json);
+}
+
+/*
+ * fuzz_exec_frame: the first byte sets the size of the pieces the frames
+ * are fed in, then frames as vmmctl and the agent send them.
+ */
+static void gen_exec_frame(void)
+{
+	char *args[] = { "sh", "-c", "cat; echo done", NULL };
+	char *env[] = { "TERM=xterm", "LANG=C.UTF-8", NULL };
+	struct exec_request req = {
+		.command = "/bin/sh", .args = args, .nargs = 3,
+		.working_dir = "/tmp", .env = env, .nenv = 2,
+		.user = "root", .rows = 24, .cols = 80,
+	};
+	struct exec_result res = { .exit_code = 0, .out = (uint8_t *)"done\n",
+				   .out_len = 5 };
+	struct file_request wr = { .path = "/tmp/f", .content = (uint8_t *)"hi",
+				   .content_len = 2, .mode = 0600,
+				   .has_mode = true };
+	struct port_forward_request fwd = { .host = "", .port = 8080 };
+	struct seed s = { .len = 0 };
+	uint8_t resize[4] = { 0, 50, 0, 132 };
+	size_t len;
+
+	u8(&s, 6);
+	json_frame(&s, FRAME_EXEC_STREAM,
+		   exec_request_encode(&req, false, &len), &len);
+	frame(&s, FRAME_STDIN, "input\n", 6);
+	frame(&s, FRAME_STDIN, NULL, 0);
+	frame(&s, FRAME_STDOUT, "done\n", 5);
+	frame(&s, FRAME_EXIT, "\0\0\0\0", 4);
+	save("exec_frame", "exec_stream", &s);
+
+	s.len = 0;
+	u8(&s, 63);
+	json_frame(&s, FRAME_EXEC_TTY, exec_request_encode(&req, true, &len),
+		   &len);
+	frame(&s, FRAME_RESIZE, resize, sizeof(resize));
+	frame(&s, FRAME_SIGNAL, "\x02", 1);
+	save("exec_frame", "exec_tty_resize_signal", &s);
+
+	s.len = 0;
+	u8(&s, 0);
+	req.stdin_data = (uint8_t *)"buffered stdin";
+	req.stdin_len = 14;
+	json_frame(&s, FRAME_EXEC, exec_request_encode(&req, false, &len),
+		   &len);
+	json_frame(&s, FRAME_EXEC_RESULT, exec_result_encode(&res, &len), &len);
+	save("exec_frame", "exec_buffered", &s);
+
+	s.len = 0;
+	u8(&s, 31);
+	json_frame(&s, FRAME_WRITE_FILE,
+		   file_request_encode(&wr, FRAME_WRITE_FILE, &len), &len);
+	json_frame(&s, FRAME_READ_FILE,
+		   file_request_encode(&wr, FRAME_READ_FILE, &len), &len);
+	json_frame(&s, FRAME_PORT_FORWARD, port_forward_encode(&fwd, &len),
+		   &len);
+	save("exec_frame", "files_and_port_forward", &s);
+}
+
+static void bridge_msg(struct seed *s, uint32_t type, uint64_t id,
+		       const char *body)
+{
+	uint8_t hdr[BRIDGE_HDR_SIZE];
+	struct bridge_hdr h = {
+		.type = type,
+		.size = (uint32_t)(BRIDGE_HDR_SIZE + strlen(body)),
+		.id = id,
+	};
+
+	bridge_hdr_encode(hdr, &h);
+	bytes(s, hdr, sizeof(hdr));
+	bytes(s, body, strlen(body));
+}
+
+/* fuzz_bridge: a GCS session as hcsshim's host opens it. */
+static void gen_bridge(void)
+{
+	struct seed s = { .len = 0 };
+
+	bridge_msg(&s, BRIDGE_NEGOTIATE_PROTOCOL, 1,
+		   "{\"MinimumVersion\":4,\"MaximumVersion\":4}");
+	bridge_msg(&s, BRIDGE_CREATE, 2,
+		   "{\"ContainerId\":\"uvm\",\"ActivityId\":\"a-1\","
+		   "\"ContainerConfig\":\"{}\"}");
+	bridge_msg(&s, BRIDGE_EXECUTE_PROCESS, 3,
+		   "{\"ContainerId\":\"uvm\",\"ActivityId\":\"a-1\","
+		   "\"Settings\":{\"ProcessParameters\":"
+		   "\"{\\\"CommandArgs\\\":[\\\"/bin/echo\\\",\\\"hi\\\"],"
+		   "\\\"WorkingDirectory\\\":\\\"/\\\","
+		   "\\\"Environment\\\":{\\\"PATH\\\":\\\"/bin\\\"},"
+		   "\\\"CreateStdOutPipe\\\":true,\\\"CreateStdErrPipe\\\":true}\","
+		   "\"VsockStdioRelaySettings\":{\"StdOut\":1025,\"StdErr\":1026}}}");
+	bridge_msg(&s, BRIDGE_WAIT_FOR_PROCESS, 4,
+		   "{\"ContainerId\":\"uvm\",\"ProcessId\":1,"
+		   "\"TimeoutInMs\":4294967295}");
+	bridge_msg(&s, BRIDGE_GET_PROPERTIES, 5,
+		   "{\"ContainerId\":\"uvm\",\"Query\":"
+		   "\"{\\\"PropertyTypes\\\":[\\\"ProcessList\\\",\\\"Statistics\\\"]}\"}");
+	bridge_msg(&s, BRIDGE_MODIFY_SETTINGS, 6,
+		   "{\"ContainerId\":\"uvm\",\"Request\":{\"RequestType\":\"Add\","
+		   "\"ResourceType\":\"MappedVirtualDisk\",\"Settings\":"
+		   "{\"MountPath\":\"/run/mounts/m0\",\"Lun\":1,\"ReadOnly\":true}}}");
+	bridge_msg(&s, BRIDGE_SHUTDOWN_GRACEFUL, 7, "{\"ContainerId\":\"uvm\"}");
+	save("bridge", "session", &s);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -523,5 +658,7 @@ int main(int argc, char **argv)
 	gen_ports();
 	gen_bzimage();
 	gen_elf();
+	gen_exec_frame();
+	gen_bridge();
 	return 0;
 }

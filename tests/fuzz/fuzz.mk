@@ -80,7 +80,7 @@ endef
 $(BUILD)/fuzz/corpus_gen: tests/fuzz/corpus_gen.c \
 		$(BUILD)/obj/devices/virtio/vsock/packet.o $(BUILD)/lib.a | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^
+	$(CC) $(CFLAGS) -o $@ $^ -ljson-c
 
 .PHONY: fuzz-corpus
 fuzz-corpus: $(BUILD)/fuzz/corpus_gen
