@@ -25,6 +25,7 @@ TESTHOST_ITEMS += \
 	program:$(TEST_LINUX_VMM):/bin/vmm \
 	program:$(BUILD)/vmmctl:/bin/vmmctl \
 	program:$(BUILD)/bridge-client:/bin/bridge-client \
+	program:$(BUILD)/agent-peer-check:/bin/agent-peer-check \
 	program:/usr/bin/socat:/usr/bin/socat \
 	program:/sbin/debugfs:/sbin/debugfs \
 	file:$(LINUX_DIR)/vmlinux:/images/vmlinux \
@@ -60,9 +61,11 @@ testhost: $(TESTHOST_DIR)/initramfs.cpio
 test-linux: test-linux-$(TEST_LINUX_MODE)
 
 test-linux-direct: $(TEST_LINUX_VMM) $(BUILD)/vmmctl $(BUILD)/bridge-client \
+		$(BUILD)/agent-peer-check \
 		$(LINUX_IMAGE) | test-linux-deps
 	VMM=$(TEST_LINUX_VMM) VMMCTL=$(BUILD)/vmmctl \
-		BRIDGE_CLIENT=$(BUILD)/bridge-client IMAGES=$(LINUX_DIR) \
+		BRIDGE_CLIENT=$(BUILD)/bridge-client \
+		PEER_CHECK=$(BUILD)/agent-peer-check IMAGES=$(LINUX_DIR) \
 		tests/linux/run.sh $(CASES)
 
 test-linux-nested: $(TESTHOST_DIR)/initramfs.cpio

@@ -684,6 +684,69 @@ static int ml_ready_port(const struct peer_target *t, struct err *e)
 	return ml_ready(&t->vm, e);
 }
 
+/*
+ * uvm/scsi/backend.go mountRequest and unmountRequest
+ * (guestresource.LCOWMappedVirtualDisk, Controller and Lun left out when
+ * 0): the disk at a SCSI address, mounted read-only with options where a
+ * process in the utility VM reads it, then removed.
+ */
+static int hcs_mounts_a_mapped_disk(const struct peer_target *t,
+				    struct err *e)
+{
+	char mount[160], addr[40] = "", req[512], script[400];
+	char *args[] = { "sh", "-c", script, NULL };
+	struct hcs_params p = { .args = args, .stdout = true };
+	struct hcs_process proc = { .stdin_fd = -1, .stdout_fd = -1,
+				    .stderr_fd = -1 };
+	struct bytebuf out = { 0 };
+	struct hcs_conn c = { .fd = -1 };
+	unsigned ctrl, lun;
+	int ret = -1;
+
+	CHECK(t->mapped_disk && sscanf(t->mapped_disk, "%u:%u", &ctrl, &lun) == 2,
+	      "no mapped disk given (CONTROLLER:LUN)");
+	snprintf(mount, sizeof(mount), "%s/mapped-%u-%u", t->scratch_dir, ctrl, lun);
+	if (lun)
+		snprintf(addr, sizeof(addr), ",\"Lun\":%u", lun);
+	if (ctrl)
+		snprintf(addr + strlen(addr), sizeof(addr) - strlen(addr),
+			 ",\"Controller\":%u", ctrl);
+	snprintf(req, sizeof(req), "{\"ResourceType\":\"MappedVirtualDisk\","
+		 "\"RequestType\":\"Add\",\"Settings\":{\"MountPath\":\"%s\"%s,"
+		 "\"ReadOnly\":true,\"Options\":[\"nosuid\"]}}", mount, addr);
+	TRY(bridge(t, &c, e));
+	TRY(hcs_modify(&c, req, e));
+	snprintf(script, sizeof(script), "cat %s/hello.txt && "
+		 "grep ' %s ' /proc/self/mountinfo", mount, mount);
+	TRY(hcs_exec(&c, &p, &proc, e));
+	TRY(read_to_eof(proc.stdout_fd, &out, e));
+	TRY(exits_with(&c, &proc, 0, e));
+	bytebuf_append(&out, "", 1);
+	CHECK(buf_has(&out, "hello from a disk\n") && buf_has(&out, " ro,") &&
+	      buf_has(&out, "nosuid"), "the mount as the guest sees it: %s",
+	      (char *)bytebuf_head(&out));
+	hcs_process_close(&proc);
+	snprintf(req, sizeof(req), "{\"ResourceType\":\"MappedVirtualDisk\","
+		 "\"RequestType\":\"Remove\",\"Settings\":{\"MountPath\":\"%s\"%s,"
+		 "\"ReadOnly\":true}}", mount, addr);
+	TRY(hcs_modify(&c, req, e));
+	snprintf(script, sizeof(script), "! grep -q ' %s ' /proc/self/mountinfo",
+		 mount);
+	TRY(hcs_exec(&c, &p, &proc, e));
+	TRY(exits_with(&c, &proc, 0, e));
+	ret = 0;
+out:
+	bytebuf_free(&out);
+	hcs_process_close(&proc);
+	hcs_conn_close(&c);
+	return ret;
+}
+
+/* Needs a guest disk (peer_target.mapped_disk): run by agent-peer-check. */
+const struct peer_case peer_mapped_disk_case = {
+	"hcsshim_mounts_a_mapped_disk", hcs_mounts_a_mapped_disk
+};
+
 const struct peer_case peer_cases[] = {
 	{ "hcsshim_negotiates_protocol_4", hcs_negotiates },
 	{ "hcsshim_runs_a_process_in_the_uvm", hcs_runs_a_process_in_the_uvm },

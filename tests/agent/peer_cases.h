@@ -24,6 +24,11 @@ struct peer_target {
 	const char *scratch_dir;
 	/* A TCP port free in the guest, for a PortForward server there. */
 	uint16_t tcp_port;
+	/*
+	 * "CONTROLLER:LUN" of a guest disk (serial scsi-C-L) holding an ext4
+	 * file system with hello.txt, "hello from a disk"; NULL: none.
+	 */
+	const char *mapped_disk;
 };
 
 struct peer_case {
@@ -33,5 +38,7 @@ struct peer_case {
 
 extern const struct peer_case peer_cases[];
 extern const unsigned peer_ncases;
+/* The case for peer_target.mapped_disk, outside peer_cases. */
+extern const struct peer_case peer_mapped_disk_case;
 
 #endif

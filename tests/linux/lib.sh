@@ -2,8 +2,8 @@
 # Helpers for the Linux end-to-end cases (sourced by run.sh; POSIX sh, runs
 # under busybox ash in the test host and under dash/bash elsewhere).
 #
-# Environment (set by run.sh): VMM, VMMCTL, BRIDGE_CLIENT, IMAGES (vmlinux,
-# vmlinuz, initramfs.cpio.gz), TEST_WORK (scratch directory), VARIANT_FLAGS
+# Environment (set by run.sh): VMM, VMMCTL, BRIDGE_CLIENT, PEER_CHECK,
+# IMAGES (vmlinux, vmlinuz, initramfs.cpio.gz), TEST_WORK (scratch directory), VARIANT_FLAGS
 # (VMM flags the current variant adds to every VM), CASE_STATE (per-case
 # bookkeeping directory, maintained by run.sh).
 

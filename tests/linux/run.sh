@@ -13,7 +13,7 @@
 # may be given, separated by spaces or commas. Names of variants other than the first carry
 # "@VARIANT" ("blk.direct_write@pci").
 #
-# Environment: VMM, VMMCTL, BRIDGE_CLIENT (default: build/...), IMAGES
+# Environment: VMM, VMMCTL, BRIDGE_CLIENT, PEER_CHECK (default: build/...), IMAGES
 # (default build/images/linux), TEST_WORK (default: a new directory under
 # /tmp, removed afterwards unless KEEP_WORK=1).
 #
@@ -27,6 +27,7 @@ SUITE=$(cd "$(dirname "$0")" && pwd)
 VMM=${VMM:-build/vmm}
 VMMCTL=${VMMCTL:-build/vmmctl}
 BRIDGE_CLIENT=${BRIDGE_CLIENT:-build/bridge-client}
+PEER_CHECK=${PEER_CHECK:-build/agent-peer-check}
 IMAGES=${IMAGES:-build/images/linux}
 LOG_LINES=${LOG_LINES:-40}
 
@@ -44,13 +45,13 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-for v in VMM VMMCTL BRIDGE_CLIENT; do
+for v in VMM VMMCTL BRIDGE_CLIENT PEER_CHECK; do
 	eval "p=\$$v"
 	case $p in /*) ;; *) p=$(pwd)/$p ;; esac
 	eval "$v=\$p"
 done
 case $IMAGES in /*) ;; *) IMAGES=$(pwd)/$IMAGES ;; esac
-export VMM VMMCTL BRIDGE_CLIENT IMAGES
+export VMM VMMCTL BRIDGE_CLIENT PEER_CHECK IMAGES
 
 # NAME matches when no pattern was given or one pattern names it, its group
 # or (with glob characters) matches it.

@@ -6,7 +6,8 @@
  * service by CONNECT, and the bridge the agent dials (port 0x40000000) and
  * its stdio relays on PATH_PORT, as the VMM forwards guest connections.
  *
- *   agent-peer-check --vsock-uds PATH [--scratch DIR] [--tcp-port N] [NAME...]
+ *   agent-peer-check --vsock-uds PATH [--scratch DIR] [--tcp-port N]
+ *                    [--mapped-disk C:L] [NAME...]
  *   agent-peer-check --exec-unix P --ready-unix P --bridge-unix P ...
  */
 #include <getopt.h>
@@ -62,11 +63,29 @@ static bool wanted(const char *name, char **names, int n)
 	return false;
 }
 
+static int run_case(struct check *k, const struct peer_target *t,
+		    const struct peer_case *c)
+{
+	struct err e = { "" };
+
+	if (c->run(t, &e) == 0) {
+		printf("agent-peer-check: ok: %s\n", c->name);
+		return 0;
+	}
+	printf("agent-peer-check: FAIL: %s: %s\n", c->name, e.msg);
+	/* Its bridge may be in any state: let the agent dial again. */
+	if (k->host.fd >= 0) {
+		close(k->host.fd);
+		k->host.fd = -1;
+	}
+	return -1;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: agent-peer-check (--vsock-uds PATH | --exec-unix PATH "
 		"--ready-unix PATH --bridge-unix PATH)\n"
-		"                        [--scratch DIR] [--tcp-port N] [CASE...]\n");
+		"                        [--scratch DIR] [--tcp-port N] [--mapped-disk C:L] [CASE...]\n");
 	return 2;
 }
 
@@ -79,6 +98,7 @@ int main(int argc, char **argv)
 		{ "bridge-unix", required_argument, NULL, 'B' },
 		{ "scratch", required_argument, NULL, 's' },
 		{ "tcp-port", required_argument, NULL, 'p' },
+		{ "mapped-disk", required_argument, NULL, 'm' },
 		{ 0 },
 	};
 	struct check k = { .host = { .fd = -1, .lfd = -1 } };
@@ -96,6 +116,7 @@ int main(int argc, char **argv)
 		case 'B': k.bridge_unix = optarg; break;
 		case 's': t.scratch_dir = optarg; break;
 		case 'p': t.tcp_port = (uint16_t)atoi(optarg); break;
+		case 'm': t.mapped_disk = optarg; break;
 		default: return usage();
 		}
 	}
@@ -108,24 +129,17 @@ int main(int argc, char **argv)
 	else
 		snprintf(k.bridge_path, sizeof(k.bridge_path), "%s", k.bridge_unix);
 	t.relay_base = k.uds ? k.uds : k.bridge_unix;
-	for (unsigned i = 0; i < peer_ncases; i++) {
-		struct err e = { "" };
+	for (unsigned i = 0; i <= peer_ncases; i++) {
+		const struct peer_case *c = i < peer_ncases ? &peer_cases[i] :
+					    &peer_mapped_disk_case;
 
-		if (!wanted(peer_cases[i].name, argv + optind, argc - optind))
+		if ((c == &peer_mapped_disk_case && !t.mapped_disk) ||
+		    !wanted(c->name, argv + optind, argc - optind))
 			continue;
-		if (peer_cases[i].run(&t, &e) == 0) {
-			printf("agent-peer-check: ok: %s\n", peer_cases[i].name);
+		if (run_case(&k, &t, c) == 0)
 			passed++;
-			continue;
-		}
-		printf("agent-peer-check: FAIL: %s: %s\n", peer_cases[i].name,
-		       e.msg);
-		failed++;
-		/* Its bridge may be in any state: let the agent dial again. */
-		if (k.host.fd >= 0) {
-			close(k.host.fd);
-			k.host.fd = -1;
-		}
+		else
+			failed++;
 	}
 	printf("agent-peer-check: %u passed, %u failed\n", passed, failed);
 	if (k.listening)
