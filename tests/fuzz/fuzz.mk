@@ -59,6 +59,14 @@ $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%): $(BUILD)/fuzz/fuzz_%: \
 	$(FUZZ_CC) $(FUZZ_LDFLAGS) -o $@ $< $(BUILD)/fuzz/libfuzzed.a \
 		$(VMM_LIBS)
 
+# Resident memory a target may reach. The boot target's guests hold
+# 3.5 GiB of RAM, which one input's kernel segments may nearly fill.
+FUZZ_RSS_MB      := 2048
+FUZZ_RSS_MB_boot := 5120
+# Beyond its time, a run may take this long to stop before it is killed
+# (a sanitizer wedged while reporting must not hang make test).
+FUZZ_GRACE       := 120
+
 # Runs target $(1) for $(2) seconds on its corpus; prints its final
 # statistics, or the tail of its log when it found a crash, a leak, a
 # timeout or a cost-budget overrun.
@@ -66,8 +74,10 @@ define fuzz_run
 	@mkdir -p $(BUILD)/fuzz/corpus-$(1)
 	@cp -n tests/fuzz/corpus/$(1)/* $(BUILD)/fuzz/corpus-$(1)/ 2>/dev/null || true
 	@echo "fuzz: $(1) for $(2) s"
-	@if ! $(BUILD)/fuzz/fuzz_$(1) -max_total_time=$(2) -timeout=25 \
-		-rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 \
+	@if ! timeout -k 10 $$(($(2) + $(FUZZ_GRACE))) \
+		$(BUILD)/fuzz/fuzz_$(1) -max_total_time=$(2) -timeout=25 \
+		-rss_limit_mb=$(or $(FUZZ_RSS_MB_$(1)),$(FUZZ_RSS_MB)) \
+		-max_len=16384 -print_final_stats=1 \
 		-artifact_prefix=$(BUILD)/fuzz/$(1)- \
 		$(BUILD)/fuzz/corpus-$(1) > $(BUILD)/fuzz/fuzz_$(1).log 2>&1; then \
 		tail -40 $(BUILD)/fuzz/fuzz_$(1).log; exit 1; fi

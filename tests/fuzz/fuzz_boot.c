@@ -9,6 +9,7 @@
  * virtio-mmio windows to announce), u32 kernel length, the kernel, then
  * the initrd.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +24,14 @@
 /* Past the 3 GiB hole start: RAM continues above 4 GiB. */
 #define LARGE_MEM (3584 * MiB)
 
+/*
+ * Guest RAM kept resident across inputs: an ELF segment may zero most of
+ * the large guest, and pages once touched stay until given back.
+ */
+#define RESIDENT_MAX (1024 * MiB)
+
 static struct guest_mem small, large;
-static int kernel_fd = -1, initrd_fd = -1;
+static int kernel_fd = -1, initrd_fd = -1, statm_fd = -1;
 
 /* @fd now holds exactly @len bytes of @data; its path for the loaders. */
 static void file_set(int fd, const uint8_t *data, size_t len, char *path,
@@ -47,8 +54,42 @@ static void init_once(void)
 	}
 	kernel_fd = memfd_create("kernel", MFD_CLOEXEC);
 	initrd_fd = memfd_create("initrd", MFD_CLOEXEC);
-	if (kernel_fd < 0 || initrd_fd < 0)
+	statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	if (kernel_fd < 0 || initrd_fd < 0 || statm_fd < 0)
 		abort();
+}
+
+/* The process's resident bytes. */
+static uint64_t resident(void)
+{
+	unsigned long long pages, res;
+	char buf[128];
+	ssize_t n = pread(statm_fd, buf, sizeof(buf) - 1, 0);
+
+	if (n <= 0)
+		abort();
+	buf[n] = '\0';
+	if (sscanf(buf, "%llu %llu", &pages, &res) != 2)
+		abort();
+	return res * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/*
+ * Gives back the guest RAM of both guests once too much of it is
+ * resident, so a run does not hold the large guest's 3.5 GiB for good
+ * (one input may still fill it: FUZZ_RSS_MB_boot in fuzz.mk allows that).
+ */
+static void guest_ram_trim(void)
+{
+	struct guest_mem *mems[] = { &small, &large };
+
+	if (resident() < RESIDENT_MAX)
+		return;
+	for (unsigned int m = 0; m < ARRAY_SIZE(mems); m++)
+		for (unsigned int i = 0; i < mems[m]->nr_regions; i++)
+			if (guest_mem_discard(mems[m], mems[m]->regions[i].gpa,
+					      mems[m]->regions[i].size) < 0)
+				abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -91,5 +132,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	fuzz_cost_check("loading the kernel");
+	guest_ram_trim();
 	return 0;
 }
