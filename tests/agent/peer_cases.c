@@ -143,28 +143,45 @@ out:
 	return ret;
 }
 
+/*
+ * cmd.go Cmd.Output, in short: runs @p (stdout relayed when asked), reads
+ * its stdout to the end into @out (NUL-terminated) and checks its exit
+ * code is @want.
+ */
+static int run_output(struct hcs_conn *c, const struct hcs_params *p,
+		      struct bytebuf *out, uint32_t want, struct err *e)
+{
+	struct hcs_process proc = { .stdin_fd = -1, .stdout_fd = -1,
+				    .stderr_fd = -1 };
+	int ret = -1;
+
+	TRY(hcs_exec(c, p, &proc, e));
+	if (p->stdout)
+		TRY(read_to_eof(proc.stdout_fd, out, e));
+	TRY(exits_with(c, &proc, want, e));
+	ret = 0;
+out:
+	bytebuf_append(out, "", 1);
+	hcs_process_close(&proc);
+	return ret;
+}
+
 /* cmd.go Cmd.Start with Spec.CommandLine (ProcessParameters.CommandLine). */
 static int hcs_runs_a_command_line(const struct peer_target *t, struct err *e)
 {
 	struct hcs_params p = { .command_line = "echo a b | wc -w",
 				.stdout = true };
-	struct hcs_process proc = { .stdin_fd = -1, .stdout_fd = -1,
-				    .stderr_fd = -1 };
 	struct bytebuf out = { 0 };
 	struct hcs_conn c = { .fd = -1 };
 	int ret = -1;
 
 	TRY(bridge(t, &c, e));
-	TRY(hcs_exec(&c, &p, &proc, e));
-	TRY(read_to_eof(proc.stdout_fd, &out, e));
-	bytebuf_append(&out, "", 1);
+	TRY(run_output(&c, &p, &out, 0, e));
 	CHECK(atoi((char *)bytebuf_head(&out)) == 2, "stdout: %s",
 	      (char *)bytebuf_head(&out));
-	TRY(exits_with(&c, &proc, 0, e));
 	ret = 0;
 out:
 	bytebuf_free(&out);
-	hcs_process_close(&proc);
 	hcs_conn_close(&c);
 	return ret;
 }
@@ -696,8 +713,6 @@ static int hcs_mounts_a_mapped_disk(const struct peer_target *t,
 	char mount[160], addr[40] = "", req[512], script[400];
 	char *args[] = { "sh", "-c", script, NULL };
 	struct hcs_params p = { .args = args, .stdout = true };
-	struct hcs_process proc = { .stdin_fd = -1, .stdout_fd = -1,
-				    .stderr_fd = -1 };
 	struct bytebuf out = { 0 };
 	struct hcs_conn c = { .fd = -1 };
 	unsigned ctrl, lun;
@@ -718,26 +733,21 @@ static int hcs_mounts_a_mapped_disk(const struct peer_target *t,
 	TRY(hcs_modify(&c, req, e));
 	snprintf(script, sizeof(script), "cat %s/hello.txt && "
 		 "grep ' %s ' /proc/self/mountinfo", mount, mount);
-	TRY(hcs_exec(&c, &p, &proc, e));
-	TRY(read_to_eof(proc.stdout_fd, &out, e));
-	TRY(exits_with(&c, &proc, 0, e));
-	bytebuf_append(&out, "", 1);
+	TRY(run_output(&c, &p, &out, 0, e));
 	CHECK(buf_has(&out, "hello from a disk\n") && buf_has(&out, " ro,") &&
 	      buf_has(&out, "nosuid"), "the mount as the guest sees it: %s",
 	      (char *)bytebuf_head(&out));
-	hcs_process_close(&proc);
 	snprintf(req, sizeof(req), "{\"ResourceType\":\"MappedVirtualDisk\","
 		 "\"RequestType\":\"Remove\",\"Settings\":{\"MountPath\":\"%s\"%s,"
 		 "\"ReadOnly\":true}}", mount, addr);
 	TRY(hcs_modify(&c, req, e));
 	snprintf(script, sizeof(script), "! grep -q ' %s ' /proc/self/mountinfo",
 		 mount);
-	TRY(hcs_exec(&c, &p, &proc, e));
-	TRY(exits_with(&c, &proc, 0, e));
+	p.stdout = false;
+	TRY(run_output(&c, &p, &out, 0, e));
 	ret = 0;
 out:
 	bytebuf_free(&out);
-	hcs_process_close(&proc);
 	hcs_conn_close(&c);
 	return ret;
 }
