@@ -40,6 +40,8 @@ struct boot_config {
 	const struct boot_serial_port *serial;
 	unsigned int nr_mmio;
 	const struct boot_mmio_device *mmio;
+	/* x86: the ACPI power button's event interrupt (0: no button). */
+	uint32_t power_button_gsi;
 };
 
 /* Largest kernel or initrd file the loaders read. */

@@ -39,6 +39,8 @@ size_t chardev_write(struct chardev *chr, const void *buf, size_t len)
 	if (n)
 		chardev_wake(chr);
 	pthread_mutex_unlock(&chr->lock);
+	metric_add(&chr->counters.out_bytes, n);
+	metric_add(&chr->counters.dropped_bytes, len - n);
 	return n;
 }
 
@@ -523,6 +525,30 @@ static int chardev_open_backend(struct chardev *chr,
 	return err_set(e, "%s: unknown back end", chr->name);
 }
 
+#define CHARDEV_METRIC(field, help)                                            \
+	{ #field, NULL, METRIC_COUNTER,                                        \
+	  offsetof(struct chardev_counters, field), help }
+
+static const struct metric_desc chardev_metric_descs[] = {
+	CHARDEV_METRIC(out_bytes, "Bytes of guest output taken"),
+	CHARDEV_METRIC(dropped_bytes,
+		       "Bytes of guest output lost because the host end was not reading"),
+};
+
+static void chardev_init_metrics(struct chardev *chr)
+{
+	size_t i;
+
+	chr->metrics = (struct metrics_group){
+		.subsystem = "serial", .id_label = "port",
+		.descs = chardev_metric_descs,
+		.nr_descs = ARRAY_SIZE(chardev_metric_descs),
+		.block = &chr->counters,
+	};
+	for (i = 0; chr->name[i] && i + 1 < sizeof(chr->metrics.id); i++)
+		chr->metrics.id[i] = (char)(chr->name[i] | 0x20);
+}
+
 int chardev_open(struct chardev *chr, const char *name,
 		 const struct chardev_config *cfg, struct event_loop *loop,
 		 const struct chardev_sink *sink, struct err *e)
@@ -533,6 +559,7 @@ int chardev_open(struct chardev *chr, const char *name,
 	chr->kind = cfg->kind;
 	chr->out_fd = chr->in_fd = chr->listen_fd = -1;
 	chr->sink = *sink;
+	chardev_init_metrics(chr);
 	pthread_mutex_init(&chr->lock, NULL);
 	if (cfg->path && !(chr->path = strdup(cfg->path)))
 		return err_set(e, "%s: out of memory", name);

@@ -439,6 +439,7 @@ int serial_create(struct device_host *host, unsigned int index,
 	};
 	if (bus_register(at->mmio ? host->mmio : host->pio, &s->io, e) < 0)
 		goto fail;
+	s->dev.metrics = &s->chr.metrics;
 	*out = s;
 	return 0;
 fail:

@@ -32,10 +32,23 @@ struct chardev_config {
 	char *path;
 };
 
+/*
+ * Token-bucket limits of a disk or a network device (docs/rate-limits.md):
+ * operations and bytes per second, each with the burst the bucket holds.
+ * 0 is unlimited; a burst of 0 is one second's worth of the rate.
+ */
+struct rate_limit_config {
+	uint64_t ops;
+	uint64_t ops_burst;
+	uint64_t bytes;
+	uint64_t bytes_burst;
+};
+
 struct disk_config {
 	char *path;
 	bool read_only;
 	char *serial;
+	struct rate_limit_config rate_limit;
 };
 
 struct net_config {
@@ -43,6 +56,8 @@ struct net_config {
 	int tap_fd;     /* -1 when tap_name is used */
 	bool has_mac;
 	uint8_t mac[6];
+	/* Each direction, receive and transmit, has buckets of these sizes. */
+	struct rate_limit_config rate_limit;
 };
 
 /*

@@ -9,6 +9,7 @@
 #include "lib/event.h"
 #include "memory.h"
 #include "lib/util.h"
+#include "metrics.h"
 
 /*
  * An interrupt line into the guest. Level-triggered devices (the UART) use
@@ -75,6 +76,11 @@ struct device_host {
 	 * process's descriptor budget; 0: the device's own maximum.
 	 */
 	unsigned int max_conns;
+	/*
+	 * The time devices measure with (request latency, rate limits), in
+	 * nanoseconds of CLOCK_MONOTONIC; tests drive their own.
+	 */
+	uint64_t (*now_ns)(struct device_host *host);
 	void *opaque;
 };
 
@@ -92,6 +98,12 @@ struct device_ops {
 struct device {
 	const char *name;
 	const struct device_ops *ops;
+	/*
+	 * The device's counters (vmm/metrics.h), NULL when it keeps none.
+	 * The device fills the group; the core gives it its id and registers
+	 * it while the device is on the VM's list.
+	 */
+	struct metrics_group *metrics;
 	struct device *next;
 };
 

@@ -99,7 +99,11 @@ static const struct seccomp_rule loop[] = {
 	SYS_ARG(fcntl, 1, F_GETFD),
 	SYS_ARG(fcntl, 1, F_SETFD),
 	SYS(timerfd_settime),
+	/* --shutdown-timeout arms a timer of its own at the first SIGTERM. */
+	SYS(timerfd_create),
 	SYS(eventfd2),
+	/* --metrics: the file is rewritten through a temporary one. */
+	SYS_ARG(openat, 2, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC),
 	/* virtio-blk. */
 	SYS(io_submit),
 	SYS(io_getevents),
@@ -179,6 +183,7 @@ static const struct seccomp_rule arch_loop[] = {
 	SYS(epoll_wait),
 	SYS(poll),
 	SYS(unlink),
+	SYS(rename),
 	SYS(stat),
 	SYS(lstat),
 };
@@ -205,6 +210,10 @@ static const struct seccomp_rule arch_build[] = {
 #define ARCH_LOOP TABLE(arch_loop),
 #define ARCH_BUILD TABLE(arch_build),
 #elif defined(__aarch64__)
+static const struct seccomp_rule arch_loop[] = {
+	SYS(renameat),
+};
+
 static const struct seccomp_rule arch_vcpu[] = {
 	IOCTL(KVM_GET_ONE_REG),
 };
@@ -219,7 +228,7 @@ static const struct seccomp_rule arch_build[] = {
 };
 
 #define ARCH_VCPU TABLE(arch_vcpu),
-#define ARCH_LOOP
+#define ARCH_LOOP TABLE(arch_loop),
 #define ARCH_BUILD TABLE(arch_build),
 #else
 #error "vmm/seccomp_rules.c: no seccomp tables for this architecture"

@@ -39,6 +39,14 @@ int vm_create_serial_ports(struct vm *vm,
 	return 0;
 }
 
+/* Counters of the device in slot @index of its kind: "disk0", "net1". */
+static void name_metrics(struct device *dev, const char *kind,
+			 unsigned int index)
+{
+	snprintf(dev->metrics->id, sizeof(dev->metrics->id), "%s%u", kind,
+		 index);
+}
+
 static int add_disks(struct vm *vm, struct err *e)
 {
 	for (unsigned int i = 0; i < vm->cfg->nr_disks; i++) {
@@ -47,8 +55,10 @@ static int add_disks(struct vm *vm, struct err *e)
 
 		if (vm_reserve_mmio(vm, &w, e) < 0 ||
 		    virtio_blk_create(&vm->host, w.base, w.gsi,
-				      &vm->cfg->disks[i], &dev, e) < 0)
+				      &vm->cfg->disks[i], &dev,
+				      &vm->disk_limits[i], e) < 0)
 			return -1;
+		name_metrics(dev, "disk", i);
 		vm_add_device(vm, dev);
 	}
 	return 0;
@@ -62,8 +72,10 @@ static int add_nets(struct vm *vm, struct err *e)
 
 		if (vm_reserve_mmio(vm, &w, e) < 0 ||
 		    virtio_net_create(&vm->host, w.base, w.gsi,
-				      &vm->cfg->nets[i], &dev, e) < 0)
+				      &vm->cfg->nets[i], &dev,
+				      &vm->net_limits[i], e) < 0)
 			return -1;
+		name_metrics(dev, "net", i);
 		vm_add_device(vm, dev);
 	}
 	return 0;

@@ -60,7 +60,8 @@
 #define RES_EXT_IRQ_CONSUMER (1U << 0)
 #define RES_EXT_IRQ_EDGE (1U << 1)
 #define RES_END_TAG 0x79
-#define RES_CRS_SIZE (3 + RES_MEMORY32_FIXED_LEN + 3 + RES_EXT_IRQ_LEN + 2)
+#define RES_IRQ_SIZE (3 + RES_EXT_IRQ_LEN)
+#define RES_CRS_SIZE (3 + RES_MEMORY32_FIXED_LEN + RES_IRQ_SIZE + 2)
 /* Small descriptors: an I/O range and an IRQ with its information byte. */
 #define RES_IO 0x47
 #define RES_IO_LEN 8
@@ -71,6 +72,9 @@
 #define RES_IRQ_SHARED (1U << 4)
 #define RES_SERIAL_CRS_SIZE (RES_IO_LEN + RES_IRQ_LEN + 2)
 #define SERIAL_PORTS 8
+
+/* The power button's notification: "button pressed" (ACPI 6.0, 4.8.2.2.1.3). */
+#define NOTIFY_BUTTON_PRESSED 0x80
 
 static void table_header(uint8_t *t, const char *sig, uint32_t len, uint8_t rev)
 {
@@ -194,6 +198,27 @@ static void build_madt(uint8_t *t, unsigned int nr_cpus)
 	table_finish(t);
 }
 
+/* Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive) {gsi} */
+static uint8_t *put_irq(uint8_t *p, uint32_t gsi)
+{
+	*p++ = RES_EXT_IRQ;
+	put_le16(p, RES_EXT_IRQ_LEN);
+	p += 2;
+	*p++ = RES_EXT_IRQ_CONSUMER | RES_EXT_IRQ_EDGE;
+	*p++ = 1; /* one interrupt number follows */
+	put_le32(p, gsi);
+	return p + 4;
+}
+
+/* Ends the template at @p; returns its whole length. */
+static size_t put_end_tag(uint8_t *r, uint8_t *p)
+{
+	*p++ = RES_END_TAG;
+	*p = 0;
+	*p = checksum8(r, (size_t)(p - r) + 1);
+	return (size_t)(p - r) + 1;
+}
+
 /* ResourceTemplate () { Memory32Fixed (); Interrupt () {gsi} } */
 static size_t build_crs(uint8_t *r, const struct boot_mmio_device *d)
 {
@@ -206,18 +231,42 @@ static size_t build_crs(uint8_t *r, const struct boot_mmio_device *d)
 	put_le32(p, (uint32_t)d->base);
 	put_le32(p + 4, (uint32_t)d->size);
 	p += 8;
-	*p++ = RES_EXT_IRQ;
-	put_le16(p, RES_EXT_IRQ_LEN);
-	p += 2;
-	/* Consumer, edge triggered, active high, exclusive. */
-	*p++ = RES_EXT_IRQ_CONSUMER | RES_EXT_IRQ_EDGE;
-	*p++ = 1; /* one interrupt number follows */
-	put_le32(p, d->gsi);
-	p += 4;
-	*p++ = RES_END_TAG;
-	*p = 0;
-	*p = checksum8(r, (size_t)(p - r) + 1);
-	return (size_t)(p - r) + 1;
+	return put_end_tag(r, put_irq(p, d->gsi));
+}
+
+/*
+ * A hardware-reduced machine has no fixed power button: a control-method
+ * button, and a generic event device whose interrupt notifies it.
+ *
+ *   Device (PWRB) { _HID PNP0C0C }
+ *   Device (PGED) { _HID ACPI0013, _CRS Interrupt {gsi},
+ *                   Method (_EVT, 1) { Notify (\_SB.PWRB, 0x80) } }
+ */
+static void build_power_button(struct aml *a, uint32_t gsi)
+{
+	uint8_t crs[RES_IRQ_SIZE + 2];
+	size_t dev, m;
+
+	dev = aml_device_begin(a, "PWRB");
+	aml_name(a, "_HID");
+	aml_eisaid(a, "PNP0C0C");
+	aml_name(a, "_UID");
+	aml_integer(a, 0);
+	aml_end(a, dev);
+
+	dev = aml_device_begin(a, "PGED");
+	aml_name(a, "_HID");
+	aml_string(a, ACPI_GED_HID);
+	aml_name(a, "_UID");
+	aml_integer(a, 0);
+	aml_name(a, "_CRS");
+	aml_buffer(a, crs, put_end_tag(crs, put_irq(crs, gsi)));
+	m = aml_method_begin(a, "_EVT", 1, false);
+	aml_byte(a, AML_NOTIFY_OP);
+	aml_name_string(a, "\\_SB_.PWRB");
+	aml_integer(a, NOTIFY_BUTTON_PRESSED);
+	aml_end(a, m);
+	aml_end(a, dev);
 }
 
 /*
@@ -243,10 +292,7 @@ static size_t build_serial_crs(uint8_t *r, const struct boot_serial_port *s)
 	put_le16(p, (uint16_t)(1U << s->gsi));
 	p += 2;
 	*p++ = RES_IRQ_EDGE | RES_IRQ_SHARED;
-	*p++ = RES_END_TAG;
-	*p = 0;
-	*p = checksum8(r, (size_t)(p - r) + 1);
-	return (size_t)(p - r) + 1;
+	return put_end_tag(r, p);
 }
 
 static void build_dsdt_device(struct aml *a, const char *name, const char *hid,
@@ -263,11 +309,7 @@ static void build_dsdt_device(struct aml *a, const char *name, const char *hid,
 	aml_end(a, dev);
 }
 
-static void build_dsdt_body(struct aml *a,
-			    const struct boot_serial_port *serial,
-			    unsigned int nr_serial,
-			    const struct boot_mmio_device *mmio,
-			    unsigned int nr_mmio)
+static void build_dsdt_body(struct aml *a, const struct boot_config *cfg)
 {
 	size_t pkg, scope;
 
@@ -281,22 +323,25 @@ static void build_dsdt_body(struct aml *a,
 	aml_end(a, pkg);
 
 	scope = aml_scope_begin(a, "\\_SB_");
-	for (unsigned int i = 0; i < nr_serial; i++) {
+	for (unsigned int i = 0; i < cfg->nr_serial; i++) {
+		const struct boot_serial_port *s = &cfg->serial[i];
 		uint8_t crs[RES_SERIAL_CRS_SIZE];
 		char name[8];
 
-		snprintf(name, sizeof(name), "COM%u", serial[i].index % 10);
-		build_dsdt_device(a, name, ACPI_SERIAL_HID, serial[i].index, crs,
-				  build_serial_crs(crs, &serial[i]));
+		snprintf(name, sizeof(name), "COM%u", s->index % 10);
+		build_dsdt_device(a, name, ACPI_SERIAL_HID, s->index, crs,
+				  build_serial_crs(crs, s));
 	}
-	for (unsigned int i = 0; i < nr_mmio; i++) {
+	for (unsigned int i = 0; i < cfg->nr_mmio; i++) {
 		uint8_t crs[RES_CRS_SIZE];
 		char name[8];
 
 		snprintf(name, sizeof(name), "V%03X", i & 0xfff);
 		build_dsdt_device(a, name, ACPI_VIRTIO_MMIO_HID, i, crs,
-				  build_crs(crs, &mmio[i]));
+				  build_crs(crs, &cfg->mmio[i]));
 	}
+	if (cfg->power_button_gsi)
+		build_power_button(a, cfg->power_button_gsi);
 	aml_end(a, scope);
 }
 
@@ -338,11 +383,10 @@ static int check_mmio(const struct boot_mmio_device *mmio, unsigned int nr_mmio,
 	return 0;
 }
 
-int acpi_build(const struct guest_mem *mem, unsigned int nr_cpus,
-	       const struct boot_serial_port *serial, unsigned int nr_serial,
-	       const struct boot_mmio_device *mmio, unsigned int nr_mmio,
+int acpi_build(const struct guest_mem *mem, const struct boot_config *cfg,
 	       uint64_t *rsdp, struct err *e)
 {
+	unsigned int nr_cpus = cfg->nr_cpus;
 	size_t madt_end = MADT_OFF + madt_size(nr_cpus);
 	size_t dsdt_off = ALIGN_UP(madt_end, 16);
 	uint8_t *guest = guest_mem_ptr(mem, LAYOUT_ACPI, ACPI_AREA_SIZE);
@@ -354,9 +398,12 @@ int acpi_build(const struct guest_mem *mem, unsigned int nr_cpus,
 	if (nr_cpus < 1 || nr_cpus > BOOT_MAX_CPUS)
 		return err_set(e, "%u vCPUs: the MADT describes 1 to %u", nr_cpus,
 			       BOOT_MAX_CPUS);
-	if (check_serial(serial, nr_serial, e) < 0 ||
-	    check_mmio(mmio, nr_mmio, e) < 0)
+	if (check_serial(cfg->serial, cfg->nr_serial, e) < 0 ||
+	    check_mmio(cfg->mmio, cfg->nr_mmio, e) < 0)
 		return -1;
+	if (cfg->power_button_gsi >= ACPI_IOAPIC_PINS)
+		return err_set(e, "ACPI power button: GSI %u is beyond the IOAPIC's %u pins",
+			       cfg->power_button_gsi, ACPI_IOAPIC_PINS);
 	if (dsdt_off + ACPI_TABLE_HEADER_SIZE > ACPI_AREA_SIZE)
 		goto too_big;
 	/* Built aside so a failure leaves guest memory untouched. */
@@ -366,7 +413,7 @@ int acpi_build(const struct guest_mem *mem, unsigned int nr_cpus,
 
 	aml_init(&a, area + dsdt_off + ACPI_TABLE_HEADER_SIZE,
 		 ACPI_AREA_SIZE - dsdt_off - ACPI_TABLE_HEADER_SIZE);
-	build_dsdt_body(&a, serial, nr_serial, mmio, nr_mmio);
+	build_dsdt_body(&a, cfg);
 	if (a.overflow) {
 		free(area);
 		goto too_big;
@@ -385,5 +432,5 @@ int acpi_build(const struct guest_mem *mem, unsigned int nr_cpus,
 	return 0;
 too_big:
 	return err_set(e, "ACPI tables for %u vCPUs and %u virtio-mmio devices do not fit in the %llu KiB at 0x%llx",
-		       nr_cpus, nr_mmio, ACPI_AREA_SIZE / KiB, LAYOUT_ACPI);
+		       nr_cpus, cfg->nr_mmio, ACPI_AREA_SIZE / KiB, LAYOUT_ACPI);
 }

@@ -14,6 +14,7 @@
 #define ACPI_FADT_F_HW_REDUCED (1U << 20)
 #define ACPI_MADT_PCAT_COMPAT 1U
 #define ACPI_VIRTIO_MMIO_HID "LNRO0005"
+#define ACPI_GED_HID "ACPI0013"
 /* IOAPIC ID in the MADT and the MP table: KVM's IOAPIC resets to 0. */
 #define ACPI_IOAPIC_ID 0
 /* Pins of the IOAPIC, hence the highest GSI + 1 a device may use. */
@@ -24,14 +25,12 @@
 #define ACPI_SERIAL_MAX 4
 
 /*
- * Writes RSDP, XSDT, FADT, MADT and DSDT at LAYOUT_ACPI for @nr_cpus vCPUs
- * (APIC IDs 0..nr_cpus-1), the UARTs in @serial and the virtio-mmio windows
- * in @mmio, and returns the RSDP's address in @rsdp. Fails when a device is
+ * Writes RSDP, XSDT, FADT, MADT and DSDT at LAYOUT_ACPI for @cfg's vCPUs
+ * (APIC IDs 0..nr_cpus-1), its UARTs, its virtio-mmio windows and its power
+ * button, and returns the RSDP's address in @rsdp. Fails when a device is
  * not describable or the tables do not fit before LAYOUT_ACPI_END.
  */
-int acpi_build(const struct guest_mem *mem, unsigned int nr_cpus,
-	       const struct boot_serial_port *serial, unsigned int nr_serial,
-	       const struct boot_mmio_device *mmio, unsigned int nr_mmio,
+int acpi_build(const struct guest_mem *mem, const struct boot_config *cfg,
 	       uint64_t *rsdp, struct err *e);
 
 #endif

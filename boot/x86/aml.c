@@ -207,3 +207,34 @@ void aml_buffer(struct aml *a, const void *bytes, size_t n)
 	aml_bytes(a, bytes, n);
 	aml_end(a, mark);
 }
+
+void aml_eisaid(struct aml *a, const char *id)
+{
+	uint32_t v = 0;
+
+	/* Five bits per letter ('A' is 1), then four hex digits, big-endian. */
+	for (int i = 0; i < 3; i++)
+		v = v << 5 | ((uint32_t)(id[i] - '@') & 0x1f);
+	for (int i = 3; i < 7; i++) {
+		char c = id[i];
+
+		v = v << 4 | (uint32_t)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+	}
+	aml_byte(a, AML_DWORD_PREFIX);
+	aml_byte(a, (uint8_t)(v >> 24));
+	aml_byte(a, (uint8_t)(v >> 16));
+	aml_byte(a, (uint8_t)(v >> 8));
+	aml_byte(a, (uint8_t)v);
+}
+
+size_t aml_method_begin(struct aml *a, const char *name, unsigned int nargs,
+			bool serialized)
+{
+	size_t mark;
+
+	aml_byte(a, AML_METHOD_OP);
+	mark = a->len;
+	aml_name_string(a, name);
+	aml_byte(a, (uint8_t)((nargs & 7) | (serialized ? 0x08 : 0)));
+	return mark;
+}

@@ -20,8 +20,10 @@
 #define AML_PACKAGE_OP 0x12
 #define AML_DUAL_NAME_PREFIX 0x2e
 #define AML_MULTI_NAME_PREFIX 0x2f
+#define AML_METHOD_OP 0x14
 #define AML_EXT_OP_PREFIX 0x5b
 #define AML_DEVICE_OP 0x82 /* after AML_EXT_OP_PREFIX */
+#define AML_NOTIFY_OP 0x86
 #define AML_ROOT_CHAR '\\'
 
 /*
@@ -48,6 +50,8 @@ int aml_name_string(struct aml *a, const char *name);
 /* The shortest encoding of an integer constant. */
 void aml_integer(struct aml *a, uint64_t v);
 void aml_string(struct aml *a, const char *s);
+/* EISAID ("PNP0A08"): three letters and four hex digits, compressed. */
+void aml_eisaid(struct aml *a, const char *id);
 
 /* Name (name, ...): the caller writes the object next. */
 void aml_name(struct aml *a, const char *name);
@@ -61,6 +65,9 @@ void aml_buffer(struct aml *a, const void *bytes, size_t n);
 size_t aml_scope_begin(struct aml *a, const char *name);
 size_t aml_device_begin(struct aml *a, const char *name);
 size_t aml_package_begin(struct aml *a, uint8_t nr_elements);
+/* Method (name, nargs, Serialized or NotSerialized) { ... } */
+size_t aml_method_begin(struct aml *a, const char *name, unsigned int nargs,
+			bool serialized);
 void aml_end(struct aml *a, size_t mark);
 
 /* Bytes a PkgLength takes for @content bytes of contents (0: too long). */

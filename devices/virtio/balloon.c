@@ -85,6 +85,29 @@ struct balloon {
 	bool reset_pending;
 
 	struct balloon_counters counters;
+	struct metrics_group metrics;
+};
+
+/*
+ * What GetMetrics and --metrics report (docs/metrics.md). The queues'
+ * counters change on the event loop thread only, where they are read.
+ */
+#define BALLOON_METRIC(field, kind, help)                                      \
+	{ #field, NULL, kind, offsetof(struct balloon_counters, field), help }
+
+static const struct metric_desc balloon_metric_descs[] = {
+	BALLOON_METRIC(actual_pages, METRIC_GAUGE,
+		       "4 KiB pages the guest says its balloon holds"),
+	BALLOON_METRIC(inflated_pages, METRIC_COUNTER,
+		       "Pages the guest put in the balloon"),
+	BALLOON_METRIC(deflated_pages, METRIC_COUNTER,
+		       "Pages the guest took back from the balloon"),
+	BALLOON_METRIC(discarded_bytes, METRIC_COUNTER,
+		       "Guest memory returned to the host"),
+	BALLOON_METRIC(reported_bytes, METRIC_COUNTER,
+		       "Free memory the guest reported"),
+	BALLOON_METRIC(stats_updates, METRIC_COUNTER,
+		       "Memory statistics the guest sent"),
 };
 
 /* A run of contiguous guest pages on its way back to the host. */
@@ -584,6 +607,8 @@ static void balloon_config_write(struct virtio_device *vdev, uint32_t off,
 		return;
 	}
 	memcpy(b->config + off, data, len);
+	metric_set(&b->counters.actual_pages,
+		   get_le32(b->config + VIRTIO_BALLOON_CFG_ACTUAL));
 }
 
 static void balloon_reset(struct virtio_device *vdev)
@@ -597,6 +622,7 @@ static void balloon_reset(struct virtio_device *vdev)
 	/* A new driver starts with an empty balloon: its pages are the guest's. */
 	memset(b->inflated, 0, ALIGN_UP(b->nr_pfns, 64) / 8);
 	put_le32(b->config + VIRTIO_BALLOON_CFG_ACTUAL, 0);
+	metric_set(&b->counters.actual_pages, 0);
 	b->reset_pending = true;
 	balloon_wake(b);
 }
@@ -826,6 +852,12 @@ int virtio_balloon_create(struct device_host *host, uint64_t base,
 	}
 	if (host->mem->hugepages)
 		log_info("virtio-balloon: guest RAM is on 2 MiB pages: only whole huge pages the guest gives back are freed");
+	b->metrics = (struct metrics_group){
+		.subsystem = "balloon", .descs = balloon_metric_descs,
+		.nr_descs = ARRAY_SIZE(balloon_metric_descs),
+		.block = &b->counters,
+	};
+	(*out)->metrics = &b->metrics;
 	*control = &b->control;
 	return 0;
 }

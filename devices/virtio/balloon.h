@@ -64,7 +64,8 @@ struct balloon_counters {
 	uint64_t oom_deflates;         /* below target with DEFLATE_ON_OOM */
 	uint64_t stats_updates;        /* statistics buffers received */
 	uint64_t bad_stats;      /* entries cut short or beyond the limit */
-	uint32_t balloon_pages;  /* pages in the balloon, as seen here */
+	uint32_t balloon_pages;  /* inflated less deflated, as seen here */
+	uint64_t actual_pages;   /* what the guest says its balloon holds */
 };
 
 /*

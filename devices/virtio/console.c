@@ -215,6 +215,7 @@ int virtio_console_create(struct device_host *host, uint64_t base,
 		dev->ops->destroy(dev);
 		return -1;
 	}
+	dev->metrics = &con->chr.metrics;
 	*out = dev;
 	return 0;
 }

@@ -21,6 +21,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "devices/rate_limiter.h"
 #include "mmio.h"
 #include "virtio.h"
 
@@ -33,6 +34,37 @@
 struct net_used {
 	uint16_t head;
 	uint32_t len;
+};
+
+/* What GetMetrics and --metrics report of a NIC (docs/metrics.md). */
+struct net_counters {
+	uint64_t rx_packets;
+	uint64_t rx_bytes;
+	uint64_t rx_dropped;
+	uint64_t rx_throttled;
+	uint64_t tx_packets;
+	uint64_t tx_bytes;
+	uint64_t tx_dropped;
+	uint64_t tx_throttled;
+};
+
+#define NET_METRIC(field, help)                                                \
+	{ #field, NULL, METRIC_COUNTER, offsetof(struct net_counters, field),  \
+	  help }
+
+static const struct metric_desc net_metric_descs[] = {
+	NET_METRIC(rx_packets, "Frames given to the guest"),
+	NET_METRIC(rx_bytes, "Bytes of frames given to the guest"),
+	NET_METRIC(rx_dropped,
+		   "Frames from the TAP the guest's buffers could not hold"),
+	NET_METRIC(rx_throttled,
+		   "Times receiving waited for the NIC's rate limit"),
+	NET_METRIC(tx_packets, "Frames the guest sent to the TAP"),
+	NET_METRIC(tx_bytes, "Bytes of frames the guest sent to the TAP"),
+	NET_METRIC(tx_dropped,
+		   "Frames from the guest that were malformed or the TAP refused"),
+	NET_METRIC(tx_throttled,
+		   "Times sending waited for the NIC's rate limit"),
 };
 
 struct virtio_net {
@@ -52,7 +84,16 @@ struct virtio_net {
 	/* The frame read from the TAP and not yet given to the guest. */
 	uint8_t *rx_buf;
 	size_t rx_len;
+	bool rx_admitted; /* the receive limit let the pending frame through */
 	struct net_used rx_used[VIRTIO_NET_QUEUE_SIZE];
+
+	struct net_counters counters;
+	struct metrics_group metrics;
+	/* Each direction has its own buckets, both sized by one config. */
+	struct rate_limiter rx_limiter;
+	struct rate_limiter tx_limiter;
+	bool limiters_ready;
+	struct rate_limit_control limit_control;
 };
 
 static struct virtio_net *to_net(struct virtio_device *vdev)
@@ -155,6 +196,7 @@ static int net_rx_frame(struct virtio_net *net, struct virtq *vq)
 			log_guest_once("%s: frame of %zu bytes needs more than %u receive buffers; dropped",
 				       net->label, net->rx_len, vq->size);
 			virtq_unpop(vq, nbufs);
+			metric_add(&net->counters.rx_dropped, 1);
 			return 1;
 		}
 		ret = virtio_pop(&net->vdev, vq, &c);
@@ -172,6 +214,7 @@ static int net_rx_frame(struct virtio_net *net, struct virtq *vq)
 				       net->label, net->rx_len,
 				       (unsigned long long)c.in_len);
 			virtq_unpop(vq, 1);
+			metric_add(&net->counters.rx_dropped, 1);
 			return 1;
 		}
 		n = MIN(c.in_len, net->rx_len - off);
@@ -188,6 +231,8 @@ static int net_rx_frame(struct virtio_net *net, struct virtq *vq)
 	for (uint16_t i = 0; i < nbufs; i++)
 		virtq_fill(vq, i, net->rx_used[i].head, net->rx_used[i].len);
 	virtq_publish(vq, nbufs);
+	metric_add(&net->counters.rx_packets, 1);
+	metric_add(&net->counters.rx_bytes, net->rx_len - VIRTIO_NET_HDR_SIZE);
 	return 1;
 }
 
@@ -210,6 +255,7 @@ static bool net_rx_read(struct virtio_net *net)
 	if (n < VIRTIO_NET_HDR_SIZE)
 		return false;
 	net->rx_len = (size_t)n;
+	net->rx_admitted = false;
 	/* DATA_VALID and NEEDS_CSUM belong to guests that took GUEST_CSUM. */
 	if (!virtio_has_feature(&net->vdev, VIRTIO_NET_F_GUEST_CSUM))
 		net->rx_buf[VIRTIO_NET_HDR_FLAGS] = 0;
@@ -224,6 +270,12 @@ static void net_rx(struct virtio_net *net)
 	for (unsigned int budget = NET_BUDGET; budget; budget--) {
 		if (!net->rx_len && (net->rx_broken || !net_rx_read(net)))
 			break;
+		/* Held until the limit allows it; the TAP waits meanwhile. */
+		if (!net->rx_admitted &&
+		    !rate_limiter_admit(&net->rx_limiter,
+					net->rx_len - VIRTIO_NET_HDR_SIZE))
+			break;
+		net->rx_admitted = true;
 		if (net_rx_frame(net, vq) <= 0)
 			break;
 		net->rx_len = 0;
@@ -231,6 +283,16 @@ static void net_rx(struct virtio_net *net)
 	}
 	if (delivered)
 		virtio_notify_used(&net->vdev, vq);
+}
+
+static void net_count_tx(struct virtio_net *net, ssize_t n)
+{
+	if (n < VIRTIO_NET_HDR_SIZE) {
+		metric_add(&net->counters.tx_dropped, 1);
+		return;
+	}
+	metric_add(&net->counters.tx_packets, 1);
+	metric_add(&net->counters.tx_bytes, (uint64_t)n - VIRTIO_NET_HDR_SIZE);
 }
 
 static void net_tx(struct virtio_net *net)
@@ -243,14 +305,22 @@ static void net_tx(struct virtio_net *net)
 		struct virtq_chain c;
 		ssize_t n;
 
-		if (virtio_pop(&net->vdev, vq, &c) <= 0)
+		/* A NIC waiting for its limits resumes from a timer. */
+		if (rate_limiter_waiting(&net->tx_limiter) ||
+		    virtio_pop(&net->vdev, vq, &c) <= 0)
 			break;
 		if (c.nr_in || c.out_len < VIRTIO_NET_HDR_SIZE ||
 		    c.out_len > VIRTIO_NET_HDR_SIZE + VIRTIO_NET_MAX_FRAME) {
 			log_guest_once("%s: malformed transmit chain of %llu bytes dropped",
 				       net->label,
 				       (unsigned long long)c.out_len);
+			metric_add(&net->counters.tx_dropped, 1);
 		} else {
+			if (!rate_limiter_admit(&net->tx_limiter,
+						c.out_len - VIRTIO_NET_HDR_SIZE)) {
+				virtq_unpop(vq, 1);
+				break;
+			}
 			do
 				n = writev(net->tap_fd, c.iov, (int)c.nr_out);
 			while (n < 0 && errno == EINTR);
@@ -259,6 +329,7 @@ static void net_tx(struct virtio_net *net)
 				net->tx_blocked = true;
 				break;
 			}
+			net_count_tx(net, n);
 		}
 		virtq_push(vq, c.head, 0);
 		pushed = true;
@@ -285,6 +356,44 @@ static void net_tap_event(void *opaque, uint32_t events)
 	}
 	net_sync_poll(net);
 	virtio_unlock(&net->vdev);
+}
+
+/* Event loop: a direction's limit has the tokens its next frame waited for. */
+static void net_rx_resume(void *opaque)
+{
+	struct virtio_net *net = opaque;
+
+	virtio_lock(&net->vdev);
+	if (virtio_active(&net->vdev)) {
+		net_rx(net);
+		net_sync_poll(net);
+	}
+	virtio_unlock(&net->vdev);
+}
+
+static void net_tx_resume(void *opaque)
+{
+	struct virtio_net *net = opaque;
+
+	virtio_lock(&net->vdev);
+	if (virtio_active(&net->vdev) && !net->tx_blocked) {
+		net_tx(net);
+		net_sync_poll(net);
+	}
+	virtio_unlock(&net->vdev);
+}
+
+static int net_set_limits(void *opaque, const struct rate_limit_config *cfg,
+			  struct err *e)
+{
+	struct virtio_net *net = opaque;
+
+	(void)e;
+	virtio_lock(&net->vdev);
+	rate_limiter_set(&net->rx_limiter, cfg);
+	rate_limiter_set(&net->tx_limiter, cfg);
+	virtio_unlock(&net->vdev);
+	return 0;
 }
 
 static void net_queue_notify(struct virtio_device *vdev, struct virtq *vq)
@@ -351,12 +460,17 @@ static void net_reset(struct virtio_device *vdev)
 	struct virtio_net *net = to_net(vdev);
 
 	net->rx_len = 0;
+	net->rx_admitted = false;
 	net->tx_blocked = false;
 	net_request_sync(net);
 }
 
 static void net_free(struct virtio_net *net)
 {
+	if (net->limiters_ready) {
+		rate_limiter_destroy(&net->rx_limiter);
+		rate_limiter_destroy(&net->tx_limiter);
+	}
 	if (net->tap_watched)
 		event_loop_remove(net->vdev.host->loop, &net->tap_src);
 	if (net->sync_watched)
@@ -500,9 +614,36 @@ static int net_sync_setup(struct virtio_net *net, struct err *e)
 	return 0;
 }
 
+/* Counters and limits; the core names the group ("net0") when it adds it. */
+static int net_setup_limits(struct virtio_net *net,
+			    const struct rate_limit_config *cfg, struct err *e)
+{
+	struct device_host *host = net->vdev.host;
+
+	net->metrics = (struct metrics_group){
+		.subsystem = "net", .id_label = "device",
+		.descs = net_metric_descs,
+		.nr_descs = ARRAY_SIZE(net_metric_descs),
+		.block = &net->counters,
+	};
+	net->limit_control = (struct rate_limit_control){
+		.set = net_set_limits, .opaque = net,
+	};
+	if (rate_limiter_init(&net->rx_limiter, host, cfg, net_rx_resume, net,
+			      &net->counters.rx_throttled, e) < 0)
+		return err_prefix(e, "%s: rate limiter", net->label);
+	if (rate_limiter_init(&net->tx_limiter, host, cfg, net_tx_resume, net,
+			      &net->counters.tx_throttled, e) < 0) {
+		rate_limiter_destroy(&net->rx_limiter);
+		return err_prefix(e, "%s: rate limiter", net->label);
+	}
+	net->limiters_ready = true;
+	return 0;
+}
+
 int virtio_net_create(struct device_host *host, uint64_t base, uint32_t gsi,
 		      const struct net_config *cfg, struct device **out,
-		      struct err *e)
+		      struct rate_limit_control **limits, struct err *e)
 {
 	struct virtio_net *net = calloc(1, sizeof(*net));
 	int ret;
@@ -527,7 +668,8 @@ int virtio_net_create(struct device_host *host, uint64_t base, uint32_t gsi,
 		snprintf(net->label, sizeof(net->label), "tap fd %d", cfg->tap_fd);
 		ret = tap_adopt_fd(net, cfg->tap_fd, e);
 	}
-	if (ret < 0 || tap_setup(net, e) < 0 || net_set_mac(net, cfg, e) < 0)
+	if (ret < 0 || tap_setup(net, e) < 0 || net_set_mac(net, cfg, e) < 0 ||
+	    net_setup_limits(net, &cfg->rate_limit, e) < 0)
 		goto fail;
 	net->rx_buf = malloc(NET_RX_BUF);
 	if (!net->rx_buf) {
@@ -541,6 +683,8 @@ int virtio_net_create(struct device_host *host, uint64_t base, uint32_t gsi,
 		err_prefix(e, "%s", net->label);
 		goto fail;
 	}
+	(*out)->metrics = &net->metrics;
+	*limits = &net->limit_control;
 	return 0;
 fail:
 	net_free(net);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "vmm/config.h"
+#include "vmm/control.h"
 #include "vmm/device.h"
 #include "lib/util.h"
 
@@ -43,10 +44,11 @@
  * A virtio-net device on a TAP back end, opened by interface name or
  * passed in as an open descriptor, at MMIO @base with interrupt @gsi. The
  * TAP carries virtio_net_hdr_v1 headers (IFF_VNET_HDR), so checksum and
- * TSO offloads pass straight between guest and host.
+ * TSO offloads pass straight between guest and host. Each direction is
+ * limited as @cfg->rate_limit says; @limits changes that while it runs.
  */
 int virtio_net_create(struct device_host *host, uint64_t base, uint32_t gsi,
 		      const struct net_config *cfg, struct device **out,
-		      struct err *e);
+		      struct rate_limit_control **limits, struct err *e);
 
 #endif

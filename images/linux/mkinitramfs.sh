@@ -17,10 +17,12 @@ guest_busybox=${6:-/bin/busybox}
 shift $(($# < 6 ? $# : 6))
 . "$(dirname "$0")/../initramfs.sh"
 
-# virtio_console is built into some kernels, a module in others.
+# virtio_console is built into some kernels, a module in others; the ACPI
+# power button (button, and evdev for its key presses) is a module only
+# where the kernel has ACPI buttons.
 modules="virtio virtio_ring virtio_mmio virtio_blk virtio_net virtio_console?
 vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport
-virtio_balloon"
+virtio_balloon button? evdev?"
 
 rm -rf "$work"
 mkdir -p "$work"
@@ -37,6 +39,15 @@ cp "$agent" "$root/sbin/guest-agent"
 cp "$init" "$root/init"
 chmod 0755 "$root/init" "$root/sbin/guest-agent"
 install_items "$root" "$@"
+# busybox acpid runs this for the power button's KEY_POWER: init, the
+# guest agent, shuts down and powers off.
+mkdir -p "$root/etc/acpi/PWRF"
+cat > "$root/etc/acpi/PWRF/00000080" <<'ACPI'
+#!/bin/sh
+echo "acpid: power button pressed; shutting down" > /dev/console
+kill -TERM 1
+ACPI
+chmod 0755 "$root/etc/acpi/PWRF/00000080"
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' \
 	> "$root/etc/passwd"
 printf 'root:x:0:\ntty:x:5:\nnogroup:x:65534:\n' > "$root/etc/group"

@@ -31,7 +31,9 @@ TESTHOST_ITEMS += \
 	file:$(LINUX_DIR)/vmlinux:/images/vmlinux \
 	file:$(LINUX_DIR)/vmlinuz:/images/vmlinuz \
 	file:$(LINUX_DIR)/initramfs.cpio.gz:/images/initramfs.cpio.gz \
-	tree:tests/linux:/tests/linux
+	tree:tests/linux:/tests/linux \
+	file:tests/dist/unit-command.sh:/tests/dist/unit-command.sh \
+	file:dist/vmm@.service.in:/dist/vmm@.service.in
 # The build's own inputs; installed programs come with testhost-deps.
 TESTHOST_INPUTS := $(filter-out /%,$(foreach i,$(TESTHOST_ITEMS),\
 		   $(word 2,$(subst :, ,$(i)))))

@@ -3,7 +3,8 @@
 # (docs/bench.md). One target per benchmark:
 #
 #   bench-boot    start-up: vmm vs QEMU microvm
-#   bench-blk     virtio-blk 4 KiB random I/O: device path vs raw libaio
+#   bench-blk     virtio-blk 4 KiB random I/O: device path vs raw libaio;
+#                 a rate-limited disk's IOPS against its limit
 #   bench-vsock   virtio-vsock host to guest: device path vs socketpair
 #   bench-agent   guest agent start-up and exec round trip
 #   bench-api     control socket start-up and InspectVM latency
@@ -41,9 +42,12 @@ $(BUILD)/bench-blk: $(BUILD)/obj/tests/bench/blk.o \
 		$(BUILD)/lib.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(VMM_LIBS)
 
+BENCH_BLK_LIMIT_IOPS ?= 2000
+
 bench-blk: $(BUILD)/bench-blk
-	@echo "== virtio-blk: 4 KiB random I/O at queue depth 32, device path vs raw libaio =="
-	$(BUILD)/bench-blk --file $(BENCH_BLK_IMAGE) --seconds $(BENCH_BLK_SECONDS)
+	@echo "== virtio-blk: 4 KiB random I/O at queue depth 32, device path vs raw libaio; then rate-limited =="
+	$(BUILD)/bench-blk --file $(BENCH_BLK_IMAGE) --seconds $(BENCH_BLK_SECONDS) \
+		--limit-iops $(BENCH_BLK_LIMIT_IOPS)
 
 BENCH_VSOCK_MIB ?= 512
 

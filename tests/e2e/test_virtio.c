@@ -30,7 +30,6 @@
 
 #define TIMEOUT_S 180
 /* The contract with images/testguest/virtio.h. */
-#define BLK_SIGNATURE "VMMTESTDISK"
 #define BLK_SECTOR 8
 #define BLK_LEN 1024
 #define NET_ETHERTYPE 0x88b5
@@ -62,21 +61,6 @@ static void expect_guest_passed(struct vmm_proc *p, int status,
 	free(err);
 }
 
-static void make_image(char *path, size_t size)
-{
-	char zero[4096] = { 0 };
-	int fd;
-
-	strcpy(path, "/var/tmp/vmm-e2e-disk-XXXXXX");
-	fd = mkstemp(path);
-	cr_assert_geq(fd, 0);
-	for (size_t off = 0; off < size; off += sizeof(zero))
-		cr_assert_eq(write(fd, zero, sizeof(zero)), (ssize_t)sizeof(zero));
-	cr_assert_eq(pwrite(fd, BLK_SIGNATURE, strlen(BLK_SIGNATURE), 0),
-		     (ssize_t)strlen(BLK_SIGNATURE));
-	close(fd);
-}
-
 static bool image_has_pattern(const char *path)
 {
 	uint8_t buf[BLK_LEN];
@@ -104,7 +88,7 @@ Test(virtio_e2e, blk_write_flush_read_back, .timeout = TIMEOUT_S + 10)
 	struct vmm_proc p;
 	int status;
 
-	make_image(image, 1 << 20);
+	make_test_disk(image, 1 << 20);
 	snprintf(disk, sizeof(disk), "%s,serial=e2e-disk-1", image);
 	status = vmm_run(&p, argv, TIMEOUT_S);
 	expect_guest_passed(&p, status, "virtio_blk");
@@ -126,7 +110,7 @@ Test(virtio_e2e, blk_read_only_refuses_writes, .timeout = TIMEOUT_S + 10)
 	char *out;
 	int status;
 
-	make_image(image, 1 << 20);
+	make_test_disk(image, 1 << 20);
 	snprintf(disk, sizeof(disk), "%s,ro", image);
 	status = vmm_run(&p, argv, TIMEOUT_S);
 	out = vmm_stdout(&p);
@@ -373,7 +357,7 @@ Test(virtio_e2e, all_three_devices_at_once, .timeout = TIMEOUT_S + 10)
 	char *out;
 
 	enter_netns();
-	make_image(image, 1 << 20);
+	make_test_disk(image, 1 << 20);
 	snprintf(disk, sizeof(disk), "%s", image);
 	tap = tap_open("e2etap2", false);
 	pkt = host_side("e2etap2");

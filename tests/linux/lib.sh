@@ -242,6 +242,13 @@ gx_ok() {
 		fail "$_what: '$*' exited $_rc in the guest: $(head -c 500 "$CASE_STATE/gx.err")"
 }
 
+# The guest's device node for the disk whose GET_ID serial is $1.
+guest_disk() {
+	_d=$(gx "grep -lx '$1' /sys/block/vd*/serial" | sed -n 's|^/sys/block/\([^/]*\)/serial$|\1|p')
+	[ -n "$_d" ] || fail "no guest disk has serial '$1'"
+	echo "/dev/$_d"
+}
+
 # The SHA-256 of stdin.
 sha() {
 	sha256sum | cut -d' ' -f1

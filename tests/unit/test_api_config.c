@@ -456,3 +456,70 @@ Test(api_config, command_line_takes_the_socket_path)
 	cli_opts_free(&opts);
 	vm_config_free(&cfg);
 }
+
+Test(api_config, disk_and_nic_limits)
+{
+	static const char limited[] =
+		"{\"config\":{\"devices_config\":{\"scsi_disks\":[{\"host_path\":"
+		"\"/img/a\",\"rate_limit\":{\"iops\":100,\"iops_burst\":\"20\","
+		"\"bw\":1048576}}],\"nic_config\":[{\"port_id\":\"tap0\","
+		"\"rate_limit\":{\"bw\":125000000,\"bw_burst\":250000}}]},"
+		"\"direct_boot\":{\"kernel_path\":\"/k\"}}}";
+	struct vm_config cfg, again;
+	struct json_object *req, *json;
+	struct rpc_error re;
+	char *log_id;
+
+	cr_assert_eq(from(limited, &cfg, &log_id, &re), 0, "%s", re.e.msg);
+	cr_assert_eq(cfg.disks[0].rate_limit.ops, 100);
+	cr_assert_eq(cfg.disks[0].rate_limit.ops_burst, 20);
+	cr_assert_eq(cfg.disks[0].rate_limit.bytes, 1048576);
+	cr_assert_eq(cfg.nets[0].rate_limit.bytes, 125000000);
+	cr_assert_eq(cfg.nets[0].rate_limit.bytes_burst, 250000);
+	json = config_to_json(&cfg);
+	req = json_object_new_object();
+	json_object_object_add(req, "config", json);
+	cr_assert_eq(config_from_json(req, &again, &log_id, &re), 0, "%s",
+		     re.e.msg);
+	cr_assert_eq(memcmp(&again.disks[0].rate_limit, &cfg.disks[0].rate_limit,
+			    sizeof(cfg.disks[0].rate_limit)), 0);
+	cr_assert_eq(memcmp(&again.nets[0].rate_limit, &cfg.nets[0].rate_limit,
+			    sizeof(cfg.nets[0].rate_limit)), 0);
+	json_object_put(req);
+	vm_config_free(&cfg);
+	vm_config_free(&again);
+}
+
+Test(api_config, bad_limits_name_the_field)
+{
+	static const struct {
+		const char *limit, *expect;
+	} bad[] = {
+		{ "{\"iops\":-1}", "rate_limit.iops" },
+		{ "{\"iops\":1000000001}", "rate_limit: iops and iops_burst are at most" },
+		{ "{\"bw_burst\":5}", "rate_limit: bw_burst needs bw" },
+		{ "{\"bandwidth\":5}", "rate_limit" },
+		{ "[]", "rate_limit" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		char json[512];
+		struct vm_config cfg;
+		struct rpc_error re;
+		char *log_id;
+
+		snprintf(json, sizeof(json),
+			 "{\"config\":{\"devices_config\":{\"scsi_disks\":[{"
+			 "\"host_path\":\"/img/a\",\"rate_limit\":%s}]},"
+			 "\"direct_boot\":{\"kernel_path\":\"/k\"}}}",
+			 bad[i].limit);
+		cr_assert_eq(from(json, &cfg, &log_id, &re), -1, "%s accepted",
+			     bad[i].limit);
+		cr_assert_eq(re.code, RPC_INVALID_PARAMS);
+		cr_assert(strstr(re.e.msg, "config.devices_config.scsi_disks[0]"),
+			  "%s", re.e.msg);
+		cr_assert(strstr(re.e.msg, bad[i].expect), "%s", re.e.msg);
+		vm_config_free(&cfg);
+		free(log_id);
+	}
+}

@@ -48,6 +48,9 @@ struct vtest_host {
 	struct vtest_irq irqs[VTEST_MAX_GSI];
 	struct vtest_ioeventfd ioev[VTEST_MAX_IOEVENTFD];
 	unsigned int nr_ioev;
+	/* The devices' clock: CLOCK_MONOTONIC until a test fakes it. */
+	bool fake_clock;
+	uint64_t fake_now_ns;
 };
 
 /* @mem_size bytes of guest RAM; returns -1 with errno on failure. */
@@ -61,6 +64,12 @@ void vtest_host_destroy(struct vtest_host *th);
 unsigned int vtest_irq_count(struct vtest_host *th, uint32_t gsi);
 /* Waits up to @ms for a pulse on @gsi; true when one came. */
 bool vtest_irq_wait(struct vtest_host *th, uint32_t gsi, int ms);
+/*
+ * From now on the devices' clock reads @now_ns, and moves only with
+ * vtest_clock_advance(): rates and latencies become exact counts.
+ */
+void vtest_clock_fake(struct vtest_host *th, uint64_t now_ns);
+void vtest_clock_advance(struct vtest_host *th, uint64_t ns);
 /* Thread CPU time of the loop thread, in nanoseconds. */
 uint64_t vtest_loop_cpu_ns(struct vtest_host *th);
 /* True when @fd is registered in the loop's epoll set. */

@@ -22,10 +22,25 @@ enum api_state {
 	API_STATE_TORN_DOWN, /* TeardownVM released it; CreateVM may follow */
 };
 
+/* The methods api_dispatch() knows (methods.c), and one more: unknown. */
+#define API_NR_METHODS 20
+
+/* Calls and failed calls, by method (docs/metrics.md). */
+struct api_counters {
+	uint64_t requests[API_NR_METHODS + 1];
+	uint64_t errors[API_NR_METHODS + 1];
+};
+
 struct api {
 	struct event_loop *loop;
 	struct api_server srv;
 	bool srv_open;
+
+	/* Where the API's and its VM's counters are registered. */
+	struct metrics *metrics;
+	struct api_counters counters;
+	struct metric_desc metric_descs[2 * (API_NR_METHODS + 1)];
+	struct metrics_group metrics_group;
 
 	enum api_state state;
 	bool has_vm; /* @vm and @cfg hold a VM (paused, running or halted) */
@@ -46,14 +61,26 @@ struct api {
 
 	bool stopping;
 	int exit_code; /* the process's exit status once the loop ends */
+	/* The process ends with the VM (--exit-with-vm, a SIGTERM shutdown). */
+	bool exit_with_vm;
 };
 
 /*
- * Opens the control socket at @path on @loop; no VM exists yet. VMs it
- * builds confine their vCPU threads with @seccomp (NULL: none).
+ * Opens the control socket at @path on @loop; no VM exists yet. The
+ * API's counters, and those of the VMs it creates, go to @metrics; those
+ * VMs confine their vCPU threads with @seccomp (NULL: none).
  */
 int api_open(struct api *api, struct event_loop *loop, const char *path,
-	     const struct seccomp_filters *seccomp, struct err *e);
+	     struct metrics *metrics, const struct seccomp_filters *seccomp,
+	     struct err *e);
+
+/*
+ * Builds and starts the VM the command line or a --config file described;
+ * @cfg and @log_id (the file's, or NULL) move into the API (@cfg is left
+ * empty). The socket then controls that VM.
+ */
+int api_run_vm(struct api *api, struct vm_config *cfg, char *log_id,
+	       enum machine_error *why, struct err *e);
 
 /* Ends the process's event loop with @exit_code (signals, Quit). */
 void api_stop(struct api *api, int exit_code);
@@ -68,6 +95,8 @@ const char *api_exit_reason_name(enum vm_exit_reason reason);
 /* The method table and its dispatcher (methods.c). */
 void api_dispatch(struct api *api, struct api_call *call,
 		  const struct rpc_request *req);
+/* Describes and registers the API's counters (methods.c). */
+void api_metrics_init(struct api *api);
 /* Ends the calls of @client that the API keeps (client_gone). */
 void api_forget_client(struct api *api, struct api_client *client);
 

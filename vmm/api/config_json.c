@@ -161,11 +161,14 @@ static int parse_disk(struct json_object *d, const char *p, unsigned int index,
 {
 	static const char *const fields[] = {
 		"controller", "lun", "host_path", "type", "read_only", "serial",
-		NULL,
+		"rate_limit", NULL,
 	};
 	struct disk_config *disk = &cfg->disks[cfg->nr_disks];
 	uint32_t controller = 0, lun = index;
 	char *path = NULL, *serial = NULL;
+	struct rate_limit_config limit = { 0 };
+	struct json_object *rl;
+	char where[JSON_PATH_MAX];
 	bool ro = false;
 	int type = DISK_TYPE_PHYSICAL;
 
@@ -176,8 +179,12 @@ static int parse_disk(struct json_object *d, const char *p, unsigned int index,
 			&type, &re->e) < 0 ||
 	    json_get_bool(d, p, "read_only", &ro, &re->e) < 0 ||
 	    json_get_str(d, p, "host_path", &path, &re->e) < 0 ||
-	    json_get_str(d, p, "serial", &serial, &re->e) < 0)
+	    json_get_str(d, p, "serial", &serial, &re->e) < 0 ||
+	    json_get_object(d, p, "rate_limit", &rl, &re->e) < 0)
 		goto invalid;
+	json_path_join(where, sizeof(where), p, "rate_limit");
+	if (rl && rate_limit_from_json(rl, where, &limit, re) < 0)
+		goto fail;
 	if (!path || !*path) {
 		rpc_fail(re, RPC_INVALID_PARAMS, "%s.host_path: missing", p);
 		goto fail;
@@ -215,7 +222,7 @@ static int parse_disk(struct json_object *d, const char *p, unsigned int index,
 		err_prefix(&re->e, "%s.serial", p);
 		goto fail;
 	}
-	*disk = (struct disk_config){ path, ro, serial };
+	*disk = (struct disk_config){ path, ro, serial, limit };
 	cfg->nr_disks++;
 	return 0;
 invalid:
@@ -240,10 +247,13 @@ static int parse_nic(struct json_object *n, const char *p,
 		     struct vm_config *cfg, struct rpc_error *re)
 {
 	static const char *const fields[] = {
-		"nic_id", "port_id", "mac_address", "switch_id", "nic_name", NULL,
+		"nic_id", "port_id", "mac_address", "switch_id", "nic_name",
+		"rate_limit", NULL,
 	};
 	char *id = NULL, *port = NULL, *mac = NULL, *sw = NULL, *name = NULL;
-	char arg[128], colons[18];
+	char arg[128], colons[18], where[JSON_PATH_MAX];
+	struct rate_limit_config limit = { 0 };
+	struct json_object *rl;
 	int ret = -1;
 
 	if (json_check_fields(n, p, fields, &re->e) < 0 ||
@@ -251,10 +261,14 @@ static int parse_nic(struct json_object *n, const char *p,
 	    json_get_str(n, p, "port_id", &port, &re->e) < 0 ||
 	    json_get_str(n, p, "mac_address", &mac, &re->e) < 0 ||
 	    json_get_str(n, p, "switch_id", &sw, &re->e) < 0 ||
-	    json_get_str(n, p, "nic_name", &name, &re->e) < 0) {
+	    json_get_str(n, p, "nic_name", &name, &re->e) < 0 ||
+	    json_get_object(n, p, "rate_limit", &rl, &re->e) < 0) {
 		invalid(re);
 		goto out;
 	}
+	json_path_join(where, sizeof(where), p, "rate_limit");
+	if (rl && rate_limit_from_json(rl, where, &limit, re) < 0)
+		goto out;
 	if (sw && *sw) {
 		rpc_fail(re, RPC_UNSUPPORTED,
 			 "%s.switch_id: this VMM manages no virtual switch; attach the TAP device to a bridge on the host",
@@ -284,6 +298,7 @@ static int parse_nic(struct json_object *n, const char *p,
 		device_error(re, p);
 		goto out;
 	}
+	cfg->nets[cfg->nr_nets - 1].rate_limit = limit;
 	ret = 0;
 out:
 	free(id);
@@ -669,6 +684,47 @@ int config_from_json(struct json_object *request, struct vm_config *cfg,
 	return ret;
 }
 
+/* Config files are small; this bounds what a wrong path makes us read. */
+#define CONFIG_FILE_MAX (1 * MiB)
+
+int config_from_file(const char *path, struct vm_config *cfg, char **log_id,
+		     bool *unreadable, struct err *e)
+{
+	struct json_object *doc, *request;
+	struct rpc_error re = { 0 };
+	uint8_t *data;
+	size_t len;
+	int ret;
+
+	vm_config_init(cfg);
+	*log_id = NULL;
+	*unreadable = true;
+	if (read_file(path, CONFIG_FILE_MAX, &data, &len, e) < 0)
+		return -1;
+	*unreadable = false;
+	ret = json_parse_object((const char *)data, len, &doc, e);
+	free(data);
+	if (ret < 0)
+		return err_prefix(e, "%s", path);
+	/* A whole CreateVMRequest, or just its VMConfig (as vmmctl create). */
+	if (json_object_object_get_ex(doc, "config", NULL)) {
+		request = doc;
+	} else {
+		request = json_object_new_object();
+		if (!request || json_add(request, "config", doc) < 0) {
+			json_object_put(request);
+			json_object_put(doc);
+			return err_set(e, "out of memory");
+		}
+	}
+	vm_config_free(cfg);
+	ret = config_from_json(request, cfg, log_id, &re);
+	json_object_put(request);
+	if (ret < 0)
+		return err_set(e, "%s: %s", path, re.e.msg);
+	return 0;
+}
+
 /* Writing: the same messages, every field the VMM honours set. */
 
 static const char *chardev_dest(const struct chardev_config *c, char *buf,
@@ -724,7 +780,8 @@ static int disk_json(struct json_object *arr, const struct disk_config *d,
 	    json_add_string(m, "host_path", d->path) < 0 ||
 	    json_add_string(m, "type", disk_types[DISK_TYPE_PHYSICAL]) < 0 ||
 	    json_add_bool(m, "read_only", d->read_only) < 0 ||
-	    (d->serial && !address && json_add_string(m, "serial", d->serial) < 0))
+	    (d->serial && !address && json_add_string(m, "serial", d->serial) < 0) ||
+	    rate_limit_to_json(m, &d->rate_limit) < 0)
 		return -1;
 	return 0;
 }
@@ -740,7 +797,8 @@ static int nic_json(struct json_object *arr, const struct net_config *n)
 		snprintf(port, sizeof(port), "%s", n->tap_name);
 	else
 		snprintf(port, sizeof(port), "fd:%d", n->tap_fd);
-	if (json_add_string(m, "port_id", port) < 0)
+	if (json_add_string(m, "port_id", port) < 0 ||
+	    rate_limit_to_json(m, &n->rate_limit) < 0)
 		return -1;
 	if (!n->has_mac)
 		return 0;

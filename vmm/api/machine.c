@@ -4,9 +4,10 @@
 #include <stdlib.h>
 
 #include "vmm/arch.h"
+#include "vmm/cli.h"
 
 int machine_build(struct vm *vm, struct vm_config *cfg,
-		  struct event_loop *loop,
+		  struct event_loop *loop, struct metrics *metrics,
 		  const struct seccomp_filters *seccomp,
 		  void (*on_exit)(struct vm *vm, void *opaque), void *opaque,
 		  enum machine_error *why, struct err *e)
@@ -14,7 +15,7 @@ int machine_build(struct vm *vm, struct vm_config *cfg,
 	char *cmdline = NULL;
 
 	*why = MACHINE_ERR_HOST;
-	if (vm_create(vm, cfg, loop, e) < 0) {
+	if (vm_create(vm, cfg, loop, metrics, e) < 0) {
 		if (vm->kvm.fd < 0 || vm->fd < 0)
 			*why = MACHINE_ERR_NO_KVM;
 		goto fail;
@@ -32,6 +33,9 @@ int machine_build(struct vm *vm, struct vm_config *cfg,
 	cmdline = NULL;
 	if (vm_start(vm, e) < 0)
 		goto fail;
+	log_info("booting %s: %u vCPUs, %llu MiB of RAM, %u virtio devices",
+		 cfg->kernel, cfg->nr_cpus, (unsigned long long)cfg->mem_mib,
+		 vm->nr_mmio_devs);
 	return 0;
 fail:
 	free(cmdline);
@@ -39,4 +43,39 @@ fail:
 	vm->on_exit = NULL;
 	vm_destroy(vm);
 	return -1;
+}
+
+int machine_error_status(enum machine_error why)
+{
+	switch (why) {
+	case MACHINE_ERR_NO_KVM:
+		return VMM_EXIT_NO_KVM;
+	case MACHINE_ERR_BAD_IMAGE:
+		return VMM_EXIT_BAD_IMAGE;
+	case MACHINE_ERR_HOST:
+		break;
+	}
+	return VMM_EXIT_HOST_ERROR;
+}
+
+int machine_exit_status(enum vm_exit_reason reason, int status)
+{
+	switch (reason) {
+	case VM_EXIT_GUEST_STATUS:
+		return status;
+	case VM_EXIT_POWEROFF:
+		log_info("guest powered off");
+		return VMM_EXIT_OK;
+	case VM_EXIT_RESET:
+		log_info("guest reset; the VM ends");
+		return VMM_EXIT_OK;
+	case VM_EXIT_SIGNAL:
+		return VMM_EXIT_SIGNAL_BASE + status;
+	case VM_EXIT_VCPU_ERROR:
+		return VMM_EXIT_VCPU_ERROR;
+	case VM_EXIT_NONE:
+	case VM_EXIT_TEARDOWN:
+		break;
+	}
+	return VMM_EXIT_HOST_ERROR;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "vmm/fd_budget.h"
+#include "vmm/metrics.h"
 
 /* Input buffers start small and grow up to API_MAX_REQUEST. */
 #define API_IN_INITIAL 4096
@@ -666,6 +667,8 @@ void api_call_reply(struct api_call *call, struct json_object *result)
 
 void api_call_fail(struct api_call *call, const struct rpc_error *re)
 {
+	if (call->fail_counter)
+		metric_add(call->fail_counter, 1);
 	if (call->client && !call->notification)
 		client_error(call->client, call->id, re->code, re->e.msg);
 	call_end(call);

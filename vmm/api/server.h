@@ -39,6 +39,8 @@ struct api_call {
 	bool notification;
 	/* Free for whoever keeps the call, e.g. a list of waiting calls. */
 	struct api_call *next;
+	/* Counted up when the call ends in an error (NULL: nothing counts). */
+	uint64_t *fail_counter;
 };
 
 struct api_server_ops {

@@ -15,6 +15,8 @@
  * on their connection or entries of a bounded RST queue, so a guest that
  * never posts buffers cannot make the VMM's memory grow.
  */
+#define LOG_COMPONENT "virtio-vsock"
+
 #include "vsock.h"
 
 #include <errno.h>
@@ -143,6 +145,7 @@ struct vsock {
 	struct iovec slice[VIRTIO_VSOCK_QUEUE_SIZE];
 	struct vsock_call *calls_done; /* callbacks to run without the lock */
 	struct vsock_counters counters;
+	struct metrics_group metrics;
 };
 
 static struct vsock *to_vsock(struct virtio_device *vdev)
@@ -1197,6 +1200,26 @@ static struct vsock *vsock_alloc(struct device_host *host,
 	return vs;
 }
 
+/*
+ * What GetMetrics and --metrics report (docs/metrics.md). The counters
+ * change on the event loop thread only, where they are read.
+ */
+#define VSOCK_METRIC(field, help)                                              \
+	{ #field, NULL, METRIC_COUNTER,                                        \
+	  offsetof(struct vsock_counters, field), help }
+
+static const struct metric_desc vsock_metric_descs[] = {
+	VSOCK_METRIC(connections, "Streams established, either way"),
+	VSOCK_METRIC(tx_bytes, "Stream bytes from the guest"),
+	VSOCK_METRIC(rx_bytes, "Stream bytes to the guest"),
+	VSOCK_METRIC(tx_packets, "Packets from the guest"),
+	VSOCK_METRIC(rx_packets, "Packets to the guest"),
+	VSOCK_METRIC(refused, "Guest connections to ports nothing listens on"),
+	VSOCK_METRIC(conn_limit,
+		     "Connections refused because the limit was reached"),
+	VSOCK_METRIC(timeouts, "Streams ended because the peer did not answer"),
+};
+
 int virtio_vsock_create(struct device_host *host, uint64_t base, uint32_t gsi,
 			const struct vsock_config *cfg, struct device **out,
 			struct vsock_control **control, struct err *e)
@@ -1221,6 +1244,12 @@ int virtio_vsock_create(struct device_host *host, uint64_t base, uint32_t gsi,
 		dev->ops->destroy(dev);
 		return -1;
 	}
+	vs->metrics = (struct metrics_group){
+		.subsystem = "vsock", .descs = vsock_metric_descs,
+		.nr_descs = ARRAY_SIZE(vsock_metric_descs),
+		.block = &vs->counters,
+	};
+	dev->metrics = &vs->metrics;
 	*out = dev;
 	*control = &vs->control;
 	return 0;

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The host's ends of vsock streams: see host.h. */
+#define LOG_COMPONENT "virtio-vsock"
+
 #include "host.h"
 
 #include <errno.h>

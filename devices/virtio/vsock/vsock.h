@@ -53,6 +53,7 @@
 
 /* What the device counted; every malformed packet lands in one counter. */
 struct vsock_counters {
+	uint64_t connections; /* established, either way */
 	uint64_t tx_packets; /* from the guest */
 	uint64_t rx_packets; /* to the guest */
 	uint64_t tx_bytes;   /* stream payload from the guest */

@@ -25,17 +25,10 @@ group_setup() {
 	vm_boot blk "$@"
 }
 
-# The guest's device node for the disk whose GET_ID serial is $1.
-dev_of() {
-	d=$(gx "grep -lx '$1' /sys/block/vd*/serial" | sed -n 's|^/sys/block/\([^/]*\)/serial$|\1|p')
-	[ -n "$d" ] || fail "no guest disk has serial '$1'"
-	echo "/dev/$d"
-}
-
 case_serial_and_capacity() {
 	for d in $BLK_DISKS; do
 		id=${d%:*}
-		dev=$(dev_of "$id") || exit 1
+		dev=$(guest_disk "$id") || exit 1
 		expect_eq "$dev size (512-byte sectors)" \
 			"$(gx "cat /sys/block/${dev#/dev/}/size")" $((${d#*:} * 2048))
 		expect_eq "first bytes of $dev" "$(gx "head -c $((4 + ${#id})) $dev")" "tag-$id"
@@ -44,7 +37,7 @@ case_serial_and_capacity() {
 }
 
 case_direct_write() {
-	dev=$(dev_of disk-0) || exit 1
+	dev=$(guest_disk disk-0) || exit 1
 	sum=$(gx "head -c 65536 /dev/urandom > /tmp/pattern && sha256sum < /tmp/pattern" |
 		cut -d' ' -f1)
 	gx_ok "O_DIRECT write" "dd if=/tmp/pattern of=$dev bs=65536 seek=16 count=1 oflag=direct"
@@ -55,7 +48,7 @@ case_direct_write() {
 }
 
 case_ext4_file_in_image() {
-	dev=$(dev_of disk-1) || exit 1
+	dev=$(guest_disk disk-1) || exit 1
 	gx_ok "mkfs.ext4" "mkfs.ext4 -q -F $dev"
 	gx_ok "mount, write, sync, unmount" \
 		"mount -t ext4 $dev /mnt && echo written-by-the-guest > /mnt/hello.txt && sync && umount /mnt"
@@ -64,7 +57,7 @@ case_ext4_file_in_image() {
 }
 
 case_read_only_refuses_writes() {
-	dev=$(dev_of disk-3) || exit 1
+	dev=$(guest_disk disk-3) || exit 1
 	img=$(blk_image disk-3)
 	before=$(sha < "$img")
 	expect_eq "$dev read-only flag" "$(gx "cat /sys/block/${dev#/dev/}/ro")" 1
@@ -75,7 +68,7 @@ case_read_only_refuses_writes() {
 }
 
 case_discard_punches_holes() {
-	dev=$(dev_of disk-2) || exit 1
+	dev=$(guest_disk disk-2) || exit 1
 	img=$(blk_image disk-2)
 	gx_ok "fill the disk" "$(block_cmd /tmp/block) && { $(stream_cmd 16 /tmp/block); } | head -c 16777216 | dd of=$dev bs=1M conv=fsync 2>/dev/null"
 	alloc=$(($(stat -c %b "$img") * 512))
@@ -97,7 +90,7 @@ case_durability_after_sigkill() {
 	img=$TEST_WORK/durable.img
 	truncate -s 16M "$img"
 	vm_boot durable --disk "$img,serial=durable"
-	dev=$(dev_of durable) || exit 1
+	dev=$(guest_disk durable) || exit 1
 	sum=$(gx "head -c 1048576 /dev/urandom > /tmp/d && dd if=/tmp/d of=$dev bs=65536 conv=fsync 2>/dev/null && sha256sum < /tmp/d" |
 		cut -d' ' -f1)
 	kill -KILL "$VM_PID"

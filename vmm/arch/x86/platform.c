@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* The PC platform: COM1-COM4, the i8042, debug-exit and ACPI PM ports. */
+/*
+ * The PC platform: COM1-COM4, the i8042, debug-exit and ACPI PM ports, the
+ * ACPI power button.
+ */
 #include "vmm/arch.h"
 
 #include <stdio.h>
@@ -7,6 +10,7 @@
 #include <string.h>
 
 #include "devices/x86/legacy.h"
+#include "vmm/arch/x86/x86.h"
 #include "vmm/vm_devices.h"
 
 static const struct serial_place platform_com[CONFIG_NR_SERIAL] = {
@@ -15,6 +19,21 @@ static const struct serial_place platform_com[CONFIG_NR_SERIAL] = {
 	{ .base = LAYOUT_PORT_COM3, .gsi = LAYOUT_IRQ_COM3 },
 	{ .base = LAYOUT_PORT_COM4, .gsi = LAYOUT_IRQ_COM4 },
 };
+
+/* The ACPI power button, on an interrupt line of its own. */
+static int add_power_button(struct vm *vm, struct err *e)
+{
+	uint32_t gsi = vm->host.irq_alloc(&vm->host);
+	struct device *dev;
+
+	if (!gsi)
+		return err_set(e, "no interrupt line left for the ACPI power button");
+	if (power_button_create(&vm->host, gsi, &dev, &vm->power, e) < 0)
+		return -1;
+	vm_add_device(vm, dev);
+	vm->arch->power_button_gsi = gsi;
+	return 0;
+}
 
 int arch_create_devices(struct vm *vm, struct err *e)
 {
@@ -32,7 +51,10 @@ int arch_create_devices(struct vm *vm, struct err *e)
 			return -1;
 		vm_add_device(vm, dev);
 	}
-	return vm_create_virtio_devices(vm, e);
+	/* After the virtio devices, which keep their GSIs from 5 on. */
+	if (vm_create_virtio_devices(vm, e) < 0)
+		return -1;
+	return add_power_button(vm, e);
 }
 
 char *arch_cmdline(const struct vm *vm, struct err *e)

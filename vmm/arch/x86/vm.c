@@ -103,6 +103,7 @@ int arch_vm_boot(struct vm *vm, const char *cmdline, struct err *e)
 	struct boot_entry entry;
 
 	vm_boot_config(vm, cmdline, &boot);
+	boot.power_button_gsi = vm->arch->power_button_gsi;
 	if (boot_linux(&vm->mem, &boot, &entry, e) < 0)
 		return -1;
 	return x86_vcpu_set_boot_state(vm->vcpus[0], &entry, e);

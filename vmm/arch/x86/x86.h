@@ -12,6 +12,7 @@ struct vcpu;
 /* What an x86 VM keeps beside the common state. */
 struct arch_vm {
 	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID */
+	uint32_t power_button_gsi; /* the ACPI GED's interrupt, for the DSDT */
 };
 
 /* Puts the boot vCPU at the kernel's entry. */
