@@ -37,9 +37,10 @@ static int blk_create(struct fuzz_virtio *f, struct device **dev,
 		      struct err *e)
 {
 	struct disk_config cfg = { .path = image, .serial = "fuzz" };
+	struct rate_limit_control *limits;
 
 	return virtio_blk_create(&f->th.host, VTEST_BASE, VTEST_GSI, &cfg,
-				 dev, e);
+				 dev, &limits, e);
 }
 
 static const struct fuzz_device blk = {

@@ -72,9 +72,10 @@ static int net_create(struct fuzz_virtio *f, struct device **dev,
 		      struct err *e)
 {
 	struct net_config cfg = { .tap_name = TAP_NAME, .tap_fd = -1 };
+	struct rate_limit_control *limits;
 
 	return virtio_net_create(&f->th.host, VTEST_BASE, VTEST_GSI, &cfg, dev,
-				 e);
+				 &limits, e);
 }
 
 static void net_host(struct fuzz_virtio *f, struct fuzz_input *in)
