@@ -24,11 +24,12 @@ SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer \
 FDT_LIB := -lfdt
 ifeq ($(ARCH),x86)
 BUILD      := build
-BUILD_DEPS := libfdt-dev libjson-c-dev libaio-dev libcriterion-dev pkg-config
+BUILD_DEPS := libfdt-dev libjson-c-dev libaio-dev libcriterion-dev \
+	      libseccomp-dev pkg-config
 else ifeq ($(ARCH),arm64)
 BUILD      := build/arm64
 ifeq ($(HOST_ARCH),arm64)
-BUILD_DEPS := libfdt-dev libjson-c-dev libaio-dev
+BUILD_DEPS := libfdt-dev libjson-c-dev libaio-dev libseccomp-dev
 else
 ifeq ($(origin CC),default)
 CC         := aarch64-linux-gnu-gcc
@@ -36,7 +37,8 @@ endif
 # libfdt-dev cannot be installed for two architectures at once: the
 # cross build takes the host's headers and links the arm64 runtime library.
 BUILD_DEPS := gcc-aarch64-linux-gnu libc6-dev-arm64-cross libfdt-dev \
-	      libfdt1:arm64 libjson-c-dev:arm64 libaio-dev:arm64
+	      libfdt1:arm64 libjson-c-dev:arm64 libaio-dev:arm64 \
+	      libseccomp-dev:arm64
 FDT_LIB    := -l:libfdt.so.1
 endif
 else

@@ -67,4 +67,5 @@ test-dist: $(BUILD)/vmm $(BUILD)/vmmctl $(BUILD)/guest-agent test-images \
 	tests/dist/man.sh $(BUILD)
 	MAKE="$(MAKE)" tests/dist/install.sh $(BUILD) $(BUILD)/images
 
-test: test-agent test-unit test-e2e test-dist test-linux test-arm64
+# The fuzz targets briefly (tests/fuzz/fuzz.mk), so they keep working.
+test: test-agent test-unit test-e2e test-dist test-linux test-arm64 fuzz-smoke

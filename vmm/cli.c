@@ -30,6 +30,9 @@ enum cli_opt {
 	OPT_TRANSPORT,
 	OPT_API_SOCK,
 	OPT_MMIO_CMDLINE,
+	OPT_SECCOMP,
+	OPT_USER,
+	OPT_CHROOT,
 	OPT_CONFIG,
 	OPT_LOG_LEVEL,
 	OPT_LOG_FORMAT,
@@ -56,6 +59,9 @@ static const struct option cli_options[] = {
 	{ "transport", required_argument, NULL, OPT_TRANSPORT },
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
 	{ "mmio-cmdline", no_argument, NULL, OPT_MMIO_CMDLINE },
+	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "chroot", required_argument, NULL, OPT_CHROOT },
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
@@ -118,6 +124,11 @@ static const char cli_usage[] =
 	"  --metrics FILE       write counters to FILE in the Prometheus text format\n"
 	"  --metrics-interval SECONDS\n"
 	"                       how often FILE is rewritten (default: %u)\n"
+	"  --seccomp off|log|kill\n"
+	"                       system call filters per thread (default: kill, a\n"
+	"                       forbidden call ends the process; docs/security.md)\n"
+	"  --user UID[:GID]     drop to this user once devices and sockets are open\n"
+	"  --chroot DIR         then confine the process to DIR\n"
 	"  --help               this text\n"
 	"  --version            the VMM's version\n"
 	"\n"
@@ -234,6 +245,7 @@ void cli_opts_free(struct cli_opts *opts)
 	free(opts->config);
 	free(opts->metrics);
 	opts->api_sock = opts->config = opts->metrics = NULL;
+	confine_opts_free(&opts->confine);
 }
 
 /* A path option: not empty. */
@@ -286,6 +298,14 @@ static int cli_apply_process(int opt, const char *arg, struct cli_opts *opts,
 			return err_set(e, "--log-format '%s': expected text or json",
 				       arg);
 		return 0;
+	case OPT_SECCOMP:
+		if (seccomp_mode_parse(arg, &opts->seccomp, e) < 0)
+			return err_prefix(e, "--seccomp");
+		return 0;
+	case OPT_USER:
+		return confine_parse_user(arg, &opts->confine, e);
+	case OPT_CHROOT:
+		return set_path(&opts->confine.chroot, "--chroot", arg, e);
 	}
 	return 1;
 }
@@ -328,6 +348,7 @@ enum cli_result cli_parse_opts(int argc, char **argv, struct vm_config *cfg,
 				   .log_format = LOG_FORMAT_TEXT };
 	opterr = 0;
 	optind = 1;
+	opts->seccomp = SECCOMP_MODE_KILL;
 	while ((opt = getopt_long(argc, argv, ":", cli_options, NULL)) != -1) {
 		switch (opt) {
 		case OPT_HELP:

@@ -88,6 +88,11 @@ struct device_host {
 	void (*power)(struct device_host *host, enum device_power_event ev,
 		      int status);
 	/*
+	 * Host connections a device may hold for the guest, from the
+	 * process's descriptor budget; 0: the device's own maximum.
+	 */
+	unsigned int max_conns;
+	/*
 	 * The time devices measure with (request latency, rate limits), in
 	 * nanoseconds of CLOCK_MONOTONIC; tests drive their own.
 	 */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "devices/pci/pci.h"
+#include "fd_budget.h"
 #include "vcpu.h"
 
 static struct vm *host_to_vm(struct device_host *host)
@@ -268,7 +269,10 @@ static int vm_create_vcpus(struct vm *vm, struct err *e)
 int vm_create(struct vm *vm, struct vm_config *cfg, struct event_loop *loop,
 	      struct metrics *metrics, struct err *e)
 {
+	struct fd_budget fds;
+
 	memset(vm, 0, sizeof(*vm));
+	fd_budget_get(&fds);
 	vm->fd = -1;
 	vm->cfg = cfg;
 	vm->nr_vcpus = cfg->nr_cpus;
@@ -295,6 +299,7 @@ int vm_create(struct vm *vm, struct vm_config *cfg, struct event_loop *loop,
 		.irq_line_free = vm_host_irq_line_free,
 		.irq_alloc = vm_host_irq_alloc,
 		.power = vm_host_power,
+		.max_conns = fds.guest_conns,
 		.now_ns = vm_host_now_ns,
 		.opaque = vm,
 	};

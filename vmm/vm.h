@@ -16,6 +16,7 @@
 #include "kvm.h"
 #include "vmm/arch.h"
 #include "memory.h"
+#include "seccomp.h"
 
 struct vcpu;
 struct chardev;
@@ -73,6 +74,9 @@ struct vm {
 
 	/* Devices in creation order, destroyed in reverse. */
 	struct device *devices;
+
+	/* What each vCPU thread confines itself with before it first runs. */
+	const struct seccomp_filters *seccomp;
 
 	/*
 	 * What the control socket may drive: the host ends of the serial

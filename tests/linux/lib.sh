@@ -168,6 +168,18 @@ vm_alive() {
 	kill -0 "$VM_PID" 2>/dev/null
 }
 
+# Every thread of the VMM runs under its seccomp filter (mode 2), as it
+# does by default: the vCPUs, and the event loop that served the case.
+expect_confined() {
+	_n=0
+	for _task in /proc/"$VM_PID"/task/*; do
+		_mode=$(sed -n 's/^Seccomp:[[:space:]]*//p' "$_task/status")
+		expect_eq "Seccomp of VMM thread $(cat "$_task/comm")" "$_mode" 2
+		_n=$((_n + 1))
+	done
+	expect_range "VMM threads" "$_n" 2 1024
+}
+
 # Waits until the guest agent runs a command; fails the case if the VMM
 # exits or the agent does not answer.
 vm_wait_agent() {

@@ -167,7 +167,7 @@ static struct blk_result wait_req(int head, uint64_t status)
 
 	r.done = vdrv_wait_used(&drv, 0, &id, &r.len, WAIT_MS);
 	cr_assert(r.done, "request %d not completed", head);
-	cr_assert_eq(id, (uint32_t)head);
+	cr_assert_eq(id, (uint32_t)head, "request %d came back as %u", head, id);
 	r.status = *(uint8_t *)vdrv_ptr(&drv, status, 1);
 	return r;
 }
@@ -587,6 +587,43 @@ static long dirty_pages(int fd)
 	if (syscall(NR_CACHESTAT, fd, &range, &cs, 0) < 0)
 		return -1;
 	return (long)(cs.nr_dirty + cs.nr_writeback);
+}
+
+/*
+ * On a write-through disk (FLUSH not negotiated) a DISCARD or WRITE_ZEROES
+ * is durable once it completes: the device syncs the file first, so even
+ * a page the host left dirty in the image is written back by then.
+ */
+static void range_is_durable(uint32_t type)
+{
+	uint64_t seg = vdrv_alloc(&drv, 16, 8);
+	uint8_t *p = vdrv_ptr(&drv, seg, 16);
+	uint8_t junk[4096];
+	long dirty;
+
+	start(BLK_FEATURES & ~VIRTIO_BIT(VIRTIO_BLK_F_FLUSH));
+	memset(junk, 0x3c, sizeof(junk));
+	cr_assert_eq(pwrite(image_fd, junk, sizeof(junk), 2 * MiB),
+		     (ssize_t)sizeof(junk));
+	dirty = dirty_pages(image_fd);
+	if (dirty < 0)
+		cr_skip_test("the kernel cannot count the image's dirty pages");
+	cr_assert_gt(dirty, 0, "the host's write sits in the page cache");
+	put_le64(p, 8);
+	put_le32(p + 8, 8);
+	cr_assert_eq(req(type, 0, seg, 16, false).status, VIRTIO_BLK_S_OK);
+	cr_assert_eq(dirty_pages(image_fd), 0,
+		     "completed before the file was synced");
+}
+
+Test(blk, write_zeroes_without_flush_is_durable)
+{
+	range_is_durable(VIRTIO_BLK_T_WRITE_ZEROES);
+}
+
+Test(blk, discard_without_flush_is_durable)
+{
+	range_is_durable(VIRTIO_BLK_T_DISCARD);
 }
 
 /* The child is the VMM: its own host, event loop and device. */

@@ -487,6 +487,21 @@ Test(net, reset_drops_pending_frame_and_restarts)
 		     "the frame held across the reset was dropped");
 }
 
+/*
+ * Destroying the device resets it, which asks the loop to re-sync the
+ * TAP: nothing of that may stay queued on the loop once the device is
+ * gone (the control API's TeardownVM keeps the loop running after).
+ */
+Test(net, destroy_leaves_nothing_queued_on_the_loop)
+{
+	cr_assert_eq(vdrv_start(&drv, BASIC_FEATURES, 2, QSIZE), 0);
+	vtest_host_stop(&th);
+	dev->ops->destroy(dev);
+	dev = NULL;
+	cr_assert_null(th.loop.calls, "a call for the destroyed device");
+	cr_assert_geq(event_loop_poll(&th.loop, 0), 0);
+}
+
 /* ---- counters and rate limits ---- */
 
 static uint64_t counter(const char *name)

@@ -125,6 +125,7 @@ int api_create_vm(struct api *api, struct vm_config *cfg, char *log_id,
 	api->cfg = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
 	if (machine_build(&api->vm, &api->cfg, api->loop, api->metrics,
+			  api->seccomp,
 			  api_on_vm_exit, api, why, e) < 0) {
 		vm_config_free(&api->cfg);
 		free(log_id);
@@ -198,7 +199,8 @@ static void api_on_client_gone(void *opaque, struct api_client *client)
 }
 
 int api_open(struct api *api, struct event_loop *loop, const char *path,
-	     struct metrics *metrics, struct err *e)
+	     struct metrics *metrics, const struct seccomp_filters *seccomp,
+	     struct err *e)
 {
 	static const struct api_server_ops ops = {
 		.request = api_on_request,
@@ -207,6 +209,7 @@ int api_open(struct api *api, struct event_loop *loop, const char *path,
 
 	memset(api, 0, sizeof(*api));
 	api->loop = loop;
+	api->seccomp = seccomp;
 	api->metrics = metrics;
 	api->vm.fd = -1;
 	api_metrics_init(api);

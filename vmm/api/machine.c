@@ -22,6 +22,7 @@ static void note_host_emulation(void)
 
 int machine_build(struct vm *vm, struct vm_config *cfg,
 		  struct event_loop *loop, struct metrics *metrics,
+		  const struct seccomp_filters *seccomp,
 		  void (*on_exit)(struct vm *vm, void *opaque), void *opaque,
 		  enum machine_error *why, struct err *e)
 {
@@ -35,6 +36,7 @@ int machine_build(struct vm *vm, struct vm_config *cfg,
 	}
 	vm->on_exit = on_exit;
 	vm->on_exit_opaque = opaque;
+	vm->seccomp = seccomp;
 	if (arch_create_devices(vm, e) < 0 || !(cmdline = arch_cmdline(vm, e)))
 		goto fail;
 	if (arch_vm_boot(vm, cmdline, e) < 0) {

@@ -68,7 +68,7 @@ struct vsock_counters {
 	uint64_t bad_rx_buffers; /* receive chains the device cannot use */
 	uint64_t rst_dropped;    /* connection-less RSTs lost to a full queue */
 	uint64_t refused;        /* guest connections nothing listens for */
-	uint64_t conn_limit;     /* connections refused at VSOCK_MAX_CONNS */
+	uint64_t conn_limit;     /* connections refused at the cap */
 	uint64_t host_bad_connect; /* host clients without a valid CONNECT */
 	uint64_t timeouts;
 	uint64_t events; /* TRANSPORT_RESET events delivered */
