@@ -78,6 +78,8 @@ static const struct seccomp_rule vcpu[] = {
 	IOCTL(KVM_IOEVENTFD),
 	/* virtio-net at DRIVER_OK: the TAP takes the guest's offloads. */
 	IOCTL(TUNSETOFFLOAD),
+	/* virtio-pci: the guest programs its MSI-X table entries. */
+	IOCTL(KVM_SET_GSI_ROUTING),
 };
 
 static const struct seccomp_rule loop[] = {
@@ -117,6 +119,8 @@ static const struct seccomp_rule loop[] = {
 	SYS(fstat),
 	IOCTL(KVM_IRQ_LINE),
 	IOCTL(KVM_IOEVENTFD),
+	/* virtio-pci: a reset the loop completes clears its MSI-X routes. */
+	IOCTL(KVM_SET_GSI_ROUTING),
 	IOCTL(TCGETS),
 };
 
