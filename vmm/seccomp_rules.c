@@ -121,6 +121,8 @@ static const struct seccomp_rule loop[] = {
 	IOCTL(KVM_IOEVENTFD),
 	/* virtio-pci: a reset the loop completes clears its MSI-X routes. */
 	IOCTL(KVM_SET_GSI_ROUTING),
+	/* A device going away (teardown, hot-unplug) unbinds its interrupts. */
+	IOCTL(KVM_IRQFD),
 	IOCTL(TCGETS),
 };
 

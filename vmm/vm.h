@@ -77,6 +77,8 @@ struct vm {
 
 	/* What each vCPU thread confines itself with before it first runs. */
 	const struct seccomp_filters *seccomp;
+	/* Why this host's KVM emulates guest code (arch_host_emulation), or NULL. */
+	const char *host_emulation;
 
 	/*
 	 * What the control socket may drive: the host ends of the serial

@@ -11,10 +11,12 @@
  * guests run far slower, and one whose kernel uses an instruction the
  * emulator lacks stops; the user should know before a guest fails so.
  */
-static void note_host_emulation(void)
+static void note_host_emulation(struct vm *vm)
 {
 	const char *why = arch_host_emulation();
 
+	/* Kept for the vCPUs, whose filters allow no file system calls. */
+	vm->host_emulation = why;
 	if (why)
 		log_warn("this host's KVM emulates guest instructions (%s): guests run much slower than on VT-x or AMD-V, and the VM stops when the guest kernel uses an instruction the emulator lacks (such as cmpxchg16b, xrstor or some x87 ones)",
 			 why);
@@ -45,7 +47,7 @@ int machine_build(struct vm *vm, struct vm_config *cfg,
 	}
 	free(cmdline);
 	cmdline = NULL;
-	note_host_emulation();
+	note_host_emulation(vm);
 	if (vm_start(vm, e) < 0)
 		goto fail;
 	log_info("booting %s: %u vCPUs, %llu MiB of RAM, %u virtio devices",

@@ -264,7 +264,7 @@ static void x86_report_emulation_failure(struct vcpu *vcpu, uint64_t rip)
 	log_error("vcpu %u: KVM could not emulate the instruction at rip=%#llx (bytes from rip: %s)",
 		  vcpu->id, (unsigned long long)rip,
 		  used ? bytes : "not given by KVM");
-	if (arch_host_emulation())
+	if (vcpu->vm->host_emulation)
 		log_error("vcpu %u: the host emulates guest instructions; this one is not supported there",
 			  vcpu->id);
 }
