@@ -24,11 +24,12 @@ SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer \
 FDT_LIB := -lfdt
 ifeq ($(ARCH),x86)
 BUILD      := build
-BUILD_DEPS := libfdt-dev libjson-c-dev libaio-dev libcriterion-dev pkg-config
+BUILD_DEPS := libfdt-dev libjson-c-dev libaio-dev libcriterion-dev \
+	      libseccomp-dev pkg-config
 else ifeq ($(ARCH),arm64)
 BUILD      := build/arm64
 ifeq ($(HOST_ARCH),arm64)
-BUILD_DEPS := libfdt-dev libjson-c-dev libaio-dev
+BUILD_DEPS := libfdt-dev libjson-c-dev libaio-dev libseccomp-dev
 else
 ifeq ($(origin CC),default)
 CC         := aarch64-linux-gnu-gcc
@@ -36,14 +37,15 @@ endif
 # libfdt-dev cannot be installed for two architectures at once: the
 # cross build takes the host's headers and links the arm64 runtime library.
 BUILD_DEPS := gcc-aarch64-linux-gnu libc6-dev-arm64-cross libfdt-dev \
-	      libfdt1:arm64 libjson-c-dev:arm64 libaio-dev:arm64
+	      libfdt1:arm64 libjson-c-dev:arm64 libaio-dev:arm64 \
+	      libseccomp-dev:arm64
 FDT_LIB    := -l:libfdt.so.1
 endif
 else
 $(error ARCH=$(ARCH): the VMM is built for x86 or arm64)
 endif
 # busybox-static: the agent tests run "busybox nc" as a TCP server to forward to.
-TEST_DEPS  := lz4 iproute2 busybox-static
+TEST_DEPS  := lz4 iproute2 busybox-static acpica-tools
 BENCH_DEPS := qemu-system-x86
 
 .PHONY: all run deps test-deps bench-deps clean
@@ -88,6 +90,7 @@ include dist/install.mk
 ifeq ($(ARCH),x86)
 include images/images.mk
 include images/linux/linux.mk
+include images/linux-min/linux-min.mk
 include images/testhost/testhost.mk
 include tests/tests.mk
 include tests/bench/bench.mk

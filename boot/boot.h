@@ -31,6 +31,24 @@ struct boot_serial_port {
 	uint32_t gsi;
 };
 
+/*
+ * A PCI Express host bridge for the ACPI tables (MCFG, the DSDT's PCI0)
+ * and the e820 map, which reserves its ECAM window.
+ */
+struct boot_pci {
+	uint64_t ecam_base, ecam_size;
+	uint64_t mmio32_base, mmio32_end;
+	uint64_t mmio64_base, mmio64_end;
+	uint32_t io_base, io_end;
+	/*
+	 * ACPI PCI hotplug (0: none): the register block, the GED's
+	 * interrupt and the slots that take part (bit N: slot N).
+	 */
+	uint16_t hotplug_port;
+	uint32_t hotplug_gsi;
+	uint32_t hotplug_slots;
+};
+
 struct boot_config {
 	const char *kernel_path;
 	const char *initrd_path; /* NULL: none */
@@ -40,6 +58,7 @@ struct boot_config {
 	const struct boot_serial_port *serial;
 	unsigned int nr_mmio;
 	const struct boot_mmio_device *mmio;
+	const struct boot_pci *pci; /* NULL: no PCI */
 	/* x86: the ACPI power button's event interrupt (0: no button). */
 	uint32_t power_button_gsi;
 };

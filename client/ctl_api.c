@@ -623,6 +623,104 @@ static int cmd_modify(struct conn *c, int argc, char **argv)
 	return req ? call_print(c, "ModifyResource", req) : 1;
 }
 
+static struct json_object *modify_request(const char *type, const char *key,
+					   struct json_object *msg)
+{
+	struct json_object *params = obj1("type", json_object_new_string(type));
+
+	json_object_object_add(params, key, msg);
+	return params;
+}
+
+#define DISK_USAGE "disk needs add [C:]LUN PATH [ro] [serial=ID] or remove [C:]LUN"
+
+/* A disk's SCSI address: "LUN" on controller 0, or "C:LUN". */
+static struct json_object *disk_address(const char *arg)
+{
+	const char *colon = strchr(arg, ':');
+	uint32_t controller = 0, lun;
+	struct json_object *disk;
+	char head[16];
+
+	if (colon) {
+		if ((size_t)(colon - arg) >= sizeof(head))
+			return NULL;
+		memcpy(head, arg, (size_t)(colon - arg));
+		head[colon - arg] = '\0';
+		if (parse_u32(head, &controller) < 0)
+			return NULL;
+		arg = colon + 1;
+	}
+	if (parse_u32(arg, &lun) < 0)
+		return NULL;
+	disk = obj1("controller", json_object_new_int64(controller));
+	json_object_object_add(disk, "lun", json_object_new_int64(lun));
+	return disk;
+}
+
+/* disk add [C:]LUN PATH [ro] [serial=ID] | disk remove [C:]LUN */
+static int cmd_disk(struct conn *c, int argc, char **argv)
+{
+	struct json_object *disk;
+
+	if (argc < 2 || !(disk = disk_address(argv[1])))
+		return usage_error(DISK_USAGE);
+	if (!strcmp(argv[0], "remove") && argc == 2)
+		return call_print(c, "ModifyResource",
+				  modify_request("REMOVE", "scsi_disk", disk));
+	if (strcmp(argv[0], "add") || argc < 3 || argc > 5) {
+		json_object_put(disk);
+		return usage_error(DISK_USAGE);
+	}
+	json_object_object_add(disk, "host_path", json_object_new_string(argv[2]));
+	json_object_object_add(disk, "type",
+			       json_object_new_string("SCSI_DISK_TYPE_PHYSICAL"));
+	for (int i = 3; i < argc; i++) {
+		if (!strcmp(argv[i], "ro")) {
+			json_object_object_add(disk, "read_only",
+					       json_object_new_boolean(1));
+		} else if (!strncmp(argv[i], "serial=", 7)) {
+			json_object_object_add(disk, "serial",
+					       json_object_new_string(argv[i] + 7));
+		} else {
+			json_object_put(disk);
+			return usage_error("disk add: '%s' is not ro or serial=ID",
+					   argv[i]);
+		}
+	}
+	return call_print(c, "ModifyResource",
+			  modify_request("ADD", "scsi_disk", disk));
+}
+
+/* net add TAP [mac=MAC] [id=ID] | net remove ID */
+static int cmd_net(struct conn *c, int argc, char **argv)
+{
+	struct json_object *nic;
+
+	if (argc == 2 && !strcmp(argv[0], "remove"))
+		return call_print(c, "ModifyResource",
+				  modify_request("REMOVE", "nic_config",
+						 obj1("nic_id",
+						      json_object_new_string(argv[1]))));
+	if (argc < 2 || argc > 4 || strcmp(argv[0], "add"))
+		return usage_error("net needs add TAP [mac=MAC] [id=ID] or remove ID");
+	nic = obj1("port_id", json_object_new_string(argv[1]));
+	for (int i = 2; i < argc; i++) {
+		const char *key = !strncmp(argv[i], "mac=", 4) ? "mac_address" :
+				  !strncmp(argv[i], "id=", 3) ? "nic_id" : NULL;
+
+		if (!key) {
+			json_object_put(nic);
+			return usage_error("net add: '%s' is not mac=MAC or id=ID",
+					   argv[i]);
+		}
+		json_object_object_add(nic, key,
+				       json_object_new_string(strchr(argv[i], '=') + 1));
+	}
+	return call_print(c, "ModifyResource",
+			  modify_request("ADD", "nic_config", nic));
+}
+
 static int cmd_serial(struct conn *c, int argc, char **argv)
 {
 	uint32_t port = 0;
@@ -864,6 +962,10 @@ static const struct ctl_command commands[] = {
 	  "memory MIB         ModifyResource: resize the guest through the balloon" },
 	{ "modify", NULL, cmd_modify,
 	  "modify FILE.json   ModifyResource with a ModifyResourceRequest" },
+	{ "disk", NULL, cmd_disk,
+	  "disk add [C:]LUN PATH [ro] [serial=ID] | remove [C:]LUN  hot-add or remove a disk (PCI)" },
+	{ "net", NULL, cmd_net,
+	  "net add TAP [mac=MAC] [id=ID] | remove ID  hot-add or remove a NIC (PCI)" },
 	{ "balloon", NULL, cmd_balloon,
 	  "balloon get|set PAGES|stats  GetNumPages, RequestNumPages, GetMemStats" },
 	{ "serial", NULL, cmd_serial,

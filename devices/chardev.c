@@ -179,8 +179,15 @@ static bool chardev_emit(struct chardev *chr, const uint8_t *buf, size_t len,
 	return true;
 }
 
+/*
+ * Moves output to the host end, at most a buffer's worth per wake-up: a
+ * vCPU refilling the buffer as fast as it drains must not keep the loop
+ * here. What is left waits for the next turn.
+ */
 static void chardev_flush_out(struct chardev *chr)
 {
+	size_t total = 0;
+
 	for (;;) {
 		const uint8_t *p;
 		size_t len, done;
@@ -188,9 +195,14 @@ static void chardev_flush_out(struct chardev *chr)
 
 		pthread_mutex_lock(&chr->lock);
 		p = ring_peek(&chr->out, &len);
+		if (len && total >= CHARDEV_OUT_BUF) {
+			chardev_wake(chr);
+			len = 0;
+		}
 		pthread_mutex_unlock(&chr->lock);
 		if (len == 0)
 			break;
+		total += len;
 		/* Only this thread consumes, so [p, p + len) stays put unlocked. */
 		more = chardev_emit(chr, p, len, &done);
 		pthread_mutex_lock(&chr->lock);
@@ -378,16 +390,11 @@ int chardev_attach(struct chardev *chr, int fd, struct err *e)
 	return 0;
 }
 
-static void chardev_on_accept(void *opaque, uint32_t events)
+static void chardev_on_accept(void *opaque, int fd)
 {
 	struct chardev *chr = opaque;
 	struct err e;
-	int fd;
 
-	(void)events;
-	fd = accept4(chr->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (fd < 0)
-		return;
 	if (chardev_attach(chr, fd, &e) < 0) {
 		log_info("refusing a client of %s: %s", chr->path, e.msg);
 		close(fd);
@@ -453,12 +460,8 @@ static int chardev_listen(struct chardev *chr, struct err *e)
 	chmod(chr->path, 0600);
 	if (listen(chr->listen_fd, 8) < 0)
 		return err_errno(e, "%s: listening on %s", chr->name, chr->path);
-	chr->listen_src = (struct event_source){
-		.fd = chr->listen_fd, .events = EPOLLIN,
-		.fn = chardev_on_accept, .opaque = chr,
-	};
-	return event_loop_add(chr->loop, &chr->listen_src) < 0 ?
-		       err_errno(e, "%s: epoll", chr->name) : 0;
+	return listener_start(&chr->listener, chr->loop, chr->listen_fd,
+			      chr->name, 1, chardev_on_accept, chr, e);
 }
 
 /*
@@ -614,6 +617,7 @@ void chardev_close(struct chardev *chr)
 	chardev_drain_blocking(chr);
 	while (chr->clients)
 		chardev_client_drop(chr, chr->clients, NULL);
+	listener_stop(&chr->listener);
 	if (chr->listen_fd >= 0) {
 		close(chr->listen_fd);
 		unlink(chr->path);

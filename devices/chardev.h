@@ -9,6 +9,7 @@
 
 #include "vmm/config.h"
 #include "lib/event.h"
+#include "lib/listener.h"
 #include "lib/ring.h"
 #include "vmm/metrics.h"
 
@@ -77,7 +78,7 @@ struct chardev {
 	struct event_source wake_src;
 	struct event_source in_src;
 	struct event_source out_src;
-	struct event_source listen_src;
+	struct listener listener;
 	pthread_mutex_t lock;
 	struct ring out;
 	struct ring history;

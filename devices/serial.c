@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vmm/state.h"
 
@@ -331,7 +332,6 @@ static void serial_reset_regs(struct serial *s)
 
 void serial_init_regs(struct serial *s, struct irq_line *irq)
 {
-	pthread_mutex_init(&s->lock, NULL);
 	s->irq = irq;
 	s->irq_level = false;
 	serial_reset_regs(s);
@@ -380,13 +380,19 @@ static void serial_sink_rx(void *opaque, const uint8_t *buf, size_t len)
 	serial_receive(opaque, buf, len);
 }
 
-static void serial_destroy(struct device *dev)
+/* Also what a failed serial_create() leaves; the line's eventfd is ours. */
+static void serial_free(struct serial *s)
 {
-	struct serial *s = (struct serial *)dev;
-
 	chardev_close(&s->chr);
+	if (s->irq_storage.fd >= 0)
+		close(s->irq_storage.fd);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
+}
+
+static void serial_destroy(struct device *dev)
+{
+	serial_free((struct serial *)dev);
 }
 
 static void serial_reset(struct device *dev)
@@ -498,6 +504,8 @@ int serial_create(struct device_host *host, unsigned int index,
 	if (!s)
 		return err_set(e, "COM%u: out of memory", index);
 	snprintf(s->name, sizeof(s->name), "COM%u", index);
+	s->irq_storage.fd = -1;
+	pthread_mutex_init(&s->lock, NULL);
 	serial_init_regs(s, NULL);
 	s->dev = (struct device){ .name = s->name, .ops = &serial_device_ops };
 	sink.opaque = s;
@@ -518,7 +526,6 @@ int serial_create(struct device_host *host, unsigned int index,
 	*out = s;
 	return 0;
 fail:
-	chardev_close(&s->chr);
-	free(s);
+	serial_free(s);
 	return -1;
 }

@@ -136,29 +136,35 @@ static void event_loop_run_calls(struct event_loop *loop)
 	}
 }
 
+int event_loop_poll(struct event_loop *loop, int timeout_ms)
+{
+	int n = epoll_wait(loop->epfd, loop->batch, EVENT_BATCH, timeout_ms);
+
+	if (n < 0) {
+		if (errno == EINTR)
+			return 0;
+		log_error("event loop: epoll_wait: %s", strerror(errno));
+		return -1;
+	}
+	loop->batch_len = n;
+	for (int i = 0; i < n; i++) {
+		struct event_source *src = loop->batch[i].data.ptr;
+
+		if (src)
+			src->fn(src->opaque, loop->batch[i].events);
+	}
+	loop->batch_len = 0;
+	event_loop_run_calls(loop);
+	return n;
+}
+
 int event_loop_run(struct event_loop *loop)
 {
 	loop->thread = pthread_self();
 	loop->running = true;
-	while (!__atomic_load_n(&loop->stopping, __ATOMIC_ACQUIRE)) {
-		int n = epoll_wait(loop->epfd, loop->batch, EVENT_BATCH, -1);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			log_error("event loop: epoll_wait: %s", strerror(errno));
+	while (!__atomic_load_n(&loop->stopping, __ATOMIC_ACQUIRE))
+		if (event_loop_poll(loop, -1) < 0)
 			return -1;
-		}
-		loop->batch_len = n;
-		for (int i = 0; i < n; i++) {
-			struct event_source *src = loop->batch[i].data.ptr;
-
-			if (src)
-				src->fn(src->opaque, loop->batch[i].events);
-		}
-		loop->batch_len = 0;
-		event_loop_run_calls(loop);
-	}
 	event_loop_run_calls(loop);
 	/* The stop ended this run; the loop may be run again. */
 	__atomic_store_n(&loop->stopping, false, __ATOMIC_RELEASE);

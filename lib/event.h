@@ -64,6 +64,12 @@ int event_loop_call(struct event_loop *loop, void (*fn)(void *), void *opaque);
  * -1 when epoll fails.
  */
 int event_loop_run(struct event_loop *loop);
+/*
+ * One turn on the calling thread: waits up to @timeout_ms for events,
+ * runs their handlers and the posted calls. Returns the events handled,
+ * or -1 when epoll fails. For loops driven by hand (the fuzzers).
+ */
+int event_loop_poll(struct event_loop *loop, int timeout_ms);
 void event_loop_stop(struct event_loop *loop);
 bool event_loop_on_thread(const struct event_loop *loop);
 

@@ -40,7 +40,7 @@ $(BUILD)/agent-peer-check: $(PEER_CHECK_SRCS:%.c=$(BUILD)/obj/%.o) \
 	$(CC) -static $(LDFLAGS) -o $@ $^ $(CLIENT_LIBS)
 
 .PHONY: test test-unit test-e2e test-agent test-dist
-test-unit: $(BUILD)/tests/unit
+test-unit: $(BUILD)/tests/unit | test-deps
 	$(TEST_LSAN) $(BUILD)/tests/unit --jobs 2
 
 E2E_ENV := $(TEST_LSAN) VMM=$(BUILD)/vmm-asan IMAGES=$(BUILD)/images
@@ -67,4 +67,5 @@ test-dist: $(BUILD)/vmm $(BUILD)/vmmctl $(BUILD)/guest-agent test-images \
 	tests/dist/man.sh $(BUILD)
 	MAKE="$(MAKE)" tests/dist/install.sh $(BUILD) $(BUILD)/images
 
-test: test-agent test-unit test-e2e test-dist test-linux test-arm64
+# The fuzz targets briefly (tests/fuzz/fuzz.mk), so they keep working.
+test: test-agent test-unit test-e2e test-dist test-linux test-arm64 fuzz-smoke

@@ -26,9 +26,14 @@ enum cli_opt {
 	OPT_VSOCK,
 	OPT_VSOCK_LISTEN,
 	OPT_BALLOON,
+	OPT_TRANSPORT,
 	OPT_API_SOCK,
 	OPT_RESTORE,
 	OPT_PAUSED,
+	OPT_MMIO_CMDLINE,
+	OPT_SECCOMP,
+	OPT_USER,
+	OPT_CHROOT,
 	OPT_CONFIG,
 	OPT_LOG_LEVEL,
 	OPT_LOG_FORMAT,
@@ -53,9 +58,14 @@ static const struct option cli_options[] = {
 	{ "vsock", required_argument, NULL, OPT_VSOCK },
 	{ "vsock-listen", required_argument, NULL, OPT_VSOCK_LISTEN },
 	{ "balloon", required_argument, NULL, OPT_BALLOON },
+	{ "transport", required_argument, NULL, OPT_TRANSPORT },
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
 	{ "restore", required_argument, NULL, OPT_RESTORE },
 	{ "paused", no_argument, NULL, OPT_PAUSED },
+	{ "mmio-cmdline", no_argument, NULL, OPT_MMIO_CMDLINE },
+	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "chroot", required_argument, NULL, OPT_CHROOT },
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
@@ -99,6 +109,11 @@ static const char cli_usage[] =
 	"                       socket PATH (repeatable)\n"
 	"  --balloon PAGES[,deflate-on-oom][,stats=SECONDS]\n"
 	"                       virtio-balloon with a target of PAGES 4 KiB pages\n"
+	"  --transport mmio|pci how virtio devices reach the guest (default: mmio);\n"
+	"                       pci gives MSI-X and disk/NIC hotplug (docs/pci.md)\n"
+	"  --mmio-cmdline       x86: announce the virtio devices on the kernel command\n"
+	"                       line too (virtio_mmio.device=), not only in ACPI;\n"
+	"                       implied by acpi=off\n"
 	"\n"
 	"Process options:\n"
 	"  --config FILE.json   the VM from a CreateVM request or VMConfig in FILE\n"
@@ -118,6 +133,11 @@ static const char cli_usage[] =
 	"  --metrics FILE       write counters to FILE in the Prometheus text format\n"
 	"  --metrics-interval SECONDS\n"
 	"                       how often FILE is rewritten (default: %u)\n"
+	"  --seccomp off|log|kill\n"
+	"                       system call filters per thread (default: kill, a\n"
+	"                       forbidden call ends the process; docs/security.md)\n"
+	"  --user UID[:GID]     drop to this user once devices and sockets are open\n"
+	"  --chroot DIR         then confine the process to DIR\n"
 	"  --help               this text\n"
 	"  --version            the VMM's version\n"
 	"\n"
@@ -197,6 +217,9 @@ static int cli_apply(int opt, const char *arg, struct vm_config *cfg,
 	case OPT_HUGEPAGES:
 		cfg->hugepages = true;
 		return 0;
+	case OPT_MMIO_CMDLINE:
+		cfg->mmio_cmdline = true;
+		return 0;
 	case OPT_DISK:
 		return config_add_disk(cfg, arg, e);
 	case OPT_NET:
@@ -210,6 +233,10 @@ static int cli_apply(int opt, const char *arg, struct vm_config *cfg,
 		return config_add_vsock_listen(cfg, arg, e);
 	case OPT_BALLOON:
 		return config_set_balloon(cfg, arg, e);
+	case OPT_TRANSPORT:
+		if (config_parse_transport(arg, &cfg->transport, e) < 0)
+			return err_prefix(e, "--transport");
+		return 0;
 	}
 	return err_set(e, "internal error: unhandled option %d", opt);
 }
@@ -231,6 +258,7 @@ void cli_opts_free(struct cli_opts *opts)
 	free(opts->config);
 	free(opts->metrics);
 	opts->api_sock = opts->config = opts->metrics = opts->restore = NULL;
+	confine_opts_free(&opts->confine);
 }
 
 /* What a restored VM takes from its snapshot, never from a flag. */
@@ -244,7 +272,8 @@ static int check_restore_flags(const bool seen[OPT_LAST + 1],
 		{ OPT_KERNEL, "--kernel" }, { OPT_INITRD, "--initrd" },
 		{ OPT_CMDLINE, "--cmdline" }, { OPT_MEMORY, "--memory" },
 		{ OPT_CPUS, "--cpus" }, { OPT_HUGEPAGES, "--hugepages" },
-		{ OPT_BALLOON, "--balloon" },
+		{ OPT_BALLOON, "--balloon" }, { OPT_TRANSPORT, "--transport" },
+		{ OPT_MMIO_CMDLINE, "--mmio-cmdline" },
 	};
 
 	if (!opts->restore)
@@ -315,6 +344,14 @@ static int cli_apply_process(int opt, const char *arg, struct cli_opts *opts,
 			return err_set(e, "--log-format '%s': expected text or json",
 				       arg);
 		return 0;
+	case OPT_SECCOMP:
+		if (seccomp_mode_parse(arg, &opts->seccomp, e) < 0)
+			return err_prefix(e, "--seccomp");
+		return 0;
+	case OPT_USER:
+		return confine_parse_user(arg, &opts->confine, e);
+	case OPT_CHROOT:
+		return set_path(&opts->confine.chroot, "--chroot", arg, e);
 	}
 	return 1;
 }
@@ -337,10 +374,11 @@ bool cli_has_vm_options(const struct vm_config *cfg)
 	vm_config_init(&def);
 	same = !cfg->kernel && cfg->mem_mib == def.mem_mib &&
 	       cfg->nr_cpus == def.nr_cpus && !cfg->hugepages &&
-	       !cfg->initrd && !cfg->cmdline && !cfg->nr_disks &&
+	       !cfg->initrd && !cfg->cmdline && !cfg->mmio_cmdline &&
+	       !cfg->nr_disks &&
 	       !cfg->nr_nets && cfg->console.kind == def.console.kind &&
 	       !cfg->vsock.enabled && !cfg->vsock.nr_listeners &&
-	       !cfg->balloon.enabled;
+	       !cfg->balloon.enabled && cfg->transport == def.transport;
 	for (unsigned int i = 0; i < CONFIG_NR_SERIAL; i++)
 		same = same && cfg->serial[i].kind == def.serial[i].kind;
 	vm_config_free(&def);
@@ -357,6 +395,7 @@ enum cli_result cli_parse_opts(int argc, char **argv, struct vm_config *cfg,
 				   .log_format = LOG_FORMAT_TEXT };
 	opterr = 0;
 	optind = 1;
+	opts->seccomp = SECCOMP_MODE_KILL;
 	while ((opt = getopt_long(argc, argv, ":", cli_options, NULL)) != -1) {
 		if (opt > 0 && opt <= OPT_LAST)
 			seen[opt] = true;
@@ -420,6 +459,8 @@ int cli_validate(const struct vm_config *cfg, unsigned int max_cpus,
 		return err_set(e, "--memory %s", ce.why.msg);
 	case CONFIG_FIELD_VSOCK_LISTENERS:
 		return err_set(e, "--vsock-listen needs --vsock cid=N,uds=PATH");
+	case CONFIG_FIELD_MMIO_CMDLINE:
+		return err_set(e, "--mmio-cmdline: %s", ce.why.msg);
 	}
 	return err_set(e, "%s", ce.why.msg);
 }

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "confine.h"
+#include "seccomp.h"
 
 /* Process exit statuses (sysexits.h values where one fits). */
 enum vmm_exit_status {
@@ -15,6 +17,7 @@ enum vmm_exit_status {
 	VMM_EXIT_NO_KVM = 69,      /* /dev/kvm missing, forbidden or lacking */
 	VMM_EXIT_VCPU_ERROR = 70,  /* a vCPU stopped on an error */
 	VMM_EXIT_HOST_ERROR = 71,  /* a host resource failed (memory, sockets) */
+	VMM_EXIT_SECCOMP = SECCOMP_EXIT_STATUS, /* a forbidden system call */
 	VMM_EXIT_SIGNAL_BASE = 128 /* + signal number, as shells report it */
 };
 
@@ -44,6 +47,8 @@ struct cli_opts {
 	/* --shutdown-timeout: SIGTERM presses the power button first. */
 	unsigned int shutdown_timeout_s;
 	bool exit_with_vm;   /* --exit-with-vm */
+	enum seccomp_mode seccomp; /* --seccomp, kill unless told */
+	struct confine_opts confine; /* --user, --chroot */
 };
 
 #define CLI_METRICS_INTERVAL_S 10

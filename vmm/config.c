@@ -37,10 +37,35 @@ void vm_config_free(struct vm_config *cfg)
 		free(cfg->disks[i].path);
 		free(cfg->disks[i].serial);
 	}
-	for (unsigned int i = 0; i < cfg->nr_nets; i++)
+	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
 		free(cfg->nets[i].tap_name);
+		free(cfg->nets[i].id);
+	}
 	chardev_config_free(&cfg->console);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+static const char *const transport_names[] = {
+	[VIRTIO_TRANSPORT_MMIO] = "mmio",
+	[VIRTIO_TRANSPORT_PCI] = "pci",
+};
+
+int config_parse_transport(const char *arg, enum virtio_transport_kind *out,
+			   struct err *e)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(transport_names); i++) {
+		if (!strcmp(arg, transport_names[i])) {
+			*out = (enum virtio_transport_kind)i;
+			return 0;
+		}
+	}
+	return err_set(e, "'%s' is not mmio or pci", arg);
+}
+
+const char *config_transport_name(enum virtio_transport_kind kind)
+{
+	return kind < ARRAY_SIZE(transport_names) ? transport_names[kind] :
+						    "unknown";
 }
 
 int chardev_config_parse(const char *arg, struct chardev_config *out,
@@ -145,6 +170,9 @@ int vm_config_validate(const struct vm_config *cfg, unsigned int max_cpus,
 		return err_set(bad_field(ce, CONFIG_FIELD_MEMORY),
 			       "%llu: hugepage-backed memory must be a multiple of 2 MiB",
 			       mib);
+	if (cfg->mmio_cmdline && !arch_mmio_cmdline)
+		return err_set(bad_field(ce, CONFIG_FIELD_MMIO_CMDLINE),
+			       "this architecture's guests find virtio devices in the device tree, not on the command line");
 	if (cfg->vsock.nr_listeners && !cfg->vsock.enabled)
 		return err_set(bad_field(ce, CONFIG_FIELD_VSOCK_LISTENERS),
 			       "vsock listeners need the vsock device");

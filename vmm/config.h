@@ -32,6 +32,19 @@ struct chardev_config {
 	char *path;
 };
 
+/* How virtio devices reach the guest (docs/pci.md). */
+enum virtio_transport_kind {
+	VIRTIO_TRANSPORT_MMIO, /* a 4 KiB window and an IOAPIC line each */
+	VIRTIO_TRANSPORT_PCI,  /* PCI functions with MSI-X, hotplug slots */
+};
+
+/*
+ * A disk's SCSI address in the VM service's terms, unique in a VM: four
+ * controllers of 64 LUNs, as hcsshim's utility VMs have.
+ */
+#define CONFIG_SCSI_CONTROLLERS 4
+#define CONFIG_SCSI_LUNS 64
+
 /*
  * Token-bucket limits of a disk or a network device (docs/rate-limits.md):
  * operations and bytes per second, each with the burst the bucket holds.
@@ -48,6 +61,7 @@ struct disk_config {
 	char *path;
 	bool read_only;
 	char *serial;
+	uint8_t controller, lun;
 	struct rate_limit_config rate_limit;
 };
 
@@ -56,9 +70,12 @@ struct net_config {
 	int tap_fd;     /* -1 when tap_name is used */
 	bool has_mac;
 	uint8_t mac[6];
+	char *id;       /* NICConfig.nic_id; NULL when none was given */
 	/* Each direction, receive and transmit, has buckets of these sizes. */
 	struct rate_limit_config rate_limit;
 };
+
+#define CONFIG_NIC_ID_MAX 64
 
 /*
  * virtio-vsock (docs/virtio-vsock.md). Paths are stored inline: a Unix
@@ -96,6 +113,12 @@ struct vm_config {
 	char *kernel;
 	char *initrd;
 	char *cmdline;
+	/*
+	 * x86: announce the virtio-mmio devices with virtio_mmio.device=
+	 * entries on the command line as well as in the DSDT
+	 * (docs/boot.md#virtio-mmio-devices).
+	 */
+	bool mmio_cmdline;
 
 	/* COM1..COM4; COM1 defaults to stdio. */
 	struct chardev_config serial[CONFIG_NR_SERIAL];
@@ -107,6 +130,7 @@ struct vm_config {
 	struct chardev_config console; /* virtio-console; CHARDEV_NONE: absent */
 	struct vsock_config vsock;
 	struct balloon_config balloon;
+	enum virtio_transport_kind transport;
 };
 
 void vm_config_init(struct vm_config *cfg);
@@ -122,6 +146,7 @@ enum config_field {
 	CONFIG_FIELD_CPUS,
 	CONFIG_FIELD_MEMORY,
 	CONFIG_FIELD_VSOCK_LISTENERS,
+	CONFIG_FIELD_MMIO_CMDLINE,
 };
 
 struct config_error {
@@ -137,6 +162,11 @@ int vm_config_validate(const struct vm_config *cfg, unsigned int max_cpus,
 		       struct config_error *ce);
 /* Checks that every file the VM reads exists and is readable. */
 int vm_config_check_files(const struct vm_config *cfg, struct err *e);
+
+/* Parses "mmio" or "pci". */
+int config_parse_transport(const char *arg, enum virtio_transport_kind *out,
+			   struct err *e);
+const char *config_transport_name(enum virtio_transport_kind kind);
 
 /* Parses "stdio", "file:PATH", "socket:PATH" or "none". */
 int chardev_config_parse(const char *arg, struct chardev_config *out,

@@ -150,6 +150,7 @@ int config_add_disk(struct vm_config *cfg, const char *arg, struct err *e)
 		free(d.serial);
 		return -1;
 	}
+	d.lun = (uint8_t)cfg->nr_disks; /* controller 0 */
 	cfg->disks[cfg->nr_disks++] = d;
 	return 0;
 }
@@ -245,16 +246,13 @@ static int parse_net_item(const char *arg, const char *item,
 		       arg, item);
 }
 
-int config_add_net(struct vm_config *cfg, const char *arg, struct err *e)
+int config_parse_net(const char *arg, struct net_config *out, struct err *e)
 {
 	struct net_config n = { .tap_fd = -1 };
 	char *copy, *s, *item;
 	struct err why;
 	int ret = 0;
 
-	if (cfg->nr_nets == CONFIG_MAX_NETS)
-		return err_set(e, "--net '%s': at most %d network devices", arg,
-			       CONFIG_MAX_NETS);
 	copy = s = strdup(arg);
 	if (!copy)
 		return err_set(e, "out of memory");
@@ -269,7 +267,18 @@ int config_add_net(struct vm_config *cfg, const char *arg, struct err *e)
 		free(n.tap_name);
 		return -1;
 	}
-	cfg->nets[cfg->nr_nets++] = n;
+	*out = n;
+	return 0;
+}
+
+int config_add_net(struct vm_config *cfg, const char *arg, struct err *e)
+{
+	if (cfg->nr_nets == CONFIG_MAX_NETS)
+		return err_set(e, "--net '%s': at most %d network devices", arg,
+			       CONFIG_MAX_NETS);
+	if (config_parse_net(arg, &cfg->nets[cfg->nr_nets], e) < 0)
+		return -1;
+	cfg->nr_nets++;
 	return 0;
 }
 

@@ -21,6 +21,8 @@ int config_add_disk(struct vm_config *cfg, const char *arg, struct err *e);
  * (up to CONFIG_MAX_NETS)
  */
 int config_add_net(struct vm_config *cfg, const char *arg, struct err *e);
+/* The same value into @out alone (hot-added NICs). */
+int config_parse_net(const char *arg, struct net_config *out, struct err *e);
 
 /* --console DEST: stdio, file:PATH, socket:PATH or none */
 int config_set_console(struct vm_config *cfg, const char *arg, struct err *e);

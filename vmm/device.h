@@ -12,9 +12,10 @@
 #include "metrics.h"
 
 /*
- * An interrupt line into the guest. Level-triggered devices (the UART) use
- * irq_line_set(); edge-triggered ones (virtio-mmio) use irq_line_pulse(),
- * which on KVM writes the line's irqfd and never leaves the calling thread.
+ * An interrupt line into the guest. Level-triggered devices (the UART, PCI
+ * INTx) use irq_line_set(); edge-triggered ones (virtio-mmio) and message
+ * signalled interrupts (MSI-X vectors) use irq_line_pulse(), which on KVM
+ * writes the line's irqfd and never leaves the calling thread.
  */
 struct irq_line;
 
@@ -66,11 +67,31 @@ struct device_host {
 	/* Connects @line to guest interrupt @gsi. */
 	int (*irq_line)(struct device_host *host, uint32_t gsi,
 			struct irq_line *line, struct err *e);
+	/*
+	 * Connects @line to a message-signalled interrupt route of its own. It
+	 * sends nothing until msi_route() says which message it carries.
+	 */
+	int (*msi_line)(struct device_host *host, struct irq_line *line,
+			struct err *e);
+	/*
+	 * The message @line sends from now on: the address and data the guest
+	 * programmed (an MSI-X table entry). Fails when the host cannot route
+	 * it; the line then keeps its old message.
+	 */
+	int (*msi_route)(struct device_host *host, struct irq_line *line,
+			 uint64_t addr, uint32_t data, struct err *e);
+	/* Releases a line from irq_line() or msi_line(). */
+	void (*irq_line_free)(struct device_host *host, struct irq_line *line);
 	/* Allocates the next free GSI for a device, or returns 0 when none is left. */
 	uint32_t (*irq_alloc)(struct device_host *host);
 	/* The guest asked to power off, reset, or exit with a status. */
 	void (*power)(struct device_host *host, enum device_power_event ev,
 		      int status);
+	/*
+	 * Host connections a device may hold for the guest, from the
+	 * process's descriptor budget; 0: the device's own maximum.
+	 */
+	unsigned int max_conns;
 	/*
 	 * The time devices measure with (request latency, rate limits), in
 	 * nanoseconds of CLOCK_MONOTONIC; tests drive their own.
@@ -110,6 +131,13 @@ struct device_ops {
 struct device {
 	const char *name;
 	const struct device_ops *ops;
+	/*
+	 * Where the guest finds it, for InspectVM: the transport or bus
+	 * ("virtio-mmio", "pci", "pio") and the address on it ("0xfe000000",
+	 * "0000:00:02.0", "0x3f8"). NULL and "" for devices without one.
+	 */
+	const char *transport;
+	char address[24];
 	/*
 	 * The device's counters (vmm/metrics.h), NULL when it keeps none.
 	 * The device fills the group; the core gives it its id and registers

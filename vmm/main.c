@@ -20,6 +20,7 @@
 #include "vmm/metrics_export.h"
 #include "cli.h"
 #include "snapshot.h"
+#include "fd_budget.h"
 #include "vm.h"
 
 #define NSEC_PER_SEC 1000000000ULL
@@ -29,6 +30,7 @@ struct vmm {
 	char *log_id; /* a --config file's log_id, for InspectVM and events */
 	struct cli_opts opts;
 	struct snapshot snap; /* --restore */
+	struct seccomp_filters seccomp;
 	struct event_loop loop;
 	struct vm vm;
 	struct api api;
@@ -198,11 +200,24 @@ static int vmm_machine(struct vmm *vmm, enum machine_error *why,
 		vmm->cfg = vmm->snap.cfg;
 		vm_config_init(&vmm->snap.cfg);
 		return machine_restore(&vmm->vm, &vmm->snap, &vmm->cfg,
-				       &vmm->loop, &vmm->metrics,
+				       &vmm->loop, &vmm->metrics, &vmm->seccomp,
 				       vmm_on_vm_exit, &vmm->loop, why, e);
 	}
 	return machine_build(&vmm->vm, &vmm->cfg, &vmm->loop, &vmm->metrics,
-			     vmm_on_vm_exit, &vmm->loop, why, e);
+			     &vmm->seccomp, vmm_on_vm_exit, &vmm->loop, why, e);
+}
+
+/*
+ * Set-up is over: into the chroot, down to the user, and the event loop
+ * (this thread) under its filter. vCPU threads take theirs when they
+ * first run.
+ */
+static int vmm_confine(struct vmm *vmm, enum seccomp_thread kind,
+		       struct err *e)
+{
+	if (confine_process(&vmm->opts.confine, e) < 0)
+		return -1;
+	return seccomp_filters_apply(&vmm->seccomp, kind, e);
 }
 
 /* Creates, boots and runs the VM; returns the process exit status. */
@@ -220,7 +235,8 @@ static int vmm_run(struct vmm *vmm)
 		ret = machine_error_status(why);
 		goto out;
 	}
-	if (vmm_watch_signals(vmm, &e) < 0) {
+	if (vmm_watch_signals(vmm, &e) < 0 ||
+	    vmm_confine(vmm, SECCOMP_THREAD_LOOP, &e) < 0) {
 		vm_destroy(&vmm->vm);
 		goto host_error;
 	}
@@ -256,7 +272,7 @@ static int vmm_serve(struct vmm *vmm)
 		return VMM_EXIT_HOST_ERROR;
 	}
 	if (api_open(&vmm->api, &vmm->loop, vmm->opts.api_sock,
-		     &vmm->metrics, &e) < 0 ||
+		     &vmm->metrics, &vmm->seccomp, &e) < 0 ||
 	    vmm_watch_signals(vmm, &e) < 0) {
 		log_error("%s", e.msg);
 		ret = VMM_EXIT_HOST_ERROR;
@@ -275,6 +291,11 @@ static int vmm_serve(struct vmm *vmm)
 		goto out;
 	}
 	vmm->log_id = NULL; /* the API's now */
+	if (vmm_confine(vmm, SECCOMP_THREAD_LOOP_API, &e) < 0) {
+		log_error("%s", e.msg);
+		ret = VMM_EXIT_HOST_ERROR;
+		goto out;
+	}
 	ret = event_loop_run(&vmm->loop) < 0 ? VMM_EXIT_HOST_ERROR :
 					       vmm->api.exit_code;
 out:
@@ -282,6 +303,17 @@ out:
 	api_close(&vmm->api);
 	vmm_end_process(vmm);
 	return ret;
+}
+
+static int vmm_build_filters(struct vmm *vmm)
+{
+	struct err e;
+
+	if (seccomp_filters_build(&vmm->seccomp, vmm->opts.seccomp, &e) < 0) {
+		log_error("%s", e.msg);
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -366,6 +398,8 @@ int main(int argc, char **argv)
 	int ret;
 
 	vmm_hold_stdio();
+	/* Before anything sizes itself by it (lib/listener.h, fd_budget.h). */
+	fd_limit_raise();
 	vmm = calloc(1, sizeof(*vmm));
 	if (!vmm) {
 		fputs("vmm: out of memory\n", stderr);
@@ -392,12 +426,16 @@ int main(int argc, char **argv)
 			log_error("%s", e.msg);
 			goto out;
 		}
-		ret = vmm->opts.api_sock ? vmm_serve(vmm) : vmm_run(vmm);
+		if (vmm_build_filters(vmm) < 0)
+			ret = VMM_EXIT_HOST_ERROR;
+		else
+			ret = vmm->opts.api_sock ? vmm_serve(vmm) : vmm_run(vmm);
 		goto out;
 	}
 	if (vmm->opts.api_sock && !vmm->opts.config &&
 	    !cli_has_vm_options(&vmm->cfg)) {
-		ret = vmm_serve(vmm);
+		ret = vmm_build_filters(vmm) < 0 ? VMM_EXIT_HOST_ERROR :
+						   vmm_serve(vmm);
 		goto out;
 	}
 	if (vmm->opts.api_sock && !vmm->opts.config && !vmm->cfg.kernel) {
@@ -408,8 +446,13 @@ int main(int argc, char **argv)
 	ret = vmm_check_vm(vmm);
 	if (ret != VMM_EXIT_OK)
 		goto out;
+	if (vmm_build_filters(vmm) < 0) {
+		ret = VMM_EXIT_HOST_ERROR;
+		goto out;
+	}
 	ret = vmm->opts.api_sock ? vmm_serve(vmm) : vmm_run(vmm);
 out:
+	seccomp_filters_free(&vmm->seccomp);
 	if (vmm->signal_fd >= 0)
 		close(vmm->signal_fd);
 	vm_config_free(&vmm->cfg);

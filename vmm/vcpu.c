@@ -286,19 +286,43 @@ static uint64_t thread_cpu_ns(clockid_t clk)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * The vCPU's filter goes on before the guest first runs, not at thread
+ * start: a paused VM's threads may still see the process drop its user
+ * (glibc has every thread change its ids), which the filter forbids.
+ */
+static bool vcpu_confine(struct vcpu *vcpu)
+{
+	struct err e;
+
+	if (vcpu->confined || !vcpu->vm->seccomp)
+		return true;
+	if (seccomp_filters_apply(vcpu->vm->seccomp, SECCOMP_THREAD_VCPU,
+				  &e) < 0) {
+		log_error("vcpu %u: %s", vcpu->id, e.msg);
+		vm_request_exit(vcpu->vm, VM_EXIT_VCPU_ERROR, 0);
+		return false;
+	}
+	vcpu->confined = true;
+	return true;
+}
+
 static void *vcpu_thread(void *opaque)
 {
 	struct vcpu *vcpu = opaque;
+	char name[16];
 	sigset_t set;
 
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	snprintf(name, sizeof(name), "vcpu%u", vcpu->id);
+	pthread_setname_np(pthread_self(), name);
 
 	for (;;) {
 		if (vcpu_must_stop(vcpu))
 			vcpu_complete_exit(vcpu);
-		if (!vcpu_wait_runnable(vcpu))
+		if (!vcpu_wait_runnable(vcpu) || !vcpu_confine(vcpu))
 			break;
 		/* Any return finished the previous exit's access. */
 		vcpu->exit_pending = false;

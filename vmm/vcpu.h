@@ -37,6 +37,7 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started;
+	bool confined;   /* its seccomp filter is installed */
 	bool exited;     /* the thread is past its last guest instruction */
 	bool exit_pending; /* KVM_RUN must be entered to finish the last exit */
 	uint64_t cpu_ns; /* the thread's CPU time when it ended */

@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "devices/pci/pci.h"
+#include "fd_budget.h"
 #include "vcpu.h"
 
 static struct vm *host_to_vm(struct device_host *host)
@@ -49,6 +51,13 @@ static void vm_irq_pulse(struct irq_line *line)
 		log_warn("irqfd gsi %u: %s", line->gsi, strerror(errno));
 }
 
+/* An MSI has no level: raising it sends the message once. */
+static void vm_msi_set(struct irq_line *line, int level)
+{
+	if (level)
+		vm_irq_pulse(line);
+}
+
 static const struct irq_line_ops vm_irq_ops = {
 	.set = vm_irq_set,
 	.pulse = vm_irq_pulse,
@@ -77,6 +86,74 @@ static int vm_host_irq_line(struct device_host *host, uint32_t gsi,
 		return -1;
 	}
 	return 0;
+}
+
+static const struct irq_line_ops vm_msi_ops = {
+	.set = vm_msi_set,
+	.pulse = vm_irq_pulse,
+};
+
+static int vm_host_msi_line(struct device_host *host, struct irq_line *line,
+			    struct err *e)
+{
+	struct vm *vm = host_to_vm(host);
+	struct kvm_irqfd irqfd = { 0 };
+	uint32_t gsi;
+
+	if (!vm->irq_routing_ready)
+		return err_set(e, "this VM routes no message-signalled interrupts");
+	if (irq_routing_alloc(&vm->irq_routing, &gsi, e) < 0)
+		return -1;
+	line->ops = &vm_msi_ops;
+	line->gsi = gsi;
+	line->opaque = vm;
+	line->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (line->fd < 0) {
+		err_errno(e, "eventfd for MSI route %u", gsi);
+		goto fail;
+	}
+	/* Until the guest programs a message the GSI has no route: silent. */
+	irqfd.fd = (uint32_t)line->fd;
+	irqfd.gsi = gsi;
+	if (ioctl(vm->fd, KVM_IRQFD, &irqfd) < 0) {
+		err_errno(e, "KVM_IRQFD for MSI route %u", gsi);
+		close(line->fd);
+		goto fail;
+	}
+	return 0;
+fail:
+	line->fd = -1;
+	irq_routing_free(&vm->irq_routing, gsi);
+	return -1;
+}
+
+static int vm_host_msi_route(struct device_host *host, struct irq_line *line,
+			     uint64_t addr, uint32_t data, struct err *e)
+{
+	return irq_routing_set(&host_to_vm(host)->irq_routing, line->gsi, addr,
+			       data, e);
+}
+
+static void vm_host_irq_line_free(struct device_host *host,
+				  struct irq_line *line)
+{
+	struct vm *vm = host_to_vm(host);
+	struct kvm_irqfd irqfd = {
+		.fd = (uint32_t)line->fd,
+		.gsi = line->gsi,
+		.flags = KVM_IRQFD_FLAG_DEASSIGN,
+	};
+
+	if (line->fd < 0)
+		return;
+	/* Deassigned first, so a reused GSI never hears this eventfd. */
+	if (ioctl(vm->fd, KVM_IRQFD, &irqfd) < 0)
+		log_warn("KVM_IRQFD deassign for GSI %u: %s", line->gsi,
+			 strerror(errno));
+	if (line->gsi >= LAYOUT_NR_GSI)
+		irq_routing_free(&vm->irq_routing, line->gsi);
+	close(line->fd);
+	line->fd = -1;
 }
 
 static int vm_host_ioeventfd(struct device_host *host, uint64_t addr,
@@ -197,7 +274,10 @@ static int vm_create_vcpus(struct vm *vm, struct err *e)
 int vm_create(struct vm *vm, struct vm_config *cfg, struct event_loop *loop,
 	      struct metrics *metrics, int ram_fd, struct err *e)
 {
+	struct fd_budget fds;
+
 	memset(vm, 0, sizeof(*vm));
+	fd_budget_get(&fds);
 	vm->fd = -1;
 	vm->cfg = cfg;
 	vm->nr_vcpus = cfg->nr_cpus;
@@ -219,8 +299,12 @@ int vm_create(struct vm *vm, struct vm_config *cfg, struct event_loop *loop,
 		.mmio = &vm->mmio,
 		.ioeventfd = vm_host_ioeventfd,
 		.irq_line = vm_host_irq_line,
+		.msi_line = vm_host_msi_line,
+		.msi_route = vm_host_msi_route,
+		.irq_line_free = vm_host_irq_line_free,
 		.irq_alloc = vm_host_irq_alloc,
 		.power = vm_host_power,
+		.max_conns = fds.guest_conns,
 		.now_ns = vm_host_now_ns,
 		.opaque = vm,
 	};
@@ -245,6 +329,19 @@ void vm_add_device(struct vm *vm, struct device *dev)
 	vm->devices = dev;
 	if (dev->metrics)
 		metrics_add(vm->metrics, dev->metrics);
+}
+
+void vm_remove_device(struct vm *vm, struct device *dev)
+{
+	for (struct device **p = &vm->devices; *p; p = &(*p)->next) {
+		if (*p == dev) {
+			*p = dev->next;
+			dev->next = NULL;
+			if (dev->metrics)
+				metrics_remove(vm->metrics, dev->metrics);
+			return;
+		}
+	}
 }
 
 int vm_reserve_mmio(struct vm *vm, struct boot_mmio_device *out,
@@ -389,6 +486,9 @@ void vm_destroy(struct vm *vm)
 	vm->vcpus = NULL;
 	arch_vm_destroy(vm);
 	guest_mem_destroy(&vm->mem);
+	if (vm->irq_routing_ready)
+		irq_routing_destroy(&vm->irq_routing);
+	vm->irq_routing_ready = false;
 	if (vm->fd >= 0)
 		close(vm->fd);
 	vm->fd = -1;

@@ -11,14 +11,35 @@
 #include "config.h"
 #include "control.h"
 #include "device.h"
+#include "irq_routing.h"
 #include "lib/event.h"
 #include "kvm.h"
 #include "vmm/arch.h"
 #include "memory.h"
+#include "seccomp.h"
 
 struct vcpu;
 struct chardev;
 struct arch_vm;
+struct pci_bus;
+struct pci_hotplug;
+
+#define VM_PCI_SLOTS 32
+
+/* What a PCI slot holds: hot-pluggable disks and NICs, or fixed devices. */
+enum vm_slot_kind {
+	VM_SLOT_FREE,
+	VM_SLOT_FIXED, /* the host bridge, console, vsock, balloon */
+	VM_SLOT_DISK,  /* @index into cfg->disks */
+	VM_SLOT_NET,   /* @index into cfg->nets */
+};
+
+struct vm_slot {
+	enum vm_slot_kind kind;
+	unsigned int index;
+	struct device *dev;
+	bool removing; /* an eject request is out */
+};
 
 /* Why the VM stopped; main() turns this into the process exit status. */
 enum vm_exit_reason {
@@ -54,6 +75,11 @@ struct vm {
 	/* Devices in creation order, destroyed in reverse. */
 	struct device *devices;
 
+	/* What each vCPU thread confines itself with before it first runs. */
+	const struct seccomp_filters *seccomp;
+	/* Why this host's KVM emulates guest code (arch_host_emulation), or NULL. */
+	const char *host_emulation;
+
 	/*
 	 * What the control socket may drive: the host ends of the serial
 	 * ports (NULL for absent ports) and the controls of optional devices
@@ -77,6 +103,17 @@ struct vm {
 	uint32_t next_gsi;
 	pthread_mutex_t irq_lock;
 	unsigned int irq_asserted[LAYOUT_NR_GSI];
+	struct irq_routing irq_routing; /* MSI routes (MSI-X vectors) */
+	bool irq_routing_ready;
+
+	/*
+	 * PCI bus 0 and its hotplug controller with --transport pci (else
+	 * NULL), and what each slot holds (hotplug.c).
+	 */
+	struct pci_bus *pci;
+	struct pci_hotplug *hotplug;
+	uint32_t hotplug_gsi;
+	struct vm_slot slots[VM_PCI_SLOTS];
 
 	unsigned int nr_vcpus;
 	struct vcpu **vcpus;
@@ -108,6 +145,8 @@ void vm_destroy(struct vm *vm);
  * counters, if it keeps any (with the id they have by then: "disk0").
  */
 void vm_add_device(struct vm *vm, struct device *dev);
+/* Takes it off again (hot removal); the caller destroys it. */
+void vm_remove_device(struct vm *vm, struct device *dev);
 
 /*
  * Reserves the next virtio-mmio window and GSI, records it for the boot

@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "devices/pci/hotplug.h"
+#include "devices/pci/pci.h"
 #include "devices/virtio/balloon.h"
 #include "devices/virtio/blk.h"
 #include "devices/virtio/console.h"
@@ -39,98 +41,163 @@ int vm_create_serial_ports(struct vm *vm,
 	return 0;
 }
 
-/* Counters of the device in slot @index of its kind: "disk0", "net1". */
-static void name_metrics(struct device *dev, const char *kind,
-			 unsigned int index)
+void vm_name_metrics(struct device *dev, enum vm_slot_kind kind,
+		     unsigned int index)
 {
-	snprintf(dev->metrics->id, sizeof(dev->metrics->id), "%s%u", kind,
-		 index);
+	snprintf(dev->metrics->id, sizeof(dev->metrics->id), "%s%u",
+		 kind == VM_SLOT_DISK ? "disk" : "net", index);
 }
 
-static int add_disks(struct vm *vm, struct err *e)
+unsigned int vm_free_slot(struct vm *vm)
 {
-	for (unsigned int i = 0; i < vm->cfg->nr_disks; i++) {
-		struct boot_mmio_device w;
-		struct device *dev;
-
-		if (vm_reserve_mmio(vm, &w, e) < 0 ||
-		    virtio_blk_create(&vm->host, w.base, w.gsi,
-				      &vm->cfg->disks[i], &dev,
-				      &vm->disk_limits[i], e) < 0)
-			return -1;
-		name_metrics(dev, "disk", i);
-		vm_add_device(vm, dev);
-	}
+	/* A slot whose device the guest ejected is free once it is freed. */
+	for (unsigned int s = 1; s < VM_PCI_SLOTS; s++)
+		if (vm->slots[s].kind == VM_SLOT_FREE &&
+		    !pci_bus_slot_used(vm->pci, s))
+			return s;
 	return 0;
 }
 
-static int add_nets(struct vm *vm, struct err *e)
+static int no_pci_bus(struct err *e)
 {
-	for (unsigned int i = 0; i < vm->cfg->nr_nets; i++) {
-		struct boot_mmio_device w;
-		struct device *dev;
+	return err_set(e, "--transport pci: this architecture's VMM has no PCI bus yet");
+}
 
-		if (vm_reserve_mmio(vm, &w, e) < 0 ||
-		    virtio_net_create(&vm->host, w.base, w.gsi,
-				      &vm->cfg->nets[i], &dev,
-				      &vm->net_limits[i], e) < 0)
-			return -1;
-		name_metrics(dev, "net", i);
-		vm_add_device(vm, dev);
+int vm_place_virtio(struct vm *vm, struct virtio_attach *at, struct err *e)
+{
+	struct boot_mmio_device w;
+	unsigned int slot;
+
+	if (vm->cfg->transport == VIRTIO_TRANSPORT_PCI) {
+		if (!vm->pci)
+			return no_pci_bus(e);
+		slot = vm_free_slot(vm);
+		if (!slot)
+			return err_set(e, "every PCI slot is taken (%d devices at most)",
+				       VM_PCI_SLOTS - 1);
+		*at = (struct virtio_attach){
+			.kind = VIRTIO_TRANSPORT_PCI, .pci = vm->pci,
+			.slot = slot, .gsi = vm->pci->layout.intx_gsi[slot],
+		};
+		return 0;
 	}
+	if (vm_reserve_mmio(vm, &w, e) < 0)
+		return -1;
+	*at = (struct virtio_attach){
+		.kind = VIRTIO_TRANSPORT_MMIO, .base = w.base, .gsi = w.gsi,
+	};
+	return 0;
+}
+
+/*
+ * Puts a new device on the VM's list and, on PCI, records what its slot
+ * holds; fixed devices cannot be ejected.
+ */
+static void add_device(struct vm *vm, const struct virtio_attach *at,
+		       struct device *dev, enum vm_slot_kind kind,
+		       unsigned int index)
+{
+	vm_add_device(vm, dev);
+	if (at->kind != VIRTIO_TRANSPORT_PCI)
+		return;
+	vm->slots[at->slot] = (struct vm_slot){
+		.kind = kind, .index = index, .dev = dev,
+	};
+	if (kind == VM_SLOT_FIXED && vm->hotplug)
+		pci_hotplug_pin(vm->hotplug, at->slot);
+}
+
+int vm_add_disk(struct vm *vm, unsigned int index, unsigned int *slot,
+		struct err *e)
+{
+	struct virtio_attach at;
+	struct device *dev;
+
+	if (vm_place_virtio(vm, &at, e) < 0 ||
+	    virtio_blk_create(&vm->host, &at, &vm->cfg->disks[index], &dev,
+			      &vm->disk_limits[index], e) < 0)
+		return -1;
+	vm_name_metrics(dev, VM_SLOT_DISK, index);
+	add_device(vm, &at, dev, VM_SLOT_DISK, index);
+	*slot = at.slot;
+	return 0;
+}
+
+int vm_add_net(struct vm *vm, unsigned int index, unsigned int *slot,
+	       struct err *e)
+{
+	struct virtio_attach at;
+	struct device *dev;
+
+	if (vm_place_virtio(vm, &at, e) < 0 ||
+	    virtio_net_create(&vm->host, &at, &vm->cfg->nets[index], &dev,
+			      &vm->net_limits[index], e) < 0)
+		return -1;
+	vm_name_metrics(dev, VM_SLOT_NET, index);
+	add_device(vm, &at, dev, VM_SLOT_NET, index);
+	*slot = at.slot;
 	return 0;
 }
 
 static int add_console(struct vm *vm, struct err *e)
 {
-	struct boot_mmio_device w;
+	struct virtio_attach at;
 	struct device *dev;
 
 	if (vm->cfg->console.kind == CHARDEV_NONE)
 		return 0;
-	if (vm_reserve_mmio(vm, &w, e) < 0 ||
-	    virtio_console_create(&vm->host, w.base, w.gsi, &vm->cfg->console,
-				  &dev, e) < 0)
+	if (vm_place_virtio(vm, &at, e) < 0 ||
+	    virtio_console_create(&vm->host, &at, &vm->cfg->console, &dev,
+				  e) < 0)
 		return -1;
-	vm_add_device(vm, dev);
+	add_device(vm, &at, dev, VM_SLOT_FIXED, 0);
 	return 0;
 }
 
 static int add_vsock(struct vm *vm, struct err *e)
 {
 	const struct vsock_config *v = &vm->cfg->vsock;
-	struct boot_mmio_device w;
+	struct virtio_attach at;
 	struct device *dev;
 
 	if (!v->enabled)
 		return 0;
-	if (vm_reserve_mmio(vm, &w, e) < 0 ||
-	    virtio_vsock_create(&vm->host, w.base, w.gsi, v, &dev, &vm->vsock,
-				e) < 0)
+	if (vm_place_virtio(vm, &at, e) < 0 ||
+	    virtio_vsock_create(&vm->host, &at, v, &dev, &vm->vsock, e) < 0)
 		return -1;
-	vm_add_device(vm, dev);
+	add_device(vm, &at, dev, VM_SLOT_FIXED, 0);
 	return 0;
 }
 
 static int add_balloon(struct vm *vm, struct err *e)
 {
-	struct boot_mmio_device w;
+	struct virtio_attach at;
 	struct device *dev;
 
 	if (!vm->cfg->balloon.enabled)
 		return 0;
-	if (vm_reserve_mmio(vm, &w, e) < 0 ||
-	    virtio_balloon_create(&vm->host, w.base, w.gsi, &vm->cfg->balloon,
-				  &dev, &vm->balloon, e) < 0)
+	if (vm_place_virtio(vm, &at, e) < 0 ||
+	    virtio_balloon_create(&vm->host, &at, &vm->cfg->balloon, &dev,
+				  &vm->balloon, e) < 0)
 		return -1;
-	vm_add_device(vm, dev);
+	add_device(vm, &at, dev, VM_SLOT_FIXED, 0);
 	return 0;
 }
 
 int vm_create_virtio_devices(struct vm *vm, struct err *e)
 {
-	if (add_disks(vm, e) < 0 || add_nets(vm, e) < 0 ||
-	    add_console(vm, e) < 0 || add_vsock(vm, e) < 0 ||
+	unsigned int slot;
+
+	if (vm->cfg->transport == VIRTIO_TRANSPORT_PCI && !vm->pci)
+		return no_pci_bus(e);
+
+	for (unsigned int i = 0; i < vm->cfg->nr_disks; i++)
+		if (vm_add_disk(vm, i, &slot, e) < 0)
+			return -1;
+	for (unsigned int i = 0; i < vm->cfg->nr_nets; i++)
+		if (vm_add_net(vm, i, &slot, e) < 0)
+			return -1;
+	if (add_console(vm, e) < 0 || add_vsock(vm, e) < 0 ||
 	    add_balloon(vm, e) < 0)
 		return -1;
 	return 0;

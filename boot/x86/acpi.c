@@ -16,7 +16,7 @@
 #define XSDT_OFF 0x40
 #define FADT_OFF 0x80
 #define MADT_OFF ALIGN_UP(FADT_OFF + ACPI_FADT_SIZE, 16)
-#define XSDT_ENTRIES 2
+#define XSDT_MAX_ENTRIES 3
 
 /* FADT fields (ACPI 6.0 table 5-34). */
 #define FADT_DSDT 40
@@ -30,7 +30,7 @@
 #define FADT_SLEEP_CONTROL_REG 244
 #define FADT_SLEEP_STATUS_REG 256
 #define FADT_HYPERVISOR_ID 268
-/* No VGA, no MSI (no PCI at all), no CMOS RTC; 8042 not announced. */
+/* No VGA, no MSI without PCI, no CMOS RTC; 8042 not announced. */
 #define IAPC_VGA_NOT_PRESENT (1U << 2)
 #define IAPC_MSI_NOT_SUPPORTED (1U << 3)
 #define IAPC_CMOS_RTC_NOT_PRESENT (1U << 5)
@@ -52,25 +52,8 @@
 
 #define DSDT_REVISION 2 /* 64-bit AML integers */
 
-/* Resource descriptors of a _CRS (ACPI 6.0 section 6.4). */
-#define RES_MEMORY32_FIXED 0x86
-#define RES_MEMORY32_FIXED_LEN 9
-#define RES_EXT_IRQ 0x89
-#define RES_EXT_IRQ_LEN 6
-#define RES_EXT_IRQ_CONSUMER (1U << 0)
-#define RES_EXT_IRQ_EDGE (1U << 1)
-#define RES_END_TAG 0x79
-#define RES_IRQ_SIZE (3 + RES_EXT_IRQ_LEN)
-#define RES_CRS_SIZE (3 + RES_MEMORY32_FIXED_LEN + RES_IRQ_SIZE + 2)
-/* Small descriptors: an I/O range and an IRQ with its information byte. */
-#define RES_IO 0x47
-#define RES_IO_LEN 8
-#define RES_IO_DECODE16 1
-#define RES_IRQ 0x23
-#define RES_IRQ_LEN 4
-#define RES_IRQ_EDGE (1U << 0)
-#define RES_IRQ_SHARED (1U << 4)
-#define RES_SERIAL_CRS_SIZE (RES_IO_LEN + RES_IRQ_LEN + 2)
+#define MCFG_ALLOCATION 44 /* after the header and 8 reserved bytes */
+/* The I/O ports a 16550A decodes. */
 #define SERIAL_PORTS 8
 
 /* The power button's notification: "button pressed" (ACPI 6.0, 4.8.2.2.1.3). */
@@ -123,17 +106,21 @@ static void build_rsdp(uint8_t *area)
 	r[32] = checksum8(r, ACPI_RSDP_SIZE);
 }
 
-static void build_xsdt(uint8_t *area, size_t madt_off)
+/* The XSDT lists the FADT, then the tables at @off (0: absent). */
+static void build_xsdt(uint8_t *area, const size_t *off, unsigned int n)
 {
-	uint8_t *t = area + XSDT_OFF;
+	uint8_t *t = area + XSDT_OFF, *p = t + ACPI_TABLE_HEADER_SIZE;
+	unsigned int nr = 1;
 
-	table_header(t, "XSDT", ACPI_TABLE_HEADER_SIZE + 8 * XSDT_ENTRIES, 1);
-	put_le64(t + 36, LAYOUT_ACPI + FADT_OFF);
-	put_le64(t + 44, LAYOUT_ACPI + madt_off);
+	put_le64(p, LAYOUT_ACPI + FADT_OFF);
+	for (unsigned int i = 0; i < n; i++)
+		if (off[i])
+			put_le64(p + 8 * nr++, LAYOUT_ACPI + off[i]);
+	table_header(t, "XSDT", ACPI_TABLE_HEADER_SIZE + 8 * nr, 1);
 	table_finish(t);
 }
 
-static void build_fadt(uint8_t *area, uint64_t dsdt)
+static void build_fadt(uint8_t *area, uint64_t dsdt, bool msi)
 {
 	uint8_t *t = area + FADT_OFF;
 
@@ -141,8 +128,9 @@ static void build_fadt(uint8_t *area, uint64_t dsdt)
 	put_le32(t + FADT_DSDT, (uint32_t)dsdt);
 	put_le64(t + FADT_X_DSDT, dsdt);
 	put_le16(t + FADT_SCI_INT, LAYOUT_IRQ_ACPI_SCI);
-	put_le16(t + FADT_IAPC_BOOT_ARCH, IAPC_VGA_NOT_PRESENT |
-				 IAPC_MSI_NOT_SUPPORTED | IAPC_CMOS_RTC_NOT_PRESENT);
+	put_le16(t + FADT_IAPC_BOOT_ARCH,
+		 IAPC_VGA_NOT_PRESENT | IAPC_CMOS_RTC_NOT_PRESENT |
+		 (msi ? 0 : IAPC_MSI_NOT_SUPPORTED));
 	put_le32(t + FADT_FLAGS, ACPI_FADT_F_HW_REDUCED | ACPI_FADT_F_RESET_REG_SUP);
 	gas_io(t + FADT_RESET_REG, LAYOUT_PORT_ACPI_RESET);
 	t[FADT_RESET_VALUE] = LAYOUT_ACPI_RESET_VALUE;
@@ -198,40 +186,48 @@ static void build_madt(uint8_t *t, unsigned int nr_cpus)
 	table_finish(t);
 }
 
-/* Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive) {gsi} */
-static uint8_t *put_irq(uint8_t *p, uint32_t gsi)
+/* MCFG: one ECAM allocation for segment 0, buses 0 to the window's last. */
+static void build_mcfg(uint8_t *t, const struct boot_pci *pci)
 {
-	*p++ = RES_EXT_IRQ;
-	put_le16(p, RES_EXT_IRQ_LEN);
-	p += 2;
-	*p++ = RES_EXT_IRQ_CONSUMER | RES_EXT_IRQ_EDGE;
-	*p++ = 1; /* one interrupt number follows */
-	put_le32(p, gsi);
-	return p + 4;
+	uint8_t *p = t + MCFG_ALLOCATION;
+
+	table_header(t, "MCFG", ACPI_MCFG_SIZE, 1);
+	put_le64(p, pci->ecam_base);
+	put_le16(p + 8, 0);
+	p[10] = 0;
+	p[11] = (uint8_t)((pci->ecam_size >> 20) - 1);
+	table_finish(t);
 }
 
-/* Ends the template at @p; returns its whole length. */
-static size_t put_end_tag(uint8_t *r, uint8_t *p)
+static void build_dsdt_device(struct aml *a, const char *name, const char *hid,
+			      uint64_t uid, struct aml_res *crs)
 {
-	*p++ = RES_END_TAG;
-	*p = 0;
-	*p = checksum8(r, (size_t)(p - r) + 1);
-	return (size_t)(p - r) + 1;
+	size_t dev = aml_device_begin(a, name);
+
+	aml_name(a, "_HID");
+	aml_string(a, hid);
+	aml_name(a, "_UID");
+	aml_integer(a, uid);
+	aml_name_resources(a, "_CRS", crs);
+	aml_end(a, dev);
 }
 
-/* ResourceTemplate () { Memory32Fixed (); Interrupt () {gsi} } */
-static size_t build_crs(uint8_t *r, const struct boot_mmio_device *d)
+/*
+ * A UART's ports and its ISA IRQ. Announcing it is what makes Linux map
+ * the IRQ under hardware-reduced ACPI, where no legacy IRQ is premapped:
+ * the legacy 8250 probe alone leaves ttyS0 without an interrupt, and
+ * opening it fails.
+ */
+static void build_dsdt_serial(struct aml *a, const struct boot_serial_port *s)
 {
-	uint8_t *p = r;
+	struct aml_res crs;
+	char name[8];
 
-	*p++ = RES_MEMORY32_FIXED;
-	put_le16(p, RES_MEMORY32_FIXED_LEN);
-	p += 2;
-	*p++ = 1; /* read-write */
-	put_le32(p, (uint32_t)d->base);
-	put_le32(p + 4, (uint32_t)d->size);
-	p += 8;
-	return put_end_tag(r, put_irq(p, d->gsi));
+	snprintf(name, sizeof(name), "COM%u", s->index % 10);
+	aml_res_init(&crs);
+	aml_res_io(&crs, (uint16_t)s->base, SERIAL_PORTS);
+	aml_res_isa_irq_shared(&crs, (uint8_t)s->gsi);
+	build_dsdt_device(a, name, ACPI_SERIAL_HID, s->index, &crs);
 }
 
 /*
@@ -244,7 +240,7 @@ static size_t build_crs(uint8_t *r, const struct boot_mmio_device *d)
  */
 static void build_power_button(struct aml *a, uint32_t gsi)
 {
-	uint8_t crs[RES_IRQ_SIZE + 2];
+	struct aml_res crs;
 	size_t dev, m;
 
 	dev = aml_device_begin(a, "PWRB");
@@ -259,53 +255,14 @@ static void build_power_button(struct aml *a, uint32_t gsi)
 	aml_string(a, ACPI_GED_HID);
 	aml_name(a, "_UID");
 	aml_integer(a, 0);
-	aml_name(a, "_CRS");
-	aml_buffer(a, crs, put_end_tag(crs, put_irq(crs, gsi)));
+	aml_res_init(&crs);
+	aml_res_irq(&crs, gsi, true, false);
+	aml_name_resources(a, "_CRS", &crs);
 	m = aml_method_begin(a, "_EVT", 1, false);
 	aml_byte(a, AML_NOTIFY_OP);
 	aml_name_string(a, "\\_SB_.PWRB");
 	aml_integer(a, NOTIFY_BUTTON_PRESSED);
 	aml_end(a, m);
-	aml_end(a, dev);
-}
-
-/*
- * ResourceTemplate () { IO (Decode16, port, port, 1, 8); IRQ (Edge,
- * ActiveHigh, Shared) {irq} }. An ISA IRQ line, shareable as COM1/COM3
- * and COM2/COM4 share theirs on a PC. Announcing it is what makes Linux
- * map the IRQ under hardware-reduced ACPI, where no legacy IRQ is
- * premapped: the legacy 8250 probe alone leaves ttyS0 without an
- * interrupt, and opening it fails.
- */
-static size_t build_serial_crs(uint8_t *r, const struct boot_serial_port *s)
-{
-	uint8_t *p = r;
-
-	*p++ = RES_IO;
-	*p++ = RES_IO_DECODE16;
-	put_le16(p, (uint16_t)s->base);
-	put_le16(p + 2, (uint16_t)s->base);
-	p += 4;
-	*p++ = 1; /* alignment */
-	*p++ = SERIAL_PORTS;
-	*p++ = RES_IRQ;
-	put_le16(p, (uint16_t)(1U << s->gsi));
-	p += 2;
-	*p++ = RES_IRQ_EDGE | RES_IRQ_SHARED;
-	return put_end_tag(r, p);
-}
-
-static void build_dsdt_device(struct aml *a, const char *name, const char *hid,
-			      uint64_t uid, const uint8_t *crs, size_t crs_len)
-{
-	size_t dev = aml_device_begin(a, name);
-
-	aml_name(a, "_HID");
-	aml_string(a, hid);
-	aml_name(a, "_UID");
-	aml_integer(a, uid);
-	aml_name(a, "_CRS");
-	aml_buffer(a, crs, crs_len);
 	aml_end(a, dev);
 }
 
@@ -323,23 +280,21 @@ static void build_dsdt_body(struct aml *a, const struct boot_config *cfg)
 	aml_end(a, pkg);
 
 	scope = aml_scope_begin(a, "\\_SB_");
-	for (unsigned int i = 0; i < cfg->nr_serial; i++) {
-		const struct boot_serial_port *s = &cfg->serial[i];
-		uint8_t crs[RES_SERIAL_CRS_SIZE];
-		char name[8];
-
-		snprintf(name, sizeof(name), "COM%u", s->index % 10);
-		build_dsdt_device(a, name, ACPI_SERIAL_HID, s->index, crs,
-				  build_serial_crs(crs, s));
-	}
+	for (unsigned int i = 0; i < cfg->nr_serial; i++)
+		build_dsdt_serial(a, &cfg->serial[i]);
 	for (unsigned int i = 0; i < cfg->nr_mmio; i++) {
-		uint8_t crs[RES_CRS_SIZE];
+		struct aml_res crs;
 		char name[8];
 
 		snprintf(name, sizeof(name), "V%03X", i & 0xfff);
-		build_dsdt_device(a, name, ACPI_VIRTIO_MMIO_HID, i, crs,
-				  build_crs(crs, &cfg->mmio[i]));
+		aml_res_init(&crs);
+		aml_res_mem32_fixed(&crs, (uint32_t)cfg->mmio[i].base,
+				    (uint32_t)cfg->mmio[i].size);
+		aml_res_irq(&crs, cfg->mmio[i].gsi, true, false);
+		build_dsdt_device(a, name, ACPI_VIRTIO_MMIO_HID, i, &crs);
 	}
+	if (cfg->pci)
+		acpi_pci_dsdt(a, cfg->pci);
 	if (cfg->power_button_gsi)
 		build_power_button(a, cfg->power_button_gsi);
 	aml_end(a, scope);
@@ -386,9 +341,13 @@ static int check_mmio(const struct boot_mmio_device *mmio, unsigned int nr_mmio,
 int acpi_build(const struct guest_mem *mem, const struct boot_config *cfg,
 	       uint64_t *rsdp, struct err *e)
 {
+	const struct boot_pci *pci = cfg->pci;
 	unsigned int nr_cpus = cfg->nr_cpus;
 	size_t madt_end = MADT_OFF + madt_size(nr_cpus);
-	size_t dsdt_off = ALIGN_UP(madt_end, 16);
+	size_t mcfg_off = pci ? ALIGN_UP(madt_end, 16) : 0;
+	size_t dsdt_off = ALIGN_UP(pci ? mcfg_off + ACPI_MCFG_SIZE : madt_end,
+				   16);
+	size_t tables[XSDT_MAX_ENTRIES - 1] = { MADT_OFF, mcfg_off };
 	uint8_t *guest = guest_mem_ptr(mem, LAYOUT_ACPI, ACPI_AREA_SIZE);
 	uint8_t *area;
 	struct aml a;
@@ -399,7 +358,8 @@ int acpi_build(const struct guest_mem *mem, const struct boot_config *cfg,
 		return err_set(e, "%u vCPUs: the MADT describes 1 to %u", nr_cpus,
 			       BOOT_MAX_CPUS);
 	if (check_serial(cfg->serial, cfg->nr_serial, e) < 0 ||
-	    check_mmio(cfg->mmio, cfg->nr_mmio, e) < 0)
+	    check_mmio(cfg->mmio, cfg->nr_mmio, e) < 0 ||
+	    (pci && acpi_pci_check(pci, e) < 0))
 		return -1;
 	if (cfg->power_button_gsi >= ACPI_IOAPIC_PINS)
 		return err_set(e, "ACPI power button: GSI %u is beyond the IOAPIC's %u pins",
@@ -422,8 +382,10 @@ int acpi_build(const struct guest_mem *mem, const struct boot_config *cfg,
 		     (uint32_t)(ACPI_TABLE_HEADER_SIZE + a.len), DSDT_REVISION);
 	table_finish(area + dsdt_off);
 	build_madt(area + MADT_OFF, nr_cpus);
-	build_fadt(area, LAYOUT_ACPI + dsdt_off);
-	build_xsdt(area, MADT_OFF);
+	if (pci)
+		build_mcfg(area + mcfg_off, pci);
+	build_fadt(area, LAYOUT_ACPI + dsdt_off, pci != NULL);
+	build_xsdt(area, tables, ARRAY_SIZE(tables));
 	build_rsdp(area);
 
 	memcpy(guest, area, dsdt_off + ACPI_TABLE_HEADER_SIZE + a.len);
@@ -431,6 +393,7 @@ int acpi_build(const struct guest_mem *mem, const struct boot_config *cfg,
 	*rsdp = LAYOUT_ACPI + RSDP_OFF;
 	return 0;
 too_big:
-	return err_set(e, "ACPI tables for %u vCPUs and %u virtio-mmio devices do not fit in the %llu KiB at 0x%llx",
-		       nr_cpus, cfg->nr_mmio, ACPI_AREA_SIZE / KiB, LAYOUT_ACPI);
+	return err_set(e, "ACPI tables for %u vCPUs and %u virtio-mmio devices%s do not fit in the %llu KiB at 0x%llx",
+		       nr_cpus, cfg->nr_mmio, pci ? " and PCI" : "",
+		       ACPI_AREA_SIZE / KiB, LAYOUT_ACPI);
 }

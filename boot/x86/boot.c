@@ -188,7 +188,7 @@ int boot_linux(struct guest_mem *mem, const struct boot_config *cfg,
 	if (acpi_build(mem, cfg, &info.rsdp, e) < 0 ||
 	    mptable_build(mem, cfg->nr_cpus, e) < 0)
 		goto out;
-	info.nr_e820 = e820_build(mem, info.e820);
+	info.nr_e820 = e820_build(mem, cfg->pci, info.e820);
 	if (write_all(mem, &k, &info, cmdline, ibuf, e) < 0)
 		goto out;
 	fill_entry(&k, &info, entry);

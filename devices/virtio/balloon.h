@@ -6,6 +6,7 @@
 
 #include "vmm/config.h"
 #include "vmm/control.h"
+#include "devices/virtio/virtio.h"
 #include "vmm/device.h"
 #include "lib/util.h"
 
@@ -15,7 +16,6 @@
  * docs/virtio-balloon.md.
  */
 
-#define VIRTIO_ID_BALLOON 5
 
 /* Feature bits (5.5.3). */
 #define VIRTIO_BALLOON_F_MUST_TELL_HOST 0
@@ -56,6 +56,8 @@ struct balloon_counters {
 	uint64_t discarded_bytes; /* returned to the host (inflate, reports) */
 	uint64_t reported_bytes;  /* free page reports received */
 	uint64_t bad_pfns;        /* outside guest RAM, ignored */
+	/* inflated while in the balloon, or deflated while not: ignored */
+	uint64_t repeated_pfns;
 	uint64_t bad_buffers;     /* wrong direction or length */
 	uint64_t discard_errors;
 	uint64_t unrequested_deflates; /* below target, no DEFLATE_ON_OOM */
@@ -67,12 +69,13 @@ struct balloon_counters {
 };
 
 /*
- * Creates the balloon at MMIO @base with interrupt @gsi, its first target
+ * Creates the balloon on the transport @at names, its first target
  * and options from @cfg. @control (owned by the device) is what the
  * control API calls.
  */
-int virtio_balloon_create(struct device_host *host, uint64_t base,
-			  uint32_t gsi, const struct balloon_config *cfg,
+int virtio_balloon_create(struct device_host *host,
+			  const struct virtio_attach *at,
+			  const struct balloon_config *cfg,
 			  struct device **out, struct balloon_control **control,
 			  struct err *e);
 

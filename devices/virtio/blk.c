@@ -21,7 +21,6 @@
 #include <unistd.h>
 
 #include "devices/rate_limiter.h"
-#include "mmio.h"
 #include "virtio.h"
 #include "vmm/state.h"
 
@@ -347,14 +346,20 @@ static uint8_t blk_range(struct virtio_blk *blk, const uint8_t *range,
 	return errno == EOPNOTSUPP ? VIRTIO_BLK_S_UNSUPP : VIRTIO_BLK_S_IOERR;
 }
 
-static void blk_ranges(struct virtio_blk *blk, struct blk_req *req,
-		       const struct virtq_chain *c)
+/*
+ * DISCARD or WRITE_ZEROES: every range, then, on a write-through disk (no
+ * FLUSH negotiated), the sync that makes them durable before the guest
+ * hears they are done. Returns the ranges handled, the request's cost.
+ */
+static unsigned int blk_ranges(struct virtio_blk *blk, struct blk_req *req,
+			       const struct virtq_chain *c)
 {
 	bool discard = req->type == VIRTIO_BLK_T_DISCARD;
 	unsigned int feature = discard ? VIRTIO_BLK_F_DISCARD :
 					 VIRTIO_BLK_F_WRITE_ZEROES;
 	uint64_t len = c->out_len - BLK_HDR_SIZE;
 	uint8_t val = VIRTIO_BLK_S_OK;
+	unsigned int n = 0;
 
 	if (!virtio_has_feature(&blk->vdev, feature))
 		val = VIRTIO_BLK_S_UNSUPP;
@@ -362,14 +367,19 @@ static void blk_ranges(struct virtio_blk *blk, struct blk_req *req,
 		 len / BLK_RANGE_SIZE > VIRTIO_BLK_MAX_RANGE_SEG)
 		val = VIRTIO_BLK_S_IOERR;
 	for (uint64_t off = 0; val == VIRTIO_BLK_S_OK && off < len;
-	     off += BLK_RANGE_SIZE) {
+	     off += BLK_RANGE_SIZE, n++) {
 		uint8_t range[BLK_RANGE_SIZE];
 
 		iov_to_buf(c->iov, c->nr_out, BLK_HDR_SIZE + off, range,
 			   sizeof(range));
 		val = blk_range(blk, range, discard);
 	}
-	blk_finish(blk, req, val, 1);
+	if (val == VIRTIO_BLK_S_OK &&
+	    !virtio_has_feature(&blk->vdev, VIRTIO_BLK_F_FLUSH))
+		blk_flush(blk, req);
+	else
+		blk_finish(blk, req, val, 1);
+	return MAX(n, 1U);
 }
 
 /* What a request costs against the disk's limits: one operation, and its data. */
@@ -382,11 +392,13 @@ static uint64_t blk_cost(const struct virtq_chain *c, uint32_t type)
 
 /*
  * Parses one request (the header may be split over any descriptors) and
- * starts it. Returns false when the disk's limits make it wait: it is
- * left untouched for the caller to give back to the ring.
+ * starts it. Returns its cost in budget: one, or one per range of a
+ * DISCARD or WRITE_ZEROES, each a call into the file system; 0 when the
+ * disk's limits make it wait: it is left untouched for the caller to
+ * give back to the ring.
  */
-static bool blk_request(struct virtio_blk *blk, struct virtq *vq,
-			const struct virtq_chain *c)
+static unsigned int blk_request(struct virtio_blk *blk, struct virtq *vq,
+				const struct virtq_chain *c)
 {
 	uint8_t hdr[BLK_HDR_SIZE];
 	const struct iovec *last;
@@ -398,12 +410,12 @@ static bool blk_request(struct virtio_blk *blk, struct virtq *vq,
 			       c->head);
 		virtq_push(vq, c->head, 0);
 		blk->need_notify = true;
-		return true;
+		return 1;
 	}
 	iov_to_buf(c->iov, c->nr_out, 0, hdr, sizeof(hdr));
 	type = get_le32(hdr);
 	if (!rate_limiter_admit(&blk->limiter, blk_cost(c, type)))
-		return false;
+		return 0;
 	last = &c->iov[c->nr_out + c->nr_in - 1];
 	req = req_get(blk, vq, c->head, type,
 		      (uint8_t *)last->iov_base + last->iov_len - 1);
@@ -420,12 +432,11 @@ static bool blk_request(struct virtio_blk *blk, struct virtq *vq,
 		break;
 	case VIRTIO_BLK_T_DISCARD:
 	case VIRTIO_BLK_T_WRITE_ZEROES:
-		blk_ranges(blk, req, c);
-		break;
+		return blk_ranges(blk, req, c);
 	default:
 		blk_finish(blk, req, VIRTIO_BLK_S_UNSUPP, 1);
 	}
-	return true;
+	return 1;
 }
 
 /* A request io_submit() refused: FDSYNC falls back to fdatasync(). */
@@ -472,7 +483,7 @@ static void blk_notify(struct virtio_blk *blk, struct virtq *vq)
 
 static void blk_process(struct virtio_blk *blk, struct virtq *vq)
 {
-	unsigned int budget = vq->size;
+	unsigned int budget = vq->size, cost;
 	struct virtq_chain c;
 
 	blk->stalled = false;
@@ -483,7 +494,7 @@ static void blk_process(struct virtio_blk *blk, struct virtq *vq)
 			break;
 		}
 		/* Requests that finish at once could keep the loop here. */
-		if (budget-- == 0) {
+		if (budget == 0) {
 			virtio_queue_kick(&blk->vdev, vq);
 			break;
 		}
@@ -491,10 +502,12 @@ static void blk_process(struct virtio_blk *blk, struct virtq *vq)
 		if (rate_limiter_waiting(&blk->limiter) ||
 		    virtio_pop(&blk->vdev, vq, &c) <= 0)
 			break;
-		if (!blk_request(blk, vq, &c)) {
+		cost = blk_request(blk, vq, &c);
+		if (!cost) {
 			virtq_unpop(vq, 1);
 			break;
 		}
+		budget -= MIN(cost, budget);
 	}
 	blk_submit(blk);
 	blk_notify(blk, vq);
@@ -816,7 +829,8 @@ static int blk_setup_limits(struct virtio_blk *blk,
 	return 0;
 }
 
-int virtio_blk_create(struct device_host *host, uint64_t base, uint32_t gsi,
+int virtio_blk_create(struct device_host *host,
+		      const struct virtio_attach *at,
 		      const struct disk_config *cfg, struct device **out,
 		      struct rate_limit_control **limits, struct err *e)
 {
@@ -839,7 +853,7 @@ int virtio_blk_create(struct device_host *host, uint64_t base, uint32_t gsi,
 	    blk_setup_limits(blk, &cfg->rate_limit, e) < 0)
 		goto fail;
 	blk_fill_config(blk);
-	if (virtio_mmio_create(host, base, gsi, &blk->vdev, out, e) < 0) {
+	if (virtio_attach(host, at, &blk->vdev, out, e) < 0) {
 		err_prefix(e, "disk %s", cfg->path);
 		goto fail;
 	}

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "vmm/config.h"
+#include "devices/virtio/virtio.h"
 #include "vmm/control.h"
 #include "vmm/device.h"
 #include "lib/util.h"
@@ -54,12 +55,13 @@
 #define VIRTIO_BLK_MAX_RANGE_SECTORS 0x3fffffU
 
 /*
- * A virtio-blk device on a raw image file or block device, at MMIO @base
- * with interrupt @gsi, limited as @cfg->rate_limit says; @limits changes
+ * A virtio-blk device on a raw image file or block device, on the
+ * transport @at names, limited as @cfg->rate_limit says; @limits changes
  * that while it runs. Fails with a message naming the disk when the image
  * cannot be opened, locked or sized, or Linux AIO cannot be set up.
  */
-int virtio_blk_create(struct device_host *host, uint64_t base, uint32_t gsi,
+int virtio_blk_create(struct device_host *host,
+		      const struct virtio_attach *at,
 		      const struct disk_config *cfg, struct device **out,
 		      struct rate_limit_control **limits, struct err *e);
 

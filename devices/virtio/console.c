@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include "devices/chardev.h"
-#include "mmio.h"
 #include "virtio.h"
 
 /* Chains handled per event before other event sources get their turn. */
@@ -179,8 +178,8 @@ static const struct virtio_device_ops console_ops = {
 	.destroy = console_destroy,
 };
 
-int virtio_console_create(struct device_host *host, uint64_t base,
-			  uint32_t gsi, const struct chardev_config *cfg,
+int virtio_console_create(struct device_host *host,
+			  const struct virtio_attach *at, const struct chardev_config *cfg,
 			  struct device **out, struct err *e)
 {
 	struct virtio_console *con = calloc(1, sizeof(*con));
@@ -205,7 +204,7 @@ int virtio_console_create(struct device_host *host, uint64_t base,
 		.ops = &console_ops,
 		.host = host,
 	};
-	if (virtio_mmio_create(host, base, gsi, &con->vdev, &dev, e) < 0) {
+	if (virtio_attach(host, at, &con->vdev, &dev, e) < 0) {
 		free(con);
 		return -1;
 	}

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "vmm/config.h"
+#include "devices/virtio/virtio.h"
 #include "vmm/device.h"
 #include "lib/util.h"
 
@@ -20,12 +21,13 @@
 #define VIRTIO_CONSOLE_QUEUE_SIZE 128
 
 /*
- * A virtio-console with one port (no MULTIPORT), at MMIO @base with
- * interrupt @gsi, relayed to the host end @cfg describes (stdio, a file or
+ * A virtio-console with one port (no MULTIPORT), on the transport @at
+ * names, relayed to the host end @cfg describes (stdio, a file or
  * a Unix socket; see devices/chardev.h).
  */
-int virtio_console_create(struct device_host *host, uint64_t base,
-			  uint32_t gsi, const struct chardev_config *cfg,
+int virtio_console_create(struct device_host *host,
+			  const struct virtio_attach *at,
+			  const struct chardev_config *cfg,
 			  struct device **out, struct err *e);
 
 #endif

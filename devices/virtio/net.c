@@ -16,12 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
 #include <unistd.h>
 
 #include "devices/rate_limiter.h"
-#include "mmio.h"
 #include "virtio.h"
 #include "vmm/state.h"
 
@@ -75,6 +75,8 @@ struct virtio_net {
 	int tap_fd;
 	struct event_source tap_src;
 	bool tap_watched;
+	struct event_source sync_src; /* an eventfd: re-sync TAP polling */
+	bool sync_watched;
 	bool tap_offloads; /* the TAP accepts TUNSETOFFLOAD */
 	bool rx_broken;    /* reading the TAP failed for good */
 	bool tx_blocked;   /* the TAP refused a frame; wait for EPOLLOUT */
@@ -133,21 +135,31 @@ static void net_sync_poll(struct virtio_net *net)
 	net->tap_watched = true;
 }
 
-static void net_sync_poll_call(void *opaque)
+static void net_sync_event(void *opaque, uint32_t events)
 {
 	struct virtio_net *net = opaque;
+	uint64_t v;
 
+	(void)events;
+	if (read(net->sync_src.fd, &v, sizeof(v)) < 0)
+		return;
 	virtio_lock(&net->vdev);
 	net_sync_poll(net);
 	virtio_unlock(&net->vdev);
 }
 
-/* From a vCPU thread (activate, reset): the loop thread re-syncs. */
+/*
+ * From a vCPU thread (activate, reset): the loop thread re-syncs, through
+ * an eventfd of the device's own, so nothing of it is left queued on the
+ * loop once it is destroyed.
+ */
 static void net_request_sync(struct virtio_net *net)
 {
-	if (event_loop_call(net->vdev.host->loop, net_sync_poll_call, net) < 0)
-		log_error("%s: out of memory scheduling TAP polling",
-			  net->label);
+	uint64_t one = 1;
+
+	if (write(net->sync_src.fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_error("%s: waking the event loop: %s", net->label,
+			  strerror(errno));
 }
 
 /* Host pointer of byte @off of @iov; @off is known to be inside. */
@@ -461,6 +473,10 @@ static void net_free(struct virtio_net *net)
 	}
 	if (net->tap_watched)
 		event_loop_remove(net->vdev.host->loop, &net->tap_src);
+	if (net->sync_watched)
+		event_loop_remove(net->vdev.host->loop, &net->sync_src);
+	if (net->sync_src.fd >= 0)
+		close(net->sync_src.fd);
 	if (net->tap_fd >= 0)
 		close(net->tap_fd);
 	free(net->rx_buf);
@@ -604,6 +620,20 @@ static void net_fill_features(struct virtio_net *net)
 	put_le16(net->config + VIRTIO_NET_CFG_STATUS, VIRTIO_NET_S_LINK_UP);
 }
 
+static int net_sync_setup(struct virtio_net *net, struct err *e)
+{
+	net->sync_src = (struct event_source){
+		.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK),
+		.events = EPOLLIN, .fn = net_sync_event, .opaque = net,
+	};
+	if (net->sync_src.fd < 0)
+		return err_errno(e, "%s: eventfd", net->label);
+	if (event_loop_add(net->vdev.host->loop, &net->sync_src) < 0)
+		return err_errno(e, "%s: epoll", net->label);
+	net->sync_watched = true;
+	return 0;
+}
+
 /* Counters and limits; the core names the group ("net0") when it adds it. */
 static int net_setup_limits(struct virtio_net *net,
 			    const struct rate_limit_config *cfg, struct err *e)
@@ -631,7 +661,8 @@ static int net_setup_limits(struct virtio_net *net,
 	return 0;
 }
 
-int virtio_net_create(struct device_host *host, uint64_t base, uint32_t gsi,
+int virtio_net_create(struct device_host *host,
+		      const struct virtio_attach *at,
 		      const struct net_config *cfg, struct device **out,
 		      struct rate_limit_control **limits, struct err *e)
 {
@@ -640,7 +671,7 @@ int virtio_net_create(struct device_host *host, uint64_t base, uint32_t gsi,
 
 	if (!net)
 		return err_set(e, "virtio-net: out of memory");
-	net->tap_fd = -1;
+	net->tap_fd = net->sync_src.fd = -1;
 	net->vdev = (struct virtio_device){
 		.name = "virtio-net",
 		.device_id = VIRTIO_ID_NET,
@@ -667,7 +698,9 @@ int virtio_net_create(struct device_host *host, uint64_t base, uint32_t gsi,
 		goto fail;
 	}
 	net_fill_features(net);
-	if (virtio_mmio_create(host, base, gsi, &net->vdev, out, e) < 0) {
+	if (net_sync_setup(net, e) < 0)
+		goto fail;
+	if (virtio_attach(host, at, &net->vdev, out, e) < 0) {
 		err_prefix(e, "%s", net->label);
 		goto fail;
 	}

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "vmm/config.h"
+#include "devices/virtio/virtio.h"
 #include "vmm/control.h"
 #include "vmm/device.h"
 #include "lib/util.h"
@@ -42,12 +43,13 @@
 
 /*
  * A virtio-net device on a TAP back end, opened by interface name or
- * passed in as an open descriptor, at MMIO @base with interrupt @gsi. The
+ * passed in as an open descriptor, on the transport @at names. The
  * TAP carries virtio_net_hdr_v1 headers (IFF_VNET_HDR), so checksum and
  * TSO offloads pass straight between guest and host. Each direction is
  * limited as @cfg->rate_limit says; @limits changes that while it runs.
  */
-int virtio_net_create(struct device_host *host, uint64_t base, uint32_t gsi,
+int virtio_net_create(struct device_host *host,
+		      const struct virtio_attach *at,
 		      const struct net_config *cfg, struct device **out,
 		      struct rate_limit_control **limits, struct err *e);
 

@@ -5,16 +5,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vmm/config.h"
 #include "vmm/device.h"
 #include "lib/util.h"
 
 #include "virtqueue.h"
 
 /*
- * The interface between the virtio-mmio transport and a device type (block,
- * network, console). The transport owns the registers, the status state
- * machine, feature negotiation, the queues and the interrupt; a device type
- * says what it offers and handles what the driver hands it.
+ * The interface between a virtio transport (virtio-mmio or virtio-pci) and
+ * a device type (block, network, console, vsock, balloon). The transport
+ * owns the registers, the status state machine, feature negotiation, the
+ * queues and the interrupts; a device type says what it offers and handles
+ * what the driver hands it, whichever transport carries it.
  *
  * Locking: every device callback runs with the device lock held. Device
  * back-end handlers (a TAP becoming readable, an AIO completion) take it with
@@ -38,6 +40,8 @@
 #define VIRTIO_ID_NET 1
 #define VIRTIO_ID_BLOCK 2
 #define VIRTIO_ID_CONSOLE 3
+#define VIRTIO_ID_BALLOON 5
+#define VIRTIO_ID_VSOCK 19
 
 /* InterruptStatus bits. */
 #define VIRTIO_INT_USED 0x1
@@ -45,16 +49,24 @@
 
 #define VIRTIO_BIT(b) (1ULL << (b))
 
-/* The structure that embeds @ptr as its @member. */
-#define container_of(ptr, type, member)                                        \
-	((type *)((char *)(ptr) - offsetof(type, member)))
-
 #define VIRTIO_MAX_QUEUES 4
 
 struct virtio_device;
-struct virtio_mmio;
 struct state_writer;
 struct state_section;
+struct virtio_transport;
+struct pci_bus;
+
+/* Where a device goes: a transport and its address on it. */
+struct virtio_attach {
+	enum virtio_transport_kind kind;
+	/* virtio-mmio: the 4 KiB register window and its interrupt */
+	uint64_t base;
+	uint32_t gsi;
+	/* virtio-pci: the bus and the slot (device number) on it */
+	struct pci_bus *pci;
+	unsigned int slot;
+};
 
 struct virtio_device_ops {
 	/*
@@ -104,7 +116,7 @@ struct virtio_device_ops {
 
 /*
  * A device type embeds this and fills the fields above the line before
- * virtio_mmio_create(); the transport fills the rest.
+ * virtio_attach(); the transport fills the rest.
  */
 struct virtio_device {
 	const char *name;
@@ -117,10 +129,23 @@ struct virtio_device {
 	const struct virtio_device_ops *ops;
 
 	struct device_host *host;
-	struct virtio_mmio *transport;
+	struct virtio_transport *transport;
 	uint64_t negotiated; /* final once FEATURES_OK is set */
 	struct virtq vqs[VIRTIO_MAX_QUEUES];
 };
+
+/*
+ * Puts @vdev on the transport @at names. On success the transport owns
+ * @vdev and returns the lifecycle handle for the VM's device list in @out:
+ * its reset is a device reset, its destroy tears down transport and
+ * device (on the event loop thread, or once the loop has stopped).
+ * Notifications arrive on one eventfd per queue, bound to the guest's
+ * doorbell writes with the host's ioeventfd where it has one, and are
+ * served on the event loop.
+ */
+int virtio_attach(struct device_host *host, const struct virtio_attach *at,
+		  struct virtio_device *vdev, struct device **out,
+		  struct err *e);
 
 static inline bool virtio_has_feature(const struct virtio_device *vdev,
 				      unsigned int bit)

@@ -15,6 +15,7 @@
 #define SLEEP_CTL_SLP_TYP_SHIFT 2
 #define SLEEP_CTL_SLP_TYP_MASK 0x1c
 #define SLEEP_STS_WAK_STS 0x80
+#define RESET_CONTROL_RST_CPU 0x04
 
 struct acpi_pm {
 	struct device dev;
@@ -51,6 +52,12 @@ static void acpi_pm_sleep_write(struct bus_device *dev, uint64_t offset,
 			       type);
 }
 
+void pc_reset_control(struct device_host *host, uint8_t val)
+{
+	if (val & RESET_CONTROL_RST_CPU)
+		host->power(host, DEVICE_POWER_RESET, 0);
+}
+
 static void acpi_pm_reset_write(struct bus_device *dev, uint64_t offset,
 				const void *data, uint32_t len)
 {
@@ -58,8 +65,7 @@ static void acpi_pm_reset_write(struct bus_device *dev, uint64_t offset,
 
 	(void)offset;
 	(void)len;
-	if (*(const uint8_t *)data == LAYOUT_ACPI_RESET_VALUE)
-		pm->host->power(pm->host, DEVICE_POWER_RESET, 0);
+	pc_reset_control(pm->host, *(const uint8_t *)data);
 }
 
 static const struct bus_device_ops acpi_pm_sleep_ops = {
@@ -80,8 +86,8 @@ static const struct device_ops acpi_pm_device_ops = {
 	.destroy = acpi_pm_destroy,
 };
 
-int acpi_pm_create(struct device_host *host, struct device **out,
-		   struct err *e)
+int acpi_pm_create(struct device_host *host, bool reset_port,
+		   struct device **out, struct err *e)
 {
 	struct acpi_pm *pm = calloc(1, sizeof(*pm));
 
@@ -100,7 +106,7 @@ int acpi_pm_create(struct device_host *host, struct device **out,
 	};
 	if (bus_register(host->pio, &pm->sleep_io, e) < 0)
 		goto fail;
-	if (bus_register(host->pio, &pm->reset_io, e) < 0) {
+	if (reset_port && bus_register(host->pio, &pm->reset_io, e) < 0) {
 		bus_unregister(host->pio, &pm->sleep_io);
 		goto fail;
 	}

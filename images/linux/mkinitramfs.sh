@@ -6,6 +6,8 @@
 #
 #   mkinitramfs.sh KERNEL.deb AGENT INIT OUT.cpio.gz WORKDIR [BUSYBOX [ITEM...]]
 #
+# KERNEL.deb "-" is a kernel with those drivers built in: no modules.
+#
 # BUSYBOX is the guest's busybox (default: the host's /bin/busybox); for
 # another architecture's guest it is that architecture's busybox-static.
 # ITEMs are those of images/initramfs.sh's install_items (program:SRC:DEST,
@@ -17,10 +19,11 @@ guest_busybox=${6:-/bin/busybox}
 shift $(($# < 6 ? $# : 6))
 . "$(dirname "$0")/../initramfs.sh"
 
-# virtio_console is built into some kernels, a module in others; the ACPI
-# power button (button, and evdev for its key presses) is a module only
-# where the kernel has ACPI buttons.
-modules="virtio virtio_ring virtio_mmio virtio_blk virtio_net virtio_console?
+# virtio_console is built into some kernels, a module in others. Both
+# transports: the VMM's virtio-mmio and virtio-pci (--transport pci). The
+# ACPI power button (button, and evdev for its key presses) is a module
+# only where the kernel has ACPI buttons.
+modules="virtio virtio_ring virtio_mmio virtio_pci virtio_blk virtio_net virtio_console?
 vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport
 virtio_balloon button? evdev?"
 
@@ -29,9 +32,13 @@ mkdir -p "$work"
 root=$work/root
 mkdir -p "$root/bin" "$root/sbin" "$root/etc" "$root/proc" "$root/sys" \
 	"$root/dev" "$root/tmp" "$root/run" "$root/root" "$root/mnt"
-kmod_open "$deb" "$work"
-# shellcheck disable=SC2086 # a list of module names
-kmod_install "$root" $modules
+if [ "$deb" = - ]; then
+	: > "$root/etc/modules-load"
+else
+	kmod_open "$deb" "$work"
+	# shellcheck disable=SC2086 # a list of module names
+	kmod_install "$root" $modules
+fi
 
 cp "$guest_busybox" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"

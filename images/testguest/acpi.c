@@ -126,9 +126,9 @@ static const uint8_t *sdt_map(const struct bootinfo *bi, uint64_t addr,
 	return p;
 }
 
-/* Walks the XSDT (8-byte entries) or RSDT (4-byte entries) for "APIC". */
-static bool find_madt(const struct bootinfo *bi, uint64_t rsdp,
-		      uint64_t *madt, struct check *c)
+/* Walks the XSDT (8-byte entries) or RSDT (4-byte entries) for @sig. */
+static bool find_table(const struct bootinfo *bi, uint64_t rsdp,
+		       const char *sig, uint64_t *table, struct check *c)
 {
 	const uint8_t *r = phys_ptr(rsdp), *t;
 	bool xsdt = r[15] >= 2 && rd64(r + RSDP_XSDT);
@@ -148,12 +148,12 @@ static bool find_madt(const struct bootinfo *bi, uint64_t rsdp,
 			return check_fail(c,
 					  "%s entry %u points to 0x%lx, outside memory",
 					  name, i, entry);
-		if (!memcmp(phys_ptr(entry), "APIC", 4)) {
-			*madt = entry;
+		if (!memcmp(phys_ptr(entry), sig, 4)) {
+			*table = entry;
 			return true;
 		}
 	}
-	return check_fail(c, "%s at 0x%lx lists no MADT", name, addr);
+	return check_fail(c, "%s at 0x%lx lists no %s", name, addr, sig);
 }
 
 static bool madt_entry(const uint8_t *e, uint64_t off, struct madt_info *out,
@@ -193,7 +193,7 @@ bool acpi_read_madt(const struct bootinfo *bi, struct madt_info *out,
 	uint32_t len, off;
 
 	if (!find_rsdp(bi, &out->rsdp_addr, c) ||
-	    !find_madt(bi, out->rsdp_addr, &out->madt_addr, c))
+	    !find_table(bi, out->rsdp_addr, "APIC", &out->madt_addr, c))
 		return false;
 	m = sdt_map(bi, out->madt_addr, "APIC", MADT_MAX_LEN, c);
 	if (!m)
@@ -214,4 +214,14 @@ bool acpi_read_madt(const struct bootinfo *bi, struct madt_info *out,
 	if (!out->cpus.nr)
 		return check_fail(c, "MADT lists no enabled processor");
 	return true;
+}
+
+const uint8_t *acpi_find_table(const struct bootinfo *bi, const char *sig,
+			       uint32_t max_len, struct check *c)
+{
+	uint64_t rsdp, addr;
+
+	if (!find_rsdp(bi, &rsdp, c) || !find_table(bi, rsdp, sig, &addr, c))
+		return NULL;
+	return sdt_map(bi, addr, sig, max_len, c);
 }

@@ -26,4 +26,11 @@ struct madt_info {
 bool acpi_read_madt(const struct bootinfo *bi, struct madt_info *out,
 		    struct check *c);
 
+/*
+ * The table with signature @sig that the XSDT (or RSDT) lists, checked as
+ * above and at most @max_len bytes long; NULL with @c failed otherwise.
+ */
+const uint8_t *acpi_find_table(const struct bootinfo *bi, const char *sig,
+			       uint32_t max_len, struct check *c);
+
 #endif

@@ -9,11 +9,14 @@
 #include "check.h"
 
 /*
- * Small polled virtio-mmio (version 2) drivers for the test guest. Devices
- * are found through the virtio_mmio.device=SIZE@BASE:IRQ entries of the
- * command line and identified by their DeviceID register. The guest never
- * takes interrupts: it asks for none (VIRTQ_AVAIL_F_NO_INTERRUPT) and polls
- * the used rings, with a time limit on every wait.
+ * Small polled virtio drivers for the test guest, over virtio-mmio
+ * (version 2) or, with testguest.pci=1, modern virtio-pci. virtio-mmio
+ * devices are found through the virtio_mmio.device=SIZE@BASE:IRQ entries
+ * of the command line and identified by their DeviceID register;
+ * virtio-pci devices by their PCI IDs on bus 0 (pci.c), whose BARs the
+ * guest places itself. The guest never takes interrupts: it asks for none
+ * (VIRTQ_AVAIL_F_NO_INTERRUPT) and polls the used rings, with a time limit
+ * on every wait.
  *
  * What each check does, and what the end-to-end tests check on the host:
  *   virtio_blk      reads sector 0 and expects TG_BLK_SIGNATURE there (the
@@ -36,6 +39,7 @@
 #define TG_NET_PING "testguest ping"
 #define TG_NET_PONG "host pong"
 #define TG_CONSOLE_LINE "testguest: hello over virtio-console\n"
+#define TG_CONSOLE_FLOOD "testguest: flooding the console, flooding the console\n"
 
 static inline uint8_t tg_blk_pattern(unsigned int i)
 {
@@ -54,6 +58,8 @@ void tg_virtio_console_test(const char *cmdline, struct check *c);
  * device does not answer.
  */
 bool tg_virtio_console_write(const char *s, size_t len);
+/* Writes TG_CONSOLE_FLOOD to the virtio console for ever (or until it fails). */
+void tg_virtio_console_flood(const char *cmdline, struct check *c);
 
 /* ---- the transport and ring driver the checks share (virtio_mmio.c) ---- */
 
@@ -93,12 +99,40 @@ struct tg_vq {
 	uint16_t next_desc;
 };
 
+struct tg_virtio;
+
+/* What differs between the transports (virtio_mmio.c, virtio_pci.c). */
+struct tg_virtio_ops {
+	uint32_t (*status)(const struct tg_virtio *d);
+	void (*set_status)(const struct tg_virtio *d, uint32_t status);
+	uint64_t (*device_features)(const struct tg_virtio *d);
+	void (*driver_features)(const struct tg_virtio *d, uint64_t features);
+	/* Programs queue @qi with TG_VQ_SIZE entries at @r and enables it. */
+	bool (*setup_queue)(const struct tg_virtio *d, unsigned int qi,
+			    const struct tg_vring *r, struct check *c);
+	/* The address of byte @off of the device configuration space. */
+	uint64_t (*config)(const struct tg_virtio *d, uint32_t off);
+	void (*notify)(const struct tg_virtio *d, unsigned int qi);
+};
+
 struct tg_virtio {
 	const char *name;
+	const struct tg_virtio_ops *ops;
+	/* virtio-mmio: the register window and its interrupt */
 	uint64_t base;
 	uint32_t irq;
+	/* virtio-pci: the slot and where its structures are */
+	unsigned int slot;
+	uint64_t common, isr, device, notify;
+	uint32_t notify_mult;
 	struct tg_vq vq[TG_VIRTIO_MAX_QUEUES];
 };
+
+/* Transport-specific lookups behind tg_virtio_find(). */
+bool tg_virtio_mmio_find(const char *cmdline, uint32_t device_id,
+			 struct tg_virtio *d, struct check *c);
+bool tg_virtio_pci_find(uint32_t device_id, struct tg_virtio *d,
+			struct check *c);
 
 /* A buffer of a chain; @write: the device writes into it. */
 struct tg_buf {
@@ -107,7 +141,10 @@ struct tg_buf {
 	bool write;
 };
 
-/* Finds the device with @device_id among the command line's entries. */
+/*
+ * Finds the device with @device_id: among the command line's entries, or
+ * with testguest.pci=1 on PCI bus 0.
+ */
 bool tg_virtio_find(const char *cmdline, uint32_t device_id,
 		    struct tg_virtio *d, struct check *c);
 /*
@@ -119,6 +156,8 @@ bool tg_virtio_start(struct tg_virtio *d, uint64_t features,
 		     struct check *c);
 uint32_t tg_virtio_config32(const struct tg_virtio *d, uint32_t off);
 uint8_t tg_virtio_config8(const struct tg_virtio *d, uint32_t off);
+void tg_virtio_config_write32(const struct tg_virtio *d, uint32_t off,
+			      uint32_t val);
 /* Makes a chain available on queue @qi and notifies the device. */
 bool tg_virtio_submit(struct tg_virtio *d, unsigned int qi,
 		      const struct tg_buf *bufs, unsigned int n,

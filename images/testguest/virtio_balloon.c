@@ -80,7 +80,7 @@ static bool send_pages(struct tg_virtio *d, unsigned int q, uint32_t first,
 
 static void set_actual(struct tg_virtio *d, uint32_t pages)
 {
-	mmio_write32(d->base + 0x100 + CFG_ACTUAL, pages);
+	tg_virtio_config_write32(d, CFG_ACTUAL, pages);
 }
 
 /* The region and the report range must be RAM the guest does not use. */

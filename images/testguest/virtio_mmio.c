@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* The test guest's virtio-mmio transport and split-ring driver. */
+/* The test guest's virtio-mmio transport (virtio 1.x, 4.2). */
 #include "virtio.h"
 
 #include "cmdline.h"
@@ -28,19 +28,8 @@
 #define MMIO_CONFIG 0x100
 
 #define MAGIC 0x74726976
-#define STATUS_ACK 1
-#define STATUS_DRIVER 2
-#define STATUS_DRIVER_OK 4
-#define STATUS_FEATURES_OK 8
-#define STATUS_NEEDS_RESET 0x40
-
-#define DESC_F_NEXT 1
-#define DESC_F_WRITE 2
-#define AVAIL_F_NO_INTERRUPT 1
 
 #define ENTRY_KEY "virtio_mmio.device="
-/* About ten seconds of TSC at a few GHz; no device answer takes that long. */
-#define WAIT_TICKS (1ULL << 35)
 
 static uint32_t rd(const struct tg_virtio *d, uint32_t off)
 {
@@ -50,30 +39,6 @@ static uint32_t rd(const struct tg_virtio *d, uint32_t off)
 static void wr(const struct tg_virtio *d, uint32_t off, uint32_t val)
 {
 	mmio_write32(d->base + off, val);
-}
-
-bool tg_virtio_wanted(const char *cmdline, const char *name)
-{
-	size_t len, n = strlen(name);
-	const char *val;
-
-	if (cmdline_param(cmdline, "testguest.virtio", &val, &len) < 0)
-		return false;
-	while (len) {
-		size_t item = 0;
-
-		while (item < len && val[item] != ',')
-			item++;
-		if (item == n && !memcmp(val, name, n))
-			return true;
-		val += item;
-		len -= item;
-		if (len) {
-			val++;
-			len--;
-		}
-	}
-	return false;
 }
 
 /* "0x" hex, or decimal with an optional K/M/G suffix, as memparse() takes. */
@@ -123,13 +88,88 @@ static bool parse_entry(const char *s, size_t len, uint64_t *base,
 	return size >= 0x200 && *base < (1ULL << 32) - size;
 }
 
-bool tg_virtio_find(const char *cmdline, uint32_t device_id,
-		    struct tg_virtio *d, struct check *c)
+static uint32_t mmio_status(const struct tg_virtio *d)
+{
+	return rd(d, MMIO_STATUS);
+}
+
+static void mmio_set_status(const struct tg_virtio *d, uint32_t status)
+{
+	wr(d, MMIO_STATUS, status);
+}
+
+static uint64_t mmio_device_features(const struct tg_virtio *d)
+{
+	uint64_t f;
+
+	wr(d, MMIO_DEVICE_FEATURES_SEL, 1);
+	f = (uint64_t)rd(d, MMIO_DEVICE_FEATURES) << 32;
+	wr(d, MMIO_DEVICE_FEATURES_SEL, 0);
+	return f | rd(d, MMIO_DEVICE_FEATURES);
+}
+
+static void mmio_driver_features(const struct tg_virtio *d, uint64_t f)
+{
+	wr(d, MMIO_DRIVER_FEATURES_SEL, 0);
+	wr(d, MMIO_DRIVER_FEATURES, (uint32_t)f);
+	wr(d, MMIO_DRIVER_FEATURES_SEL, 1);
+	wr(d, MMIO_DRIVER_FEATURES, (uint32_t)(f >> 32));
+}
+
+static bool mmio_setup_queue(const struct tg_virtio *d, unsigned int qi,
+			     const struct tg_vring *r, struct check *c)
+{
+	uint64_t desc = (uint64_t)(uintptr_t)r->desc;
+	uint64_t avail = (uint64_t)(uintptr_t)&r->avail;
+	uint64_t used = (uint64_t)(uintptr_t)&r->used;
+
+	wr(d, MMIO_QUEUE_SEL, qi);
+	if (rd(d, MMIO_QUEUE_READY))
+		return check_fail(c, "queue %u is ready right after reset", qi);
+	if (rd(d, MMIO_QUEUE_NUM_MAX) < TG_VQ_SIZE)
+		return check_fail(c, "queue %u holds only %u entries", qi,
+				  rd(d, MMIO_QUEUE_NUM_MAX));
+	wr(d, MMIO_QUEUE_NUM, TG_VQ_SIZE);
+	wr(d, MMIO_QUEUE_DESC_LOW, (uint32_t)desc);
+	wr(d, MMIO_QUEUE_DESC_HIGH, (uint32_t)(desc >> 32));
+	wr(d, MMIO_QUEUE_DRIVER_LOW, (uint32_t)avail);
+	wr(d, MMIO_QUEUE_DRIVER_HIGH, (uint32_t)(avail >> 32));
+	wr(d, MMIO_QUEUE_DEVICE_LOW, (uint32_t)used);
+	wr(d, MMIO_QUEUE_DEVICE_HIGH, (uint32_t)(used >> 32));
+	wr(d, MMIO_QUEUE_READY, 1);
+	if (rd(d, MMIO_QUEUE_READY) != 1)
+		return check_fail(c, "queue %u did not become ready", qi);
+	return true;
+}
+
+static uint64_t mmio_config(const struct tg_virtio *d, uint32_t off)
+{
+	return d->base + MMIO_CONFIG + off;
+}
+
+static void mmio_notify(const struct tg_virtio *d, unsigned int qi)
+{
+	wr(d, MMIO_QUEUE_NOTIFY, qi);
+}
+
+static const struct tg_virtio_ops mmio_ops = {
+	.status = mmio_status,
+	.set_status = mmio_set_status,
+	.device_features = mmio_device_features,
+	.driver_features = mmio_driver_features,
+	.setup_queue = mmio_setup_queue,
+	.config = mmio_config,
+	.notify = mmio_notify,
+};
+
+bool tg_virtio_mmio_find(const char *cmdline, uint32_t device_id,
+			 struct tg_virtio *d, struct check *c)
 {
 	size_t klen = strlen(ENTRY_KEY);
 	unsigned int entries = 0;
 	const char *p = cmdline;
 
+	d->ops = &mmio_ops;
 	while (*p) {
 		size_t wlen = 0;
 
@@ -151,128 +191,4 @@ bool tg_virtio_find(const char *cmdline, uint32_t device_id,
 	}
 	return check_fail(c, "no virtio-mmio device with ID %u among %u virtio_mmio.device= entries",
 			  device_id, entries);
-}
-
-static bool setup_queue(struct tg_virtio *d, unsigned int qi,
-			struct tg_vring *r, struct check *c)
-{
-	uint64_t desc = (uint64_t)(uintptr_t)r->desc;
-	uint64_t avail = (uint64_t)(uintptr_t)&r->avail;
-	uint64_t used = (uint64_t)(uintptr_t)&r->used;
-
-	memset(r, 0, sizeof(*r));
-	r->avail.flags = AVAIL_F_NO_INTERRUPT;
-	d->vq[qi] = (struct tg_vq){ .r = r };
-	wr(d, MMIO_QUEUE_SEL, qi);
-	if (rd(d, MMIO_QUEUE_READY))
-		return check_fail(c, "queue %u is ready right after reset", qi);
-	if (rd(d, MMIO_QUEUE_NUM_MAX) < TG_VQ_SIZE)
-		return check_fail(c, "queue %u holds only %u entries", qi,
-				  rd(d, MMIO_QUEUE_NUM_MAX));
-	wr(d, MMIO_QUEUE_NUM, TG_VQ_SIZE);
-	wr(d, MMIO_QUEUE_DESC_LOW, (uint32_t)desc);
-	wr(d, MMIO_QUEUE_DESC_HIGH, (uint32_t)(desc >> 32));
-	wr(d, MMIO_QUEUE_DRIVER_LOW, (uint32_t)avail);
-	wr(d, MMIO_QUEUE_DRIVER_HIGH, (uint32_t)(avail >> 32));
-	wr(d, MMIO_QUEUE_DEVICE_LOW, (uint32_t)used);
-	wr(d, MMIO_QUEUE_DEVICE_HIGH, (uint32_t)(used >> 32));
-	wr(d, MMIO_QUEUE_READY, 1);
-	if (rd(d, MMIO_QUEUE_READY) != 1)
-		return check_fail(c, "queue %u did not become ready", qi);
-	return true;
-}
-
-bool tg_virtio_start(struct tg_virtio *d, uint64_t features,
-		     struct tg_vring *rings, unsigned int nr_queues,
-		     struct check *c)
-{
-	uint64_t offered, want = features | 1ULL << TG_VIRTIO_F_VERSION_1;
-	unsigned int i;
-
-	wr(d, MMIO_STATUS, 0);
-	if (rd(d, MMIO_STATUS) != 0)
-		return check_fail(c, "status is 0x%x after reset",
-				  rd(d, MMIO_STATUS));
-	wr(d, MMIO_STATUS, STATUS_ACK);
-	wr(d, MMIO_STATUS, STATUS_ACK | STATUS_DRIVER);
-	wr(d, MMIO_DEVICE_FEATURES_SEL, 1);
-	offered = (uint64_t)rd(d, MMIO_DEVICE_FEATURES) << 32;
-	wr(d, MMIO_DEVICE_FEATURES_SEL, 0);
-	offered |= rd(d, MMIO_DEVICE_FEATURES);
-	if ((offered & want) != want)
-		return check_fail(c, "device offers features 0x%lx, the driver needs 0x%lx",
-				  offered, want);
-	wr(d, MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(d, MMIO_DRIVER_FEATURES, (uint32_t)want);
-	wr(d, MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(d, MMIO_DRIVER_FEATURES, (uint32_t)(want >> 32));
-	wr(d, MMIO_STATUS, STATUS_ACK | STATUS_DRIVER | STATUS_FEATURES_OK);
-	if (!(rd(d, MMIO_STATUS) & STATUS_FEATURES_OK))
-		return check_fail(c, "device refused features 0x%lx", want);
-	for (i = 0; i < nr_queues; i++)
-		if (!setup_queue(d, i, &rings[i], c))
-			return false;
-	wr(d, MMIO_STATUS, STATUS_ACK | STATUS_DRIVER | STATUS_FEATURES_OK |
-				   STATUS_DRIVER_OK);
-	if (rd(d, MMIO_STATUS) & STATUS_NEEDS_RESET)
-		return check_fail(c, "device needs a reset right after DRIVER_OK");
-	return true;
-}
-
-uint32_t tg_virtio_config32(const struct tg_virtio *d, uint32_t off)
-{
-	return rd(d, MMIO_CONFIG + off);
-}
-
-uint8_t tg_virtio_config8(const struct tg_virtio *d, uint32_t off)
-{
-	return *(volatile uint8_t *)(uintptr_t)(d->base + MMIO_CONFIG + off);
-}
-
-bool tg_virtio_submit(struct tg_virtio *d, unsigned int qi,
-		      const struct tg_buf *bufs, unsigned int n,
-		      struct check *c)
-{
-	struct tg_vq *q = &d->vq[qi];
-	uint16_t head = q->next_desc;
-	unsigned int i;
-
-	if (n == 0 || n > TG_VQ_SIZE)
-		return check_fail(c, "a chain of %u buffers does not fit the ring", n);
-	for (i = 0; i < n; i++) {
-		uint16_t idx = (uint16_t)((head + i) % TG_VQ_SIZE);
-
-		q->r->desc[idx].addr = (uint64_t)(uintptr_t)bufs[i].addr;
-		q->r->desc[idx].len = bufs[i].len;
-		q->r->desc[idx].flags = (uint16_t)((i + 1 < n ? DESC_F_NEXT : 0) |
-						   (bufs[i].write ? DESC_F_WRITE : 0));
-		q->r->desc[idx].next = (uint16_t)((idx + 1) % TG_VQ_SIZE);
-	}
-	q->next_desc = (uint16_t)((head + n) % TG_VQ_SIZE);
-	q->r->avail.ring[q->avail_idx % TG_VQ_SIZE] = head;
-	/* Descriptors and ring entry before the index that publishes them. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	q->avail_idx++;
-	*(volatile uint16_t *)&q->r->avail.idx = q->avail_idx;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	wr(d, MMIO_QUEUE_NOTIFY, qi);
-	return true;
-}
-
-bool tg_virtio_wait(struct tg_virtio *d, unsigned int qi, uint32_t *len,
-		    struct check *c)
-{
-	struct tg_vq *q = &d->vq[qi];
-	uint64_t start = rdtsc();
-
-	while (*(volatile uint16_t *)&q->r->used.idx == q->last_used) {
-		if (rdtsc() - start > WAIT_TICKS)
-			return check_fail(c, "queue %u: no answer from the device (status 0x%x)",
-					  qi, rd(d, MMIO_STATUS));
-		cpu_relax();
-	}
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	*len = *(volatile uint32_t *)&q->r->used.ring[q->last_used % TG_VQ_SIZE].len;
-	q->last_used++;
-	return true;
 }

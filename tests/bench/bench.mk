@@ -5,9 +5,12 @@
 #   bench-boot    start-up: vmm vs QEMU microvm
 #   bench-blk     virtio-blk 4 KiB random I/O: device path vs raw libaio;
 #                 a rate-limited disk's IOPS against its limit
+#   bench-transport  the device path per request, virtio-pci vs virtio-mmio
 #   bench-vsock   virtio-vsock host to guest: device path vs socketpair
 #   bench-agent   guest agent start-up and exec round trip
 #   bench-api     control socket start-up and InspectVM latency
+#   bench-load    InspectVM latency from 256 clients, idle guest vs a guest
+#                 holding 1024 vsock connections and flooding its console
 #   bench-snapshot  Linux guest: restore vs cold boot to agent ready (in the
 #                 nested test host where the CPU has no VT-x or AMD-V)
 
@@ -17,9 +20,10 @@ QEMU_MICROVM := qemu-system-x86_64 -M microvm,x-option-roms=off,rtc=off \
 	-no-user-config -nographic -serial stdio \
 	-device isa-debug-exit,iobase=0x501,iosize=1
 
-.PHONY: bench bench-boot bench-blk bench-vsock bench-agent bench-api \
-	bench-snapshot
-bench: bench-boot bench-blk bench-vsock bench-agent bench-api bench-snapshot
+.PHONY: bench bench-boot bench-blk bench-transport bench-vsock bench-agent \
+	bench-api bench-load bench-snapshot
+bench: bench-boot bench-blk bench-transport bench-vsock bench-agent bench-api \
+	bench-load bench-snapshot
 
 BENCH_UTIL := tests/bench/bench_util.c tests/bench/bench_util.h
 
@@ -51,6 +55,20 @@ bench-blk: $(BUILD)/bench-blk
 	$(BUILD)/bench-blk --file $(BENCH_BLK_IMAGE) --seconds $(BENCH_BLK_SECONDS) \
 		--limit-iops $(BENCH_BLK_LIMIT_IOPS)
 
+BENCH_TRANSPORT_FILE ?= $(BUILD)/bench-transport.img
+BENCH_TRANSPORT_SECONDS ?= 1
+
+$(BUILD)/bench-transport: $(BUILD)/obj/tests/bench/transport.o \
+		$(BUILD)/obj/tests/unit/virtio_driver.o \
+		$(BUILD)/obj/tests/unit/echo_device.o $(BUILD)/libvmm.a \
+		$(BUILD)/lib.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(VMM_LIBS)
+
+bench-transport: $(BUILD)/bench-transport
+	@echo "== virtio transports: the device path per request, virtio-pci vs virtio-mmio =="
+	$(BUILD)/bench-transport --file $(BENCH_TRANSPORT_FILE) \
+		--seconds $(BENCH_TRANSPORT_SECONDS)
+
 BENCH_VSOCK_MIB ?= 512
 
 $(BUILD)/bench-vsock: $(BUILD)/obj/tests/bench/vsock.o \
@@ -71,9 +89,24 @@ $(BUILD)/bench-agent: $(BUILD)/obj/tests/bench/agent.o $(BUILD)/libclient.a \
 bench-agent: $(BUILD)/bench-agent $(BUILD)/guest-agent
 	$(BUILD)/bench-agent $(BUILD)/guest-agent
 
-$(BUILD)/bench-api: tests/bench/api.c $(BENCH_UTIL) | deps
+$(BUILD)/bench-api: tests/bench/api.c tests/bench/latency.c $(BENCH_UTIL) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^) -lpthread
+
+$(BUILD)/bench-load: tests/bench/load.c tests/bench/latency.c $(BENCH_UTIL) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^) -lpthread
+
+LOAD_BENCH_CONNS ?= 1024
+LOAD_BENCH_CLIENTS ?= 256
+LOAD_BENCH_REQUESTS ?= 20
+
+bench-load: $(BUILD)/vmm $(BUILD)/bench-load test-images
+	@echo "== control socket under load: InspectVM from $(LOAD_BENCH_CLIENTS) clients, idle guest vs $(LOAD_BENCH_CONNS) vsock connections and a console flood =="
+	$(BUILD)/bench-load --vmm $(BUILD)/vmm \
+		--kernel $(BUILD)/images/testguest.bzImage \
+		--conns $(LOAD_BENCH_CONNS) --clients $(LOAD_BENCH_CLIENTS) \
+		--requests $(LOAD_BENCH_REQUESTS)
 
 API_BENCH_RUNS ?= 50
 API_BENCH_REQUESTS ?= 2000

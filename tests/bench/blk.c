@@ -380,7 +380,7 @@ int main(int argc, char **argv)
 	{
 		struct disk_config cfg = { .path = (char *)path };
 
-		if (virtio_blk_create(&th.host, VTEST_BASE, VTEST_GSI, &cfg,
+		if (virtio_blk_create(&th.host, &VTEST_MMIO(VTEST_BASE, VTEST_GSI), &cfg,
 				      &dev, &limits, &e) < 0) {
 			fprintf(stderr, "bench-blk: %s\n", e.msg);
 			return 1;

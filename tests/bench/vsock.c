@@ -139,7 +139,7 @@ static void vb_setup(struct vsock_bench *b, uint32_t rx_buf)
 	memcpy(cfg.uds_path, b->uds, strlen(b->uds) + 1);
 	if (vtest_host_init(&b->th, MEM_SIZE, true) < 0)
 		die("test host");
-	if (virtio_vsock_create(&b->th.host, VTEST_BASE, VTEST_GSI, &cfg,
+	if (virtio_vsock_create(&b->th.host, &VTEST_MMIO(VTEST_BASE, VTEST_GSI), &cfg,
 				&b->dev, &b->ctl, &e) < 0) {
 		fprintf(stderr, "bench-vsock: %s\n", e.msg);
 		exit(1);

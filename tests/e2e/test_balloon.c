@@ -49,12 +49,14 @@ static void expect_pages(struct api_vmm *v, long actual, long target)
 	json_object_put(r);
 }
 
-Test(balloon_e2e, inflate_stats_deflate_report, .timeout = TIMEOUT_S * 2)
+static void inflate_stats_deflate_report(const char *transport)
 {
 	char pages[16], cmdline[200], params[64];
 	const char *extra[] = {
 		"--kernel", image_path("testguest.bzImage"), "--memory", "64",
-		"--balloon", pages, "--cmdline", cmdline, NULL,
+		"--mmio-cmdline",
+		"--balloon", pages, "--transport", transport, "--cmdline",
+		cmdline, NULL,
 	};
 	struct json_object *stats;
 	long touched, inflated;
@@ -64,7 +66,8 @@ Test(balloon_e2e, inflate_stats_deflate_report, .timeout = TIMEOUT_S * 2)
 	snprintf(pages, sizeof(pages), "%d", PAGES);
 	snprintf(cmdline, sizeof(cmdline),
 		 "console=ttyS0 testguest.virtio=balloon testguest.mem=64 "
-		 "testguest.balloon_pages=%d", PAGES);
+		 "testguest.balloon_pages=%d testguest.pci=%d", PAGES,
+		 !strcmp(transport, "pci"));
 	api_vmm_start(&v, extra);
 	cr_assert(vmm_wait_output(&v.p, TG_BALLOON_TOUCHED, TIMEOUT_S),
 		  "the guest never filled its pages");
@@ -114,4 +117,14 @@ Test(balloon_e2e, inflate_stats_deflate_report, .timeout = TIMEOUT_S * 2)
 	cr_expect_null(strstr(out, "FAIL"), "serial log:\n%s", out);
 	free(out);
 	api_vmm_quit(&v);
+}
+
+Test(balloon_e2e, inflate_stats_deflate_report, .timeout = TIMEOUT_S * 2)
+{
+	inflate_stats_deflate_report("mmio");
+}
+
+Test(balloon_e2e, the_same_over_virtio_pci, .timeout = TIMEOUT_S * 2)
+{
+	inflate_stats_deflate_report("pci");
 }

@@ -100,3 +100,11 @@ Test(cli, vsock_listener_without_vsock_device)
 
 	expect_refusal(argv, 64, "--vsock-listen needs --vsock cid=N,uds=PATH");
 }
+
+Test(cli, unknown_transport)
+{
+	const char *argv[] = { "--kernel", image_path("testguest.bzImage"),
+			       "--transport", "isa", NULL };
+
+	expect_refusal(argv, 64, "--transport: 'isa' is not mmio or pci");
+}

@@ -46,7 +46,7 @@ Test(stock_kernel, debian_cloud_early_boot, .timeout = LINUX_TIMEOUT_S + 30)
 	char *out;
 
 	guest_mem_init_buffer(&mem, &arch_ram_map, NULL, LINUX_MEM_MIB * MiB);
-	n = e820_build(&mem, map);
+	n = e820_build(&mem, NULL, map);
 	cr_assert_gt(n, 0);
 	e820_line(&map[n - 1], line, sizeof(line));
 

@@ -142,8 +142,8 @@ static void save_counting_guest(struct saved_guest *g)
 	make_disk(g->disk);
 	api_vmm_start(&v, (const char *const[]){
 		"--kernel", image_path("testguest.bzImage"), "--memory", "64",
-		"--cmdline", GUEST_LINE, "--serial", serial, "--console",
-		console, "--disk", g->disk, NULL });
+		"--cmdline", GUEST_LINE, "--mmio-cmdline", "--serial", serial,
+		"--console", console, "--disk", g->disk, NULL });
 	t = file_tick_past(g->com1, 20, WAIT_S);
 	cr_assert_gt(t, 20, "the guest does not count:\n%s", slurp(g->com1, NULL));
 	json_object_put(api_ok(&v, "PauseVM", NULL));
@@ -459,3 +459,4 @@ Test(snapshot, broken_foreign_and_mismatched_snapshots_are_refused,
 	free(f.buf);
 	remove_saved(&g);
 }
+

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "lib/util.h"
 
 #define TIMEOUT_S 180
 /* The contract with images/testguest/virtio.h. */
@@ -54,7 +55,7 @@ static void expect_guest_passed(struct vmm_proc *p, int status,
 	snprintf(pass, sizeof(pass), "PASS %s", check);
 	cr_expect(strstr(out, pass), "no '%s' line; serial log:\n%s", pass, out);
 	cr_expect_null(strstr(out, "FAIL"), "serial log:\n%s", out);
-	cr_expect(strstr(out, "virtio_mmio.device=4K@0xd0000000:"),
+	cr_expect(strstr(out, "virtio_mmio.device=4K@0xfe000000:"),
 		  "the command line does not announce the device:\n%s", out);
 	cr_expect_eq(status, 0, "exit status %d; stderr:\n%s", status, err);
 	free(out);
@@ -81,6 +82,7 @@ Test(virtio_e2e, blk_write_flush_read_back, .timeout = TIMEOUT_S + 10)
 	char image[64], disk[128];
 	const char *argv[] = {
 		"--kernel", image_path("testguest.bzImage"), "--memory", "64",
+		"--mmio-cmdline",
 		"--disk", disk, "--cmdline",
 		"console=ttyS0 testguest.virtio=blk testguest.blk_serial=e2e-disk-1",
 		NULL,
@@ -98,11 +100,50 @@ Test(virtio_e2e, blk_write_flush_read_back, .timeout = TIMEOUT_S + 10)
 	unlink(image);
 }
 
+/*
+ * One announcement per device: the DSDT, which the test guest does not
+ * read; the command line only for a kernel told to ignore ACPI.
+ */
+Test(virtio_e2e, cmdline_announces_devices_only_without_acpi,
+     .timeout = 2 * TIMEOUT_S + 10)
+{
+	static const struct {
+		const char *cmdline;
+		bool announced;
+	} cases[] = {
+		{ "console=ttyS0", false },
+		{ "console=ttyS0 acpi=off", true },
+	};
+	char image[64];
+
+	make_test_disk(image, 1 << 20);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *argv[] = {
+			"--kernel", image_path("testguest.elf"), "--memory",
+			"64", "--disk", image, "--cmdline", cases[i].cmdline,
+			NULL,
+		};
+		struct vmm_proc p;
+		int status = vmm_run(&p, argv, TIMEOUT_S);
+		char *out = vmm_stdout(&p);
+
+		cr_expect_eq(status, 0, "%s: exit status %d", cases[i].cmdline,
+			     status);
+		cr_expect_eq(strstr(out, "virtio_mmio.device=") != NULL,
+			     cases[i].announced, "%s: serial log:\n%s",
+			     cases[i].cmdline, out);
+		free(out);
+		vmm_cleanup(&p);
+	}
+	unlink(image);
+}
+
 Test(virtio_e2e, blk_read_only_refuses_writes, .timeout = TIMEOUT_S + 10)
 {
 	char image[64], disk[128];
 	const char *argv[] = {
 		"--kernel", image_path("testguest.bzImage"), "--memory", "64",
+		"--mmio-cmdline",
 		"--disk", disk, "--cmdline", "console=ttyS0 testguest.virtio=blk",
 		NULL,
 	};
@@ -211,6 +252,7 @@ static void net_roundtrip(const char *net_arg, int pkt)
 {
 	const char *argv[] = {
 		"--kernel", image_path("testguest.bzImage"), "--memory", "64",
+		"--mmio-cmdline",
 		"--net", net_arg, "--cmdline", "console=ttyS0 testguest.virtio=net",
 		NULL,
 	};
@@ -299,6 +341,7 @@ Test(virtio_e2e, console_socket_output_and_input, .timeout = TIMEOUT_S + 10)
 	char path[64], dest[80];
 	const char *argv[] = {
 		"--kernel", image_path("testguest.bzImage"), "--memory", "64",
+		"--mmio-cmdline",
 		"--console", dest, "--cmdline",
 		"console=ttyS0 testguest.virtio=console testguest.console_echo=1",
 		NULL,
@@ -325,6 +368,7 @@ Test(virtio_e2e, console_to_file, .timeout = TIMEOUT_S + 10)
 	char path[64], dest[80];
 	const char *argv[] = {
 		"--kernel", image_path("testguest.bzImage"), "--memory", "64",
+		"--mmio-cmdline",
 		"--console", dest, "--cmdline",
 		"console=ttyS0 testguest.virtio=console", NULL,
 	};
@@ -344,44 +388,99 @@ Test(virtio_e2e, console_to_file, .timeout = TIMEOUT_S + 10)
 	vmm_cleanup(&p);
 }
 
+/* A disk, a NIC on a TAP and a console for one boot of the test guest. */
+struct three_devices {
+	char image[64], path[64], dest[80], arg[64];
+	int tap, pkt, status;
+	struct vmm_proc p;
+	char *out; /* the serial log */
+};
+
+static void three_devices_prepare(struct three_devices *td, const char *tap)
+{
+	enter_netns();
+	make_test_disk(td->image, 1 << 20);
+	td->tap = tap_open(tap, false);
+	td->pkt = host_side(tap);
+	snprintf(td->arg, sizeof(td->arg), "fd=%d,mac=52:54:00:aa:bb:cc", td->tap);
+	snprintf(td->path, sizeof(td->path), "/tmp/vmm-e2e-console-%d.log",
+		 getpid());
+	snprintf(td->dest, sizeof(td->dest), "file:%s", td->path);
+}
+
+/* Boots @argv, answers the guest's ping and waits for the verdict. */
+static void three_devices_run(struct three_devices *td,
+			      const char *const *argv)
+{
+	vmm_spawn(&td->p, argv);
+	cr_expect(answer_ping(td->pkt, &td->p), "no ping frame from the guest");
+	td->status = vmm_wait(&td->p, TIMEOUT_S);
+	td->out = vmm_stdout(&td->p);
+}
+
+/* What the guest did shows on the host: the disk and the console file. */
+static void three_devices_finish(struct three_devices *td)
+{
+	char *log;
+
+	cr_expect(image_has_pattern(td->image));
+	log = slurp(td->path, NULL);
+	cr_expect_str_eq(log, CONSOLE_LINE);
+	free(log);
+	free(td->out);
+	vmm_cleanup(&td->p);
+	close(td->pkt);
+	close(td->tap);
+	unlink(td->image);
+	unlink(td->path);
+}
+
 Test(virtio_e2e, all_three_devices_at_once, .timeout = TIMEOUT_S + 10)
 {
-	char image[64], disk[128], path[64], dest[80], arg[64];
+	struct three_devices td;
 	const char *argv[] = {
 		"--kernel", image_path("testguest.elf"), "--memory", "64",
-		"--disk", disk, "--net", arg, "--console", dest, "--cmdline",
-		"console=ttyS0 testguest.virtio=blk,net,console", NULL,
+		"--mmio-cmdline",
+		"--disk", td.image, "--net", td.arg, "--console", td.dest,
+		"--cmdline", "console=ttyS0 testguest.virtio=blk,net,console",
+		NULL,
 	};
-	struct vmm_proc p;
-	int tap, pkt, status;
-	char *out;
 
-	enter_netns();
-	make_test_disk(image, 1 << 20);
-	snprintf(disk, sizeof(disk), "%s", image);
-	tap = tap_open("e2etap2", false);
-	pkt = host_side("e2etap2");
-	snprintf(arg, sizeof(arg), "fd=%d,mac=52:54:00:aa:bb:cc", tap);
-	snprintf(path, sizeof(path), "/tmp/vmm-e2e-console-%d.log", getpid());
-	snprintf(dest, sizeof(dest), "file:%s", path);
-	vmm_spawn(&p, argv);
-	cr_expect(answer_ping(pkt, &p), "no ping frame from the guest");
-	status = vmm_wait(&p, TIMEOUT_S);
-	out = vmm_stdout(&p);
-	cr_expect(strstr(out, "virtio_mmio.device=4K@0xd0000000:") &&
-		  strstr(out, "virtio_mmio.device=4K@0xd0001000:") &&
-		  strstr(out, "virtio_mmio.device=4K@0xd0002000:"),
-		  "three windows announced:\n%s", out);
-	free(out);
-	expect_guest_passed(&p, status, "virtio_blk");
-	expect_guest_passed(&p, status, "virtio_net");
-	expect_guest_passed(&p, status, "virtio_console");
-	cr_expect(image_has_pattern(image));
-	vmm_cleanup(&p);
-	close(pkt);
-	close(tap);
-	unlink(image);
-	unlink(path);
+	three_devices_prepare(&td, "e2etap2");
+	three_devices_run(&td, argv);
+	cr_expect(strstr(td.out, "virtio_mmio.device=4K@0xfe000000:") &&
+		  strstr(td.out, "virtio_mmio.device=4K@0xfe001000:") &&
+		  strstr(td.out, "virtio_mmio.device=4K@0xfe002000:"),
+		  "three windows announced:\n%s", td.out);
+	expect_guest_passed(&td.p, td.status, "virtio_blk");
+	expect_guest_passed(&td.p, td.status, "virtio_net");
+	expect_guest_passed(&td.p, td.status, "virtio_console");
+	three_devices_finish(&td);
+}
+
+Test(virtio_e2e, all_three_devices_over_pci, .timeout = TIMEOUT_S + 10)
+{
+	struct three_devices td;
+	const char *argv[] = {
+		"--kernel", image_path("testguest.bzImage"), "--memory", "64",
+		"--transport", "pci", "--disk", td.image, "--net", td.arg,
+		"--console", td.dest, "--cmdline",
+		"console=ttyS0 testguest.virtio=blk,net,console testguest.pci=1 "
+		"testguest.pci_devices=3", NULL,
+	};
+	static const char *const checks[] = {
+		"PASS pci", "PASS virtio_blk", "PASS virtio_net",
+		"PASS virtio_console",
+	};
+
+	three_devices_prepare(&td, "e2etap3");
+	three_devices_run(&td, argv);
+	for (size_t i = 0; i < ARRAY_SIZE(checks); i++)
+		cr_expect(strstr(td.out, checks[i]), "no '%s'; serial log:\n%s",
+			  checks[i], td.out);
+	cr_expect_null(strstr(td.out, "FAIL"), "serial log:\n%s", td.out);
+	cr_expect_eq(td.status, 0, "exit status %d", td.status);
+	three_devices_finish(&td);
 }
 
 /* ---- flags and back ends a user gets wrong ---- */
@@ -391,6 +490,7 @@ static void expect_refusal(const char *flag, const char *value, int status,
 {
 	const char *argv[] = {
 		"--kernel", image_path("testguest.bzImage"), "--memory", "64",
+		"--mmio-cmdline",
 		flag, value, NULL,
 	};
 	struct vmm_proc p;

@@ -150,12 +150,18 @@ static char *guest_cmdline(void)
 	return line;
 }
 
-Test(vsock_e2e, streams_through_the_unix_socket, .timeout = TIMEOUT_S * 2)
+/* The same guest driving the device over virtio-pci. */
+#define PCI_CMDLINE "console=ttyS0 testguest.virtio=vsock testguest.pci=1 " \
+		    "testguest.vsock_cid=" CID
+
+static void unix_socket_streams(const char *transport, const char *cmdline)
 {
 	char dir[] = "/tmp/vmm-vsock-XXXXXX", uds[128], path[160], arg[200];
 	const char *argv[] = {
 		"--kernel", image_path("testguest.bzImage"), "--memory", "64",
-		"--vsock", arg, "--cmdline", guest_cmdline(), NULL,
+		"--mmio-cmdline",
+		"--vsock", arg, "--transport", transport, "--cmdline", cmdline,
+		NULL,
 	};
 	struct vmm_proc p;
 	char *out, *err;
@@ -185,12 +191,23 @@ Test(vsock_e2e, streams_through_the_unix_socket, .timeout = TIMEOUT_S * 2)
 	rmdir(dir);
 }
 
+Test(vsock_e2e, streams_through_the_unix_socket, .timeout = TIMEOUT_S * 2)
+{
+	unix_socket_streams("mmio", guest_cmdline());
+}
+
+Test(vsock_e2e, streams_over_virtio_pci, .timeout = TIMEOUT_S * 2)
+{
+	unix_socket_streams("pci", PCI_CMDLINE);
+}
+
 Test(vsock_e2e, control_api_connect_and_listener, .timeout = TIMEOUT_S * 2)
 {
 	char dir[] = "/tmp/vmm-vsock-XXXXXX", uds[128], path[160], arg[200];
 	char params[300];
 	const char *extra[] = {
 		"--kernel", image_path("testguest.bzImage"), "--memory", "64",
+		"--mmio-cmdline",
 		"--vsock", arg, "--cmdline", guest_cmdline(), NULL,
 	};
 	struct json_object *resp;

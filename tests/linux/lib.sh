@@ -3,7 +3,8 @@
 # under busybox ash in the test host and under dash/bash elsewhere).
 #
 # Environment (set by run.sh): VMM, VMMCTL, BRIDGE_CLIENT, PEER_CHECK,
-# IMAGES (vmlinux, vmlinuz, initramfs.cpio.gz), TEST_WORK (scratch directory), VARIANT_FLAGS
+# IMAGES (vmlinux, vmlinuz, initramfs.cpio.gz), LINUX_MIN_IMAGES (the
+# minimal kernel's vmlinux and initramfs.cpio.gz), TEST_WORK (scratch directory), VARIANT_FLAGS
 # (VMM flags the current variant adds to every VM), CASE_STATE (per-case
 # bookkeeping directory, maintained by run.sh).
 
@@ -167,6 +168,18 @@ vm_alive() {
 	kill -0 "$VM_PID" 2>/dev/null
 }
 
+# Every thread of the VMM runs under its seccomp filter (mode 2), as it
+# does by default: the vCPUs, and the event loop that served the case.
+expect_confined() {
+	_n=0
+	for _task in /proc/"$VM_PID"/task/*; do
+		_mode=$(sed -n 's/^Seccomp:[[:space:]]*//p' "$_task/status")
+		expect_eq "Seccomp of VMM thread $(cat "$_task/comm")" "$_mode" 2
+		_n=$((_n + 1))
+	done
+	expect_range "VMM threads" "$_n" 2 1024
+}
+
 # Waits until the guest agent runs a command; fails the case if the VMM
 # exits or the agent does not answer.
 vm_wait_agent() {
@@ -259,6 +272,62 @@ stream_cmd() {
 # The checksum of stream_cmd N FILE, computed here.
 stream_sha() {
 	sh -c "$(stream_cmd "$1" "$2")" | sha
+}
+
+# --- guest devices ---------------------------------------------------------
+
+# The guest's device node for the virtio-blk disk whose GET_ID serial is $1.
+guest_disk() {
+	_d=$(gx "grep -lx '$1' /sys/block/vd*/serial" | sed -n 's|^/sys/block/\([^/]*\)/serial$|\1|p')
+	[ -n "$_d" ] || fail "no guest disk has serial '$1'"
+	echo "/dev/$_d"
+}
+
+# The guest's network interface with MAC $1; empty when there is none.
+guest_if_of() {
+	gx "grep -l '$1' /sys/class/net/*/address" |
+		sed -n 's|^/sys/class/net/\([^/]*\)/address$|\1|p'
+}
+
+# link_local host TAP | guest IFACE: the interface's IPv6 link-local
+# address once duplicate address detection finished; empty while it is
+# tentative.
+link_local() {
+	if [ "$1" = host ]; then
+		ip -6 addr show dev "$2" scope link
+	else
+		gx "ip -6 addr show dev $2 scope link"
+	fi | grep -v tentative | sed -n 's/.*inet6 \(fe80::[0-9a-f:]*\)\/64.*/\1/p'
+}
+
+has_link_local() {
+	[ -n "$(link_local "$1" "$2")" ]
+}
+
+# link_up TAP MAC DIR: brings up the TAP the VMM created and the guest's
+# interface with MAC, and waits for both link-local addresses. Leaves the
+# guest's interface name in DIR/guest-if and the addresses in
+# DIR/host-addr and DIR/guest-addr.
+link_up() {
+	mkdir -p "$3"
+	ip link set "$1" up || fail "cannot bring up $1"
+	_if=$(guest_if_of "$2")
+	[ -n "$_if" ] || fail "no guest interface has the MAC $2"
+	echo "$_if" > "$3/guest-if"
+	gx_ok "guest link up" "ip link set $_if up"
+	wait_for "the host's link-local address on $1" $WAIT_SHORT has_link_local host "$1"
+	wait_for "the guest's link-local address on $_if" $WAIT_SHORT has_link_local guest "$_if"
+	link_local host "$1" > "$3/host-addr"
+	link_local guest "$_if" > "$3/guest-addr"
+}
+
+# ping_both_ways TAP GUEST_IF HOST_ADDR GUEST_ADDR
+ping_both_ways() {
+	gx_ok "ping the TAP from the guest" \
+		"ping6 -c 3 -w 30 -I $2 $3%$2" >/dev/null
+	ping6 -c 3 -w 30 "$4%$1" >/dev/null 2>&1 ||
+		ping -6 -c 3 -w 30 "$4%$1" >/dev/null ||
+		fail "the host cannot ping the guest at $4%$1"
 }
 
 # --- guest terminals -------------------------------------------------------

@@ -18,9 +18,9 @@
 # result line.
 #
 # Environment: VMM, VMMCTL, BRIDGE_CLIENT, PEER_CHECK, BENCH_SNAPSHOT
-# (default: build/...), IMAGES (default build/images/linux), TEST_WORK
-# (default: a new directory under /tmp, removed afterwards unless
-# KEEP_WORK=1).
+# (default: build/...), IMAGES (default build/images/linux),
+# LINUX_MIN_IMAGES (default build/images/linux-min), TEST_WORK (default: a
+# new directory under /tmp, removed afterwards unless KEEP_WORK=1).
 #
 # Prints one line per case ("ok NAME (S s)" or "FAIL NAME (S s): why" with
 # the guest's serial log and the VMM's output), a "# group" line with each
@@ -35,6 +35,7 @@ BRIDGE_CLIENT=${BRIDGE_CLIENT:-build/bridge-client}
 PEER_CHECK=${PEER_CHECK:-build/agent-peer-check}
 BENCH_SNAPSHOT=${BENCH_SNAPSHOT:-build/bench-snapshot}
 IMAGES=${IMAGES:-build/images/linux}
+LINUX_MIN_IMAGES=${LINUX_MIN_IMAGES:-build/images/linux-min}
 LOG_LINES=${LOG_LINES:-40}
 
 . "$SUITE/lib.sh"
@@ -51,13 +52,14 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-for v in VMM VMMCTL BRIDGE_CLIENT PEER_CHECK BENCH_SNAPSHOT; do
+for v in VMM VMMCTL BRIDGE_CLIENT PEER_CHECK BENCH_SNAPSHOT IMAGES \
+	LINUX_MIN_IMAGES; do
 	eval "p=\$$v"
 	case $p in /*) ;; *) p=$(pwd)/$p ;; esac
 	eval "$v=\$p"
 done
-case $IMAGES in /*) ;; *) IMAGES=$(pwd)/$IMAGES ;; esac
-export VMM VMMCTL BRIDGE_CLIENT PEER_CHECK BENCH_SNAPSHOT IMAGES
+export VMM VMMCTL BRIDGE_CLIENT PEER_CHECK BENCH_SNAPSHOT IMAGES \
+	LINUX_MIN_IMAGES
 
 # NAME matches when no pattern was given or one pattern names it, its group
 # or (with glob characters) matches it.
@@ -77,23 +79,20 @@ cases_of() {
 	sed -n 's/^case_\([a-z0-9_]*\)() *{.*/\1/p' "$1"
 }
 
-# The cases to run of a group file: those selected, and in a group marked
-# "# sequential" (each case a step after the one before) every case up to
-# the last one selected.
+# The cases to run of a group file: those selected and not skipped by the
+# variant, and in a group marked "# sequential" (each case a step after the
+# one before) every case up to the last one selected.
+# chosen_cases FILE GROUP VARIANT SUFFIX
 chosen_cases() {
 	_all=$(cases_of "$1") _chosen='' _last=''
-	# A group marked "# manual" (a benchmark) runs only when named.
-	if grep -qx '# manual' "$1" && [ -z "$patterns" ]; then
-		return 0
-	fi
 	for _c in $_all; do
-		selected "$2.$_c$3" && _last=$_c
+		selected "$2.$_c$4" && ! skipped "$3" "$2.$_c" && _last=$_c
 	done
 	[ -n "$_last" ] || return 0
 	for _c in $_all; do
 		if grep -qx '# sequential' "$1"; then
 			_chosen="$_chosen $_c"
-		elif selected "$2.$_c$3"; then
+		elif selected "$2.$_c$4" && ! skipped "$3" "$2.$_c"; then
 			_chosen="$_chosen $_c"
 		fi
 		[ "$_c" != "$_last" ] || break
@@ -101,16 +100,36 @@ chosen_cases() {
 	echo $_chosen
 }
 
-# Groups may name the one architecture they run on ("# arch: x86_64").
+# group_runs_here FILE VARIANT: groups may name the one architecture they
+# run on ("# arch: x86_64") and the variants they run in ("# variants:
+# pci"). A group marked "# extra" (one make test-linux-extra runs) or
+# "# manual" (a benchmark) runs only when a pattern names it.
 group_runs_here() {
 	arch=$(sed -n 's/^# arch: *//p' "$1")
-	[ -z "$arch" ] || [ "$arch" = "$(uname -m)" ]
+	[ -z "$arch" ] || [ "$arch" = "$(uname -m)" ] || return 1
+	only=$(sed -n 's/^# variants: *//p' "$1")
+	[ -z "$only" ] || case " $only " in *" $2 "*) ;; *) return 1 ;; esac
+	[ -n "$patterns" ] || ! grep -qxE '# (extra|manual)' "$1"
 }
 
 # Variants: "NAME [VMM FLAGS...]" lines of variants.conf.
 variants() {
-	grep -v '^[[:space:]]*\(#\|$\)' "$SUITE/variants.conf"
+	grep -v '^[[:space:]]*\(#\|$\|skip[[:space:]]\)' "$SUITE/variants.conf"
 }
+
+# skipped VARIANT CASE: a "skip VARIANT PATTERN..." line of variants.conf
+# leaves CASE (GROUP.CASE, a shell glob) out of VARIANT.
+skipped() (
+	set -f # the patterns are for case names, not for files here
+	for _pat in $(awk -v v="$1" '$1 == "skip" && $2 == v {
+			$1 = ""; $2 = ""; print }' "$SUITE/variants.conf"); do
+		# shellcheck disable=SC2254 # patterns are globs on purpose
+		case $2 in
+		$_pat) return 0 ;;
+		esac
+	done
+	return 1
+)
 
 tenths() {
 	echo "$(($1 / 10)).$(($1 % 10))"
@@ -238,9 +257,9 @@ if [ $list = 1 ]; then
 		suffix=; [ $first = 1 ] || suffix=@$v
 		first=0
 		for f in "$SUITE"/cases/*.sh; do
-			group_runs_here "$f" || continue
+			group_runs_here "$f" "$v" || continue
 			g=$(basename "$f" .sh)
-			for c in $(chosen_cases "$f" "$g" "$suffix"); do
+			for c in $(chosen_cases "$f" "$g" "$v" "$suffix"); do
 				echo "$g.$c$suffix"
 			done
 		done
@@ -263,9 +282,9 @@ for v in $(variants | awk '{ print $1 }'); do
 	first=0
 	[ -z "$only_variant" ] || [ "$v" = "$only_variant" ] || continue
 	for f in "$SUITE"/cases/*.sh; do
-		group_runs_here "$f" || continue
+		group_runs_here "$f" "$v" || continue
 		group=$(basename "$f" .sh)
-		chosen=$(chosen_cases "$f" "$group" "$suffix")
+		chosen=$(chosen_cases "$f" "$group" "$v" "$suffix")
 		[ -n "$chosen" ] || continue
 		# shellcheck disable=SC2086 # case names are words
 		run_group "$f" "$v" "$suffix" $chosen

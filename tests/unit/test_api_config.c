@@ -29,7 +29,7 @@ static int from(const char *json, struct vm_config *cfg, char **log_id,
 static const char full[] =
 	"{\"log_id\":\"vm-7\",\"config\":{"
 	"\"memory_config\":{\"memory_mb\":\"256\",\"allow_overcommit\":true,"
-	"\"deferred_commit\":true,\"low_mmio_gap_in_mb\":1024},"
+	"\"deferred_commit\":true,\"low_mmio_gap_in_mb\":1280},"
 	"\"processor_config\":{\"processor_count\":2},"
 	"\"devices_config\":{\"scsi_disks\":[{\"host_path\":\"/img/root\","
 	"\"read_only\":true},{\"controller\":0,\"lun\":1,\"host_path\":\"/img/data\","
@@ -39,7 +39,8 @@ static const char full[] =
 	"\"serial_config\":{\"ports\":[{\"port\":0,\"socket_path\":\"/run/com1\"},"
 	"{\"port\":1,\"socket_path\":\"/run/com2\"}]},"
 	"\"direct_boot\":{\"kernel_path\":\"/boot/vmlinux\",\"initrd_path\":"
-	"\"/boot/initrd\",\"kernel_cmdline\":\"console=ttyS0 quiet\"},"
+	"\"/boot/initrd\",\"kernel_cmdline\":\"console=ttyS0 quiet\","
+	"\"mmio_cmdline\":true},"
 	"\"extra_data\":{\"hugepages\":\"true\",\"disk_0_serial\":\"root-1\","
 	"\"serial_3\":\"file:/var/log/com4\",\"console\":\"socket:/run/con\","
 	"\"vsock\":\"cid=3,uds=/run/v.sock\",\"vsock_listen_5000\":\"/run/l5000\","
@@ -59,6 +60,7 @@ Test(api_config, maps_every_field_the_vmm_honours)
 	cr_assert_str_eq(cfg.kernel, "/boot/vmlinux");
 	cr_assert_str_eq(cfg.initrd, "/boot/initrd");
 	cr_assert_str_eq(cfg.cmdline, "console=ttyS0 quiet");
+	cr_assert(cfg.mmio_cmdline);
 	cr_assert_eq(cfg.nr_disks, 2);
 	cr_assert_str_eq(cfg.disks[0].path, "/img/root");
 	cr_assert(cfg.disks[0].read_only);
@@ -70,6 +72,9 @@ Test(api_config, maps_every_field_the_vmm_honours)
 	cr_assert_str_eq(cfg.nets[0].tap_name, "tap0");
 	cr_assert(cfg.nets[0].has_mac);
 	cr_assert_eq(cfg.nets[0].mac[5], 0x56);
+	cr_assert_str_eq(cfg.nets[0].id, "6c4b3d1e");
+	cr_assert_eq(cfg.disks[1].lun, 1);
+	cr_assert_eq(cfg.transport, VIRTIO_TRANSPORT_MMIO);
 	cr_assert_eq(cfg.serial[0].kind, CHARDEV_SOCKET);
 	cr_assert_str_eq(cfg.serial[0].path, "/run/com1");
 	cr_assert_str_eq(cfg.serial[1].path, "/run/com2");
@@ -104,6 +109,7 @@ Test(api_config, defaults_match_the_command_line_except_com1)
 	cr_assert_eq(cfg.mem_mib, cli.mem_mib);
 	cr_assert_eq(cfg.nr_cpus, cli.nr_cpus);
 	cr_assert_null(cfg.cmdline);
+	cr_assert_not(cfg.mmio_cmdline);
 	/* No stdio for a VM the socket created: COM1 exists without a host end. */
 	cr_assert_eq(cfg.serial[0].kind, CHARDEV_NONE);
 	vm_config_free(&cfg);
@@ -131,10 +137,13 @@ Test(api_config, reads_back_what_it_writes)
 	cr_assert_eq(again.hugepages, cfg.hugepages);
 	cr_assert_eq(again.nr_cpus, cfg.nr_cpus);
 	cr_assert_str_eq(again.cmdline, cfg.cmdline);
+	cr_assert(again.mmio_cmdline);
 	cr_assert_eq(again.nr_disks, 2);
 	cr_assert_str_eq(again.disks[0].serial, "root-1");
 	cr_assert_eq(again.disks[0].read_only, true);
 	cr_assert_eq(memcmp(again.nets[0].mac, cfg.nets[0].mac, 6), 0);
+	cr_assert_str_eq(again.nets[0].id, "6c4b3d1e");
+	cr_assert_eq(again.disks[1].lun, 1);
 	for (int i = 0; i < CONFIG_NR_SERIAL; i++) {
 		cr_assert_eq(again.serial[i].kind, cfg.serial[i].kind, "port %d", i);
 		if (cfg.serial[i].path)
@@ -233,6 +242,8 @@ Test(api_config, scsi_address_is_the_disk_serial_and_reads_back)
 	cr_assert_eq(config_from_json(req, &again, &log2, &re), 0, "%s", re.e.msg);
 	cr_assert_str_eq(again.disks[0].serial, "scsi-2-7");
 	cr_assert_str_eq(again.disks[1].serial, "scsi-3-63");
+	cr_assert_eq(again.disks[1].controller, 3);
+	cr_assert_eq(again.disks[1].lun, 63);
 	json_object_put(req);
 	free(log_id);
 	vm_config_free(&cfg);
@@ -308,7 +319,7 @@ Test(api_config, refuses_what_it_cannot_honour)
 		{ "\"memory_config\":{\"memory_mb\":64,\"hot_hint\":true}", RPC_UNSUPPORTED,
 		  "config.memory_config.hot_hint: memory hints are not supported yet" },
 		{ "\"memory_config\":{\"low_mmio_gap_in_mb\":512}", RPC_UNSUPPORTED,
-		  "fixed at 1024 MiB" },
+		  "fixed at 1280 MiB" },
 		{ "\"memory_config\":{\"high_mmio_gap_in_mb\":\"64\"}", RPC_UNSUPPORTED,
 		  "high_mmio_gap_in_mb" },
 		{ "\"processor_config\":{\"processor_weight\":100}", RPC_UNSUPPORTED,
@@ -325,6 +336,8 @@ Test(api_config, refuses_what_it_cannot_honour)
 		  RPC_INVALID_PARAMS, "luns 0 to 63" },
 		{ "\"devices_config\":{\"scsi_disks\":[{\"host_path\":\"/d\",\"lun\":1},{\"host_path\":\"/e\"}]}",
 		  RPC_INVALID_PARAMS, "scsi_disks[0] and [1]: both have serial scsi-0-1" },
+		{ "\"devices_config\":{\"scsi_disks\":[{\"host_path\":\"/d\",\"lun\":1,\"serial\":\"a\"},{\"host_path\":\"/e\",\"lun\":1,\"serial\":\"b\"}]}",
+		  RPC_INVALID_PARAMS, "scsi_disks[0] and [1]: both are controller 0, lun 1" },
 		{ "\"devices_config\":{\"scsi_disks\":[{\"read_only\":true}]}",
 		  RPC_INVALID_PARAMS, "scsi_disks[0].host_path: missing" },
 		{ "\"devices_config\":{\"nic_config\":[{\"port_id\":\"tap0\",\"switch_id\":\"s\"}]}",
@@ -371,6 +384,8 @@ Test(api_config, refuses_what_it_cannot_honour)
 		  "config.extra_data.balloon" },
 		{ "\"extra_data\":{\"hugepages\":true}", RPC_INVALID_PARAMS,
 		  "extra_data.hugepages: expected a string" },
+		{ "\"direct_boot\":{\"kernel_path\":\"k\",\"mmio_cmdline\":1}",
+		  RPC_INVALID_PARAMS, "config.direct_boot.mmio_cmdline" },
 		{ "\"direct_boot\":{\"initrd_path\":\"i\"}", RPC_INVALID_PARAMS,
 		  "direct_boot.kernel_path: missing" },
 		{ "\"memory_config\":{\"memory_mb\":64}", RPC_INVALID_PARAMS,
@@ -455,6 +470,89 @@ Test(api_config, command_line_takes_the_socket_path)
 	cr_assert(strstr(e.msg, "--api-sock: the path is empty"), "%s", e.msg);
 	cli_opts_free(&opts);
 	vm_config_free(&cfg);
+}
+
+Test(api_config, transport_by_field_or_extra_data)
+{
+	struct vm_config cfg, again;
+	struct json_object *json, *req;
+	struct rpc_error re;
+	char *log_id;
+
+	cr_assert_eq(from("{\"config\":{\"direct_boot\":{\"kernel_path\":\"k\"},"
+			  "\"devices_config\":{\"transport\":\"PCI\"}}}",
+			  &cfg, &log_id, &re), 0, "%s", re.e.msg);
+	cr_assert_eq(cfg.transport, VIRTIO_TRANSPORT_PCI);
+	json = config_to_json(&cfg);
+	cr_assert_str_eq(json_object_get_string(json_object_object_get(
+				 json_object_object_get(json, "devices_config"),
+				 "transport")), "PCI");
+	req = json_object_new_object();
+	json_object_object_add(req, "config", json);
+	cr_assert_eq(config_from_json(req, &again, &log_id, &re), 0, "%s",
+		     re.e.msg);
+	cr_assert_eq(again.transport, VIRTIO_TRANSPORT_PCI);
+	json_object_put(req);
+	vm_config_free(&cfg);
+	vm_config_free(&again);
+	cr_assert_eq(from("{\"config\":{\"direct_boot\":{\"kernel_path\":\"k\"},"
+			  "\"extra_data\":{\"transport\":\"pci\"}}}",
+			  &cfg, &log_id, &re), 0, "%s", re.e.msg);
+	cr_assert_eq(cfg.transport, VIRTIO_TRANSPORT_PCI);
+	vm_config_free(&cfg);
+	cr_assert_eq(from("{\"config\":{\"direct_boot\":{\"kernel_path\":\"k\"},"
+			  "\"extra_data\":{\"transport\":\"isa\"}}}",
+			  &cfg, &log_id, &re), -1);
+	cr_assert(strstr(re.e.msg, "config.extra_data.transport: 'isa' is not mmio or pci"),
+		  "%s", re.e.msg);
+	vm_config_free(&cfg);
+	cr_assert_eq(from("{\"config\":{\"direct_boot\":{\"kernel_path\":\"k\"},"
+			  "\"devices_config\":{\"transport\":\"USB\"}}}",
+			  &cfg, &log_id, &re), -1);
+	cr_assert(strstr(re.e.msg, "devices_config.transport"), "%s", re.e.msg);
+	vm_config_free(&cfg);
+}
+
+Test(api_config, one_disk_or_nic_for_hotplug)
+{
+	struct json_object *d = json_tokener_parse(
+		"{\"lun\":7,\"host_path\":\"/img/x\",\"read_only\":true,"
+		"\"serial\":\"hot-1\"}");
+	struct json_object *n = json_tokener_parse(
+		"{\"nic_id\":\"nic-9\",\"port_id\":\"tap9\"}");
+	struct disk_config disk;
+	struct net_config net;
+	struct rpc_error re;
+
+	cr_assert_eq(config_disk_from_json(d, "scsi_disk", 0, NULL, &disk, &re),
+		     0, "%s", re.e.msg);
+	cr_assert_eq(disk.controller, 0);
+	cr_assert_eq(disk.lun, 7);
+	cr_assert(disk.read_only);
+	cr_assert_str_eq(disk.serial, "hot-1");
+	free(disk.path);
+	free(disk.serial);
+	cr_assert_eq(config_nic_from_json(n, "nic_config", &net, &re), 0, "%s",
+		     re.e.msg);
+	cr_assert_str_eq(net.id, "nic-9");
+	cr_assert_str_eq(net.tap_name, "tap9");
+	free(net.id);
+	free(net.tap_name);
+	json_object_put(d);
+	json_object_put(n);
+	d = json_tokener_parse("{\"controller\":2,\"lun\":5,\"host_path\":\"/x\"}");
+	cr_assert_eq(config_disk_from_json(d, "scsi_disk", 0, NULL, &disk, &re),
+		     0, "%s", re.e.msg);
+	cr_assert_str_eq(disk.serial, "scsi-2-5", "the address names the disk");
+	free(disk.path);
+	free(disk.serial);
+	json_object_put(d);
+	d = json_tokener_parse("{\"lun\":64,\"host_path\":\"/img/x\"}");
+	cr_assert_eq(config_disk_from_json(d, "scsi_disk", 0, NULL, &disk, &re),
+		     -1);
+	cr_assert(strstr(re.e.msg, "scsi_disk: controller 0, lun 64: controllers are 0 to 3 and luns 0 to 63"),
+		  "%s", re.e.msg);
+	json_object_put(d);
 }
 
 Test(api_config, disk_and_nic_limits)

@@ -18,6 +18,7 @@
 
 #include "devices/chardev.h"
 #include "vmm/api/api.h"
+#include "fd_hog.h"
 
 #define TIMEOUT_MS 5000
 
@@ -253,8 +254,8 @@ static void start(bool fake_vm)
 	snprintf(fx.sock, sizeof(fx.sock), "%s/api.sock", fx.dir);
 	cr_assert_eq(event_loop_init(&fx.loop, &e), 0, "%s", e.msg);
 	metrics_init(&fx.metrics);
-	cr_assert_eq(api_open(&fx.api, &fx.loop, fx.sock, &fx.metrics, &e), 0,
-		     "%s", e.msg);
+	cr_assert_eq(api_open(&fx.api, &fx.loop, fx.sock, &fx.metrics, NULL,
+			      &e), 0, "%s", e.msg);
 	if (fake_vm)
 		install_fake_vm();
 	cr_assert_eq(event_loop_start_thread(&fx.loop, &e), 0, "%s", e.msg);
@@ -442,7 +443,7 @@ Test(api_server, refuses_a_live_socket_and_replaces_a_stale_one)
 
 	start(false);
 	cr_assert_eq(event_loop_init(&loop, &e), 0);
-	cr_assert_eq(api_open(&other, &loop, fx.sock, NULL, &e), -1);
+	cr_assert_eq(api_open(&other, &loop, fx.sock, NULL, NULL, &e), -1);
 	cr_assert(strstr(e.msg, "another process is serving it"), "%s", e.msg);
 	api_close(&other);
 	stop();
@@ -456,9 +457,9 @@ Test(api_server, refuses_a_live_socket_and_replaces_a_stale_one)
 		cr_assert_eq(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
 	}
 	close(fd);
-	cr_assert_eq(api_open(&other, &loop, fx.sock, NULL, &e), 0, "%s", e.msg);
+	cr_assert_eq(api_open(&other, &loop, fx.sock, NULL, NULL, &e), 0, "%s", e.msg);
 	api_close(&other);
-	cr_assert_eq(api_open(&other, &loop, fx.dir, NULL, &e), -1);
+	cr_assert_eq(api_open(&other, &loop, fx.dir, NULL, NULL, &e), -1);
 	cr_assert(strstr(e.msg, "exists and is not a socket"), "%s", e.msg);
 	api_close(&other);
 	event_loop_destroy(&loop);
@@ -619,6 +620,72 @@ Test(api_server, refuses_clients_beyond_the_limit)
 	}
 	close(fds[1]);
 	close(fds[2]);
+	stop();
+}
+
+/*
+ * Out of descriptors with no client connected: the socket stops being
+ * polled, and the waiting client is served once descriptors are free.
+ */
+Test(api_server, keeps_listening_after_running_out_of_descriptors)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct json_object *resp;
+	struct fd_hog hog;
+	int info, fd;
+
+	start(false);
+	strcpy(addr.sun_path, fx.sock);
+	info = epoll_info_open(fx.loop.epfd);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert(info >= 0 && fd >= 0);
+	cr_assert_eq(fd_hog_fill(&hog), 0, "cannot run out of descriptors");
+	cr_assert_eq(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	for (int i = 0; i < TIMEOUT_MS / 10 &&
+			epoll_info_watches(info, fx.api.srv.listen_fd); i++)
+		usleep(10000);
+	cr_assert_not(epoll_info_watches(info, fx.api.srv.listen_fd),
+		      "the socket is still polled without a descriptor to accept with");
+	fd_hog_release(&hog);
+	resp = cl_call(fd, "InspectVM", NULL, NULL);
+	cr_assert(json_object_object_get_ex(resp, "result", NULL), "%s",
+		  json_object_to_json_string(resp));
+	json_object_put(resp);
+	close(fd);
+	close(info);
+	stop();
+}
+
+/*
+ * Many requests in one write, then the end of input: they are answered in
+ * turns, in order, every one of them, before the connection closes.
+ */
+Test(api_server, answers_a_burst_of_requests_in_order)
+{
+	enum { N = 100 };
+	static char burst[N * 64];
+	size_t len = 0;
+	int fd;
+
+	start(false);
+	fd = cl_connect();
+	for (int i = 0; i < N; i++)
+		len += (size_t)snprintf(burst + len, sizeof(burst) - len,
+					"{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"InspectVM\"}\n",
+					i);
+	cl_send(fd, burst);
+	cr_assert_eq(shutdown(fd, SHUT_WR), 0);
+	for (int i = 0; i < N; i++) {
+		struct json_object *resp = cl_read(fd, NULL), *id;
+
+		cr_assert_not_null(resp, "answer %d of %d missing", i, N);
+		cr_assert(json_object_object_get_ex(resp, "id", &id));
+		cr_assert_eq(json_object_get_int(id), i);
+		cr_assert(json_object_object_get_ex(resp, "result", NULL));
+		json_object_put(resp);
+	}
+	cr_assert_null(cl_read(fd, NULL));
+	close(fd);
 	stop();
 }
 

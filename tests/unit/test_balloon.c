@@ -39,21 +39,32 @@ static struct balloon_control *ctl;
 static struct vdrv drv;
 static uint64_t list_gpa; /* PFN lists are built here */
 
-static void create(bool oom, uint32_t stats_s)
+static void create_on(bool oom, uint32_t stats_s, bool pci)
 {
 	struct balloon_config cfg = {
 		.enabled = true, .pages = TARGET, .deflate_on_oom = oom,
 		.stats_interval_s = stats_s,
 	};
+	struct virtio_attach at;
 	struct err e;
 
 	cr_assert_eq(vtest_host_init(&th, MEM_SIZE, false), 0);
-	cr_assert_eq(virtio_balloon_create(&th.host, VTEST_BASE, VTEST_GSI,
-					   &cfg, &dev, &ctl, &e), 0, "%s",
-		     e.msg);
+	at = vtest_at(&th, pci);
+	cr_assert_eq(virtio_balloon_create(&th.host, &at, &cfg, &dev, &ctl, &e),
+		     0, "%s", e.msg);
 	cr_assert_eq(vtest_host_start(&th), 0);
-	vdrv_init(&drv, &th, VTEST_BASE, VTEST_GSI, HEAP, HEAP_SIZE);
+	cr_assert_eq(vdrv_init_at(&drv, &th, pci, HEAP, HEAP_SIZE), 0);
 	list_gpa = vdrv_alloc(&drv, 64 * 1024, 8);
+}
+
+static void create(bool oom, uint32_t stats_s)
+{
+	create_on(oom, stats_s, false);
+}
+
+static void setup_pci(void)
+{
+	create_on(false, 0, true);
 }
 
 static void setup(void)
@@ -561,6 +572,64 @@ Test(balloon, hostile_buffers)
 	cr_assert_not(vdrv_status(&drv) & VIRTIO_STATUS_NEEDS_RESET);
 }
 
+/*
+ * Sixteen descriptors over the same zeroed MiB: four million entries, all
+ * page frame 0. The page leaves the host once, entries past the pages of
+ * RAM are not read, and the device stays free for a control call.
+ */
+Test(balloon, a_page_listed_millions_of_times_costs_one_discard)
+{
+	struct vdrv_buf bufs[QSIZE];
+	uint64_t zeros = vdrv_alloc(&drv, 1 * MiB, PAGE);
+	struct job j = { .fn = do_get_pages };
+	struct balloon_counters n;
+	uint32_t id, len;
+	int head;
+
+	start(0);
+	for (unsigned int i = 0; i < QSIZE; i++)
+		bufs[i] = (struct vdrv_buf){ zeros, 1 * MiB, false };
+	for (unsigned int q = VIRTIO_BALLOON_INFLATEQ;
+	     q <= VIRTIO_BALLOON_DEFLATEQ; q++) {
+		head = vdrv_add(&drv, q, bufs, QSIZE, false);
+		cr_assert_geq(head, 0);
+		vdrv_kick(&drv, q);
+		cr_assert(vdrv_wait_used(&drv, q, &id, &len, WAIT_MS),
+			  "queue %u: the list was not used", q);
+		cr_assert_eq(id, (uint32_t)head);
+		on_loop(&j);
+		cr_assert_eq(j.ret, 0);
+	}
+	n = counters();
+	cr_assert_eq(n.inflated_pages, 1);
+	cr_assert_eq(n.deflated_pages, 1);
+	cr_assert_eq(n.discarded_bytes, PAGE);
+	cr_assert_eq(n.balloon_pages, 0);
+	cr_assert_eq(n.repeated_pfns, 2 * (MEM_SIZE / PAGE - 1));
+	cr_assert_eq(n.bad_buffers, 2);
+}
+
+Test(balloon, pages_move_in_and_out_once)
+{
+	uint32_t pfns[4];
+
+	start(0);
+	page_list(pfns, REGION, 2);
+	pfns[2] = pfns[0];
+	pfns[3] = pfns[1];
+	send_pfns(VIRTIO_BALLOON_INFLATEQ, pfns, 4, 0);
+	cr_assert_eq(counters().inflated_pages, 2);
+	cr_assert_eq(counters().balloon_pages, 2);
+	cr_assert_eq(counters().repeated_pfns, 2);
+	send_pfns(VIRTIO_BALLOON_DEFLATEQ, pfns, 4, 0);
+	cr_assert_eq(counters().deflated_pages, 2);
+	cr_assert_eq(counters().balloon_pages, 0);
+	cr_assert_eq(counters().repeated_pfns, 4);
+	/* Out again, it may go in again. */
+	send_pfns(VIRTIO_BALLOON_INFLATEQ, pfns, 1, 0);
+	cr_assert_eq(counters().inflated_pages, 3);
+}
+
 Test(balloon, a_looping_page_list_needs_reset)
 {
 	start(0);
@@ -644,4 +713,26 @@ Test(balloon_flags, errors_name_the_bad_part)
 	balloon_error("10,stats=86401", "from 0 to 86400");
 	balloon_error("10,stats=1,stats=2", "stats given twice");
 	balloon_error("deflate-on-oom", "'deflate-on-oom' is not a number");
+}
+
+TestSuite(balloon_pci, .init = setup_pci, .fini = teardown, .timeout = 30);
+
+Test(balloon_pci, inflate_and_a_new_target_over_pci)
+{
+	uint32_t pfns[16];
+	struct job j = { .fn = do_request, .a = 300 };
+	uint8_t v[4];
+
+	start(0);
+	vdrv_config_read(&drv, 0, v, 4);
+	cr_assert_eq(get_le32(v), TARGET);
+	page_list(pfns, REGION, 16);
+	send_pfns(VIRTIO_BALLOON_INFLATEQ, pfns, 16, 0);
+	cr_assert_eq(counters().inflated_pages, 16);
+	on_loop(&j);
+	cr_assert_eq(j.ret, 0, "%s", j.e.msg);
+	vdrv_config_read(&drv, 0, v, 4);
+	cr_assert_eq(get_le32(v), 300);
+	cr_assert_eq(vdrv_irq_count(&drv, -1), 1,
+		     "a configuration change on its MSI-X vector");
 }

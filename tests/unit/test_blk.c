@@ -65,15 +65,21 @@ static void make_image(void)
 	free(buf);
 }
 
-static int create_disk(bool ro, const char *serial, struct err *e)
+static int create_disk_at(const struct virtio_attach *at, bool ro,
+			  const char *serial, struct err *e)
 {
 	struct disk_config cfg = {
 		.path = image, .read_only = ro, .serial = (char *)serial,
 		.rate_limit = limit_cfg,
 	};
 
-	return virtio_blk_create(&th.host, VTEST_BASE, VTEST_GSI, &cfg, &dev,
-				 &limits, e);
+	return virtio_blk_create(&th.host, at, &cfg, &dev, &limits, e);
+}
+
+static int create_disk(bool ro, const char *serial, struct err *e)
+{
+	return create_disk_at(&VTEST_MMIO(VTEST_BASE, VTEST_GSI), ro, serial,
+			      e);
 }
 
 /* With @fake_clock, the disk's time moves only when a test moves it. */
@@ -88,6 +94,22 @@ static void setup_common(bool ro, bool fake_clock)
 	cr_assert_eq(create_disk(ro, "disk-serial-1", &e), 0, "%s", e.msg);
 	cr_assert_eq(vtest_host_start(&th), 0);
 	vdrv_init(&drv, &th, VTEST_BASE, VTEST_GSI, HEAP, MEM_SIZE - HEAP);
+}
+
+/* The same disk as a virtio-pci function with MSI-X. */
+static void setup_pci(void)
+{
+	struct virtio_attach at;
+	struct err e;
+
+	make_image();
+	cr_assert_eq(vtest_host_init(&th, MEM_SIZE, false), 0);
+	at = vtest_pci_at(&th, VTEST_PCI_SLOT);
+	cr_assert_eq(create_disk_at(&at, false, "disk-serial-1", &e), 0, "%s",
+		     e.msg);
+	cr_assert_eq(vtest_host_start(&th), 0);
+	cr_assert_eq(vdrv_init_pci(&drv, &th, VTEST_PCI_SLOT, true, HEAP,
+				   MEM_SIZE - HEAP), 0);
 }
 
 static void setup(void)
@@ -145,7 +167,7 @@ static struct blk_result wait_req(int head, uint64_t status)
 
 	r.done = vdrv_wait_used(&drv, 0, &id, &r.len, WAIT_MS);
 	cr_assert(r.done, "request %d not completed", head);
-	cr_assert_eq(id, (uint32_t)head);
+	cr_assert_eq(id, (uint32_t)head, "request %d came back as %u", head, id);
 	r.status = *(uint8_t *)vdrv_ptr(&drv, status, 1);
 	return r;
 }
@@ -489,21 +511,21 @@ Test(blk, image_errors_name_the_disk)
 	struct rate_limit_control *second_limits;
 	struct disk_config cfg = { .path = image };
 
-	cr_assert_eq(virtio_blk_create(&th.host, VTEST_BASE + 0x1000, 6, &cfg,
+	cr_assert_eq(virtio_blk_create(&th.host, &VTEST_MMIO(VTEST_BASE + 0x1000, 6), &cfg,
 				       &second, &second_limits, &e), -1);
 	cr_assert(strstr(e.msg, image) && strstr(e.msg, "in use"), "%s", e.msg);
 	cfg.path = "/nonexistent/disk.img";
-	cr_assert_eq(virtio_blk_create(&th.host, VTEST_BASE + 0x1000, 6, &cfg,
+	cr_assert_eq(virtio_blk_create(&th.host, &VTEST_MMIO(VTEST_BASE + 0x1000, 6), &cfg,
 				       &second, &second_limits, &e), -1);
 	cr_assert(strstr(e.msg, "/nonexistent/disk.img") &&
 		  strstr(e.msg, "No such file"), "%s", e.msg);
 	cfg.path = "/var/tmp";
-	cr_assert_eq(virtio_blk_create(&th.host, VTEST_BASE + 0x1000, 6, &cfg,
+	cr_assert_eq(virtio_blk_create(&th.host, &VTEST_MMIO(VTEST_BASE + 0x1000, 6), &cfg,
 				       &second, &second_limits, &e), -1);
 	cr_assert(strstr(e.msg, "/var/tmp"), "%s", e.msg);
 	cfg.path = image;
 	cfg.serial = "123456789012345678901";
-	cr_assert_eq(virtio_blk_create(&th.host, VTEST_BASE + 0x1000, 6, &cfg,
+	cr_assert_eq(virtio_blk_create(&th.host, &VTEST_MMIO(VTEST_BASE + 0x1000, 6), &cfg,
 				       &second, &second_limits, &e), -1);
 	cr_assert(strstr(e.msg, "serial"), "%s", e.msg);
 }
@@ -565,6 +587,43 @@ static long dirty_pages(int fd)
 	if (syscall(NR_CACHESTAT, fd, &range, &cs, 0) < 0)
 		return -1;
 	return (long)(cs.nr_dirty + cs.nr_writeback);
+}
+
+/*
+ * On a write-through disk (FLUSH not negotiated) a DISCARD or WRITE_ZEROES
+ * is durable once it completes: the device syncs the file first, so even
+ * a page the host left dirty in the image is written back by then.
+ */
+static void range_is_durable(uint32_t type)
+{
+	uint64_t seg = vdrv_alloc(&drv, 16, 8);
+	uint8_t *p = vdrv_ptr(&drv, seg, 16);
+	uint8_t junk[4096];
+	long dirty;
+
+	start(BLK_FEATURES & ~VIRTIO_BIT(VIRTIO_BLK_F_FLUSH));
+	memset(junk, 0x3c, sizeof(junk));
+	cr_assert_eq(pwrite(image_fd, junk, sizeof(junk), 2 * MiB),
+		     (ssize_t)sizeof(junk));
+	dirty = dirty_pages(image_fd);
+	if (dirty < 0)
+		cr_skip_test("the kernel cannot count the image's dirty pages");
+	cr_assert_gt(dirty, 0, "the host's write sits in the page cache");
+	put_le64(p, 8);
+	put_le32(p + 8, 8);
+	cr_assert_eq(req(type, 0, seg, 16, false).status, VIRTIO_BLK_S_OK);
+	cr_assert_eq(dirty_pages(image_fd), 0,
+		     "completed before the file was synced");
+}
+
+Test(blk, write_zeroes_without_flush_is_durable)
+{
+	range_is_durable(VIRTIO_BLK_T_WRITE_ZEROES);
+}
+
+Test(blk, discard_without_flush_is_durable)
+{
+	range_is_durable(VIRTIO_BLK_T_DISCARD);
 }
 
 /* The child is the VMM: its own host, event loop and device. */
@@ -637,6 +696,46 @@ Test(blk_durability, flushed_write_survives_kill_9, .init = image_only,
 	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 	memset(want, 0xd5, sizeof(want));
 	assert_image(40 * 512, want, sizeof(want));
+}
+
+TestSuite(blk_pci, .init = setup_pci, .fini = teardown, .timeout = 60);
+
+Test(blk_pci, identity_and_config_space)
+{
+	uint8_t c[VIRTIO_BLK_CFG_SIZE];
+
+	cr_assert_eq(vdrv_cfg_read(&th, VTEST_PCI_SLOT, PCI_DEVICE_ID, 2),
+		     0x1040 + VIRTIO_ID_BLOCK);
+	cr_assert_eq(vdrv_cfg_read(&th, VTEST_PCI_SLOT, PCI_REVISION_ID, 4) >> 8,
+		     0x018000, "mass storage");
+	cr_assert_eq(vdrv_device_features(&drv) & BLK_FEATURES, BLK_FEATURES);
+	vdrv_config_read(&drv, 0, c, sizeof(c));
+	cr_assert_eq(get_le64(c + VIRTIO_BLK_CFG_CAPACITY), DISK_SIZE / 512);
+}
+
+Test(blk_pci, write_read_flush_and_id_with_msix)
+{
+	uint64_t buf = vdrv_alloc(&drv, 4096, 4096);
+	uint64_t back = vdrv_alloc(&drv, 4096, 4096);
+	uint64_t id = vdrv_alloc(&drv, VIRTIO_BLK_ID_BYTES, 8);
+	struct blk_result r;
+
+	start(BLK_FEATURES);
+	memset(vdrv_ptr(&drv, buf, 4096), 0x5c, 4096);
+	cr_assert_eq(req(VIRTIO_BLK_T_OUT, 24, buf, 4096, false).status,
+		     VIRTIO_BLK_S_OK);
+	assert_image(24 * 512, vdrv_ptr(&drv, buf, 4096), 4096);
+	r = req(VIRTIO_BLK_T_IN, 24, back, 4096, true);
+	cr_assert_eq(r.status, VIRTIO_BLK_S_OK);
+	cr_assert_eq(memcmp(vdrv_ptr(&drv, back, 4096),
+			    vdrv_ptr(&drv, buf, 4096), 4096), 0);
+	cr_assert_eq(req(VIRTIO_BLK_T_FLUSH, 0, 0, 0, false).status,
+		     VIRTIO_BLK_S_OK);
+	r = req(VIRTIO_BLK_T_GET_ID, 0, id, VIRTIO_BLK_ID_BYTES, true);
+	cr_assert_eq(memcmp(vdrv_ptr(&drv, id, 13), "disk-serial-1", 13), 0);
+	/* Completions arrive on the queue's MSI-X vector, not on INTx. */
+	cr_assert_geq(vdrv_irq_count(&drv, 0), 1);
+	cr_assert_eq(vtest_irq_count(&th, VTEST_GSI), 0);
 }
 
 /* --- What GetMetrics reports ----------------------------------------- */

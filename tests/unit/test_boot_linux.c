@@ -83,7 +83,7 @@ static void check_e820(struct fixture *f, const uint8_t *table, unsigned int n,
 		       size_t entry_size)
 {
 	struct e820_entry map[E820_MAP_MAX];
-	unsigned int want = e820_build(&f->g.mem, map);
+	unsigned int want = e820_build(&f->g.mem, NULL, map);
 
 	cr_assert_eq(n, want);
 	for (unsigned int i = 0; i < n; i++) {

@@ -38,18 +38,25 @@ static struct vdrv drv;
 static char path[64];
 static int client = -1;
 
-static void create(enum chardev_kind kind)
+static void create_on(enum chardev_kind kind, bool pci)
 {
 	struct chardev_config cfg = { .kind = kind, .path = path };
+	struct virtio_attach at;
 	struct err e;
 
 	snprintf(path, sizeof(path), "/tmp/vmm-console-%d", getpid());
 	unlink(path);
 	cr_assert_eq(vtest_host_init(&th, MEM_SIZE, false), 0);
-	cr_assert_eq(virtio_console_create(&th.host, VTEST_BASE, VTEST_GSI,
-					   &cfg, &dev, &e), 0, "%s", e.msg);
+	at = vtest_at(&th, pci);
+	cr_assert_eq(virtio_console_create(&th.host, &at, &cfg, &dev, &e), 0,
+		     "%s", e.msg);
 	cr_assert_eq(vtest_host_start(&th), 0);
-	vdrv_init(&drv, &th, VTEST_BASE, VTEST_GSI, HEAP, MEM_SIZE - HEAP);
+	cr_assert_eq(vdrv_init_at(&drv, &th, pci, HEAP, MEM_SIZE - HEAP), 0);
+}
+
+static void create(enum chardev_kind kind)
+{
+	create_on(kind, false);
 }
 
 static void attach(void)
@@ -71,6 +78,11 @@ static void setup_socket(void)
 static void setup_file(void)
 {
 	create(CHARDEV_FILE);
+}
+
+static void setup_pci(void)
+{
+	create_on(CHARDEV_SOCKET, true);
 }
 
 static void teardown(void)
@@ -282,4 +294,23 @@ Test(console_file, output_appended_to_file)
 	}
 	close(fd);
 	cr_assert_str_eq(buf, "to the file\n");
+}
+
+TestSuite(console_pci, .init = setup_pci, .fini = teardown, .timeout = 30);
+
+Test(console_pci, output_and_input_over_pci)
+{
+	uint64_t rx;
+	uint32_t id, len;
+
+	attach();
+	cr_assert_eq(vdrv_start(&drv, FEATURES, 2, 64), 0);
+	guest_write("over virtio-pci\n");
+	expect_output("over virtio-pci\n");
+	rx = post_rx(64);
+	cr_assert_eq(write(client, "typed", 5), 5);
+	cr_assert(vdrv_wait_used(&drv, RXQ, &id, &len, WAIT_MS));
+	cr_assert_eq(len, 5);
+	cr_assert_eq(memcmp(vdrv_ptr(&drv, rx, 5), "typed", 5), 0);
+	cr_assert_geq(vdrv_irq_count(&drv, RXQ), 1, "on the queue's vector");
 }

@@ -154,7 +154,8 @@ Test(cli, parses_boot_flags)
 
 	cr_assert_eq(parse(&cfg, &e, "--kernel", "k", "--initrd", "i",
 			   "--cmdline", "a b", "--memory", "256", "--cpus", "4",
-			   "--serial", "COM2=file:/tmp/x", NULL), CLI_RUN, "%s", e.msg);
+			   "--serial", "COM2=file:/tmp/x", "--mmio-cmdline", NULL),
+		     CLI_RUN, "%s", e.msg);
 	cr_assert_str_eq(cfg.kernel, "k");
 	cr_assert_str_eq(cfg.initrd, "i");
 	cr_assert_str_eq(cfg.cmdline, "a b");
@@ -163,6 +164,7 @@ Test(cli, parses_boot_flags)
 	cr_assert_eq(cfg.serial[1].kind, CHARDEV_FILE);
 	cr_assert_str_eq(cfg.serial[1].path, "/tmp/x");
 	cr_assert_eq(cfg.serial[0].kind, CHARDEV_STDIO);
+	cr_assert(cfg.mmio_cmdline);
 	vm_config_free(&cfg);
 }
 
@@ -263,6 +265,28 @@ Test(kvm, open_failures_name_the_device_and_the_reason)
 	cr_assert_eq(kvm_open(&kvm, "/dev/null", &e), -1);
 	cr_assert(strstr(e.msg, "/dev/null: KVM API version -1, this VMM needs 12"),
 		  "%s", e.msg);
+}
+
+static bool cpuinfo_says(const char *text)
+{
+	FILE *f = fmemopen((void *)text, strlen(text), "r");
+	bool hw;
+
+	cr_assert_not_null(f);
+	hw = x86_cpuinfo_has_hw_virt(f);
+	fclose(f);
+	return hw;
+}
+
+/* Hardware virtualization shows as a vmx or svm word in the CPU flags. */
+Test(host, cpu_flags_tell_hardware_virtualization)
+{
+	cr_expect(cpuinfo_says("processor\t: 0\nflags\t\t: fpu vme vmx sse\n"));
+	cr_expect(cpuinfo_says("processor\t: 0\nflags\t\t: fpu svm\nbugs\t\t: x\n"));
+	cr_expect_not(cpuinfo_says("processor\t: 0\nflags\t\t: fpu vme sse2 hypervisor\n"
+				   "vmx flags\t: vnmi\n"));
+	cr_expect_not(cpuinfo_says("flags\t\t: svmx vmxe\n"), "whole words only");
+	cr_expect_not(cpuinfo_says(""));
 }
 
 Test(cli, disk_and_net_limits)

@@ -61,7 +61,7 @@ Test(e820, guest_64m)
 	unsigned int n;
 
 	fake_mem(&mem, 64 * MiB, 0);
-	n = e820_build(&mem, map);
+	n = e820_build(&mem, NULL, map);
 	cr_assert_eq(n, 3);
 	check_entry(&map[0], 0, LAYOUT_LOW_RAM_END, E820_RAM);
 	check_entry(&map[1], LAYOUT_EBDA, LAYOUT_HIGH_RAM, E820_RESERVED);
@@ -69,17 +69,17 @@ Test(e820, guest_64m)
 	check_map(map, n, 64 * MiB);
 }
 
-Test(e820, guest_3g_fills_up_to_the_hole)
+Test(e820, guest_fills_up_to_the_hole)
 {
 	struct e820_entry map[E820_MAP_MAX];
 	struct guest_mem mem;
 	unsigned int n;
 
-	fake_mem(&mem, 3 * GiB, 0);
-	n = e820_build(&mem, map);
+	fake_mem(&mem, LAYOUT_MMIO_HOLE, 0);
+	n = e820_build(&mem, NULL, map);
 	cr_assert_eq(n, 3);
 	check_entry(&map[2], LAYOUT_HIGH_RAM, LAYOUT_MMIO_HOLE, E820_RAM);
-	check_map(map, n, 3 * GiB);
+	check_map(map, n, LAYOUT_MMIO_HOLE);
 }
 
 Test(e820, guest_5g_has_ram_above_4g)
@@ -89,12 +89,13 @@ Test(e820, guest_5g_has_ram_above_4g)
 	unsigned int n;
 
 	fake_mem(&mem, LAYOUT_MMIO_HOLE, 5 * GiB - LAYOUT_MMIO_HOLE);
-	n = e820_build(&mem, map);
+	n = e820_build(&mem, NULL, map);
 	cr_assert_eq(n, 4);
 	check_entry(&map[0], 0, LAYOUT_LOW_RAM_END, E820_RAM);
 	check_entry(&map[1], LAYOUT_EBDA, LAYOUT_HIGH_RAM, E820_RESERVED);
 	check_entry(&map[2], LAYOUT_HIGH_RAM, LAYOUT_MMIO_HOLE, E820_RAM);
-	check_entry(&map[3], 4 * GiB, 6 * GiB, E820_RAM);
+	check_entry(&map[3], 4 * GiB, 4 * GiB + 5 * GiB - LAYOUT_MMIO_HOLE,
+		    E820_RAM);
 	check_map(map, n, 5 * GiB);
 	/* Nothing in the MMIO hole is RAM. */
 	for (unsigned int i = 0; i < n; i++)

@@ -115,8 +115,9 @@ static void open_packet_socket(const char *name)
 	cr_assert_eq(bind(pkt_fd, (struct sockaddr *)&sll, sizeof(sll)), 0);
 }
 
-static int create_net(const char *name, int fd, const uint8_t *mac,
-		      struct device **out, struct err *e)
+static int create_net_at(const struct virtio_attach *at, const char *name,
+			 int fd, const uint8_t *mac, struct device **out,
+			 struct err *e)
 {
 	struct net_config cfg = { .tap_name = (char *)name, .tap_fd = fd };
 
@@ -124,12 +125,23 @@ static int create_net(const char *name, int fd, const uint8_t *mac,
 		cfg.has_mac = true;
 		memcpy(cfg.mac, mac, 6);
 	}
-	return virtio_net_create(&th.host, VTEST_BASE, VTEST_GSI, &cfg, out, &limits, e);
+	return virtio_net_create(&th.host, at, &cfg, out, &limits, e);
 }
 
-/* With @fake_clock, the device's time moves only when a test moves it. */
-static void setup_common(bool fake_clock)
+static int create_net(const char *name, int fd, const uint8_t *mac,
+		      struct device **out, struct err *e)
 {
+	return create_net_at(&VTEST_MMIO(VTEST_BASE, VTEST_GSI), name, fd, mac,
+			     out, e);
+}
+
+/*
+ * On virtio-mmio or, with @pci, virtio-pci; with @fake_clock, the
+ * device's time moves only when a test moves it.
+ */
+static void setup_on(bool pci, bool fake_clock)
+{
+	struct virtio_attach at;
 	struct err e;
 
 	enter_netns();
@@ -137,20 +149,27 @@ static void setup_common(bool fake_clock)
 	if (fake_clock)
 		vtest_clock_fake(&th, 1000000000ULL);
 	tap_fd = tap_create(TAP_NAME, IFF_TAP | IFF_NO_PI | IFF_VNET_HDR);
-	cr_assert_eq(create_net(NULL, tap_fd, guest_mac, &dev, &e), 0, "%s", e.msg);
+	at = vtest_at(&th, pci);
+	cr_assert_eq(create_net_at(&at, NULL, tap_fd, guest_mac, &dev, &e), 0,
+		     "%s", e.msg);
 	open_packet_socket(TAP_NAME);
 	cr_assert_eq(vtest_host_start(&th), 0);
-	vdrv_init(&drv, &th, VTEST_BASE, VTEST_GSI, HEAP, MEM_SIZE - HEAP);
+	cr_assert_eq(vdrv_init_at(&drv, &th, pci, HEAP, MEM_SIZE - HEAP), 0);
 }
 
 static void setup(void)
 {
-	setup_common(false);
+	setup_on(false, false);
+}
+
+static void setup_pci(void)
+{
+	setup_on(true, false);
 }
 
 static void setup_fake_clock(void)
 {
-	setup_common(true);
+	setup_on(false, true);
 }
 
 static void teardown(void)
@@ -468,6 +487,21 @@ Test(net, reset_drops_pending_frame_and_restarts)
 		     "the frame held across the reset was dropped");
 }
 
+/*
+ * Destroying the device resets it, which asks the loop to re-sync the
+ * TAP: nothing of that may stay queued on the loop once the device is
+ * gone (the control API's TeardownVM keeps the loop running after).
+ */
+Test(net, destroy_leaves_nothing_queued_on_the_loop)
+{
+	cr_assert_eq(vdrv_start(&drv, BASIC_FEATURES, 2, QSIZE), 0);
+	vtest_host_stop(&th);
+	dev->ops->destroy(dev);
+	dev = NULL;
+	cr_assert_null(th.loop.calls, "a call for the destroyed device");
+	cr_assert_geq(event_loop_poll(&th.loop, 0), 0);
+}
+
 /* ---- counters and rate limits ---- */
 
 static uint64_t counter(const char *name)
@@ -632,7 +666,7 @@ Test(net_backend, tap_by_name_and_random_mac)
 	{
 		struct net_config cfg = { .tap_name = "vtap1", .tap_fd = -1 };
 
-		cr_assert_eq(virtio_net_create(&th.host, VTEST_BASE + 0x1000, 6,
+		cr_assert_eq(virtio_net_create(&th.host, &VTEST_MMIO(VTEST_BASE + 0x1000, 6),
 					       &cfg, &other, &other_limits, &e),
 			     0, "%s", e.msg);
 		bus_read(&th.mmio, VTEST_BASE + 0x1000 + VIRTIO_MMIO_CONFIG, mac2, 6);
@@ -680,4 +714,31 @@ Test(net_backend, tap_without_permission)
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
 	cr_assert(WIFEXITED(st));
 	cr_assert_eq(WEXITSTATUS(st), 0, "child status %d", WEXITSTATUS(st));
+}
+
+TestSuite(net_pci, .init = setup_pci, .fini = teardown, .timeout = 60);
+
+Test(net_pci, frames_both_ways_over_pci)
+{
+	uint8_t frame[300], got[2048], c[VIRTIO_NET_CFG_SIZE];
+	uint64_t hdr = vdrv_alloc(&drv, HDR, 8), data = vdrv_alloc(&drv, 300, 8);
+	struct vdrv_buf bufs[] = { { hdr, HDR, false }, { data, 300, false } };
+	uint64_t rx;
+	uint32_t id, len;
+
+	vdrv_config_read(&drv, 0, c, sizeof(c));
+	cr_assert_eq(memcmp(c + VIRTIO_NET_CFG_MAC, guest_mac, 6), 0);
+	cr_assert_eq(vdrv_start(&drv, BASIC_FEATURES, 2, QSIZE), 0);
+	make_frame(frame, sizeof(frame), 3);
+	memcpy(vdrv_ptr(&drv, data, 300), frame, 300);
+	guest_send(bufs, 2);
+	cr_assert_eq(host_recv(got, sizeof(got), WAIT_MS), 300);
+	cr_assert_eq(memcmp(got, frame, 300), 0);
+	rx = post_rx(HDR + 1514);
+	vdrv_kick(&drv, RXQ);
+	host_send(frame, sizeof(frame));
+	cr_assert(vdrv_wait_used(&drv, RXQ, &id, &len, WAIT_MS));
+	cr_assert_eq(len, HDR + sizeof(frame));
+	cr_assert_eq(memcmp(vdrv_ptr(&drv, rx + HDR, 300), frame, 300), 0);
+	cr_assert_geq(vdrv_irq_count(&drv, RXQ), 1);
 }

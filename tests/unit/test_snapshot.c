@@ -469,7 +469,7 @@ static void blk_setup(struct blk_pair *p)
 	cr_assert_eq(ftruncate(fd, 1 * MiB), 0);
 	close(fd);
 	cr_assert_eq(vtest_host_init(&p->th, MEM_SIZE, false), 0);
-	cr_assert_eq(virtio_blk_create(&p->th.host, VTEST_BASE, VTEST_GSI, &cfg,
+	cr_assert_eq(virtio_blk_create(&p->th.host, &VTEST_MMIO(VTEST_BASE, VTEST_GSI), &cfg,
 				       &p->a, &limits, &e), 0, "%s", e.msg);
 	cr_assert_eq(vtest_host_start(&p->th), 0);
 	vdrv_init(&p->drv, &p->th, VTEST_BASE, VTEST_GSI, HEAP, MEM_SIZE - HEAP);
@@ -493,7 +493,7 @@ static void blk_second(struct blk_pair *p, struct saved *s)
 	save_device(p->a, s);
 	p->a->ops->destroy(p->a);
 	p->a = NULL;
-	cr_assert_eq(virtio_blk_create(&p->th.host, B_BASE, B_GSI, &cfg, &p->b,
+	cr_assert_eq(virtio_blk_create(&p->th.host, &VTEST_MMIO(B_BASE, B_GSI), &cfg, &p->b,
 				       &limits, &e), 0, "%s", e.msg);
 }
 

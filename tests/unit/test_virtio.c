@@ -11,72 +11,12 @@
 
 #include "devices/virtio/mmio.h"
 #include "devices/virtio/virtio.h"
+#include "echo_device.h"
 #include "virtio_driver.h"
 
-#define ECHO_ID 0x7f
-#define ECHO_F_TEST 3
-#define ECHO_QSIZE 16
 #define MEM_SIZE (16 * MiB)
 #define HEAP (1 * MiB)
 #define WAIT_MS 2000
-
-struct echo {
-	struct virtio_device vdev;
-	uint8_t config[8];
-	int activations;
-	int resets;
-	int config_writes;
-	bool reset_later; /* the next reset completes when the test says */
-};
-
-static void echo_queue_notify(struct virtio_device *vdev, struct virtq *vq)
-{
-	struct virtq_chain c;
-	bool pushed = false;
-
-	while (virtio_pop(vdev, vq, &c) > 0) {
-		uint8_t buf[4096];
-		size_t n = iov_to_buf(c.iov, c.nr_out, 0, buf,
-				      MIN(sizeof(buf), c.in_len));
-
-		iov_from_buf(c.iov + c.nr_out, c.nr_in, 0, buf, n);
-		virtq_push(vq, c.head, (uint32_t)n);
-		pushed = true;
-	}
-	if (pushed)
-		virtio_notify_used(vdev, vq);
-}
-
-static int echo_activate(struct virtio_device *vdev)
-{
-	((struct echo *)vdev)->activations++;
-	return 0;
-}
-
-static void echo_reset(struct virtio_device *vdev)
-{
-	struct echo *echo = (struct echo *)vdev;
-
-	echo->resets++;
-	if (echo->reset_later)
-		virtio_reset_defer(vdev);
-}
-
-static void echo_config_write(struct virtio_device *vdev, uint32_t off,
-			      const void *data, uint32_t len)
-{
-	struct echo *echo = (struct echo *)vdev;
-
-	memcpy(echo->config + off, data, len);
-	echo->config_writes++;
-}
-
-static const struct virtio_device_ops echo_ops = {
-	.config_write = echo_config_write,
-	.activate = echo_activate,
-	.queue_notify = echo_queue_notify,
-	.reset = echo_reset,
-};
 
 static struct vtest_host th;
 static struct echo echo;
@@ -88,18 +28,7 @@ static void create(bool kvm_ioeventfd)
 	struct err e;
 
 	cr_assert_eq(vtest_host_init(&th, MEM_SIZE, kvm_ioeventfd), 0);
-	memset(&echo, 0, sizeof(echo));
-	echo.vdev = (struct virtio_device){
-		.name = "echo",
-		.device_id = ECHO_ID,
-		.features = VIRTIO_BIT(ECHO_F_TEST),
-		.nr_queues = 2,
-		.queue_max = { ECHO_QSIZE, ECHO_QSIZE },
-		.config = echo.config,
-		.config_len = sizeof(echo.config),
-		.ops = &echo_ops,
-	};
-	memcpy(echo.config, "\x11\x22\x33\x44\x55\x66\x77\x88", 8);
+	echo_init(&echo);
 	cr_assert_eq(virtio_mmio_create(&th.host, VTEST_BASE, VTEST_GSI,
 					&echo.vdev, &dev, &e), 0, "%s", e.msg);
 	cr_assert_eq(vtest_host_start(&th), 0);
@@ -134,20 +63,10 @@ static void start(uint64_t features)
 static uint32_t echo_roundtrip(const char *msg, size_t len, bool indirect,
 			       char *reply)
 {
-	uint64_t out = vdrv_alloc(&drv, len, 8), in = vdrv_alloc(&drv, 64, 8);
-	struct vdrv_buf bufs[] = { { out, (uint32_t)len, false },
-				   { in, 64, true } };
-	uint32_t id, got;
-	int head;
+	int got = echo_send(&drv, 0, msg, len, indirect, reply, WAIT_MS);
 
-	memcpy(vdrv_ptr(&drv, out, len), msg, len);
-	head = vdrv_add(&drv, 0, bufs, 2, indirect);
-	cr_assert_geq(head, 0);
-	vdrv_kick(&drv, 0);
-	cr_assert(vdrv_wait_used(&drv, 0, &id, &got, WAIT_MS), "no reply");
-	cr_assert_eq(id, (uint32_t)head);
-	memcpy(reply, vdrv_ptr(&drv, in, 64), 64);
-	return got;
+	cr_assert_geq(got, 0, "no reply");
+	return (uint32_t)got;
 }
 
 /* The device flagged the ring as broken and returned nothing. */

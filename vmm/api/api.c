@@ -137,6 +137,7 @@ int api_create_vm(struct api *api, struct vm_config *cfg, char *log_id,
 	api->cfg = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
 	if (machine_build(&api->vm, &api->cfg, api->loop, api->metrics,
+			  api->seccomp,
 			  api_on_vm_exit, api, why, e) < 0) {
 		vm_config_free(&api->cfg);
 		free(log_id);
@@ -152,7 +153,7 @@ int api_restore_vm(struct api *api, struct snapshot *snap, char *log_id,
 	api->cfg = snap->cfg;
 	vm_config_init(&snap->cfg);
 	if (machine_restore(&api->vm, snap, &api->cfg, api->loop, api->metrics,
-			    api_on_vm_exit, api, why, e) < 0) {
+			    api->seccomp, api_on_vm_exit, api, why, e) < 0) {
 		vm_config_free(&api->cfg);
 		free(log_id);
 		return -1;
@@ -229,7 +230,8 @@ static void api_on_client_gone(void *opaque, struct api_client *client)
 }
 
 int api_open(struct api *api, struct event_loop *loop, const char *path,
-	     struct metrics *metrics, struct err *e)
+	     struct metrics *metrics, const struct seccomp_filters *seccomp,
+	     struct err *e)
 {
 	static const struct api_server_ops ops = {
 		.request = api_on_request,
@@ -238,6 +240,7 @@ int api_open(struct api *api, struct event_loop *loop, const char *path,
 
 	memset(api, 0, sizeof(*api));
 	api->loop = loop;
+	api->seccomp = seccomp;
 	api->metrics = metrics;
 	api->vm.fd = -1;
 	api_metrics_init(api);

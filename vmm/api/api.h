@@ -54,6 +54,9 @@ struct api {
 	struct api_call *waiters; /* WaitVM calls, answered when the VM stops */
 	unsigned int device_calls; /* calls a device is answering */
 
+	/* The filters the VMs' vCPU threads confine themselves with. */
+	const struct seccomp_filters *seccomp;
+
 	int exit_fd; /* written by vCPU threads when the VM must stop */
 	struct event_source exit_src;
 
@@ -65,10 +68,12 @@ struct api {
 
 /*
  * Opens the control socket at @path on @loop; no VM exists yet. The
- * API's counters, and those of the VMs it creates, go to @metrics.
+ * API's counters, and those of the VMs it creates, go to @metrics; those
+ * VMs confine their vCPU threads with @seccomp (NULL: none).
  */
 int api_open(struct api *api, struct event_loop *loop, const char *path,
-	     struct metrics *metrics, struct err *e);
+	     struct metrics *metrics, const struct seccomp_filters *seccomp,
+	     struct err *e);
 
 /*
  * Builds and starts the VM the command line or a --config file described;
@@ -104,7 +109,10 @@ void api_metrics_init(struct api *api);
 /* Ends the calls of @client that the API keeps (client_gone). */
 void api_forget_client(struct api *api, struct api_client *client);
 
-/* Lifecycle steps the methods share (api.c). */
+/*
+ * Lifecycle steps the methods share (api.c). api_create_vm() builds the
+ * VM @cfg describes, paused; @cfg moves into the API (it is left empty).
+ */
 int api_create_vm(struct api *api, struct vm_config *cfg, char *log_id,
 		  enum machine_error *why, struct err *e);
 /* The same from a snapshot (RestoreVM, --restore): paused. */

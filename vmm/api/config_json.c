@@ -12,30 +12,20 @@
 
 #define MMIO_GAP_MIB ((LAYOUT_MMIO_HOLE_END - LAYOUT_MMIO_HOLE) / MiB)
 
+/* enum virtio_transport_kind, by name. */
+static const char *const transport_names[] = { "MMIO", "PCI" };
+
 static const char *const disk_types[] = {
 	"SCSI_DISK_TYPE_VHD1", "SCSI_DISK_TYPE_VHDX", "SCSI_DISK_TYPE_PHYSICAL",
 };
 enum { DISK_TYPE_PHYSICAL = 2 };
 
 /*
- * A disk of scsi_disks reports the virtio-blk serial "scsi-C-L" for its
- * controller C and LUN L, so the guest agent finds the disk a bridge
- * MappedVirtualDisk names (docs/guest-agent.md). Four controllers of 64
- * LUNs, as hcsshim's utility VMs have.
+ * A disk of scsi_disks without a serial reports the virtio-blk serial
+ * "scsi-C-L" for its controller C and LUN L, so the guest agent finds the
+ * disk a bridge MappedVirtualDisk names (docs/guest-agent.md).
  */
-#define SCSI_CONTROLLERS 4
-#define SCSI_LUNS 64
 #define SCSI_SERIAL_FMT "scsi-%u-%u"
-
-static bool scsi_serial_parse(const char *serial, unsigned int *controller,
-			      unsigned int *lun)
-{
-	int end = 0;
-
-	return serial && sscanf(serial, SCSI_SERIAL_FMT "%n", controller, lun,
-				&end) == 2 && !serial[end] &&
-	       *controller < SCSI_CONTROLLERS && *lun < SCSI_LUNS;
-}
 
 /* Options carried in extra_data until they are applied. */
 struct extra {
@@ -155,16 +145,15 @@ static int device_error(struct rpc_error *re, const char *where)
 	return err_prefix(&re->e, "%s", where);
 }
 
-static int parse_disk(struct json_object *d, const char *p, unsigned int index,
-		      struct vm_config *cfg, struct extra *x,
-		      struct rpc_error *re)
+int config_disk_from_json(struct json_object *d, const char *p,
+			  uint32_t lun_default, char **extra_serial,
+			  struct disk_config *out, struct rpc_error *re)
 {
 	static const char *const fields[] = {
 		"controller", "lun", "host_path", "type", "read_only", "serial",
 		"rate_limit", NULL,
 	};
-	struct disk_config *disk = &cfg->disks[cfg->nr_disks];
-	uint32_t controller = 0, lun = index;
+	uint32_t controller = 0, lun = lun_default;
 	char *path = NULL, *serial = NULL;
 	struct rate_limit_config limit = { 0 };
 	struct json_object *rl;
@@ -195,21 +184,22 @@ static int parse_disk(struct json_object *d, const char *p, unsigned int index,
 			 p, disk_types[type]);
 		goto fail;
 	}
-	if (controller >= SCSI_CONTROLLERS || lun >= SCSI_LUNS) {
+	if (controller >= CONFIG_SCSI_CONTROLLERS || lun >= CONFIG_SCSI_LUNS) {
 		rpc_fail(re, RPC_INVALID_PARAMS,
 			 "%s: controller %u, lun %u: controllers are 0 to %d and luns 0 to %d",
-			 p, controller, lun, SCSI_CONTROLLERS - 1, SCSI_LUNS - 1);
+			 p, controller, lun, CONFIG_SCSI_CONTROLLERS - 1,
+			 CONFIG_SCSI_LUNS - 1);
 		goto fail;
 	}
-	if (serial && x->disk_serial[index]) {
+	if (serial && extra_serial && *extra_serial) {
 		rpc_fail(re, RPC_INVALID_PARAMS,
 			 "%s.serial: given twice (extra_data.disk_%u_serial too)",
-			 p, index);
+			 p, lun_default);
 		goto fail;
 	}
-	if (!serial) {
-		serial = x->disk_serial[index];
-		x->disk_serial[index] = NULL;
+	if (!serial && extra_serial) {
+		serial = *extra_serial;
+		*extra_serial = NULL;
 	}
 	/* Without one, the serial names the disk's SCSI address. */
 	if (!serial && asprintf(&serial, SCSI_SERIAL_FMT, controller, lun) < 0) {
@@ -222,8 +212,11 @@ static int parse_disk(struct json_object *d, const char *p, unsigned int index,
 		err_prefix(&re->e, "%s.serial", p);
 		goto fail;
 	}
-	*disk = (struct disk_config){ path, ro, serial, limit };
-	cfg->nr_disks++;
+	*out = (struct disk_config){
+		.path = path, .read_only = ro, .serial = serial,
+		.controller = (uint8_t)controller, .lun = (uint8_t)lun,
+		.rate_limit = limit,
+	};
 	return 0;
 invalid:
 	invalid(re);
@@ -231,6 +224,17 @@ fail:
 	free(path);
 	free(serial);
 	return -1;
+}
+
+static int parse_disk(struct json_object *d, const char *p, unsigned int index,
+		      struct vm_config *cfg, struct extra *x,
+		      struct rpc_error *re)
+{
+	if (config_disk_from_json(d, p, index, &x->disk_serial[index],
+				  &cfg->disks[cfg->nr_disks], re) < 0)
+		return -1;
+	cfg->nr_disks++;
+	return 0;
 }
 
 /* "12-34-56-78-9A-BC" as NICConfig.mac_address has it, or with colons. */
@@ -243,8 +247,8 @@ static int mac_to_colons(const char *mac, char *out, size_t len)
 	return 0;
 }
 
-static int parse_nic(struct json_object *n, const char *p,
-		     struct vm_config *cfg, struct rpc_error *re)
+int config_nic_from_json(struct json_object *n, const char *p,
+			 struct net_config *out, struct rpc_error *re)
 {
 	static const char *const fields[] = {
 		"nic_id", "port_id", "mac_address", "switch_id", "nic_name",
@@ -292,13 +296,22 @@ static int parse_nic(struct json_object *n, const char *p,
 			 p, mac);
 		goto out;
 	}
+	if (id && strlen(id) > CONFIG_NIC_ID_MAX) {
+		rpc_fail(re, RPC_INVALID_PARAMS,
+			 "%s.nic_id: longer than %d bytes", p, CONFIG_NIC_ID_MAX);
+		goto out;
+	}
 	snprintf(arg, sizeof(arg), "tap=%.32s%s%s", port,
 		 mac && *mac ? ",mac=" : "", mac && *mac ? colons : "");
-	if (config_add_net(cfg, arg, &re->e) < 0) {
+	if (config_parse_net(arg, out, &re->e) < 0) {
 		device_error(re, p);
 		goto out;
 	}
-	cfg->nets[cfg->nr_nets - 1].rate_limit = limit;
+	if (id && *id) {
+		out->id = id;
+		id = NULL;
+	}
+	out->rate_limit = limit;
 	ret = 0;
 out:
 	free(id);
@@ -309,16 +322,38 @@ out:
 	return ret;
 }
 
-/* The guest finds a disk by its serial: two disks may not share one. */
-static int check_serials_unique(const struct vm_config *cfg, const char *p,
-				struct rpc_error *re)
+static int parse_nic(struct json_object *n, const char *p,
+		     struct vm_config *cfg, struct rpc_error *re)
 {
-	for (unsigned int i = 0; i < cfg->nr_disks; i++)
-		for (unsigned int j = 0; j < i; j++)
-			if (!strcmp(cfg->disks[i].serial, cfg->disks[j].serial))
+	if (config_nic_from_json(n, p, &cfg->nets[cfg->nr_nets], re) < 0)
+		return -1;
+	cfg->nr_nets++;
+	return 0;
+}
+
+/*
+ * The guest finds a disk by its serial and ModifyResource by its SCSI
+ * address: two disks may share neither.
+ */
+static int check_disks_unique(const struct vm_config *cfg, const char *p,
+			      struct rpc_error *re)
+{
+	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
+		const struct disk_config *a = &cfg->disks[i];
+
+		for (unsigned int j = 0; j < i; j++) {
+			const struct disk_config *b = &cfg->disks[j];
+
+			if (!strcmp(a->serial, b->serial))
 				return rpc_fail(re, RPC_INVALID_PARAMS,
 						"%s.scsi_disks[%u] and [%u]: both have serial %s (the same controller and lun, or extra_data disk_N_serial)",
-						p, j, i, cfg->disks[i].serial);
+						p, j, i, a->serial);
+			if (a->controller == b->controller && a->lun == b->lun)
+				return rpc_fail(re, RPC_INVALID_PARAMS,
+						"%s.scsi_disks[%u] and [%u]: both are controller %u, lun %u",
+						p, j, i, a->controller, a->lun);
+		}
+	}
 	return 0;
 }
 
@@ -327,10 +362,11 @@ static int parse_devices(struct json_object *cfgmsg, struct vm_config *cfg,
 {
 	static const char *const fields[] = {
 		"scsi_disks", "vpmem_disks", "nic_config", "windows_device",
-		DEVICES_JSON_FIELDS, NULL,
+		"transport", DEVICES_JSON_FIELDS, NULL,
 	};
 	struct json_object *m, *disks, *nics, *other;
 	char p[JSON_PATH_MAX], item[JSON_PATH_MAX];
+	int transport = cfg->transport;
 	size_t n;
 
 	if (get_message(cfgmsg, "config", "devices_config", fields, &m, p,
@@ -338,6 +374,10 @@ static int parse_devices(struct json_object *cfgmsg, struct vm_config *cfg,
 		return -1;
 	if (!m)
 		return 0;
+	if (json_get_enum(m, p, "transport", transport_names,
+			  ARRAY_SIZE(transport_names), &transport, &re->e) < 0)
+		return invalid(re);
+	cfg->transport = (enum virtio_transport_kind)transport;
 	if (json_get_array(m, p, "scsi_disks", &disks, &re->e) < 0 ||
 	    json_get_array(m, p, "nic_config", &nics, &re->e) < 0)
 		return invalid(re);
@@ -364,7 +404,7 @@ static int parse_devices(struct json_object *cfgmsg, struct vm_config *cfg,
 			       (unsigned int)i, cfg, x, re) < 0)
 			return -1;
 	}
-	if (check_serials_unique(cfg, p, re) < 0)
+	if (check_disks_unique(cfg, p, re) < 0)
 		return -1;
 	n = nics ? json_object_array_length(nics) : 0;
 	if (n > CONFIG_MAX_NETS)
@@ -451,7 +491,8 @@ static int parse_boot(struct json_object *cfgmsg, struct vm_config *cfg,
 		      struct rpc_error *re)
 {
 	static const char *const fields[] = {
-		"kernel_path", "initrd_path", "kernel_cmdline", NULL,
+		"kernel_path", "initrd_path", "kernel_cmdline", "mmio_cmdline",
+		NULL,
 	};
 	static const char *const uefi_fields[] = {
 		"firmware_path", "device_path", "optional_data", NULL,
@@ -475,7 +516,8 @@ static int parse_boot(struct json_object *cfgmsg, struct vm_config *cfg,
 				"config.direct_boot: missing (the kernel to boot)");
 	if (json_get_str(m, p, "kernel_path", &cfg->kernel, &re->e) < 0 ||
 	    json_get_str(m, p, "initrd_path", &cfg->initrd, &re->e) < 0 ||
-	    json_get_str(m, p, "kernel_cmdline", &cfg->cmdline, &re->e) < 0)
+	    json_get_str(m, p, "kernel_cmdline", &cfg->cmdline, &re->e) < 0 ||
+	    json_get_bool(m, p, "mmio_cmdline", &cfg->mmio_cmdline, &re->e) < 0)
 		return invalid(re);
 	/* An empty path is as good as none. */
 	if (cfg->kernel && !*cfg->kernel) {
@@ -575,6 +617,11 @@ static int apply_extra(const char *key, const char *val, struct vm_config *cfg,
 			return err_prefix(&re->e, "config.extra_data.balloon");
 		return 0;
 	}
+	if (!strcmp(key, "transport")) {
+		if (config_parse_transport(val, &cfg->transport, &re->e) < 0)
+			return err_prefix(&re->e, "config.extra_data.transport");
+		return 0;
+	}
 	if ((i = key_index(key, "disk_", "_serial", CONFIG_MAX_DISKS)) >= 0) {
 		free(x->disk_serial[i]);
 		x->disk_serial[i] = strdup(val);
@@ -621,6 +668,7 @@ static int validate(const struct vm_config *cfg, struct rpc_error *re)
 		[CONFIG_FIELD_CPUS] = "config.processor_config.processor_count",
 		[CONFIG_FIELD_MEMORY] = "config.memory_config.memory_mb",
 		[CONFIG_FIELD_VSOCK_LISTENERS] = "config.extra_data",
+		[CONFIG_FIELD_MMIO_CMDLINE] = "config.direct_boot.mmio_cmdline",
 	};
 	struct config_error ce;
 
@@ -767,20 +815,21 @@ static int processor_json(struct json_object *c, const struct vm_config *cfg)
 	return 0;
 }
 
-static int disk_json(struct json_object *arr, const struct disk_config *d,
-		     unsigned int index)
+static int disk_json(struct json_object *arr, const struct disk_config *d)
 {
 	struct json_object *m = json_append_object(arr);
-	unsigned int controller = 0, lun = index;
-	/* A serial that is a SCSI address is said by controller and lun. */
-	bool address = scsi_serial_parse(d->serial, &controller, &lun);
+	char address[32];
 
-	if (!m || json_add_u32(m, "controller", controller) < 0 ||
-	    json_add_u32(m, "lun", lun) < 0 ||
+	/* A serial that names the disk's own address is the default one. */
+	snprintf(address, sizeof(address), SCSI_SERIAL_FMT, d->controller,
+		 d->lun);
+	if (!m || json_add_u32(m, "controller", d->controller) < 0 ||
+	    json_add_u32(m, "lun", d->lun) < 0 ||
 	    json_add_string(m, "host_path", d->path) < 0 ||
 	    json_add_string(m, "type", disk_types[DISK_TYPE_PHYSICAL]) < 0 ||
 	    json_add_bool(m, "read_only", d->read_only) < 0 ||
-	    (d->serial && !address && json_add_string(m, "serial", d->serial) < 0) ||
+	    (d->serial && strcmp(d->serial, address) &&
+	     json_add_string(m, "serial", d->serial) < 0) ||
 	    rate_limit_to_json(m, &d->rate_limit) < 0)
 		return -1;
 	return 0;
@@ -798,6 +847,7 @@ static int nic_json(struct json_object *arr, const struct net_config *n)
 	else
 		snprintf(port, sizeof(port), "fd:%d", n->tap_fd);
 	if (json_add_string(m, "port_id", port) < 0 ||
+	    (n->id && json_add_string(m, "nic_id", n->id) < 0) ||
 	    rate_limit_to_json(m, &n->rate_limit) < 0)
 		return -1;
 	if (!n->has_mac)
@@ -812,14 +862,17 @@ static int devices_json(struct json_object *c, const struct vm_config *cfg)
 {
 	struct json_object *m, *disks, *nics;
 
-	if (!cfg->nr_disks && !cfg->nr_nets && !devices_json_any(cfg))
+	if (!cfg->nr_disks && !cfg->nr_nets && !devices_json_any(cfg) &&
+	    cfg->transport == VIRTIO_TRANSPORT_MMIO)
 		return 0;
 	if (!(m = json_add_object(c, "devices_config")) ||
 	    !(disks = json_add_array(m, "scsi_disks")) ||
-	    !(nics = json_add_array(m, "nic_config")))
+	    !(nics = json_add_array(m, "nic_config")) ||
+	    (cfg->transport != VIRTIO_TRANSPORT_MMIO &&
+	     json_add_string(m, "transport", transport_names[cfg->transport]) < 0))
 		return -1;
 	for (unsigned int i = 0; i < cfg->nr_disks; i++)
-		if (disk_json(disks, &cfg->disks[i], i) < 0)
+		if (disk_json(disks, &cfg->disks[i]) < 0)
 			return -1;
 	for (unsigned int i = 0; i < cfg->nr_nets; i++)
 		if (nic_json(nics, &cfg->nets[i]) < 0)
@@ -864,7 +917,8 @@ static int boot_json(struct json_object *c, const struct vm_config *cfg)
 	if (!m || json_add_string(m, "kernel_path", cfg->kernel) < 0 ||
 	    (cfg->initrd && json_add_string(m, "initrd_path", cfg->initrd) < 0) ||
 	    (cfg->cmdline &&
-	     json_add_string(m, "kernel_cmdline", cfg->cmdline) < 0))
+	     json_add_string(m, "kernel_cmdline", cfg->cmdline) < 0) ||
+	    (cfg->mmio_cmdline && json_add_bool(m, "mmio_cmdline", true) < 0))
 		return -1;
 	return 0;
 }

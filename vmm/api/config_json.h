@@ -13,17 +13,18 @@
  * lists how each field maps and which values are refused.
  *
  * What the command line has and vmservice.proto has no field for gets
- * fields of its own: memory_config.hugepages, scsi_disks[].serial and the
- * devices of devices_json.h. Serial ports on other back ends than a Unix
+ * fields of its own: memory_config.hugepages, scsi_disks[].serial,
+ * devices_config.transport (MMIO or PCI) and the devices of
+ * devices_json.h. Serial ports on other back ends than a Unix
  * socket travel in extra_data as "serial_N" (DEST as for --serial). Older
  * clients' extra_data keys are still read, with the command line's syntax:
- * "hugepages", "console", "disk_N_serial", "vsock", "vsock_listen_PORT"
- * and "balloon".
+ * "hugepages", "console", "disk_N_serial", "vsock", "vsock_listen_PORT",
+ * "balloon" and "transport" (mmio or pci).
  */
 
 /* The extra_data keys, for messages. */
 #define CONFIG_JSON_EXTRA_KEYS \
-	"hugepages, console, serial_N, disk_N_serial, vsock, vsock_listen_PORT, balloon"
+	"hugepages, console, serial_N, disk_N_serial, vsock, vsock_listen_PORT, balloon, transport"
 
 /*
  * Fills @cfg (initialised here; freed by the caller in every case) from a
@@ -47,5 +48,18 @@ int config_from_file(const char *path, struct vm_config *cfg, char **log_id,
 
 /* The VMConfig that config_from_json() turns back into @cfg. */
 struct json_object *config_to_json(const struct vm_config *cfg);
+
+/*
+ * One SCSIDisk message at @p into @out, for CreateVM and for hotplug: a
+ * message without a lun gets @lun_default. Its serial, when it gives none,
+ * is *@extra_serial (taken; extra_data's disk_N_serial) or else
+ * "scsi-C-L" for its address. Strings in @out are the caller's on success.
+ */
+int config_disk_from_json(struct json_object *d, const char *p,
+			  uint32_t lun_default, char **extra_serial,
+			  struct disk_config *out, struct rpc_error *re);
+/* One NICConfig message at @p into @out, likewise. */
+int config_nic_from_json(struct json_object *n, const char *p,
+			 struct net_config *out, struct rpc_error *re);
 
 #endif

@@ -7,21 +7,53 @@
 #include "vmm/snapshot.h"
 #include "vmm/cli.h"
 
+/*
+ * Said as the VM starts: on a host whose KVM emulates guest instructions,
+ * guests run far slower, and one whose kernel uses an instruction the
+ * emulator lacks stops; the user should know before a guest fails so.
+ */
+static void note_host_emulation(struct vm *vm)
+{
+	const char *why = arch_host_emulation();
+
+	/* Kept for the vCPUs, whose filters allow no file system calls. */
+	vm->host_emulation = why;
+	if (why)
+		log_warn("this host's KVM emulates guest instructions (%s): guests run much slower than on VT-x or AMD-V, and the VM stops when the guest kernel uses an instruction the emulator lacks (such as cmpxchg16b, xrstor or some x87 ones)",
+			 why);
+}
+
+/* The VM without its devices, @on_exit and @seccomp installed. */
+static int machine_create(struct vm *vm, struct vm_config *cfg,
+			  struct event_loop *loop, struct metrics *metrics,
+			  const struct seccomp_filters *seccomp,
+			  void (*on_exit)(struct vm *vm, void *opaque),
+			  void *opaque, int mem_fd, enum machine_error *why,
+			  struct err *e)
+{
+	*why = MACHINE_ERR_HOST;
+	if (vm_create(vm, cfg, loop, metrics, mem_fd, e) < 0) {
+		if (vm->kvm.fd < 0 || vm->fd < 0)
+			*why = MACHINE_ERR_NO_KVM;
+		return -1;
+	}
+	vm->on_exit = on_exit;
+	vm->on_exit_opaque = opaque;
+	vm->seccomp = seccomp;
+	return 0;
+}
+
 int machine_build(struct vm *vm, struct vm_config *cfg,
 		  struct event_loop *loop, struct metrics *metrics,
+		  const struct seccomp_filters *seccomp,
 		  void (*on_exit)(struct vm *vm, void *opaque), void *opaque,
 		  enum machine_error *why, struct err *e)
 {
 	char *cmdline = NULL;
 
-	*why = MACHINE_ERR_HOST;
-	if (vm_create(vm, cfg, loop, metrics, -1, e) < 0) {
-		if (vm->kvm.fd < 0 || vm->fd < 0)
-			*why = MACHINE_ERR_NO_KVM;
+	if (machine_create(vm, cfg, loop, metrics, seccomp, on_exit, opaque,
+			   -1, why, e) < 0)
 		goto fail;
-	}
-	vm->on_exit = on_exit;
-	vm->on_exit_opaque = opaque;
 	if (arch_create_devices(vm, e) < 0 || !(cmdline = arch_cmdline(vm, e)))
 		goto fail;
 	if (arch_vm_boot(vm, cmdline, e) < 0) {
@@ -30,6 +62,7 @@ int machine_build(struct vm *vm, struct vm_config *cfg,
 	}
 	free(cmdline);
 	cmdline = NULL;
+	note_host_emulation(vm);
 	if (vm_start(vm, e) < 0)
 		goto fail;
 	log_info("booting %s: %u vCPUs, %llu MiB of RAM, %u virtio devices",
@@ -47,6 +80,7 @@ fail:
 int machine_restore(struct vm *vm, struct snapshot *snap,
 		    struct vm_config *cfg, struct event_loop *loop,
 		    struct metrics *metrics,
+		    const struct seccomp_filters *seccomp,
 		    void (*on_exit)(struct vm *vm, void *opaque), void *opaque,
 		    enum machine_error *why, struct err *e)
 {
@@ -56,15 +90,9 @@ int machine_restore(struct vm *vm, struct snapshot *snap,
 	*why = MACHINE_ERR_BAD_IMAGE;
 	if (fd < 0)
 		return -1;
-	*why = MACHINE_ERR_HOST;
-	if (vm_create(vm, cfg, loop, metrics, fd, e) < 0) {
-		if (vm->kvm.fd < 0 || vm->fd < 0)
-			*why = MACHINE_ERR_NO_KVM;
-		goto fail;
-	}
-	vm->on_exit = on_exit;
-	vm->on_exit_opaque = opaque;
-	if (arch_create_devices(vm, e) < 0)
+	if (machine_create(vm, cfg, loop, metrics, seccomp, on_exit, opaque,
+			   fd, why, e) < 0 ||
+	    arch_create_devices(vm, e) < 0)
 		goto fail;
 	/* Its refusals name the state file. */
 	if (vm_restore_state(vm, snap, e) < 0) {
@@ -73,6 +101,7 @@ int machine_restore(struct vm *vm, struct snapshot *snap,
 		vm_destroy(vm);
 		return -1;
 	}
+	note_host_emulation(vm);
 	if (vm_start(vm, e) < 0)
 		goto fail;
 	return 0;

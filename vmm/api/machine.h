@@ -19,11 +19,13 @@ enum machine_error {
 
 /*
  * Creates the VM on @loop with its devices, loads the kernel and starts
- * the vCPU threads, paused (vm_resume() runs them). @on_exit is installed
- * before anything runs. On failure the VM is already destroyed.
+ * the vCPU threads, paused (vm_resume() runs them); each confines itself
+ * with @seccomp (NULL: no filter) before it first runs. @on_exit is
+ * installed before anything runs. On failure the VM is already destroyed.
  */
 int machine_build(struct vm *vm, struct vm_config *cfg,
 		  struct event_loop *loop, struct metrics *metrics,
+		  const struct seccomp_filters *seccomp,
 		  void (*on_exit)(struct vm *vm, void *opaque), void *opaque,
 		  enum machine_error *why, struct err *e);
 
@@ -37,6 +39,7 @@ struct snapshot;
 int machine_restore(struct vm *vm, struct snapshot *snap,
 		    struct vm_config *cfg, struct event_loop *loop,
 		    struct metrics *metrics,
+		    const struct seccomp_filters *seccomp,
 		    void (*on_exit)(struct vm *vm, void *opaque), void *opaque,
 		    enum machine_error *why, struct err *e);
 /* The process exit status (vmm/cli.h) for a build that failed with @why. */

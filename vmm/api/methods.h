@@ -62,6 +62,15 @@ METHOD(method_get_metrics);
 METHOD(method_set_rate_limit);
 METHOD(method_shutdown_vm);
 
+/*
+ * device_hotplug.c: ModifyResource's scsi_disk and nic_config, ADD (@add)
+ * or REMOVE of the message @msg; METHOD_DEFERRED for a removal.
+ */
+int modify_disk(struct api *api, struct api_call *call, bool add,
+		struct json_object *msg, struct rpc_error *re);
+int modify_nic(struct api *api, struct api_call *call, bool add,
+	       struct json_object *msg, struct rpc_error *re);
+
 /* Params for a method taking google.protobuf.Empty: none, null or {}. */
 int method_no_params(const char *method, struct json_object *params,
 		     struct rpc_error *re);

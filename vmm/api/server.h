@@ -8,6 +8,7 @@
 
 #include "vmm/api/rpc.h"
 #include "lib/event.h"
+#include "lib/listener.h"
 
 /*
  * The control socket's transport: a Unix stream socket created owner-only
@@ -56,7 +57,9 @@ struct api_server {
 	dev_t dev;
 	ino_t ino;
 	int listen_fd;
-	struct event_source listen_src;
+	struct listener listener;
+	int more_fd; /* wakes the loop for clients with requests waiting */
+	struct event_source more_src;
 	struct api_client *clients;
 	unsigned int nr_clients;
 	/* Limits, API_MAX_* unless a test lowers them. */

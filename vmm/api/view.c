@@ -87,7 +87,10 @@ static int devices_json(struct json_object *view, struct vm *vm)
 		for (unsigned int j = 1; j < i; j++)
 			d = d->next;
 		o = json_append_object(arr);
-		if (!o || json_add_string(o, "name", d->name) < 0)
+		if (!o || json_add_string(o, "name", d->name) < 0 ||
+		    (d->transport &&
+		     (json_add_string(o, "transport", d->transport) < 0 ||
+		      json_add_string(o, "address", d->address) < 0)))
 			return -1;
 	}
 	return 0;

@@ -183,6 +183,9 @@ static unsigned int resource_ops(struct api *api, enum resource res)
 {
 	if (res == RES_MEMORY && api->has_vm && api->vm.balloon)
 		return 1U << MODIFY_UPDATE;
+	if ((res == RES_SCSI || res == RES_VMNIC) && api->has_vm &&
+	    api->vm.hotplug)
+		return 1U << MODIFY_ADD | 1U << MODIFY_REMOVE;
 	return 0;
 }
 
@@ -347,9 +350,16 @@ static int refusal(struct api *api, enum resource res, enum modify_type type,
 				"processor: vCPU hot-plug and vCPU weights or limits are not supported yet");
 	case RES_SCSI:
 	case RES_VMNIC:
+		if (api->vm.hotplug)
+			return rpc_fail(re, RPC_UNSUPPORTED,
+					"%s: UPDATE is not supported: REMOVE the device and ADD it again",
+					resource_names[res]);
+		return rpc_fail(re, RPC_UNSUPPORTED,
+				"%s: %s needs a VM on the PCI transport (--transport pci, devices_config.transport PCI): virtio-mmio devices are fixed when the VM is created",
+				resource_names[res], modify_names[type]);
 	case RES_VPMEM:
 		return rpc_fail(re, RPC_UNSUPPORTED,
-				"%s: %s is not supported yet: virtio-mmio devices are fixed when the VM is created",
+				"%s: %s is not supported yet: there is no virtio-pmem device",
 				resource_names[res], modify_names[type]);
 	case RES_VPCI:
 		return rpc_fail(re, RPC_UNSUPPORTED,
@@ -402,14 +412,15 @@ METHOD(method_modify_resource)
 	static const struct {
 		const char *field;
 		enum resource res;
-		const char *const fields[6];
+		const char *const fields[7];
 	} oneof[] = {
 		{ "processor", RES_PROCESSOR, { "processor_index" } },
 		{ "processor_config", RES_PROCESSOR,
 		  { "processor_weight", "processor_limit" } },
 		{ "memory", RES_MEMORY, { "memory_mb" } },
 		{ "scsi_disk", RES_SCSI,
-		  { "controller", "lun", "host_path", "type", "read_only" } },
+		  { "controller", "lun", "host_path", "type", "read_only",
+		    "serial" } },
 		{ "vpmem_disk", RES_VPMEM, { "host_path", "type", "read_only" } },
 		{ "nic_config", RES_VMNIC,
 		  { "nic_id", "port_id", "mac_address", "switch_id", "nic_name" } },
@@ -425,7 +436,7 @@ METHOD(method_modify_resource)
 	int type = MODIFY_ADD;
 	uint64_t mb = 0;
 
-	(void)call, (void)result, (void)fd;
+	(void)result, (void)fd;
 	if (!params)
 		return rpc_fail(re, RPC_INVALID_PARAMS,
 				"params: missing (a ModifyResourceRequest)");
@@ -461,6 +472,10 @@ METHOD(method_modify_resource)
 		return -1;
 	if (!(resource_ops(api, res) & (1U << type)))
 		return refusal(api, res, type, re);
+	if (res == RES_SCSI)
+		return modify_disk(api, call, type == MODIFY_ADD, msg, re);
+	if (res == RES_VMNIC)
+		return modify_nic(api, call, type == MODIFY_ADD, msg, re);
 	return modify_memory(api, mb, re);
 }
 

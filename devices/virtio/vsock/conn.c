@@ -407,6 +407,11 @@ bool vsock_conn_data_ready(const struct vsock_conn *c)
 	       conn_can_read(c);
 }
 
+bool vsock_conn_data_only(const struct vsock_conn *c)
+{
+	return !c->pending && conn_can_read(c);
+}
+
 uint32_t vsock_conn_credit(const struct vsock_conn *c)
 {
 	return conn_credit(c);

@@ -6,6 +6,7 @@
 
 #include "vmm/config.h"
 #include "vmm/control.h"
+#include "devices/virtio/virtio.h"
 #include "vmm/device.h"
 #include "lib/util.h"
 
@@ -17,7 +18,6 @@
  * vsock. See docs/virtio-vsock.md.
  */
 
-#define VIRTIO_ID_VSOCK 19
 
 /* Feature bits (5.10.3). */
 #define VIRTIO_VSOCK_F_STREAM 0
@@ -68,7 +68,7 @@ struct vsock_counters {
 	uint64_t bad_rx_buffers; /* receive chains the device cannot use */
 	uint64_t rst_dropped;    /* connection-less RSTs lost to a full queue */
 	uint64_t refused;        /* guest connections nothing listens for */
-	uint64_t conn_limit;     /* connections refused at VSOCK_MAX_CONNS */
+	uint64_t conn_limit;     /* connections refused at the cap */
 	uint64_t host_bad_connect; /* host clients without a valid CONNECT */
 	uint64_t timeouts;
 	uint64_t events; /* TRANSPORT_RESET events delivered */
@@ -78,12 +78,13 @@ struct vsock_counters {
 };
 
 /*
- * Creates the device at MMIO @base with interrupt @gsi for the guest CID
+ * Creates the device on the transport @at names for the guest CID
  * and Unix socket @cfg names, with @cfg's extra listeners; the socket is
  * listening on return. @control (owned by the device) is what the control
  * API calls.
  */
-int virtio_vsock_create(struct device_host *host, uint64_t base, uint32_t gsi,
+int virtio_vsock_create(struct device_host *host,
+			const struct virtio_attach *at,
 			const struct vsock_config *cfg, struct device **out,
 			struct vsock_control **control, struct err *e);
 

@@ -7,34 +7,9 @@ TAP=vmt$(($$ % 100000))
 GUEST_MAC=52:54:00:12:34:56
 NET=$TEST_WORK/net
 
-# The link-local address of an interface once duplicate address detection
-# finished; empty while it is tentative. $1: "host" or "guest".
-link_local() {
-	if [ "$1" = host ]; then
-		ip -6 addr show dev "$TAP" scope link
-	else
-		gx "ip -6 addr show dev $(cat "$NET/guest-if") scope link"
-	fi | grep -v tentative | sed -n 's/.*inet6 \(fe80::[0-9a-f:]*\)\/64.*/\1/p'
-}
-
-has_link_local() {
-	[ -n "$(link_local "$1")" ]
-}
-
 group_setup() {
-	mkdir -p "$NET"
 	vm_boot net --net "tap=$TAP,mac=$GUEST_MAC"
-	# The VMM created the TAP; bring both ends up.
-	ip link set "$TAP" up || fail "cannot bring up $TAP"
-	ifname=$(gx "grep -l '$GUEST_MAC' /sys/class/net/*/address" |
-		sed -n 's|^/sys/class/net/\([^/]*\)/address$|\1|p')
-	[ -n "$ifname" ] || fail "no guest interface has the MAC $GUEST_MAC"
-	echo "$ifname" > "$NET/guest-if"
-	gx_ok "guest link up" "ip link set $ifname up"
-	wait_for "the host's link-local address" $WAIT_SHORT has_link_local host
-	wait_for "the guest's link-local address" $WAIT_SHORT has_link_local guest
-	link_local host > "$NET/host-addr"
-	link_local guest > "$NET/guest-addr"
+	link_up "$TAP" "$GUEST_MAC" "$NET"
 }
 
 guest_if() { cat "$NET/guest-if"; }
@@ -46,11 +21,7 @@ case_mac() {
 }
 
 case_ping_link_local() {
-	gx_ok "ping the TAP from the guest" \
-		"ping6 -c 3 -w 30 -I $(guest_if) $(host_addr)%$(guest_if)" >/dev/null
-	ping6 -c 3 -w 30 "$(guest_addr)%$TAP" >/dev/null 2>&1 ||
-		ping -6 -c 3 -w 30 "$(guest_addr)%$TAP" >/dev/null ||
-		fail "the host cannot ping the guest at $(guest_addr)%$TAP"
+	ping_both_ways "$TAP" "$(guest_if)" "$(host_addr)" "$(guest_addr)"
 }
 
 case_tcp_64mib_from_guest() {
@@ -89,4 +60,9 @@ case_negotiated_offloads() {
 		expect_eq "VIRTIO_NET_F_${bit#*:} (bit $n) negotiated" \
 			"$(echo "$f" | cut -c $((n + 1)))" 1
 	done
+}
+
+# After both transfers, every thread is still under its filter.
+case_threads_confined() {
+	expect_confined
 }

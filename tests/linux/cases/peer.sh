@@ -12,9 +12,7 @@ PEER_DISK=$TEST_WORK/peer-disk.img
 group_setup() {
 	truncate -s 16M "$PEER_DISK"
 	vm_boot peer --disk "$PEER_DISK,serial=scsi-0-3"
-	dev=$(gx "grep -lx scsi-0-3 /sys/block/vd*/serial" |
-		sed -n 's|^/sys/block/\([^/]*\)/serial$|/dev/\1|p')
-	[ -n "$dev" ] || fail "no guest disk has serial scsi-0-3"
+	dev=$(guest_disk scsi-0-3) || exit 1
 	gx_ok "an ext4 file system with hello.txt on $dev" \
 		"mkfs.ext4 -q -F $dev && mkdir -p /mnt/peer && mount $dev /mnt/peer &&
 		 echo 'hello from a disk' > /mnt/peer/hello.txt && umount /mnt/peer"

@@ -17,8 +17,17 @@
  *   0x000a0000  legacy VGA / option ROM hole (reserved)
  *   0x000e0000  ACPI tables (RSDP first, as the legacy search expects)
  *   0x00100000  kernel and initrd, RAM up to the MMIO hole
- *   0xc0000000  MMIO hole: virtio-mmio devices, IOAPIC, LAPIC, firmware
+ *   0xb0000000  MMIO hole; first the PCI Express ECAM (MMCONFIG) window,
+ *               256 buses of 1 MiB, where q35's firmware puts PCIEXBAR
+ *   0xc0000000  the 32-bit PCI memory aperture, up to 0xfc000000 (OVMF's
+ *               on q35: low RAM must end at or below the ECAM window)
+ *   0xfe000000  virtio-mmio windows, 4 KiB each
+ *   0xfec00000  IOAPIC; 0xfee00000 LAPIC
+ *   0xfeffc000  KVM's identity-map page and real-mode TSS (where QEMU puts
+ *               them, clear of the firmware flash below 4 GiB)
  *   0x100000000 RAM above 4 GiB when the guest has more than the hole allows
+ *   above RAM   the 64-bit PCI memory aperture, aligned to its 32 GiB size
+ *               (OVMF's default window on the same RAM)
  */
 #define LAYOUT_GDT 0x500ULL
 #define LAYOUT_IDT 0x520ULL
@@ -37,14 +46,25 @@
 #define LAYOUT_ACPI_END 0x100000ULL
 #define LAYOUT_HIGH_RAM 0x100000ULL
 
-#define LAYOUT_MMIO_HOLE 0xc0000000ULL
+#define LAYOUT_MMIO_HOLE 0xb0000000ULL
 #define LAYOUT_MMIO_HOLE_END 0x100000000ULL
-#define LAYOUT_VIRTIO_MMIO 0xd0000000ULL /* one 4 KiB window per device */
+#define LAYOUT_PCI_ECAM 0xb0000000ULL
+#define LAYOUT_PCI_ECAM_SIZE 0x10000000ULL /* buses 0-255 */
+#define LAYOUT_PCI_MMIO32 0xc0000000ULL
+#define LAYOUT_PCI_MMIO32_END 0xfc000000ULL
+#define LAYOUT_VIRTIO_MMIO 0xfe000000ULL /* one 4 KiB window per device */
 #define LAYOUT_VIRTIO_MMIO_SIZE 0x1000ULL
 #define LAYOUT_VIRTIO_MMIO_MAX 64
 #define LAYOUT_IOAPIC 0xfec00000ULL
 #define LAYOUT_LAPIC 0xfee00000ULL
+#define LAYOUT_KVM_IDENTITY_MAP 0xfeffc000ULL
+#define LAYOUT_KVM_TSS 0xfeffd000ULL /* three pages */
 #define LAYOUT_RAM_ABOVE_4G 0x100000000ULL
+/* The 64-bit PCI aperture: the first multiple of its size above RAM. */
+#define LAYOUT_PCI_MMIO64_SIZE (32ULL << 30)
+/* PCI I/O ports for I/O BARs (OVMF's q35 range). */
+#define LAYOUT_PCI_IO 0x6000ULL
+#define LAYOUT_PCI_IO_END 0x10000ULL
 
 /* The smallest guest: room for the tables above plus a small kernel. */
 #define LAYOUT_MIN_RAM (2ULL << 20)
@@ -58,6 +78,12 @@
 #define LAYOUT_IRQ_ACPI_SCI 9
 /* GSIs handed to virtio-mmio devices, in order of creation. */
 #define LAYOUT_IRQ_VIRTIO_FIRST 5
+/* PCI INTA#-INTD# of the slots, swizzled onto IOAPIC pins 16-23 (_PRT). */
+#define LAYOUT_IRQ_PCI_FIRST 16
+#define LAYOUT_IRQ_PCI_COUNT 8
+/* The GSI of @slot's pin @pin (0: INTA#), as the DSDT's _PRT says. */
+#define LAYOUT_PCI_INTX_GSI(slot, pin)                                         \
+	(LAYOUT_IRQ_PCI_FIRST + ((slot) + (pin)) % LAYOUT_IRQ_PCI_COUNT)
 #define LAYOUT_NR_GSI 24
 /*
  * Lines no virtio device gets: the ISA lines of the RTC (8), the ACPI SCI
@@ -77,6 +103,10 @@
 #define LAYOUT_PORT_POST 0x80
 /* Writing a byte V here ends the VM with exit status V (same port as QEMU's isa-debug-exit). */
 #define LAYOUT_PORT_DEBUG_EXIT 0x501
+/* PCI configuration mechanism #1: CONFIG_ADDRESS, then CONFIG_DATA. */
+#define LAYOUT_PORT_PCI_CONFIG 0xcf8
+/* ACPI PCI hotplug registers (the DSDT's PCI0.PCST region). */
+#define LAYOUT_PORT_PCI_HOTPLUG 0xcc4
 /* Hardware-reduced ACPI sleep control/status and reset registers. */
 #define LAYOUT_PORT_ACPI_SLEEP_CTL 0x600
 #define LAYOUT_PORT_ACPI_SLEEP_STS 0x601

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The PC platform: COM1-COM4, the i8042, debug-exit and ACPI PM ports, the
- * ACPI power button.
+ * ACPI power button, and with the PCI transport a q35 PCI Express bus with
+ * ACPI hotplug.
  */
 #include "vmm/arch.h"
 
@@ -9,8 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices/pci/pci.h"
+#include "boot/x86/cmdline.h"
 #include "devices/x86/legacy.h"
 #include "vmm/arch/x86/x86.h"
+#include "vmm/hotplug.h"
 #include "vmm/vm_devices.h"
 
 static const struct serial_place platform_com[CONFIG_NR_SERIAL] = {
@@ -19,6 +23,48 @@ static const struct serial_place platform_com[CONFIG_NR_SERIAL] = {
 	{ .base = LAYOUT_PORT_COM3, .gsi = LAYOUT_IRQ_COM3 },
 	{ .base = LAYOUT_PORT_COM4, .gsi = LAYOUT_IRQ_COM4 },
 };
+
+void x86_pci_layout(const struct guest_mem *mem, struct pci_layout *l)
+{
+	const struct guest_region *top = &mem->regions[mem->nr_regions - 1];
+	uint64_t ram_end = MAX(top->gpa + top->size, LAYOUT_RAM_ABOVE_4G);
+	uint64_t mmio64 = ALIGN_UP(ram_end, LAYOUT_PCI_MMIO64_SIZE);
+
+	*l = (struct pci_layout){
+		.ecam_base = LAYOUT_PCI_ECAM,
+		.ecam_size = LAYOUT_PCI_ECAM_SIZE,
+		.mmio32_base = LAYOUT_PCI_MMIO32,
+		.mmio32_end = LAYOUT_PCI_MMIO32_END,
+		.mmio64_base = mmio64,
+		.mmio64_end = mmio64 + LAYOUT_PCI_MMIO64_SIZE,
+		.io_base = LAYOUT_PCI_IO,
+		.io_end = LAYOUT_PCI_IO_END,
+	};
+	for (unsigned int s = 0; s < PCI_NR_SLOTS; s++)
+		l->intx_gsi[s] = LAYOUT_PCI_INTX_GSI(s, 0);
+}
+
+/*
+ * Bus 0 with the host bridge, ECAM on as firmware would leave it; its
+ * configuration ports; the hotplug controller.
+ */
+static int platform_create_pci(struct vm *vm, struct err *e)
+{
+	struct pci_layout layout;
+	struct device *ports;
+
+	if (vm->cfg->transport != VIRTIO_TRANSPORT_PCI)
+		return 0;
+	x86_pci_layout(&vm->mem, &layout);
+	if (pci_bus_create(&vm->host, &layout, true, &vm->pci, e) < 0)
+		return -1;
+	vm_add_device(vm, &vm->pci->dev);
+	vm->slots[0].kind = VM_SLOT_FIXED;
+	if (pci_ports_create(&vm->host, vm->pci, &ports, e) < 0)
+		return -1;
+	vm_add_device(vm, ports);
+	return vm_hotplug_create(vm, LAYOUT_PORT_PCI_HOTPLUG, e);
+}
 
 /* The ACPI power button, on an interrupt line of its own. */
 static int add_power_button(struct vm *vm, struct err *e)
@@ -39,32 +85,52 @@ int arch_create_devices(struct vm *vm, struct err *e)
 {
 	int (*const legacy[])(struct device_host *, struct device **,
 			      struct err *) = {
-		i8042_create, debug_exit_create, acpi_pm_create,
+		i8042_create, debug_exit_create,
 	};
+	struct device *dev;
 
-	if (vm_create_serial_ports(vm, platform_com, e) < 0)
+	if (vm_create_serial_ports(vm, platform_com, e) < 0 ||
+	    platform_create_pci(vm, e) < 0)
 		return -1;
 	for (size_t i = 0; i < ARRAY_SIZE(legacy); i++) {
-		struct device *dev;
-
 		if (legacy[i](&vm->host, &dev, e) < 0)
 			return -1;
 		vm_add_device(vm, dev);
 	}
+	/* With PCI, the reset register lies in the configuration ports. */
+	if (acpi_pm_create(&vm->host, !vm->pci, &dev, e) < 0)
+		return -1;
+	vm_add_device(vm, dev);
 	/* After the virtio devices, which keep their GSIs from 5 on. */
 	if (vm_create_virtio_devices(vm, e) < 0)
 		return -1;
 	return add_power_button(vm, e);
 }
 
+/*
+ * One announcement per virtio device, the one the kernel reads. The DSDT
+ * always carries them, and a kernel with ACPI finds them there. Under
+ * hardware-reduced ACPI Linux allocates no legacy IRQs 0-15, so the IRQ of
+ * a virtio_mmio.device= entry names no interrupt and the entry fails to
+ * probe (-EINVAL); entries also race the DSDT's driver for the same
+ * window. The command line carries them only for a kernel that ignores
+ * ACPI (acpi=off: the MP table's legacy IRQs make the numbers valid) or
+ * when the user asks.
+ */
+static bool announce_on_cmdline(const struct vm_config *cfg, const char *line)
+{
+	return cfg->mmio_cmdline || cmdline_acpi_off(line);
+}
+
 char *arch_cmdline(const struct vm *vm, struct err *e)
 {
 	const char *base = vm->cfg->cmdline ? vm->cfg->cmdline :
 					      arch_default_cmdline;
-	char virtio[LAYOUT_VIRTIO_MMIO_MAX * 48];
+	char virtio[LAYOUT_VIRTIO_MMIO_MAX * 48] = "";
 	char *line;
 
-	if (vm_virtio_cmdline(vm, virtio, sizeof(virtio), e) < 0)
+	if (announce_on_cmdline(vm->cfg, base) &&
+	    vm_virtio_cmdline(vm, virtio, sizeof(virtio), e) < 0)
 		return NULL;
 	if (asprintf(&line, "%s%s%s", base, *virtio ? " " : "", virtio) < 0) {
 		err_set(e, "out of memory");

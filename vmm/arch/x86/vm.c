@@ -7,13 +7,14 @@
 #include <stdlib.h>
 #include <sys/ioctl.h>
 
+#include "devices/pci/pci.h"
 #include "vmm/arch.h"
 #include "vmm/arch/x86/x86.h"
 #include "vmm/vm.h"
 
-/* Addresses KVM needs for its real-mode TSS and identity map (Intel). */
-#define VM_TSS_ADDR 0xfffbd000UL
-#define VM_IDENTITY_MAP_ADDR 0xfffbc000ULL
+/* KVM's routes after KVM_CREATE_IRQCHIP: GSIs 0-15 on both PICs too. */
+#define NR_PIC_GSIS 16
+#define NR_IOAPIC_GSIS 24
 
 const struct kvm_cap_need arch_kvm_caps[] = {
 	{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
@@ -29,6 +30,7 @@ const struct guest_ram_map arch_ram_map = {
 };
 
 const char arch_default_cmdline[] = "console=ttyS0 reboot=k panic=1";
+const bool arch_mmio_cmdline = true;
 const char arch_kernel_formats[] = "bzImage or ELF vmlinux";
 const char arch_kernel_help[] =
 	"bzImage or ELF vmlinux (PVH entry when present)";
@@ -54,10 +56,30 @@ static int x86_get_cpuid(struct vm *vm, struct err *e)
 	return err_set(e, "KVM_GET_SUPPORTED_CPUID: more than 4096 entries");
 }
 
+/* The IOAPIC's pins, and the PICs' for the first 16, then MSI routes. */
+static void x86_irq_routing_init(struct vm *vm)
+{
+	struct irq_routing_pin pins[NR_PIC_GSIS + NR_IOAPIC_GSIS];
+	unsigned int n = 0;
+
+	for (uint32_t gsi = 0; gsi < NR_IOAPIC_GSIS; gsi++) {
+		pins[n++] = (struct irq_routing_pin){ gsi, KVM_IRQCHIP_IOAPIC, gsi };
+		if (gsi < NR_PIC_GSIS)
+			pins[n++] = (struct irq_routing_pin){
+				gsi,
+				gsi < 8 ? KVM_IRQCHIP_PIC_MASTER :
+					  KVM_IRQCHIP_PIC_SLAVE,
+				gsi % 8,
+			};
+	}
+	irq_routing_init(&vm->irq_routing, vm->fd, pins, n, LAYOUT_NR_GSI);
+	vm->irq_routing_ready = true;
+}
+
 int arch_vm_create(struct vm *vm, struct err *e)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
-	uint64_t identity = VM_IDENTITY_MAP_ADDR;
+	uint64_t identity = LAYOUT_KVM_IDENTITY_MAP;
 
 	vm->arch = calloc(1, sizeof(*vm->arch));
 	if (!vm->arch)
@@ -68,7 +90,7 @@ int arch_vm_create(struct vm *vm, struct err *e)
 		return err_set(e, "out of memory");
 	if (x86_get_cpuid(vm, e) < 0)
 		return -1;
-	if (ioctl(vm->fd, KVM_SET_TSS_ADDR, VM_TSS_ADDR) < 0)
+	if (ioctl(vm->fd, KVM_SET_TSS_ADDR, (unsigned long)LAYOUT_KVM_TSS) < 0)
 		return err_errno(e, "KVM_SET_TSS_ADDR");
 	if (ioctl(vm->fd, KVM_SET_IDENTITY_MAP_ADDR, &identity) < 0)
 		return err_errno(e, "KVM_SET_IDENTITY_MAP_ADDR");
@@ -76,6 +98,7 @@ int arch_vm_create(struct vm *vm, struct err *e)
 		return err_errno(e, "KVM_CREATE_IRQCHIP");
 	if (ioctl(vm->fd, KVM_CREATE_PIT2, &pit) < 0)
 		return err_errno(e, "KVM_CREATE_PIT2");
+	x86_irq_routing_init(vm);
 	return 0;
 }
 
@@ -104,12 +127,37 @@ uint32_t arch_irq_line_number(uint32_t gsi)
 	return gsi;
 }
 
+/* The PCI bus as the ACPI tables describe it; hotplug in every open slot. */
+static void x86_boot_pci(const struct vm *vm, struct boot_pci *bp)
+{
+	const struct pci_layout *l = &vm->pci->layout;
+
+	*bp = (struct boot_pci){
+		.ecam_base = l->ecam_base, .ecam_size = l->ecam_size,
+		.mmio32_base = l->mmio32_base, .mmio32_end = l->mmio32_end,
+		.mmio64_base = l->mmio64_base, .mmio64_end = l->mmio64_end,
+		.io_base = l->io_base, .io_end = l->io_end,
+	};
+	if (!vm->hotplug)
+		return;
+	bp->hotplug_port = LAYOUT_PORT_PCI_HOTPLUG;
+	bp->hotplug_gsi = vm->hotplug_gsi;
+	for (unsigned int s = 1; s < VM_PCI_SLOTS; s++)
+		if (vm->slots[s].kind != VM_SLOT_FIXED)
+			bp->hotplug_slots |= 1U << s;
+}
+
 int arch_vm_boot(struct vm *vm, const char *cmdline, struct err *e)
 {
 	struct boot_config boot;
 	struct boot_entry entry;
+	struct boot_pci pci;
 
 	vm_boot_config(vm, cmdline, &boot);
+	if (vm->pci) {
+		x86_boot_pci(vm, &pci);
+		boot.pci = &pci;
+	}
 	boot.power_button_gsi = vm->arch->power_button_gsi;
 	if (boot_linux(&vm->mem, &boot, &entry, e) < 0)
 		return -1;

@@ -3,10 +3,14 @@
 #define VMM_ARCH_X86_X86_H
 
 #include <linux/kvm.h>
+#include <stdbool.h>
+#include <stdio.h>
 
 #include "boot/x86/boot.h"
 #include "lib/util.h"
 
+struct guest_mem;
+struct pci_layout;
 struct vcpu;
 
 /* What an x86 VM keeps beside the common state. */
@@ -28,8 +32,21 @@ int x86_vcpu_set_cpuid(struct vcpu *vcpu, struct kvm_cpuid2 *cpuid,
 int x86_vcpu_set_boot_state(struct vcpu *vcpu,
 			    const struct boot_entry *entry, struct err *e);
 
+/*
+ * Where the PCI bus decodes for guest memory @mem: ECAM, the 32-bit
+ * aperture below 4 GiB and the 64-bit one above RAM, and the slots' INTx
+ * lines (layout.h).
+ */
+void x86_pci_layout(const struct guest_mem *mem, struct pci_layout *l);
+
 /* CPUID as the guest sees it on vCPU @id of @nr_cpus (exposed for tests). */
 void vcpu_adjust_cpuid(struct kvm_cpuid2 *cpuid, unsigned int id,
 		       unsigned int nr_cpus);
+
+/*
+ * Whether the first "flags" line of /proc/cpuinfo text @cpuinfo names vmx
+ * or svm (exposed for tests).
+ */
+bool x86_cpuinfo_has_hw_virt(FILE *cpuinfo);
 
 #endif
