@@ -91,24 +91,30 @@ fail:
 	return -1;
 }
 
-int guest_mem_init_file(struct guest_mem *mem, const struct guest_ram_map *map,
-			uint64_t size, int fd, struct err *e)
+int guest_mem_check_file(int fd, uint64_t size, struct err *e)
 {
 	struct stat st;
 
+	if (fstat(fd, &st) < 0)
+		return err_errno(e, "memory file");
+	if (!S_ISREG(st.st_mode))
+		return err_set(e, "the memory file is not a regular file");
+	if ((uint64_t)st.st_size != size)
+		return err_set(e, "the memory file has %llu bytes, the guest %llu MiB of RAM: %s",
+			       (unsigned long long)st.st_size,
+			       (unsigned long long)(size / MiB),
+			       (uint64_t)st.st_size < size ? "truncated" :
+							     "not this snapshot's");
+	return 0;
+}
+
+int guest_mem_init_file(struct guest_mem *mem, const struct guest_ram_map *map,
+			uint64_t size, int fd, struct err *e)
+{
 	memset(mem, 0, sizeof(*mem));
 	mem->fd = -1;
-	if (fstat(fd, &st) < 0) {
-		err_errno(e, "memory file");
+	if (guest_mem_check_file(fd, size, e) < 0)
 		goto fail;
-	}
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != size) {
-		err_set(e, "the memory file has %llu bytes, the guest %llu MiB of RAM: %s",
-			(unsigned long long)st.st_size,
-			(unsigned long long)(size / MiB),
-			(uint64_t)st.st_size < size ? "truncated" : "not this snapshot's");
-		goto fail;
-	}
 	if (size == 0 || size % (4 * KiB)) {
 		err_set(e, "guest memory size %llu is not a multiple of 4 KiB",
 			(unsigned long long)size);

@@ -64,6 +64,8 @@ int guest_mem_init(struct guest_mem *mem, const struct guest_ram_map *map,
  */
 int guest_mem_init_file(struct guest_mem *mem, const struct guest_ram_map *map,
 			uint64_t size, int fd, struct err *e);
+/* Fails, saying how, unless @fd is a regular file of exactly @size bytes. */
+int guest_mem_check_file(int fd, uint64_t size, struct err *e);
 /* Lays out regions over caller-provided host memory (tests, tools). */
 void guest_mem_init_buffer(struct guest_mem *mem,
 			   const struct guest_ram_map *map, uint8_t *buf,

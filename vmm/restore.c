@@ -103,7 +103,6 @@ static int check_host_ends(const struct vm_config *cfg, struct err *e)
 int snapshot_memory_fd(const struct snapshot *snap,
 		       const struct vm_config *cfg, struct err *e)
 {
-	struct stat st = { 0 };
 	char path[4096];
 	int fd;
 
@@ -113,12 +112,8 @@ int snapshot_memory_fd(const struct snapshot *snap,
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return err_errno(e, "%s", path);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    (uint64_t)st.st_size != cfg->mem_mib * MiB) {
-		err_set(e, "%s: %lld bytes for %llu MiB of guest RAM (%s)", path,
-			(long long)st.st_size, (unsigned long long)cfg->mem_mib,
-			(uint64_t)st.st_size < cfg->mem_mib * MiB ?
-				"truncated" : "not this snapshot's");
+	if (guest_mem_check_file(fd, cfg->mem_mib * MiB, e) < 0) {
+		err_prefix(e, "%s", path);
 		close(fd);
 		return -1;
 	}
