@@ -150,6 +150,13 @@ static int write_state(int dirfd, const char *dir, const uint8_t *buf,
 	return ret;
 }
 
+int vm_snapshot_check(const struct vm *vm, struct err *e)
+{
+	if (vm->cfg->transport == VIRTIO_TRANSPORT_PCI)
+		return err_set(e, "a VM with --transport pci cannot be snapshotted: the snapshot format does not hold the PCI state (configuration space and BARs, MSI-X tables and the interrupt routes they program, the hotplug slots); use --transport mmio");
+	return 0;
+}
+
 int vm_snapshot(struct vm *vm, const char *dir, struct snapshot_stats *st,
 		struct err *e)
 {
@@ -160,6 +167,8 @@ int vm_snapshot(struct vm *vm, const char *dir, struct snapshot_stats *st,
 	size_t len;
 
 	memset(st, 0, sizeof(*st));
+	if (vm_snapshot_check(vm, e) < 0)
+		return -1;
 	dirfd = open_dir(dir, e);
 	if (dirfd < 0)
 		return -1;

@@ -28,6 +28,11 @@ struct snapshot_stats {
 };
 
 /*
+ * Fails, saying why, when @vm cannot be snapshotted at all; checked before
+ * the VM is paused.
+ */
+int vm_snapshot_check(const struct vm *vm, struct err *e);
+/*
  * Writes @vm's snapshot into @dir, which is created when missing and must
  * not hold a snapshot yet. The caller has paused the VM (every vCPU is
  * parked); devices finish their I/O in flight first. Event loop thread.

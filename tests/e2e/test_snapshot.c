@@ -452,6 +452,11 @@ Test(snapshot, broken_foreign_and_mismatched_snapshots_are_refused,
 			     WAIT_S), 64);
 	cr_assert(strstr(vmm_stderr(&p), "--config: a restored VM is the snapshot's"));
 	vmm_cleanup(&p);
+	cr_assert_eq(vmm_run(&p, (const char *const[]){ "--restore", g.snap,
+							"--transport", "pci", NULL },
+			     WAIT_S), 64);
+	cr_assert(strstr(vmm_stderr(&p), "--transport: a restored VM keeps the snapshot's"));
+	vmm_cleanup(&p);
 	cr_assert_eq(vmm_run(&p, (const char *const[]){ "--restore", "/nonexistent/snap",
 							NULL }, WAIT_S), 66);
 	vmm_cleanup(&p);
@@ -460,3 +465,32 @@ Test(snapshot, broken_foreign_and_mismatched_snapshots_are_refused,
 	remove_saved(&g);
 }
 
+/*
+ * The snapshot format does not hold virtio-pci's state: SnapshotVM says so
+ * before it pauses the VM, which runs on, and writes nothing.
+ */
+Test(snapshot, a_pci_vm_is_refused_before_it_is_paused,
+     .timeout = TEST_TIMEOUT_S)
+{
+	const char *extra[] = {
+		"--kernel", image_path("testguest.bzImage"), "--memory", "64",
+		"--transport", "pci", "--cmdline", "console=ttyS0 testguest.halt=1",
+		NULL,
+	};
+	struct json_object *r;
+	char params[256];
+	struct api_vmm v;
+	struct stat st;
+
+	api_vmm_start(&v, extra);
+	snprintf(params, sizeof(params), "{\"directory\":\"%s\"}",
+		 api_path(&v, "snap"));
+	api_fails(&v, "SnapshotVM", params, RPC_UNSUPPORTED,
+		  "a VM with --transport pci cannot be snapshotted");
+	cr_assert_neq(stat(api_path(&v, "snap"), &st), 0,
+		      "the refused snapshot's directory was created");
+	r = api_ok(&v, "InspectVM", NULL);
+	cr_assert_str_eq(jstr(r, "result.state"), "running");
+	json_object_put(r);
+	api_vmm_quit(&v);
+}

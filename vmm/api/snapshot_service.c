@@ -53,6 +53,11 @@ METHOD(method_snapshot_vm)
 		return -1;
 	if (json_need_str(params, "", "directory", &dir, &re->e) < 0)
 		return invalid(re);
+	if (vm_snapshot_check(&api->vm, &re->e) < 0) {
+		free(dir);
+		re->code = RPC_UNSUPPORTED;
+		return -1;
+	}
 	if (running)
 		vm_pause(&api->vm);
 	if (__atomic_load_n(&api->vm.exit_reason, __ATOMIC_ACQUIRE) != VM_EXIT_NONE)
