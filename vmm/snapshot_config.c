@@ -345,6 +345,17 @@ static int replace_str(char **dst, const char *src, struct err *e)
 	return 0;
 }
 
+/*
+ * A limit given at restore replaces the snapshot's limits of that device
+ * as a whole; without one the device keeps the snapshot's.
+ */
+static void override_rate_limit(struct rate_limit_config *dst,
+				const struct rate_limit_config *src)
+{
+	if (src->ops || src->ops_burst || src->bytes || src->bytes_burst)
+		*dst = *src;
+}
+
 static int override_disks(struct vm_config *cfg, const struct vm_config *ov,
 			  struct err *e)
 {
@@ -359,6 +370,7 @@ static int override_disks(struct vm_config *cfg, const struct vm_config *ov,
 				       i);
 		if (replace_str(&cfg->disks[i].path, d->path, e) < 0)
 			return -1;
+		override_rate_limit(&cfg->disks[i].rate_limit, &d->rate_limit);
 	}
 	return 0;
 }
@@ -378,6 +390,7 @@ static int override_nets(struct vm_config *cfg, const struct vm_config *ov,
 		if (replace_str(&cfg->nets[i].tap_name, n->tap_name, e) < 0)
 			return -1;
 		cfg->nets[i].tap_fd = n->tap_fd;
+		override_rate_limit(&cfg->nets[i].rate_limit, &n->rate_limit);
 	}
 	return 0;
 }

@@ -288,6 +288,31 @@ Test(snapshot_overrides, replace_host_ends_only)
 	vm_config_free(&snap.cfg);
 }
 
+/* A limit given at restore replaces the device's; none given keeps it. */
+Test(snapshot_overrides, limits_given_replace_the_snapshots)
+{
+	struct snapshot snap;
+	struct snapshot_overrides ov;
+	struct err e;
+
+	snap_of(&snap);
+	snapshot_overrides_init(&ov);
+	cr_assert_eq(config_add_disk(&ov.cfg, "/img/clone-a,bw=4M", &e), 0, "%s", e.msg);
+	cr_assert_eq(config_add_disk(&ov.cfg, "/img/clone-b,iops=20,iops_burst=5", &e), 0,
+		     "%s", e.msg);
+	cr_assert_eq(config_add_net(&ov.cfg, "tap=tap9", &e), 0);
+	cr_assert_eq(snapshot_override(&snap, &ov, &e), 0, "%s", e.msg);
+	cr_assert_eq(snap.cfg.disks[0].rate_limit.bytes, 4 << 20);
+	cr_assert_eq(snap.cfg.disks[0].rate_limit.ops, 0,
+		     "the snapshot's iops limit went with its other limits");
+	cr_assert_eq(snap.cfg.disks[1].rate_limit.ops, 20);
+	cr_assert_eq(snap.cfg.disks[1].rate_limit.ops_burst, 5);
+	cr_assert_eq(snap.cfg.nets[0].rate_limit.bytes, 1 << 20,
+		     "a NIC given without limits keeps the snapshot's");
+	snapshot_overrides_free(&ov);
+	vm_config_free(&snap.cfg);
+}
+
 static void expect_override_refused(void (*give)(struct snapshot_overrides *),
 				    const char *msg)
 {
