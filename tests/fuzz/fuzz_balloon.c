@@ -22,7 +22,7 @@ static int balloon_create(struct fuzz_virtio *f, struct device **dev,
 		.enabled = true, .pages = 64, .deflate_on_oom = true,
 	};
 
-	return virtio_balloon_create(&f->th.host, VTEST_BASE, VTEST_GSI, &cfg,
+	return virtio_balloon_create(&f->th.host, &VTEST_MMIO(VTEST_BASE, VTEST_GSI), &cfg,
 				     dev, &control, e);
 }
 

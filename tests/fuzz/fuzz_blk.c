@@ -39,7 +39,7 @@ static int blk_create(struct fuzz_virtio *f, struct device **dev,
 	struct disk_config cfg = { .path = image, .serial = "fuzz" };
 	struct rate_limit_control *limits;
 
-	return virtio_blk_create(&f->th.host, VTEST_BASE, VTEST_GSI, &cfg,
+	return virtio_blk_create(&f->th.host, &VTEST_MMIO(VTEST_BASE, VTEST_GSI), &cfg,
 				 dev, &limits, e);
 }
 

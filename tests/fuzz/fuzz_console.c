@@ -30,7 +30,7 @@ static int console_create(struct fuzz_virtio *f, struct device **dev,
 {
 	struct chardev_config cfg = { .kind = CHARDEV_SOCKET, .path = path };
 
-	return virtio_console_create(&f->th.host, VTEST_BASE, VTEST_GSI, &cfg,
+	return virtio_console_create(&f->th.host, &VTEST_MMIO(VTEST_BASE, VTEST_GSI), &cfg,
 				     dev, e);
 }
 

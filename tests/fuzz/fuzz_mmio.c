@@ -54,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	fuzz_cost_begin();
 	memset(th.mem.base, 0, MEM_SIZE);
-	if (virtio_console_create(&th.host, VTEST_BASE, VTEST_GSI, &cfg, &dev,
+	if (virtio_console_create(&th.host, &VTEST_MMIO(VTEST_BASE, VTEST_GSI), &cfg, &dev,
 				  &e) < 0)
 		abort();
 	while (in.len) {

@@ -74,7 +74,7 @@ static int net_create(struct fuzz_virtio *f, struct device **dev,
 	struct net_config cfg = { .tap_name = TAP_NAME, .tap_fd = -1 };
 	struct rate_limit_control *limits;
 
-	return virtio_net_create(&f->th.host, VTEST_BASE, VTEST_GSI, &cfg, dev,
+	return virtio_net_create(&f->th.host, &VTEST_MMIO(VTEST_BASE, VTEST_GSI), &cfg, dev,
 				 &limits, e);
 }
 

@@ -47,7 +47,7 @@ static int vsock_create(struct fuzz_virtio *f, struct device **dev,
 	struct vsock_config cfg = { .enabled = true, .cid = CID };
 
 	memcpy(cfg.uds_path, uds, strlen(uds) + 1);
-	return virtio_vsock_create(&f->th.host, VTEST_BASE, VTEST_GSI, &cfg,
+	return virtio_vsock_create(&f->th.host, &VTEST_MMIO(VTEST_BASE, VTEST_GSI), &cfg,
 				   dev, &control, e);
 }
 
