@@ -363,6 +363,27 @@ bool vtest_irq_wait(struct vtest_host *th, uint32_t gsi, int ms)
 	return read(p.fd, &v, sizeof(v)) == sizeof(v);
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool vtest_irq_wait_pulses(struct vtest_host *th, uint32_t gsi,
+			   unsigned int pulses, int ms)
+{
+	int64_t deadline = now_ms() + ms;
+
+	while (vtest_irq_count(th, gsi) < pulses) {
+		if (now_ms() >= deadline)
+			return false;
+		vtest_irq_wait(th, gsi, 10);
+	}
+	return true;
+}
+
 uint64_t vtest_loop_cpu_ns(struct vtest_host *th)
 {
 	struct timespec ts;
@@ -1022,14 +1043,6 @@ void vdrv_set_used_event(struct vdrv *d, unsigned int qi, uint16_t idx)
 {
 	d->q[qi].hold_used_event = true;
 	store_used_event(d, qi, idx);
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 bool vdrv_wait_used(struct vdrv *d, unsigned int qi, uint32_t *id,

@@ -113,6 +113,12 @@ bool vtest_msi_wait(struct vtest_host *th, uint32_t data, int ms);
 /* Waits up to @ms for a pulse on @gsi; true when one came. */
 bool vtest_irq_wait(struct vtest_host *th, uint32_t gsi, int ms);
 /*
+ * Waits up to @ms for @gsi's pulse count to reach @pulses; true when it
+ * did. Unlike vtest_irq_wait(), it cannot miss a pulse another wait took.
+ */
+bool vtest_irq_wait_pulses(struct vtest_host *th, uint32_t gsi,
+			   unsigned int pulses, int ms);
+/*
  * From now on the devices' clock reads @now_ns, and moves only with
  * vtest_clock_advance(): rates and latencies become exact counts.
  */
