@@ -29,6 +29,7 @@ enum cli_opt {
 	OPT_BALLOON,
 	OPT_TRANSPORT,
 	OPT_API_SOCK,
+	OPT_FIRMWARE,
 };
 
 static const struct option cli_options[] = {
@@ -47,6 +48,7 @@ static const struct option cli_options[] = {
 	{ "balloon", required_argument, NULL, OPT_BALLOON },
 	{ "transport", required_argument, NULL, OPT_TRANSPORT },
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
+	{ "firmware", required_argument, NULL, OPT_FIRMWARE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -54,11 +56,17 @@ static const struct option cli_options[] = {
 
 static const char cli_usage[] =
 	"usage: vmm --kernel PATH [options]\n"
+	"       vmm --firmware PATH[,vars=VARS] [--kernel PATH] [options]\n"
 	"       vmm --api-sock PATH [--kernel PATH [options]]\n"
 	"\n"
 	"Boots a Linux kernel (%s) in a KVM virtual machine.\n"
 	"\n"
-	"  --kernel PATH        kernel image: %s\n"
+	"  --kernel PATH        kernel image: %s;\n"
+	"                       with --firmware, an EFI executable the firmware starts\n"
+	"  --firmware PATH|CODE,vars=VARS\n"
+	"                       boot UEFI firmware from the reset vector: a combined\n"
+	"                       image (OVMF.fd) or code and a variable store file that\n"
+	"                       keeps what the guest writes (docs/uefi.md)\n"
 	"  --initrd PATH        initial ramdisk\n"
 	"  --cmdline TEXT       kernel command line (default: \"%s\")\n"
 	"  --memory MIB         guest RAM in MiB (default: 128)\n"
@@ -143,6 +151,10 @@ static int cli_apply(int opt, const char *arg, struct vm_config *cfg,
 		return set_string(&cfg->kernel, arg, e);
 	case OPT_INITRD:
 		return set_string(&cfg->initrd, arg, e);
+	case OPT_FIRMWARE:
+		if (config_parse_firmware(arg, cfg, e) < 0)
+			return err_prefix(e, "--firmware");
+		return 0;
 	case OPT_CMDLINE:
 		return set_string(&cfg->cmdline, arg, e);
 	case OPT_MEMORY:
@@ -250,7 +262,7 @@ int cli_validate(const struct vm_config *cfg, unsigned int max_cpus,
 		return 0;
 	switch (ce.field) {
 	case CONFIG_FIELD_KERNEL:
-		return err_set(e, "no kernel given (--kernel PATH)");
+		return err_set(e, "no kernel given (--kernel PATH) and no firmware (--firmware PATH)");
 	case CONFIG_FIELD_CPUS:
 		return err_set(e, "--cpus %s", ce.why.msg);
 	case CONFIG_FIELD_MEMORY:

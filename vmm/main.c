@@ -175,7 +175,7 @@ static int vmm_serve(struct vmm *vmm)
 		ret = VMM_EXIT_HOST_ERROR;
 		goto out;
 	}
-	if (vmm->cfg.kernel && api_run_vm(&vmm->api, &vmm->cfg, &why, &e) < 0) {
+	if (vm_config_bootable(&vmm->cfg) && api_run_vm(&vmm->api, &vmm->cfg, &why, &e) < 0) {
 		log_error("%s", e.msg);
 		ret = machine_status(why);
 		goto out;
@@ -188,7 +188,7 @@ out:
 	return ret;
 }
 
-/* Without --kernel, VM options have nothing to apply to. */
+/* Without --kernel or --firmware, VM options have nothing to apply to. */
 static int check_api_only(const struct vm_config *cfg, struct err *e)
 {
 	struct vm_config def;
@@ -205,7 +205,7 @@ static int check_api_only(const struct vm_config *cfg, struct err *e)
 	vm_config_free(&def);
 	if (same)
 		return 0;
-	return err_set(e, "VM options need --kernel; without it the VM comes from CreateVM on the control socket");
+	return err_set(e, "VM options need --kernel or --firmware; without them the VM comes from CreateVM on the control socket");
 }
 
 /*
@@ -252,7 +252,7 @@ int main(int argc, char **argv)
 	case CLI_RUN:
 		break;
 	}
-	if (vmm->opts.api_sock && !vmm->cfg.kernel) {
+	if (vmm->opts.api_sock && !vm_config_bootable(&vmm->cfg)) {
 		if (check_api_only(&vmm->cfg, &e) < 0) {
 			fprintf(stderr, "vmm: %s\n", e.msg);
 			ret = VMM_EXIT_USAGE;

@@ -7,6 +7,7 @@
 #include "boot/x86/boot.h"
 #include "lib/util.h"
 
+struct fw_cfg;
 struct guest_mem;
 struct pci_layout;
 struct vcpu;
@@ -14,6 +15,10 @@ struct vcpu;
 /* What an x86 VM keeps beside the common state. */
 struct arch_vm {
 	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID */
+	/* With --firmware: its read-only mapping below 4 GiB, and fw_cfg. */
+	uint8_t *firmware;
+	size_t firmware_size;
+	struct fw_cfg *fw_cfg;
 };
 
 /* Puts the boot vCPU at the kernel's entry. */
