@@ -21,7 +21,7 @@ shift $(($# < 6 ? $# : 6))
 # transports: the VMM's virtio-mmio and virtio-pci (--transport pci).
 modules="virtio virtio_ring virtio_mmio virtio_pci virtio_blk virtio_net virtio_console?
 vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport
-virtio_balloon"
+virtio_balloon efivarfs?"
 
 rm -rf "$work"
 mkdir -p "$work"

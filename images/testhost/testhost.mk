@@ -13,8 +13,13 @@ TESTHOST_DIR  := $(BUILD)/images/testhost
 TESTHOST_ARCH ?= $(shell uname -m)
 TESTHOST_CONF := images/testhost/$(TESTHOST_ARCH).conf
 TESTHOST_DEPS := $(shell sed -n 's/^QEMU_PACKAGE=//p' $(TESTHOST_CONF)) \
-		 busybox-static socat e2fsprogs
-TEST_LINUX_DEPS := socat e2fsprogs iproute2
+		 busybox-static socat e2fsprogs ovmf
+TEST_LINUX_DEPS := socat e2fsprogs iproute2 ovmf
+# Debian's unmodified UEFI firmware, for the uefi cases (docs/uefi.md): the
+# combined image, and code and variable store apart.
+OVMF_FD := /usr/share/ovmf/OVMF.fd
+OVMF_CODE := /usr/share/OVMF/OVMF_CODE_4M.fd
+OVMF_VARS := /usr/share/OVMF/OVMF_VARS_4M.fd
 
 # What the test host carries: programs (with their shared libraries),
 # files and trees, as "program|file|tree:SRC:DEST". Later suites add theirs
@@ -31,6 +36,10 @@ TESTHOST_ITEMS += \
 	file:$(LINUX_DIR)/vmlinux:/images/vmlinux \
 	file:$(LINUX_DIR)/vmlinuz:/images/vmlinuz \
 	file:$(LINUX_DIR)/initramfs.cpio.gz:/images/initramfs.cpio.gz \
+	file:$(OVMF_FD):/images/OVMF.fd \
+	file:$(OVMF_CODE):/images/OVMF_CODE_4M.fd \
+	file:$(OVMF_VARS):/images/OVMF_VARS_4M.fd \
+	file:$(LINUX_DIR)/uefi-disk.img:/images/uefi-disk.img \
 	tree:tests/linux:/tests/linux
 # The build's own inputs; installed programs come with testhost-deps.
 TESTHOST_INPUTS := $(filter-out /%,$(foreach i,$(TESTHOST_ITEMS),\
@@ -66,6 +75,7 @@ test-linux-direct: $(TEST_LINUX_VMM) $(BUILD)/vmmctl $(BUILD)/bridge-client \
 	VMM=$(TEST_LINUX_VMM) VMMCTL=$(BUILD)/vmmctl \
 		BRIDGE_CLIENT=$(BUILD)/bridge-client \
 		PEER_CHECK=$(BUILD)/agent-peer-check IMAGES=$(LINUX_DIR) \
+		OVMF=$(OVMF_FD) OVMF_CODE=$(OVMF_CODE) OVMF_VARS=$(OVMF_VARS) \
 		tests/linux/run.sh $(CASES)
 
 test-linux-nested: $(TESTHOST_DIR)/initramfs.cpio
