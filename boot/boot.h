@@ -59,6 +59,8 @@ struct boot_config {
 	unsigned int nr_mmio;
 	const struct boot_mmio_device *mmio;
 	const struct boot_pci *pci; /* NULL: no PCI */
+	/* x86: the ACPI power button's event interrupt (0: no button). */
+	uint32_t power_button_gsi;
 };
 
 /* Largest kernel or initrd file the loaders read. */

@@ -33,6 +33,7 @@ struct conn {
 	size_t cap;
 	int passed_fd; /* the last descriptor received, or -1 */
 	int next_id;
+	bool timed_out; /* a receive timeout (SO_RCVTIMEO) expired */
 };
 
 static int usage_error(const char *fmt, ...)
@@ -131,6 +132,8 @@ static ssize_t conn_fill(struct conn *c)
 	do
 		n = recvmsg(c->fd, &msg, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		c->timed_out = true;
 	if (n < 0)
 		return -1;
 	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
@@ -160,8 +163,9 @@ static int conn_next(struct conn *c, struct json_object **msg)
 		ssize_t n = conn_fill(c);
 
 		if (n < 0) {
-			fprintf(stderr, "vmmctl: reading from the VMM: %s\n",
-				strerror(errno));
+			if (!c->timed_out)
+				fprintf(stderr, "vmmctl: reading from the VMM: %s\n",
+					strerror(errno));
 			return -1;
 		}
 		if (n == 0)
@@ -401,19 +405,131 @@ static int cmd_create(struct conn *c, int argc, char **argv)
 	return call_print(c, "CreateVM", params);
 }
 
-static int cmd_wait(struct conn *c, int argc, char **argv)
+/* [--timeout SECONDS]: 0 (wait for ever) when absent. */
+static int parse_timeout(const char *cmd, int argc, char **argv,
+			 uint32_t *seconds)
 {
+	*seconds = 0;
+	if (argc == 0)
+		return 0;
+	if (argc == 2 && !strcmp(argv[0], "--timeout") &&
+	    parse_u32(argv[1], seconds) == 0 && *seconds)
+		return 0;
+	return usage_error("%s takes at most --timeout SECONDS (1 or more)", cmd);
+}
+
+/*
+ * WaitVM, for at most @seconds (0: for ever), then prints why the VM
+ * stopped. Exit status 1 when it did not stop in time.
+ */
+static int wait_vm(struct conn *c, const char *cmd, uint32_t seconds)
+{
+	struct timeval tv = { .tv_sec = seconds };
 	struct json_object *result;
 
-	(void)argv;
-	if (argc)
-		return usage_error("wait takes no arguments");
-	if (conn_call(c, "WaitVM", NULL, &result) < 0)
+	if (seconds &&
+	    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
+		fprintf(stderr, "vmmctl: %s: SO_RCVTIMEO: %s\n", cmd,
+			strerror(errno));
 		return 1;
+	}
+	if (conn_call(c, "WaitVM", NULL, &result) < 0) {
+		if (c->timed_out)
+			fprintf(stderr, "vmmctl: %s: the VM did not stop within %u s\n",
+				cmd, seconds);
+		return 1;
+	}
 	json_object_put(result);
+	tv.tv_sec = 0;
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	/* What ended the VM, as InspectVM reports it. */
 	return call_print(c, "InspectVM",
 			  obj1("query", json_object_new_string("exit")));
+}
+
+static int cmd_wait(struct conn *c, int argc, char **argv)
+{
+	uint32_t seconds;
+	int ret = parse_timeout("wait", argc, argv, &seconds);
+
+	return ret ? ret : wait_vm(c, "wait", seconds);
+}
+
+static int cmd_shutdown(struct conn *c, int argc, char **argv)
+{
+	struct json_object *result;
+	uint32_t seconds;
+	int ret = parse_timeout("shutdown", argc, argv, &seconds);
+
+	if (ret)
+		return ret;
+	if (conn_call(c, "ShutdownVM", NULL, &result) < 0)
+		return 1;
+	json_object_put(result);
+	return seconds ? wait_vm(c, "shutdown", seconds) : 0;
+}
+
+static int cmd_metrics(struct conn *c, int argc, char **argv)
+{
+	bool prometheus = argc == 1 && !strcmp(argv[0], "--prometheus");
+	struct json_object *result, *v;
+
+	if (argc && !prometheus)
+		return usage_error("metrics takes at most --prometheus");
+	if (conn_call(c, "GetMetrics",
+		      prometheus ? obj1("format",
+					json_object_new_string("PROMETHEUS")) :
+				   NULL,
+		      &result) < 0)
+		return 1;
+	if (prometheus && json_object_object_get_ex(result, "text", &v))
+		fputs(json_object_get_string(v), stdout);
+	else if (json_object_object_get_ex(result, "metrics", &v))
+		print_json(v);
+	json_object_put(result);
+	return 0;
+}
+
+/* KEY=VALUE with KEY one of the RateLimit fields; BYTES may end in K/M/G. */
+static int limit_item(struct json_object *rl, const char *item)
+{
+	static const char *const keys[] = { "iops", "iops_burst", "bw",
+					    "bw_burst" };
+	const char *eq = strchr(item, '=');
+	uint64_t v;
+
+	for (size_t i = 0; eq && i < ARRAY_SIZE(keys); i++) {
+		if (strlen(keys[i]) != (size_t)(eq - item) ||
+		    strncmp(item, keys[i], (size_t)(eq - item)))
+			continue;
+		if (parse_size(eq + 1, keys[i][0] == 'b', UINT64_MAX, &v) < 0)
+			return usage_error("limit: '%s' is not a number%s", eq + 1,
+					   keys[i][0] == 'b' ? " of bytes" : "");
+		json_object_object_add(rl, keys[i], json_object_new_uint64(v));
+		return 0;
+	}
+	return usage_error("limit: '%s' is not iops=N, iops_burst=N, bw=BYTES or bw_burst=BYTES",
+			   item);
+}
+
+static int cmd_limit(struct conn *c, int argc, char **argv)
+{
+	struct json_object *rl, *params;
+
+	if (argc < 1)
+		return usage_error("limit needs DEVICE [iops=N] [iops_burst=N] [bw=BYTES] [bw_burst=BYTES]");
+	rl = json_object_new_object();
+	for (int i = 1; i < argc; i++) {
+		int ret = limit_item(rl, argv[i]);
+
+		if (ret) {
+			json_object_put(rl);
+			return ret;
+		}
+	}
+	params = obj1("device", json_object_new_string(argv[0]));
+	json_object_object_add(params, "rate_limit", rl);
+	return call_print(c, "SetRateLimit", params);
 }
 
 static int cmd_inspect(struct conn *c, int argc, char **argv)
@@ -708,7 +824,9 @@ static const struct ctl_command commands[] = {
 	{ "pause", "PauseVM", NULL,
 	  "pause              PauseVM: stop every vCPU" },
 	{ "wait", NULL, cmd_wait,
-	  "wait               WaitVM, then print why the VM stopped" },
+	  "wait [--timeout SECONDS]  WaitVM, then print why the VM stopped" },
+	{ "shutdown", NULL, cmd_shutdown,
+	  "shutdown [--timeout SECONDS]  ShutdownVM: press the power button (then wait)" },
 	{ "inspect", NULL, cmd_inspect,
 	  "inspect [QUERY] [--depth N]  InspectVM (QUERY like config.memory_config)" },
 	{ "properties", NULL, cmd_properties,
@@ -729,6 +847,10 @@ static const struct ctl_command commands[] = {
 	  "serial attach [PORT]  GetSerial: the port's output (its last 64 KiB first) and input" },
 	{ "vsock", NULL, cmd_vsock,
 	  "vsock listen PORT PATH | unlisten PORT | connect PORT" },
+	{ "metrics", NULL, cmd_metrics,
+	  "metrics [--prometheus]  GetMetrics: the VM's counters" },
+	{ "limit", NULL, cmd_limit,
+	  "limit DEVICE [iops=N] [iops_burst=N] [bw=BYTES] [bw_burst=BYTES]  SetRateLimit" },
 	{ "teardown", "TeardownVM", NULL,
 	  "teardown           TeardownVM: release the VM" },
 	{ "quit", "Quit", NULL,

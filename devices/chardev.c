@@ -39,6 +39,8 @@ size_t chardev_write(struct chardev *chr, const void *buf, size_t len)
 	if (n)
 		chardev_wake(chr);
 	pthread_mutex_unlock(&chr->lock);
+	metric_add(&chr->counters.out_bytes, n);
+	metric_add(&chr->counters.dropped_bytes, len - n);
 	return n;
 }
 
@@ -177,8 +179,15 @@ static bool chardev_emit(struct chardev *chr, const uint8_t *buf, size_t len,
 	return true;
 }
 
+/*
+ * Moves output to the host end, at most a buffer's worth per wake-up: a
+ * vCPU refilling the buffer as fast as it drains must not keep the loop
+ * here. What is left waits for the next turn.
+ */
 static void chardev_flush_out(struct chardev *chr)
 {
+	size_t total = 0;
+
 	for (;;) {
 		const uint8_t *p;
 		size_t len, done;
@@ -186,9 +195,14 @@ static void chardev_flush_out(struct chardev *chr)
 
 		pthread_mutex_lock(&chr->lock);
 		p = ring_peek(&chr->out, &len);
+		if (len && total >= CHARDEV_OUT_BUF) {
+			chardev_wake(chr);
+			len = 0;
+		}
 		pthread_mutex_unlock(&chr->lock);
 		if (len == 0)
 			break;
+		total += len;
 		/* Only this thread consumes, so [p, p + len) stays put unlocked. */
 		more = chardev_emit(chr, p, len, &done);
 		pthread_mutex_lock(&chr->lock);
@@ -376,16 +390,11 @@ int chardev_attach(struct chardev *chr, int fd, struct err *e)
 	return 0;
 }
 
-static void chardev_on_accept(void *opaque, uint32_t events)
+static void chardev_on_accept(void *opaque, int fd)
 {
 	struct chardev *chr = opaque;
 	struct err e;
-	int fd;
 
-	(void)events;
-	fd = accept4(chr->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (fd < 0)
-		return;
 	if (chardev_attach(chr, fd, &e) < 0) {
 		log_info("refusing a client of %s: %s", chr->path, e.msg);
 		close(fd);
@@ -451,12 +460,8 @@ static int chardev_listen(struct chardev *chr, struct err *e)
 	chmod(chr->path, 0600);
 	if (listen(chr->listen_fd, 8) < 0)
 		return err_errno(e, "%s: listening on %s", chr->name, chr->path);
-	chr->listen_src = (struct event_source){
-		.fd = chr->listen_fd, .events = EPOLLIN,
-		.fn = chardev_on_accept, .opaque = chr,
-	};
-	return event_loop_add(chr->loop, &chr->listen_src) < 0 ?
-		       err_errno(e, "%s: epoll", chr->name) : 0;
+	return listener_start(&chr->listener, chr->loop, chr->listen_fd,
+			      chr->name, 1, chardev_on_accept, chr, e);
 }
 
 /*
@@ -520,6 +525,30 @@ static int chardev_open_backend(struct chardev *chr,
 	return err_set(e, "%s: unknown back end", chr->name);
 }
 
+#define CHARDEV_METRIC(field, help)                                            \
+	{ #field, NULL, METRIC_COUNTER,                                        \
+	  offsetof(struct chardev_counters, field), help }
+
+static const struct metric_desc chardev_metric_descs[] = {
+	CHARDEV_METRIC(out_bytes, "Bytes of guest output taken"),
+	CHARDEV_METRIC(dropped_bytes,
+		       "Bytes of guest output lost because the host end was not reading"),
+};
+
+static void chardev_init_metrics(struct chardev *chr)
+{
+	size_t i;
+
+	chr->metrics = (struct metrics_group){
+		.subsystem = "serial", .id_label = "port",
+		.descs = chardev_metric_descs,
+		.nr_descs = ARRAY_SIZE(chardev_metric_descs),
+		.block = &chr->counters,
+	};
+	for (i = 0; chr->name[i] && i + 1 < sizeof(chr->metrics.id); i++)
+		chr->metrics.id[i] = (char)(chr->name[i] | 0x20);
+}
+
 int chardev_open(struct chardev *chr, const char *name,
 		 const struct chardev_config *cfg, struct event_loop *loop,
 		 const struct chardev_sink *sink, struct err *e)
@@ -530,6 +559,7 @@ int chardev_open(struct chardev *chr, const char *name,
 	chr->kind = cfg->kind;
 	chr->out_fd = chr->in_fd = chr->listen_fd = -1;
 	chr->sink = *sink;
+	chardev_init_metrics(chr);
 	pthread_mutex_init(&chr->lock, NULL);
 	if (cfg->path && !(chr->path = strdup(cfg->path)))
 		return err_set(e, "%s: out of memory", name);
@@ -587,6 +617,7 @@ void chardev_close(struct chardev *chr)
 	chardev_drain_blocking(chr);
 	while (chr->clients)
 		chardev_client_drop(chr, chr->clients, NULL);
+	listener_stop(&chr->listener);
 	if (chr->listen_fd >= 0) {
 		close(chr->listen_fd);
 		unlink(chr->path);

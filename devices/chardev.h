@@ -9,7 +9,9 @@
 
 #include "vmm/config.h"
 #include "lib/event.h"
+#include "lib/listener.h"
 #include "lib/ring.h"
+#include "vmm/metrics.h"
 
 /*
  * The host end of a character device (UART, virtio-console): stdio, a file,
@@ -50,6 +52,12 @@ struct chardev_client {
 	struct chardev_client *next;
 };
 
+/* What GetMetrics and --metrics report of a port (docs/metrics.md). */
+struct chardev_counters {
+	uint64_t out_bytes;     /* guest output taken */
+	uint64_t dropped_bytes; /* guest output lost: the buffer was full */
+};
+
 struct chardev {
 	const char *name;
 	struct event_loop *loop;
@@ -70,13 +78,16 @@ struct chardev {
 	struct event_source wake_src;
 	struct event_source in_src;
 	struct event_source out_src;
-	struct event_source listen_src;
+	struct listener listener;
 	pthread_mutex_t lock;
 	struct ring out;
 	struct ring history;
 	struct chardev_client *clients;
 	unsigned int nr_clients;
 	struct chardev_sink sink;
+	struct chardev_counters counters;
+	/* "serial", id: the name in lower case ("com1", "virtio-console"). */
+	struct metrics_group metrics;
 };
 
 /* Opens the back end; @name ("COM1") prefixes every message. */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Register offsets. */
 #define UART_RX 0  /* DLAB=0 read: receive buffer */
@@ -317,7 +318,6 @@ size_t serial_receive(struct serial *s, const uint8_t *buf, size_t len)
 
 void serial_init_regs(struct serial *s, struct irq_line *irq)
 {
-	pthread_mutex_init(&s->lock, NULL);
 	s->irq = irq;
 	s->irq_level = false;
 	s->ier = s->fcr = s->scr = s->lcr = s->mcr = 0;
@@ -372,13 +372,19 @@ static void serial_sink_rx(void *opaque, const uint8_t *buf, size_t len)
 	serial_receive(opaque, buf, len);
 }
 
-static void serial_destroy(struct device *dev)
+/* Also what a failed serial_create() leaves; the line's eventfd is ours. */
+static void serial_free(struct serial *s)
 {
-	struct serial *s = (struct serial *)dev;
-
 	chardev_close(&s->chr);
+	if (s->irq_storage.fd >= 0)
+		close(s->irq_storage.fd);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
+}
+
+static void serial_destroy(struct device *dev)
+{
+	serial_free((struct serial *)dev);
 }
 
 static void serial_reset(struct device *dev)
@@ -415,6 +421,8 @@ int serial_create(struct device_host *host, unsigned int index,
 	if (!s)
 		return err_set(e, "COM%u: out of memory", index);
 	snprintf(s->name, sizeof(s->name), "COM%u", index);
+	s->irq_storage.fd = -1;
+	pthread_mutex_init(&s->lock, NULL);
 	serial_init_regs(s, NULL);
 	s->dev = (struct device){ .name = s->name, .ops = &serial_device_ops };
 	sink.opaque = s;
@@ -431,10 +439,10 @@ int serial_create(struct device_host *host, unsigned int index,
 	};
 	if (bus_register(at->mmio ? host->mmio : host->pio, &s->io, e) < 0)
 		goto fail;
+	s->dev.metrics = &s->chr.metrics;
 	*out = s;
 	return 0;
 fail:
-	chardev_close(&s->chr);
-	free(s);
+	serial_free(s);
 	return -1;
 }

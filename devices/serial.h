@@ -57,6 +57,8 @@ int serial_create(struct device_host *host, unsigned int index,
 /*
  * The register model without a host end, for tests: @irq receives the
  * interrupt line level, output goes to @chr when set up by the caller.
+ * serial_init_regs() resets the registers; the lock is the caller's to
+ * initialise, once.
  */
 void serial_init_regs(struct serial *s, struct irq_line *irq);
 void serial_reg_read(struct serial *s, uint64_t offset, uint8_t *val);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 struct event_call {
@@ -135,29 +136,35 @@ static void event_loop_run_calls(struct event_loop *loop)
 	}
 }
 
+int event_loop_poll(struct event_loop *loop, int timeout_ms)
+{
+	int n = epoll_wait(loop->epfd, loop->batch, EVENT_BATCH, timeout_ms);
+
+	if (n < 0) {
+		if (errno == EINTR)
+			return 0;
+		log_error("event loop: epoll_wait: %s", strerror(errno));
+		return -1;
+	}
+	loop->batch_len = n;
+	for (int i = 0; i < n; i++) {
+		struct event_source *src = loop->batch[i].data.ptr;
+
+		if (src)
+			src->fn(src->opaque, loop->batch[i].events);
+	}
+	loop->batch_len = 0;
+	event_loop_run_calls(loop);
+	return n;
+}
+
 int event_loop_run(struct event_loop *loop)
 {
 	loop->thread = pthread_self();
 	loop->running = true;
-	while (!__atomic_load_n(&loop->stopping, __ATOMIC_ACQUIRE)) {
-		int n = epoll_wait(loop->epfd, loop->batch, EVENT_BATCH, -1);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			log_error("event loop: epoll_wait: %s", strerror(errno));
+	while (!__atomic_load_n(&loop->stopping, __ATOMIC_ACQUIRE))
+		if (event_loop_poll(loop, -1) < 0)
 			return -1;
-		}
-		loop->batch_len = n;
-		for (int i = 0; i < n; i++) {
-			struct event_source *src = loop->batch[i].data.ptr;
-
-			if (src)
-				src->fn(src->opaque, loop->batch[i].events);
-		}
-		loop->batch_len = 0;
-		event_loop_run_calls(loop);
-	}
 	event_loop_run_calls(loop);
 	return 0;
 }
@@ -205,4 +212,77 @@ void event_loop_join(struct event_loop *loop)
 	if (loop->running && !pthread_equal(loop->thread, pthread_self()))
 		pthread_join(loop->thread, NULL);
 	loop->running = false;
+}
+
+static void event_timer_expired(void *opaque, uint32_t events)
+{
+	struct event_timer *t = opaque;
+	uint64_t expirations;
+
+	(void)events;
+	/* A timer re-armed meanwhile reads EAGAIN: it has not expired. */
+	if (read(t->src.fd, &expirations, sizeof(expirations)) < 0)
+		return;
+	t->fn(t->opaque);
+}
+
+int event_timer_init(struct event_timer *t, struct event_loop *loop,
+		     void (*fn)(void *opaque), void *opaque, struct err *e)
+{
+	*t = (struct event_timer){ .loop = loop, .fn = fn, .opaque = opaque };
+	t->src = (struct event_source){
+		.fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK),
+		.events = EPOLLIN, .fn = event_timer_expired, .opaque = t,
+	};
+	if (t->src.fd < 0) {
+		t->loop = NULL;
+		return err_errno(e, "timerfd_create");
+	}
+	if (event_loop_add(loop, &t->src) < 0) {
+		err_errno(e, "watching a timer");
+		close(t->src.fd);
+		t->src.fd = -1;
+		t->loop = NULL;
+		return -1;
+	}
+	t->watched = true;
+	return 0;
+}
+
+static struct timespec ns_to_timespec(uint64_t ns)
+{
+	return (struct timespec){ .tv_sec = (time_t)(ns / 1000000000ULL),
+				  .tv_nsec = (long)(ns % 1000000000ULL) };
+}
+
+int event_timer_arm(struct event_timer *t, uint64_t delay_ns,
+		    uint64_t interval_ns)
+{
+	/* A zero it_value disarms: the shortest real delay is 1 ns. */
+	struct itimerspec its = {
+		.it_value = ns_to_timespec(delay_ns ? delay_ns : 1),
+		.it_interval = ns_to_timespec(interval_ns),
+	};
+
+	return timerfd_settime(t->src.fd, 0, &its, NULL);
+}
+
+void event_timer_disarm(struct event_timer *t)
+{
+	struct itimerspec off = { { 0, 0 }, { 0, 0 } };
+
+	if (t->loop && t->src.fd >= 0)
+		timerfd_settime(t->src.fd, 0, &off, NULL);
+}
+
+void event_timer_destroy(struct event_timer *t)
+{
+	if (!t->loop)
+		return; /* never initialised (all zero) */
+	if (t->watched)
+		event_loop_remove(t->loop, &t->src);
+	t->watched = false;
+	if (t->src.fd >= 0)
+		close(t->src.fd);
+	t->src.fd = -1;
 }

@@ -61,8 +61,35 @@ int event_loop_call(struct event_loop *loop, void (*fn)(void *), void *opaque);
 
 /* Runs until event_loop_stop(); returns 0, or -1 when epoll fails. */
 int event_loop_run(struct event_loop *loop);
+/*
+ * One turn on the calling thread: waits up to @timeout_ms for events,
+ * runs their handlers and the posted calls. Returns the events handled,
+ * or -1 when epoll fails. For loops driven by hand (the fuzzers).
+ */
+int event_loop_poll(struct event_loop *loop, int timeout_ms);
 void event_loop_stop(struct event_loop *loop);
 bool event_loop_on_thread(const struct event_loop *loop);
+
+/*
+ * A timer on the loop (a timerfd on CLOCK_MONOTONIC): @fn runs on the loop
+ * thread when it expires. Arming replaces whatever was armed before. A
+ * zeroed timer that was never initialised may be destroyed.
+ */
+struct event_timer {
+	struct event_loop *loop;
+	struct event_source src;
+	bool watched;
+	void (*fn)(void *opaque);
+	void *opaque;
+};
+
+int event_timer_init(struct event_timer *t, struct event_loop *loop,
+		     void (*fn)(void *opaque), void *opaque, struct err *e);
+/* Expires after @delay_ns, then every @interval_ns (0: once). */
+int event_timer_arm(struct event_timer *t, uint64_t delay_ns,
+		    uint64_t interval_ns);
+void event_timer_disarm(struct event_timer *t);
+void event_timer_destroy(struct event_timer *t);
 
 /* Starts/joins a thread running event_loop_run(). */
 int event_loop_start_thread(struct event_loop *loop, struct err *e);

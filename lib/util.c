@@ -59,15 +59,33 @@ int err_prefix(struct err *e, const char *fmt, ...)
 	return -1;
 }
 
-void log_msg(const char *level, const char *fmt, ...)
+int parse_size(const char *s, bool suffix, uint64_t max, uint64_t *out)
 {
-	char line[1024];
-	va_list ap;
+	uint64_t v = 0, mult = 1;
+	const char *p = s;
 
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "vmm: %s: %s\n", level, line);
+	for (; *p >= '0' && *p <= '9'; p++) {
+		unsigned int d = (unsigned int)(*p - '0');
+
+		if (d > max || v > (max - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	if (p == s)
+		return -1;
+	if (suffix && *p && !p[1]) {
+		const char *units = "KMG", *u = strchr(units, *p & ~0x20);
+
+		if (!u || !*u)
+			return -1;
+		for (long i = 0; i <= u - units; i++)
+			mult *= 1024;
+		p++;
+	}
+	if (*p || v > max / mult)
+		return -1;
+	*out = v * mult;
+	return 0;
 }
 
 int read_file(const char *path, size_t max, uint8_t **data, size_t *len,

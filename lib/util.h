@@ -3,8 +3,11 @@
 #define LIB_UTIL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "log.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 /* The structure that embeds @ptr as its @member. */
@@ -22,7 +25,7 @@
 /*
  * An error message travels with the failure back to whoever can report it:
  * library code never prints, the CLI and the control API decide where the
- * message goes.
+ * message goes (lib/log.h for what is logged).
  */
 struct err {
 	char msg[512];
@@ -40,22 +43,11 @@ int err_errno(struct err *e, const char *fmt, ...)
 int err_prefix(struct err *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-void log_msg(const char *level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-#define log_info(...) log_msg("info", __VA_ARGS__)
-#define log_warn(...) log_msg("warning", __VA_ARGS__)
-#define log_error(...) log_msg("error", __VA_ARGS__)
-
 /*
- * Guest-caused warnings are logged once per call site so a misbehaving guest
- * cannot flood the host's log.
+ * A whole decimal number up to @max; with @suffix it may end in K, M or G
+ * (case-insensitive, powers of 1024), as byte counts on command lines do.
  */
-#define log_guest_once(...)                                                    \
-	do {                                                                   \
-		static int logged_;                                            \
-		if (!__atomic_exchange_n(&logged_, 1, __ATOMIC_RELAXED))      \
-			log_msg("guest", __VA_ARGS__);                        \
-	} while (0)
+int parse_size(const char *s, bool suffix, uint64_t max, uint64_t *out);
 
 /* Reads a whole file into a malloc()ed buffer; fails for files over @max. */
 int read_file(const char *path, size_t max, uint8_t **data, size_t *len,

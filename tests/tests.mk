@@ -7,6 +7,8 @@
 #          Unix sockets, with the clients' protocol library; its re-enacted
 #          peer hosts (tests/agent/peer_*.c) also make agent-peer-check,
 #          which runs the peer cases against any agent (a VM's, over vsock).
+#   dist:  tests/dist/*.sh: make install and uninstall, the unit file, the
+#          man pages against the programs' --help.
 
 UNIT_TEST_SRCS  := $(wildcard tests/unit/*.c)
 E2E_TEST_SRCS   := $(wildcard tests/e2e/*.c)
@@ -37,7 +39,7 @@ $(BUILD)/agent-peer-check: $(PEER_CHECK_SRCS:%.c=$(BUILD)/obj/%.o) \
 		$(BUILD)/libclient.a $(BUILD)/lib.a
 	$(CC) -static $(LDFLAGS) -o $@ $^ $(CLIENT_LIBS)
 
-.PHONY: test test-unit test-e2e test-agent
+.PHONY: test test-unit test-e2e test-agent test-dist
 test-unit: $(BUILD)/tests/unit | test-deps
 	$(TEST_LSAN) $(BUILD)/tests/unit --jobs 2
 
@@ -55,4 +57,15 @@ test-agent: $(BUILD)/tests/agent $(BUILD)/guest-agent-asan \
 		$(BUILD)/agent-peer-check | test-deps
 	$(AGENT_TEST_ENV) $(BUILD)/tests/agent --jobs 2
 
-test: test-agent test-unit test-e2e test-linux test-arm64
+# make install and its unit, and the man pages against --help
+# (tests/dist/); systemd-analyze, groff and readelf check them.
+DIST_TEST_DEPS := systemd groff-base binutils
+
+test-dist: $(BUILD)/vmm $(BUILD)/vmmctl $(BUILD)/guest-agent test-images \
+		| test-deps
+	@tools/install-deps.sh $(DIST_TEST_DEPS)
+	tests/dist/man.sh $(BUILD)
+	MAKE="$(MAKE)" tests/dist/install.sh $(BUILD) $(BUILD)/images
+
+# The fuzz targets briefly (tests/fuzz/fuzz.mk), so they keep working.
+test: test-agent test-unit test-e2e test-dist test-linux test-arm64 fuzz-smoke

@@ -44,6 +44,11 @@ extern const struct guest_ram_map arch_ram_map;
 /* The kernel command line when the config gives none. */
 extern const char arch_default_cmdline[];
 /*
+ * Whether virtio-mmio devices can be announced on the kernel command line
+ * (x86); elsewhere the device tree announces them.
+ */
+extern const bool arch_mmio_cmdline;
+/*
  * What --help says of this architecture: the kernel formats (short and
  * long) and how a guest ends the VM with a status.
  */
@@ -89,7 +94,16 @@ uint32_t arch_irq_line_number(uint32_t gsi);
  */
 bool arch_vcpu_exit(struct vcpu *vcpu);
 
-/* Logs the vCPU's registers, after a fatal exit. */
+/*
+ * Why KVM on this host runs guest instructions in its emulator rather than
+ * on the CPU's virtualization extensions, or NULL when it does not.
+ */
+const char *arch_host_emulation(void);
+
+/*
+ * Logs the vCPU's registers, after a fatal exit, and what the exit says
+ * about the instruction that caused it.
+ */
 void arch_vcpu_dump(struct vcpu *vcpu);
 
 #endif

@@ -30,6 +30,17 @@ enum cli_opt {
 	OPT_TRANSPORT,
 	OPT_API_SOCK,
 	OPT_FIRMWARE,
+	OPT_MMIO_CMDLINE,
+	OPT_SECCOMP,
+	OPT_USER,
+	OPT_CHROOT,
+	OPT_CONFIG,
+	OPT_LOG_LEVEL,
+	OPT_LOG_FORMAT,
+	OPT_METRICS,
+	OPT_METRICS_INTERVAL,
+	OPT_SHUTDOWN_TIMEOUT,
+	OPT_EXIT_WITH_VM,
 };
 
 static const struct option cli_options[] = {
@@ -49,6 +60,17 @@ static const struct option cli_options[] = {
 	{ "transport", required_argument, NULL, OPT_TRANSPORT },
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
 	{ "firmware", required_argument, NULL, OPT_FIRMWARE },
+	{ "mmio-cmdline", no_argument, NULL, OPT_MMIO_CMDLINE },
+	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "chroot", required_argument, NULL, OPT_CHROOT },
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
+	{ "metrics", required_argument, NULL, OPT_METRICS },
+	{ "metrics-interval", required_argument, NULL, OPT_METRICS_INTERVAL },
+	{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
+	{ "exit-with-vm", no_argument, NULL, OPT_EXIT_WITH_VM },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -57,6 +79,7 @@ static const struct option cli_options[] = {
 static const char cli_usage[] =
 	"usage: vmm --kernel PATH [options]\n"
 	"       vmm --firmware PATH[,vars=VARS] [--kernel PATH] [options]\n"
+	"       vmm --config FILE.json [process options]\n"
 	"       vmm --api-sock PATH [--kernel PATH [options]]\n"
 	"\n"
 	"Boots a Linux kernel (%s) in a KVM virtual machine.\n"
@@ -75,10 +98,12 @@ static const char cli_usage[] =
 	"  --serial [COMn=]DEST serial port back end: stdio, file:PATH, socket:PATH\n"
 	"                       or none; without COMn it sets COM1 (default: stdio);\n"
 	"                       COM2-COM4 exist only when given\n"
-	"  --disk PATH[,ro][,serial=ID]\n"
+	"  --disk PATH[,ro][,serial=ID][,LIMIT]...\n"
 	"                       virtio-blk disk backed by a raw image (repeatable)\n"
-	"  --net tap=NAME[,mac=MAC] | fd=N[,mac=MAC]\n"
+	"  --net tap=NAME[,mac=MAC][,LIMIT]... | fd=N[,mac=MAC][,LIMIT]...\n"
 	"                       virtio-net on a TAP device (repeatable)\n"
+	"                       LIMIT: iops=N, iops_burst=N, bw=BYTES, bw_burst=BYTES\n"
+	"                       (bytes per second, K/M/G suffixes; docs/rate-limits.md)\n"
 	"  --console DEST       virtio-console: stdio, file:PATH, socket:PATH or none\n"
 	"  --vsock cid=N,uds=PATH\n"
 	"                       virtio-vsock; the host side is the Unix socket PATH\n"
@@ -89,8 +114,29 @@ static const char cli_usage[] =
 	"                       virtio-balloon with a target of PAGES 4 KiB pages\n"
 	"  --transport mmio|pci how virtio devices reach the guest (default: mmio);\n"
 	"                       pci gives MSI-X and disk/NIC hotplug (docs/pci.md)\n"
+	"  --mmio-cmdline       x86: announce the virtio devices on the kernel command\n"
+	"                       line too (virtio_mmio.device=), not only in ACPI;\n"
+	"                       implied by acpi=off\n"
+	"\n"
+	"Process options:\n"
+	"  --config FILE.json   the VM from a CreateVM request or VMConfig in FILE\n"
+	"                       instead of the options above (docs/service.md)\n"
 	"  --api-sock PATH      serve the JSON-RPC control socket at PATH (mode 0600,\n"
-	"                       docs/api.md); without --kernel, wait for CreateVM\n"
+	"                       docs/api.md); without a VM, wait for CreateVM\n"
+	"  --exit-with-vm       with --api-sock, end the process when the VM stops\n"
+	"  --shutdown-timeout SECONDS\n"
+	"                       on SIGTERM, press the ACPI power button and give the\n"
+	"                       guest SECONDS to power off before stopping it\n"
+	"  --log-level LEVEL    error, warn, info (default) or debug\n"
+	"  --log-format FORMAT  text (default) or json: one object per line\n"
+	"  --metrics FILE       write counters to FILE in the Prometheus text format\n"
+	"  --metrics-interval SECONDS\n"
+	"                       how often FILE is rewritten (default: %u)\n"
+	"  --seccomp off|log|kill\n"
+	"                       system call filters per thread (default: kill, a\n"
+	"                       forbidden call ends the process; docs/security.md)\n"
+	"  --user UID[:GID]     drop to this user once devices and sockets are open\n"
+	"  --chroot DIR         then confine the process to DIR\n"
 	"  --help               this text\n"
 	"  --version            the VMM's version\n"
 	"\n"
@@ -172,6 +218,9 @@ static int cli_apply(int opt, const char *arg, struct vm_config *cfg,
 	case OPT_HUGEPAGES:
 		cfg->hugepages = true;
 		return 0;
+	case OPT_MMIO_CMDLINE:
+		cfg->mmio_cmdline = true;
+		return 0;
 	case OPT_DISK:
 		return config_add_disk(cfg, arg, e);
 	case OPT_NET:
@@ -195,7 +244,7 @@ static int cli_apply(int opt, const char *arg, struct vm_config *cfg,
 enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg,
 			  struct err *e)
 {
-	struct cli_opts opts = { NULL };
+	struct cli_opts opts;
 	enum cli_result ret = cli_parse_opts(argc, argv, cfg, &opts, e);
 
 	cli_opts_free(&opts);
@@ -205,21 +254,119 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg,
 void cli_opts_free(struct cli_opts *opts)
 {
 	free(opts->api_sock);
-	opts->api_sock = NULL;
+	free(opts->config);
+	free(opts->metrics);
+	opts->api_sock = opts->config = opts->metrics = NULL;
+	confine_opts_free(&opts->confine);
+}
+
+/* A path option: not empty. */
+static int set_path(char **dst, const char *flag, const char *arg,
+		    struct err *e)
+{
+	if (!*arg)
+		return err_set(e, "%s: the path is empty", flag);
+	return set_string(dst, arg, e);
+}
+
+static int parse_seconds(const char *flag, const char *arg, uint64_t min,
+			 unsigned int *out, struct err *e)
+{
+	uint64_t v;
+
+	if (parse_uint(flag, arg, min, CLI_TIMEOUT_MAX_S, &v, e) < 0)
+		return -1;
+	*out = (unsigned int)v;
+	return 0;
+}
+
+/* The options of the process rather than of its VM. */
+static int cli_apply_process(int opt, const char *arg, struct cli_opts *opts,
+			     struct err *e)
+{
+	switch (opt) {
+	case OPT_API_SOCK:
+		return set_path(&opts->api_sock, "--api-sock", arg, e);
+	case OPT_CONFIG:
+		return set_path(&opts->config, "--config", arg, e);
+	case OPT_METRICS:
+		return set_path(&opts->metrics, "--metrics", arg, e);
+	case OPT_METRICS_INTERVAL:
+		return parse_seconds("--metrics-interval", arg, 1,
+				     &opts->metrics_interval_s, e);
+	case OPT_SHUTDOWN_TIMEOUT:
+		return parse_seconds("--shutdown-timeout", arg, 0,
+				     &opts->shutdown_timeout_s, e);
+	case OPT_EXIT_WITH_VM:
+		opts->exit_with_vm = true;
+		return 0;
+	case OPT_LOG_LEVEL:
+		if (log_level_parse(arg, &opts->log_level) < 0)
+			return err_set(e, "--log-level '%s': expected error, warn, info or debug",
+				       arg);
+		return 0;
+	case OPT_LOG_FORMAT:
+		if (log_format_parse(arg, &opts->log_format) < 0)
+			return err_set(e, "--log-format '%s': expected text or json",
+				       arg);
+		return 0;
+	case OPT_SECCOMP:
+		if (seccomp_mode_parse(arg, &opts->seccomp, e) < 0)
+			return err_prefix(e, "--seccomp");
+		return 0;
+	case OPT_USER:
+		return confine_parse_user(arg, &opts->confine, e);
+	case OPT_CHROOT:
+		return set_path(&opts->confine.chroot, "--chroot", arg, e);
+	}
+	return 1;
+}
+
+/* Options that mean nothing without the one they modify. */
+static int cli_check_process(const struct cli_opts *opts, struct err *e)
+{
+	if (opts->exit_with_vm && !opts->api_sock)
+		return err_set(e, "--exit-with-vm needs --api-sock (without it the process always ends with its VM)");
+	if (opts->metrics_interval_s && !opts->metrics)
+		return err_set(e, "--metrics-interval needs --metrics FILE");
+	return 0;
+}
+
+bool cli_has_vm_options(const struct vm_config *cfg)
+{
+	struct vm_config def;
+	bool same;
+
+	vm_config_init(&def);
+	same = !vm_config_bootable(cfg) && cfg->mem_mib == def.mem_mib &&
+	       cfg->nr_cpus == def.nr_cpus && !cfg->hugepages &&
+	       !cfg->initrd && !cfg->cmdline && !cfg->mmio_cmdline &&
+	       !cfg->nr_disks &&
+	       !cfg->nr_nets && cfg->console.kind == def.console.kind &&
+	       !cfg->vsock.enabled && !cfg->vsock.nr_listeners &&
+	       !cfg->balloon.enabled && cfg->transport == def.transport;
+	for (unsigned int i = 0; i < CONFIG_NR_SERIAL; i++)
+		same = same && cfg->serial[i].kind == def.serial[i].kind;
+	vm_config_free(&def);
+	return !same;
 }
 
 enum cli_result cli_parse_opts(int argc, char **argv, struct vm_config *cfg,
 			       struct cli_opts *opts, struct err *e)
 {
-	int opt;
+	int opt, ret;
 
+	*opts = (struct cli_opts){ .log_level = LOG_INFO,
+				   .log_format = LOG_FORMAT_TEXT };
 	opterr = 0;
 	optind = 1;
+	opts->seccomp = SECCOMP_MODE_KILL;
 	while ((opt = getopt_long(argc, argv, ":", cli_options, NULL)) != -1) {
 		switch (opt) {
 		case OPT_HELP:
 			printf(cli_usage, arch_kernel_formats, arch_kernel_help,
-			       arch_default_cmdline, arch_exit_help);
+			       arch_default_cmdline, CLI_METRICS_INTERVAL_S,
+			       arch_exit_help);
 			return CLI_EXIT_OK;
 		case OPT_VERSION:
 			printf("vmm %s\n", VMM_VERSION);
@@ -232,22 +379,26 @@ enum cli_result cli_parse_opts(int argc, char **argv, struct vm_config *cfg,
 			err_set(e, "unknown option '%s' (see vmm --help)",
 				argv[optind - 1]);
 			return CLI_ERROR;
-		case OPT_API_SOCK:
-			if (!*optarg) {
-				err_set(e, "--api-sock: the path is empty");
-				return CLI_ERROR;
-			}
-			if (set_string(&opts->api_sock, optarg, e) < 0)
-				return CLI_ERROR;
-			break;
 		default:
-			if (cli_apply(opt, optarg, cfg, e) < 0)
+			ret = cli_apply_process(opt, optarg, opts, e);
+			if (ret > 0)
+				ret = cli_apply(opt, optarg, cfg, e);
+			if (ret < 0)
 				return CLI_ERROR;
 		}
 	}
 	if (optind < argc) {
 		err_set(e, "unexpected argument '%s' (see vmm --help)",
 			argv[optind]);
+		return CLI_ERROR;
+	}
+	if (cli_check_process(opts, e) < 0)
+		return CLI_ERROR;
+	if (opts->metrics && !opts->metrics_interval_s)
+		opts->metrics_interval_s = CLI_METRICS_INTERVAL_S;
+	if (opts->config && cli_has_vm_options(cfg)) {
+		err_set(e, "--config: the VM comes from %s; give its options there, not on the command line",
+			opts->config);
 		return CLI_ERROR;
 	}
 	return CLI_RUN;
@@ -269,6 +420,8 @@ int cli_validate(const struct vm_config *cfg, unsigned int max_cpus,
 		return err_set(e, "--memory %s", ce.why.msg);
 	case CONFIG_FIELD_VSOCK_LISTENERS:
 		return err_set(e, "--vsock-listen needs --vsock cid=N,uds=PATH");
+	case CONFIG_FIELD_MMIO_CMDLINE:
+		return err_set(e, "--mmio-cmdline: %s", ce.why.msg);
 	}
 	return err_set(e, "%s", ce.why.msg);
 }

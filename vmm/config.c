@@ -194,6 +194,9 @@ int vm_config_validate(const struct vm_config *cfg, unsigned int max_cpus,
 		return err_set(bad_field(ce, CONFIG_FIELD_MEMORY),
 			       "%llu: hugepage-backed memory must be a multiple of 2 MiB",
 			       mib);
+	if (cfg->mmio_cmdline && !arch_mmio_cmdline)
+		return err_set(bad_field(ce, CONFIG_FIELD_MMIO_CMDLINE),
+			       "this architecture's guests find virtio devices in the device tree, not on the command line");
 	if (cfg->vsock.nr_listeners && !cfg->vsock.enabled)
 		return err_set(bad_field(ce, CONFIG_FIELD_VSOCK_LISTENERS),
 			       "vsock listeners need the vsock device");

@@ -45,11 +45,24 @@ enum virtio_transport_kind {
 #define CONFIG_SCSI_CONTROLLERS 4
 #define CONFIG_SCSI_LUNS 64
 
+/*
+ * Token-bucket limits of a disk or a network device (docs/rate-limits.md):
+ * operations and bytes per second, each with the burst the bucket holds.
+ * 0 is unlimited; a burst of 0 is one second's worth of the rate.
+ */
+struct rate_limit_config {
+	uint64_t ops;
+	uint64_t ops_burst;
+	uint64_t bytes;
+	uint64_t bytes_burst;
+};
+
 struct disk_config {
 	char *path;
 	bool read_only;
 	char *serial;
 	uint8_t controller, lun;
+	struct rate_limit_config rate_limit;
 };
 
 struct net_config {
@@ -58,6 +71,8 @@ struct net_config {
 	bool has_mac;
 	uint8_t mac[6];
 	char *id;       /* NICConfig.nic_id; NULL when none was given */
+	/* Each direction, receive and transmit, has buckets of these sizes. */
+	struct rate_limit_config rate_limit;
 };
 
 #define CONFIG_NIC_ID_MAX 64
@@ -105,6 +120,12 @@ struct vm_config {
 	char *kernel;
 	char *initrd;
 	char *cmdline;
+	/*
+	 * x86: announce the virtio-mmio devices with virtio_mmio.device=
+	 * entries on the command line as well as in the DSDT
+	 * (docs/boot.md#virtio-mmio-devices).
+	 */
+	bool mmio_cmdline;
 
 	/* COM1..COM4; COM1 defaults to stdio. */
 	struct chardev_config serial[CONFIG_NR_SERIAL];
@@ -132,6 +153,7 @@ enum config_field {
 	CONFIG_FIELD_CPUS,
 	CONFIG_FIELD_MEMORY,
 	CONFIG_FIELD_VSOCK_LISTENERS,
+	CONFIG_FIELD_MMIO_CMDLINE,
 };
 
 struct config_error {

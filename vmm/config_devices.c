@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,11 +39,64 @@ int config_check_disk_serial(const char *id, struct err *why)
 	return 0;
 }
 
+int config_rate_limit_item(const char *item, struct rate_limit_config *rl,
+			   struct err *why)
+{
+	static const struct {
+		const char *key;
+		bool bytes;
+		size_t offset;
+	} keys[] = {
+		{ "iops=", false, offsetof(struct rate_limit_config, ops) },
+		{ "iops_burst=", false,
+		  offsetof(struct rate_limit_config, ops_burst) },
+		{ "bw=", true, offsetof(struct rate_limit_config, bytes) },
+		{ "bw_burst=", true,
+		  offsetof(struct rate_limit_config, bytes_burst) },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		size_t n = strlen(keys[i].key);
+		uint64_t *field = (uint64_t *)((char *)rl + keys[i].offset);
+
+		if (strncmp(item, keys[i].key, n))
+			continue;
+		if (parse_size(item + n, keys[i].bytes,
+			       keys[i].bytes ? CONFIG_RATE_BYTES_MAX :
+					       CONFIG_RATE_OPS_MAX, field) < 0)
+			return err_set(why, "%.*s '%s' is not %s", (int)n - 1,
+				       item, item + n,
+				       keys[i].bytes ?
+				       "a byte count up to 1 PiB (K, M and G suffixes allowed)" :
+				       "a number of operations up to 1000000000");
+		return 1;
+	}
+	return 0;
+}
+
+int config_check_rate_limit(const struct rate_limit_config *rl,
+			    struct err *why)
+{
+	if (rl->ops > CONFIG_RATE_OPS_MAX || rl->ops_burst > CONFIG_RATE_OPS_MAX)
+		return err_set(why, "iops and iops_burst are at most %llu",
+			       CONFIG_RATE_OPS_MAX);
+	if (rl->bytes > CONFIG_RATE_BYTES_MAX ||
+	    rl->bytes_burst > CONFIG_RATE_BYTES_MAX)
+		return err_set(why, "bw and bw_burst are at most %llu bytes",
+			       CONFIG_RATE_BYTES_MAX);
+	if (rl->ops_burst && !rl->ops)
+		return err_set(why, "iops_burst needs iops (the rate it refills at)");
+	if (rl->bytes_burst && !rl->bytes)
+		return err_set(why, "bw_burst needs bw (the rate it refills at)");
+	return 0;
+}
+
 static int parse_disk(const char *arg, char *s, struct disk_config *d,
 		      struct err *e)
 {
 	char *item = next_item(&s);
 	struct err why;
+	int ret;
 
 	if (!item || !*item)
 		return err_set(e, "--disk '%s': the image path is empty", arg);
@@ -62,11 +116,18 @@ static int parse_disk(const char *arg, char *s, struct disk_config *d,
 			d->serial = strdup(item + 7);
 			if (!d->serial)
 				return err_set(e, "out of memory");
+		} else if ((ret = config_rate_limit_item(item, &d->rate_limit,
+							 &why)) != 0) {
+			if (ret < 0)
+				return err_set(e, "--disk '%s': %s", arg,
+					       why.msg);
 		} else {
-			return err_set(e, "--disk '%s': unknown option '%s' (expected ro or serial=ID)",
+			return err_set(e, "--disk '%s': unknown option '%s' (expected ro, serial=ID, iops=N, iops_burst=N, bw=BYTES or bw_burst=BYTES)",
 				       arg, item);
 		}
 	}
+	if (config_check_rate_limit(&d->rate_limit, &why) < 0)
+		return err_set(e, "--disk '%s': %s", arg, why.msg);
 	return 0;
 }
 
@@ -155,6 +216,11 @@ static int parse_fd(const char *arg, const char *s, int *fd, struct err *e)
 static int parse_net_item(const char *arg, const char *item,
 			  struct net_config *n, struct err *e)
 {
+	struct err why;
+	int ret;
+
+	if ((ret = config_rate_limit_item(item, &n->rate_limit, &why)) != 0)
+		return ret < 0 ? err_set(e, "--net '%s': %s", arg, why.msg) : 0;
 	if (!strncmp(item, "tap=", 4) || !strncmp(item, "fd=", 3)) {
 		if (n->tap_name || n->tap_fd >= 0)
 			return err_set(e, "--net '%s': give one of tap=NAME or fd=N",
@@ -176,7 +242,7 @@ static int parse_net_item(const char *arg, const char *item,
 		n->has_mac = true;
 		return 0;
 	}
-	return err_set(e, "--net '%s': unknown option '%s' (expected tap=NAME, fd=N or mac=MAC)",
+	return err_set(e, "--net '%s': unknown option '%s' (expected tap=NAME, fd=N, mac=MAC, iops=N, iops_burst=N, bw=BYTES or bw_burst=BYTES)",
 		       arg, item);
 }
 
@@ -184,6 +250,7 @@ int config_parse_net(const char *arg, struct net_config *out, struct err *e)
 {
 	struct net_config n = { .tap_fd = -1 };
 	char *copy, *s, *item;
+	struct err why;
 	int ret = 0;
 
 	copy = s = strdup(arg);
@@ -194,6 +261,8 @@ int config_parse_net(const char *arg, struct net_config *out, struct err *e)
 	free(copy);
 	if (ret == 0 && !n.tap_name && n.tap_fd < 0)
 		ret = err_set(e, "--net '%s': needs tap=NAME or fd=N", arg);
+	if (ret == 0 && config_check_rate_limit(&n.rate_limit, &why) < 0)
+		ret = err_set(e, "--net '%s': %s", arg, why.msg);
 	if (ret < 0) {
 		free(n.tap_name);
 		return -1;

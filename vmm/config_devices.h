@@ -9,10 +9,17 @@
  * valid; on error @e names the flag, the value and the part that is wrong.
  */
 
-/* --disk PATH[,ro][,serial=ID] (repeatable, up to CONFIG_MAX_DISKS) */
+/*
+ * --disk PATH[,ro][,serial=ID][,LIMIT]... (repeatable, up to
+ * CONFIG_MAX_DISKS), LIMIT being iops=N, iops_burst=N, bw=BYTES or
+ * bw_burst=BYTES (config_rate_limit_item())
+ */
 int config_add_disk(struct vm_config *cfg, const char *arg, struct err *e);
 
-/* --net tap=NAME[,mac=MAC] or --net fd=N[,mac=MAC] (up to CONFIG_MAX_NETS) */
+/*
+ * --net tap=NAME[,mac=MAC][,LIMIT]... or --net fd=N[,mac=MAC][,LIMIT]...
+ * (up to CONFIG_MAX_NETS)
+ */
 int config_add_net(struct vm_config *cfg, const char *arg, struct err *e);
 /* The same value into @out alone (hot-added NICs). */
 int config_parse_net(const char *arg, struct net_config *out, struct err *e);
@@ -46,6 +53,22 @@ int config_set_balloon(struct vm_config *cfg, const char *arg, struct err *e);
 #define CONFIG_VSOCK_PORT_MAX 0xfffffffeU
 /* A day: longer intervals are better served by asking on demand. */
 #define CONFIG_BALLOON_STATS_MAX_S 86400
+
+/* The largest rates and bursts a limit takes. */
+#define CONFIG_RATE_OPS_MAX 1000000000ULL
+#define CONFIG_RATE_BYTES_MAX (1ULL << 50)
+
+/*
+ * One item of a device's limit: "iops=N", "iops_burst=N", "bw=BYTES" or
+ * "bw_burst=BYTES" (BYTES may end in K, M or G, powers of 1024). Returns
+ * 1 when @item is one of them and its value is good, 0 when it is some
+ * other item, -1 with @why when its value is bad.
+ */
+int config_rate_limit_item(const char *item, struct rate_limit_config *rl,
+			   struct err *why);
+/* A limit's rules: values in range, no burst without its rate. */
+int config_check_rate_limit(const struct rate_limit_config *rl,
+			    struct err *why);
 
 /* A disk's serial: 1 to 20 letters, digits and "-_.:". */
 int config_check_disk_serial(const char *id, struct err *why);

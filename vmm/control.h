@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "lib/util.h"
+#include "vmm/config.h"
 
 /*
  * What a device offers to whoever controls the VM (the control socket),
@@ -80,6 +81,25 @@ struct vsock_control {
 	/* Opens a stream to guest @port. */
 	int (*connect)(void *opaque, uint32_t port, vsock_connect_done_fn done,
 		       void *ctx, struct err *e);
+	void *opaque;
+};
+
+/*
+ * A disk's or a network device's I/O limits (docs/rate-limits.md),
+ * replaced while it runs. Synchronous.
+ */
+struct rate_limit_control {
+	int (*set)(void *opaque, const struct rate_limit_config *cfg,
+		   struct err *e);
+	void *opaque;
+};
+
+/*
+ * The machine's power button: the guest is asked to shut down, as when a
+ * person presses it; what it does then is up to the guest. Any thread.
+ */
+struct power_control {
+	int (*press)(void *opaque, struct err *e);
 	void *opaque;
 };
 

@@ -9,6 +9,7 @@
 #include "lib/event.h"
 #include "memory.h"
 #include "lib/util.h"
+#include "metrics.h"
 
 /*
  * An interrupt line into the guest. Level-triggered devices (the UART, PCI
@@ -86,6 +87,16 @@ struct device_host {
 	/* The guest asked to power off, reset, or exit with a status. */
 	void (*power)(struct device_host *host, enum device_power_event ev,
 		      int status);
+	/*
+	 * Host connections a device may hold for the guest, from the
+	 * process's descriptor budget; 0: the device's own maximum.
+	 */
+	unsigned int max_conns;
+	/*
+	 * The time devices measure with (request latency, rate limits), in
+	 * nanoseconds of CLOCK_MONOTONIC; tests drive their own.
+	 */
+	uint64_t (*now_ns)(struct device_host *host);
 	void *opaque;
 };
 
@@ -110,6 +121,12 @@ struct device {
 	 */
 	const char *transport;
 	char address[24];
+	/*
+	 * The device's counters (vmm/metrics.h), NULL when it keeps none.
+	 * The device fills the group; the core gives it its id and registers
+	 * it while the device is on the VM's list.
+	 */
+	struct metrics_group *metrics;
 	struct device *next;
 };
 

@@ -48,7 +48,10 @@ unsigned int vm_hotplug_slot_of(const struct vm *vm, enum vm_slot_kind kind,
 	return 0;
 }
 
-/* Drops config entry @index of @kind; later entries move down one. */
+/*
+ * Drops config entry @index of @kind with its rate limits; later entries
+ * move down one.
+ */
 static void forget_config(struct vm *vm, enum vm_slot_kind kind,
 			  unsigned int index)
 {
@@ -59,19 +62,29 @@ static void forget_config(struct vm *vm, enum vm_slot_kind kind,
 		free(cfg->disks[index].serial);
 		memmove(&cfg->disks[index], &cfg->disks[index + 1],
 			(cfg->nr_disks - index - 1) * sizeof(cfg->disks[0]));
+		memmove(&vm->disk_limits[index], &vm->disk_limits[index + 1],
+			(cfg->nr_disks - index - 1) * sizeof(vm->disk_limits[0]));
 		cfg->nr_disks--;
 		cfg->disks[cfg->nr_disks] = (struct disk_config){ 0 };
+		vm->disk_limits[cfg->nr_disks] = NULL;
 	} else {
 		free(cfg->nets[index].tap_name);
 		free(cfg->nets[index].id);
 		memmove(&cfg->nets[index], &cfg->nets[index + 1],
 			(cfg->nr_nets - index - 1) * sizeof(cfg->nets[0]));
+		memmove(&vm->net_limits[index], &vm->net_limits[index + 1],
+			(cfg->nr_nets - index - 1) * sizeof(vm->net_limits[0]));
 		cfg->nr_nets--;
 		cfg->nets[cfg->nr_nets] = (struct net_config){ .tap_fd = -1 };
+		vm->net_limits[cfg->nr_nets] = NULL;
 	}
-	for (unsigned int s = 1; s < VM_PCI_SLOTS; s++)
-		if (vm->slots[s].kind == kind && vm->slots[s].index > index)
-			vm->slots[s].index--;
+	/* The devices after it take the numbers their config entries have. */
+	for (unsigned int s = 1; s < VM_PCI_SLOTS; s++) {
+		struct vm_slot *slot = &vm->slots[s];
+
+		if (slot->kind == kind && slot->index > index)
+			vm_name_metrics(slot->dev, kind, --slot->index);
+	}
 }
 
 /* The guest ejected @slot: the device and its back end go. */
@@ -82,7 +95,7 @@ static void slot_ejected(void *opaque, unsigned int slot)
 
 	if (s->kind != VM_SLOT_DISK && s->kind != VM_SLOT_NET)
 		return;
-	log_msg("hotplug", "the guest ejected %s", s->dev->name);
+	log_info("the guest ejected %s", s->dev->name);
 	vm_remove_device(vm, s->dev);
 	s->dev->ops->destroy(s->dev);
 	forget_config(vm, s->kind, s->index);

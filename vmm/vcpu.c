@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -31,6 +32,33 @@ int vcpu_init_signals(struct err *e)
 	return 0;
 }
 
+#define EXIT_DESC(kind, reason)                                                \
+	{ "exits", reason, METRIC_COUNTER,                                     \
+	  offsetof(struct vcpu_metrics, exits[kind]),                          \
+	  "Times the vCPU left KVM_RUN, by exit reason" }
+
+static const struct metric_desc vcpu_metric_descs[] = {
+	EXIT_DESC(VCPU_EXIT_IO, "io"),
+	EXIT_DESC(VCPU_EXIT_MMIO, "mmio"),
+	EXIT_DESC(VCPU_EXIT_HLT, "hlt"),
+	EXIT_DESC(VCPU_EXIT_INTR, "intr"),
+	EXIT_DESC(VCPU_EXIT_SYSTEM_EVENT, "system_event"),
+	EXIT_DESC(VCPU_EXIT_SHUTDOWN, "shutdown"),
+	EXIT_DESC(VCPU_EXIT_ERROR, "error"),
+	EXIT_DESC(VCPU_EXIT_OTHER, "other"),
+};
+
+static void vcpu_init_metrics(struct vcpu *vcpu)
+{
+	vcpu->metrics = (struct metrics_group){
+		.subsystem = "vcpu", .id_label = "vcpu",
+		.variant_label = "reason", .descs = vcpu_metric_descs,
+		.nr_descs = ARRAY_SIZE(vcpu_metric_descs),
+		.block = &vcpu->counters,
+	};
+	snprintf(vcpu->metrics.id, sizeof(vcpu->metrics.id), "%u", vcpu->id);
+}
+
 int vcpu_create(struct vm *vm, unsigned int id, struct vcpu **out,
 		struct err *e)
 {
@@ -40,6 +68,7 @@ int vcpu_create(struct vm *vm, unsigned int id, struct vcpu **out,
 		return err_set(e, "vcpu %u: out of memory", id);
 	vcpu->vm = vm;
 	vcpu->id = id;
+	vcpu_init_metrics(vcpu);
 	vcpu->fd = ioctl(vm->fd, KVM_CREATE_VCPU, (unsigned long)id);
 	if (vcpu->fd < 0) {
 		err_errno(e, "vcpu %u: KVM_CREATE_VCPU", id);
@@ -144,9 +173,33 @@ static void vcpu_handle_system_event(struct vcpu *vcpu)
 	}
 }
 
+static enum vcpu_exit_kind vcpu_exit_kind(uint32_t reason)
+{
+	switch (reason) {
+	case KVM_EXIT_IO:
+		return VCPU_EXIT_IO;
+	case KVM_EXIT_MMIO:
+		return VCPU_EXIT_MMIO;
+	case KVM_EXIT_HLT:
+		return VCPU_EXIT_HLT;
+	case KVM_EXIT_INTR:
+		return VCPU_EXIT_INTR;
+	case KVM_EXIT_SYSTEM_EVENT:
+		return VCPU_EXIT_SYSTEM_EVENT;
+	case KVM_EXIT_SHUTDOWN:
+		return VCPU_EXIT_SHUTDOWN;
+	case KVM_EXIT_FAIL_ENTRY:
+	case KVM_EXIT_INTERNAL_ERROR:
+		return VCPU_EXIT_ERROR;
+	}
+	return VCPU_EXIT_OTHER;
+}
+
 /* Returns false when the vCPU must stop running. */
 static bool vcpu_handle_exit(struct vcpu *vcpu)
 {
+	metric_add_own(&vcpu->counters.exits[vcpu_exit_kind(vcpu->run->exit_reason)],
+		       1);
 	switch (vcpu->run->exit_reason) {
 	case KVM_EXIT_MMIO:
 		vcpu_handle_mmio(vcpu);
@@ -206,18 +259,44 @@ static uint64_t thread_cpu_ns(clockid_t clk)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * The vCPU's filter goes on before the guest first runs, not at thread
+ * start: a paused VM's threads may still see the process drop its user
+ * (glibc has every thread change its ids), which the filter forbids.
+ */
+static bool vcpu_confine(struct vcpu *vcpu)
+{
+	struct err e;
+
+	if (vcpu->confined || !vcpu->vm->seccomp)
+		return true;
+	if (seccomp_filters_apply(vcpu->vm->seccomp, SECCOMP_THREAD_VCPU,
+				  &e) < 0) {
+		log_error("vcpu %u: %s", vcpu->id, e.msg);
+		vm_request_exit(vcpu->vm, VM_EXIT_VCPU_ERROR, 0);
+		return false;
+	}
+	vcpu->confined = true;
+	return true;
+}
+
 static void *vcpu_thread(void *opaque)
 {
 	struct vcpu *vcpu = opaque;
+	char name[16];
 	sigset_t set;
 
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	snprintf(name, sizeof(name), "vcpu%u", vcpu->id);
+	pthread_setname_np(pthread_self(), name);
 
-	while (vcpu_wait_runnable(vcpu)) {
+	while (vcpu_wait_runnable(vcpu) && vcpu_confine(vcpu)) {
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
+				metric_add_own(&vcpu->counters.exits[VCPU_EXIT_INTR],
+					       1);
 				__atomic_store_n(&vcpu->run->immediate_exit, 0,
 						 __ATOMIC_RELEASE);
 				continue;

@@ -8,8 +8,27 @@
 #include <stdint.h>
 
 #include "lib/util.h"
+#include "vmm/metrics.h"
 
 struct vm;
+
+/* Why KVM_RUN returned, as the vCPU's metrics count it. */
+enum vcpu_exit_kind {
+	VCPU_EXIT_IO,
+	VCPU_EXIT_MMIO,
+	VCPU_EXIT_HLT,
+	VCPU_EXIT_INTR,
+	VCPU_EXIT_SYSTEM_EVENT,
+	VCPU_EXIT_SHUTDOWN,
+	VCPU_EXIT_ERROR,
+	VCPU_EXIT_OTHER,
+	VCPU_EXIT_NR,
+};
+
+/* Written by the vCPU's own thread only (metric_add_own()). */
+struct vcpu_metrics {
+	uint64_t exits[VCPU_EXIT_NR];
+};
 
 struct vcpu {
 	struct vm *vm;
@@ -18,8 +37,11 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started;
+	bool confined;   /* its seccomp filter is installed */
 	bool exited;     /* the thread is past its last guest instruction */
 	uint64_t cpu_ns; /* the thread's CPU time when it ended */
+	struct vcpu_metrics counters;
+	struct metrics_group metrics; /* "vcpu", id: the vCPU's index */
 };
 
 /* Creates vCPU @id in the reset state a kernel expects (arch_vcpu_init). */

@@ -2,13 +2,16 @@
 #include "vm.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "devices/pci/pci.h"
+#include "fd_budget.h"
 #include "vcpu.h"
 
 static struct vm *host_to_vm(struct device_host *host)
@@ -202,6 +205,15 @@ static void vm_host_power(struct device_host *host, enum device_power_event ev,
 	}
 }
 
+static uint64_t vm_host_now_ns(struct device_host *host)
+{
+	struct timespec ts;
+
+	(void)host;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 static int vm_map_memory(struct vm *vm, struct err *e)
 {
 	uint64_t size = vm->cfg->mem_mib * MiB;
@@ -246,16 +258,21 @@ static int vm_create_vcpus(struct vm *vm, struct err *e)
 	vm->vcpus = calloc(vm->nr_vcpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
 		return err_set(e, "out of memory for %u vCPUs", vm->nr_vcpus);
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		if (vcpu_create(vm, i, &vm->vcpus[i], e) < 0)
 			return -1;
+		metrics_add(vm->metrics, &vm->vcpus[i]->metrics);
+	}
 	return arch_vm_vcpus_created(vm, e);
 }
 
 int vm_create(struct vm *vm, struct vm_config *cfg, struct event_loop *loop,
-	      struct err *e)
+	      struct metrics *metrics, struct err *e)
 {
+	struct fd_budget fds;
+
 	memset(vm, 0, sizeof(*vm));
+	fd_budget_get(&fds);
 	vm->fd = -1;
 	vm->cfg = cfg;
 	vm->nr_vcpus = cfg->nr_cpus;
@@ -269,6 +286,7 @@ int vm_create(struct vm *vm, struct vm_config *cfg, struct event_loop *loop,
 	bus_init(&vm->mmio, "MMIO");
 	guest_mem_init_buffer(&vm->mem, NULL, NULL, 0);
 	vm->loop = loop;
+	vm->metrics = metrics;
 	vm->host = (struct device_host){
 		.mem = &vm->mem,
 		.loop = loop,
@@ -281,6 +299,8 @@ int vm_create(struct vm *vm, struct vm_config *cfg, struct event_loop *loop,
 		.irq_line_free = vm_host_irq_line_free,
 		.irq_alloc = vm_host_irq_alloc,
 		.power = vm_host_power,
+		.max_conns = fds.guest_conns,
+		.now_ns = vm_host_now_ns,
 		.opaque = vm,
 	};
 	if (kvm_open(&vm->kvm, "/dev/kvm", e) < 0)
@@ -298,6 +318,8 @@ void vm_add_device(struct vm *vm, struct device *dev)
 {
 	dev->next = vm->devices;
 	vm->devices = dev;
+	if (dev->metrics)
+		metrics_add(vm->metrics, dev->metrics);
 }
 
 void vm_remove_device(struct vm *vm, struct device *dev)
@@ -306,6 +328,8 @@ void vm_remove_device(struct vm *vm, struct device *dev)
 		if (*p == dev) {
 			*p = dev->next;
 			dev->next = NULL;
+			if (dev->metrics)
+				metrics_remove(vm->metrics, dev->metrics);
 			return;
 		}
 	}
@@ -436,14 +460,19 @@ void vm_destroy(struct vm *vm)
 	while (dev) {
 		struct device *next = dev->next;
 
+		if (dev->metrics)
+			metrics_remove(vm->metrics, dev->metrics);
 		if (dev->ops->destroy)
 			dev->ops->destroy(dev);
 		dev = next;
 	}
 	vm->devices = NULL;
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
-		if (vm->vcpus)
-			vcpu_destroy(vm->vcpus[i]);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		if (!vm->vcpus || !vm->vcpus[i])
+			continue;
+		metrics_remove(vm->metrics, &vm->vcpus[i]->metrics);
+		vcpu_destroy(vm->vcpus[i]);
+	}
 	free(vm->vcpus);
 	vm->vcpus = NULL;
 	arch_vm_destroy(vm);

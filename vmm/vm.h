@@ -16,6 +16,7 @@
 #include "kvm.h"
 #include "vmm/arch.h"
 #include "memory.h"
+#include "seccomp.h"
 
 struct vcpu;
 struct chardev;
@@ -59,6 +60,7 @@ struct vm {
 	struct bus pio;
 	struct bus mmio;
 	struct event_loop *loop;
+	struct metrics *metrics; /* where the VM's counters are registered */
 	struct device_host host;
 	/* What only the architecture's code knows (vmm/arch/). */
 	struct arch_vm *arch;
@@ -73,6 +75,11 @@ struct vm {
 	/* Devices in creation order, destroyed in reverse. */
 	struct device *devices;
 
+	/* What each vCPU thread confines itself with before it first runs. */
+	const struct seccomp_filters *seccomp;
+	/* Why this host's KVM emulates guest code (arch_host_emulation), or NULL. */
+	const char *host_emulation;
+
 	/*
 	 * What the control socket may drive: the host ends of the serial
 	 * ports (NULL for absent ports) and the controls of optional devices
@@ -81,6 +88,11 @@ struct vm {
 	struct chardev *serial[CONFIG_NR_SERIAL];
 	struct balloon_control *balloon;
 	struct vsock_control *vsock;
+	/* The power button, where the platform has one (x86: ACPI). */
+	struct power_control *power;
+	/* The limits of disk i and NIC i ("disk0", "net0" in the API). */
+	struct rate_limit_control *disk_limits[CONFIG_MAX_DISKS];
+	struct rate_limit_control *net_limits[CONFIG_MAX_NETS];
 
 	/* The serial ports, announced in ACPI. */
 	struct boot_serial_port serial_ports[CONFIG_NR_SERIAL];
@@ -119,13 +131,17 @@ struct vm {
 /*
  * Opens KVM, creates the VM with its memory, interrupt controller, vCPUs
  * and buses. Its devices' host ends run on @loop, which the caller owns
- * and runs.
+ * and runs; the counters of its vCPUs and devices are registered in
+ * @metrics (may be NULL) until vm_destroy().
  */
 int vm_create(struct vm *vm, struct vm_config *cfg, struct event_loop *loop,
-	      struct err *e);
+	      struct metrics *metrics, struct err *e);
 void vm_destroy(struct vm *vm);
 
-/* Adds a device to the lifecycle list (reset, destroy). */
+/*
+ * Adds a device to the lifecycle list (reset, destroy) and registers its
+ * counters, if it keeps any (with the id they have by then: "disk0").
+ */
 void vm_add_device(struct vm *vm, struct device *dev);
 /* Takes it off again (hot removal); the caller destroys it. */
 void vm_remove_device(struct vm *vm, struct device *dev);

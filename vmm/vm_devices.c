@@ -41,6 +41,13 @@ int vm_create_serial_ports(struct vm *vm,
 	return 0;
 }
 
+void vm_name_metrics(struct device *dev, enum vm_slot_kind kind,
+		     unsigned int index)
+{
+	snprintf(dev->metrics->id, sizeof(dev->metrics->id), "%s%u",
+		 kind == VM_SLOT_DISK ? "disk" : "net", index);
+}
+
 unsigned int vm_free_slot(struct vm *vm)
 {
 	/* A slot whose device the guest ejected is free once it is freed. */
@@ -108,8 +115,9 @@ int vm_add_disk(struct vm *vm, unsigned int index, unsigned int *slot,
 
 	if (vm_place_virtio(vm, &at, e) < 0 ||
 	    virtio_blk_create(&vm->host, &at, &vm->cfg->disks[index], &dev,
-			      e) < 0)
+			      &vm->disk_limits[index], e) < 0)
 		return -1;
+	vm_name_metrics(dev, VM_SLOT_DISK, index);
 	add_device(vm, &at, dev, VM_SLOT_DISK, index);
 	*slot = at.slot;
 	return 0;
@@ -123,8 +131,9 @@ int vm_add_net(struct vm *vm, unsigned int index, unsigned int *slot,
 
 	if (vm_place_virtio(vm, &at, e) < 0 ||
 	    virtio_net_create(&vm->host, &at, &vm->cfg->nets[index], &dev,
-			      e) < 0)
+			      &vm->net_limits[index], e) < 0)
 		return -1;
+	vm_name_metrics(dev, VM_SLOT_NET, index);
 	add_device(vm, &at, dev, VM_SLOT_NET, index);
 	*slot = at.slot;
 	return 0;

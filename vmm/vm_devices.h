@@ -25,6 +25,10 @@ int vm_create_serial_ports(struct vm *vm,
  */
 int vm_create_virtio_devices(struct vm *vm, struct err *e);
 
+/* Names the counters of disk or NIC @index: "disk0", "net1". */
+void vm_name_metrics(struct device *dev, enum vm_slot_kind kind,
+		     unsigned int index);
+
 /* The lowest free PCI slot, or 0 when every slot is taken. */
 unsigned int vm_free_slot(struct vm *vm);
 

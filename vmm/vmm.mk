@@ -16,12 +16,23 @@ VMM_LIB_SRCS := $(filter-out vmm/main.c, \
 			   devices/pci/*.c devices/virtio/*.c \
 			   devices/virtio/vsock/*.c \
 			   $(VMM_ARCH_DIRS_$(ARCH):%=%/*.c)))
-# json-c: the control socket; libaio: virtio-blk; libfdt: the arm64
-# device tree.
-VMM_LIBS     := -lpthread -ljson-c -laio
+# json-c: the control socket; libaio: virtio-blk; libseccomp: the
+# filters; libfdt: the arm64 device tree.
+VMM_LIBS     := -lpthread -ljson-c -laio -lseccomp
 ifeq ($(ARCH),arm64)
 VMM_LIBS     += $(FDT_LIB)
 endif
+
+# The SIGSYS handler names a forbidden call from this table: [nr] = "name".
+$(BUILD)/gen/syscall_names.h: | deps
+	@mkdir -p $(dir $@)
+	printf '#include <sys/syscall.h>\n' | $(CC) -dM -E - | \
+		sed -n 's/^#define __NR_\([a-z0-9_]*\) \([0-9][0-9]*\)$$/[\2] = "\1",/p' \
+		> $@.tmp && mv $@.tmp $@
+$(BUILD)/obj/vmm/seccomp.o $(BUILD)/asan/vmm/seccomp.o: \
+		$(BUILD)/gen/syscall_names.h
+$(BUILD)/obj/vmm/seccomp.o $(BUILD)/asan/vmm/seccomp.o: \
+		CFLAGS += -I$(BUILD)/gen
 
 $(BUILD)/libvmm.a: $(VMM_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 $(BUILD)/libvmm-asan.a: $(VMM_LIB_SRCS:%.c=$(BUILD)/asan/%.o)

@@ -56,6 +56,9 @@
 /* The I/O ports a 16550A decodes. */
 #define SERIAL_PORTS 8
 
+/* The power button's notification: "button pressed" (ACPI 6.0, 4.8.2.2.1.3). */
+#define NOTIFY_BUTTON_PRESSED 0x80
+
 static void table_header(uint8_t *t, const char *sig, uint32_t len, uint8_t rev)
 {
 	memcpy(t, sig, 4);
@@ -228,11 +231,43 @@ static void build_dsdt_serial(struct aml *a, const struct boot_serial_port *s)
 	build_dsdt_device(a, name, ACPI_SERIAL_HID, s->index, &crs);
 }
 
-static void build_dsdt_body(struct aml *a,
-			    const struct boot_serial_port *serial,
-			    unsigned int nr_serial,
-			    const struct boot_mmio_device *mmio,
-			    unsigned int nr_mmio, const struct boot_pci *pci)
+/*
+ * A hardware-reduced machine has no fixed power button: a control-method
+ * button, and a generic event device whose interrupt notifies it.
+ *
+ *   Device (PWRB) { _HID PNP0C0C }
+ *   Device (PGED) { _HID ACPI0013, _CRS Interrupt {gsi},
+ *                   Method (_EVT, 1) { Notify (\_SB.PWRB, 0x80) } }
+ */
+static void build_power_button(struct aml *a, uint32_t gsi)
+{
+	struct aml_res crs;
+	size_t dev, m;
+
+	dev = aml_device_begin(a, "PWRB");
+	aml_name(a, "_HID");
+	aml_eisaid(a, "PNP0C0C");
+	aml_name(a, "_UID");
+	aml_integer(a, 0);
+	aml_end(a, dev);
+
+	dev = aml_device_begin(a, "PGED");
+	aml_name(a, "_HID");
+	aml_string(a, ACPI_GED_HID);
+	aml_name(a, "_UID");
+	aml_integer(a, 0);
+	aml_res_init(&crs);
+	aml_res_irq(&crs, gsi, true, false);
+	aml_name_resources(a, "_CRS", &crs);
+	m = aml_method_begin(a, "_EVT", 1, false);
+	aml_byte(a, AML_NOTIFY_OP);
+	aml_name_string(a, "\\_SB_.PWRB");
+	aml_integer(a, NOTIFY_BUTTON_PRESSED);
+	aml_end(a, m);
+	aml_end(a, dev);
+}
+
+static void build_dsdt_body(struct aml *a, const struct boot_config *cfg)
 {
 	size_t pkg, scope;
 
@@ -246,21 +281,23 @@ static void build_dsdt_body(struct aml *a,
 	aml_end(a, pkg);
 
 	scope = aml_scope_begin(a, "\\_SB_");
-	for (unsigned int i = 0; i < nr_serial; i++)
-		build_dsdt_serial(a, &serial[i]);
-	for (unsigned int i = 0; i < nr_mmio; i++) {
+	for (unsigned int i = 0; i < cfg->nr_serial; i++)
+		build_dsdt_serial(a, &cfg->serial[i]);
+	for (unsigned int i = 0; i < cfg->nr_mmio; i++) {
 		struct aml_res crs;
 		char name[8];
 
 		snprintf(name, sizeof(name), "V%03X", i & 0xfff);
 		aml_res_init(&crs);
-		aml_res_mem32_fixed(&crs, (uint32_t)mmio[i].base,
-				    (uint32_t)mmio[i].size);
-		aml_res_irq(&crs, mmio[i].gsi, true, false);
+		aml_res_mem32_fixed(&crs, (uint32_t)cfg->mmio[i].base,
+				    (uint32_t)cfg->mmio[i].size);
+		aml_res_irq(&crs, cfg->mmio[i].gsi, true, false);
 		build_dsdt_device(a, name, ACPI_VIRTIO_MMIO_HID, i, &crs);
 	}
-	if (pci)
-		acpi_pci_dsdt(a, pci);
+	if (cfg->pci)
+		acpi_pci_dsdt(a, cfg->pci);
+	if (cfg->power_button_gsi)
+		build_power_button(a, cfg->power_button_gsi);
 	aml_end(a, scope);
 }
 
@@ -305,8 +342,8 @@ static int check_mmio(const struct boot_mmio_device *mmio, unsigned int nr_mmio,
 int acpi_build_area(uint64_t base, const struct boot_config *cfg,
 		    struct acpi_area *out, struct err *e)
 {
-	unsigned int nr_cpus = cfg->nr_cpus, nr_mmio = cfg->nr_mmio;
 	const struct boot_pci *pci = cfg->pci;
+	unsigned int nr_cpus = cfg->nr_cpus;
 	size_t madt_end = MADT_OFF + madt_size(nr_cpus);
 	size_t mcfg_off = pci ? ALIGN_UP(madt_end, 16) : 0;
 	size_t dsdt_off = ALIGN_UP(pci ? mcfg_off + ACPI_MCFG_SIZE : madt_end,
@@ -319,9 +356,12 @@ int acpi_build_area(uint64_t base, const struct boot_config *cfg,
 		return err_set(e, "%u vCPUs: the MADT describes 1 to %u", nr_cpus,
 			       BOOT_MAX_CPUS);
 	if (check_serial(cfg->serial, cfg->nr_serial, e) < 0 ||
-	    check_mmio(cfg->mmio, nr_mmio, e) < 0 ||
+	    check_mmio(cfg->mmio, cfg->nr_mmio, e) < 0 ||
 	    (pci && acpi_pci_check(pci, e) < 0))
 		return -1;
+	if (cfg->power_button_gsi >= ACPI_IOAPIC_PINS)
+		return err_set(e, "ACPI power button: GSI %u is beyond the IOAPIC's %u pins",
+			       cfg->power_button_gsi, ACPI_IOAPIC_PINS);
 	if (dsdt_off + ACPI_TABLE_HEADER_SIZE > ACPI_AREA_SIZE)
 		goto too_big;
 	area = calloc(1, ACPI_AREA_SIZE);
@@ -330,8 +370,7 @@ int acpi_build_area(uint64_t base, const struct boot_config *cfg,
 
 	aml_init(&a, area + dsdt_off + ACPI_TABLE_HEADER_SIZE,
 		 ACPI_AREA_SIZE - dsdt_off - ACPI_TABLE_HEADER_SIZE);
-	build_dsdt_body(&a, cfg->serial, cfg->nr_serial, cfg->mmio, nr_mmio,
-			pci);
+	build_dsdt_body(&a, cfg);
 	if (a.overflow) {
 		free(area);
 		goto too_big;
@@ -353,26 +392,20 @@ int acpi_build_area(uint64_t base, const struct boot_config *cfg,
 	return 0;
 too_big:
 	return err_set(e, "ACPI tables for %u vCPUs and %u virtio-mmio devices%s do not fit in the %llu KiB at 0x%llx",
-		       nr_cpus, nr_mmio, pci ? " and PCI" : "",
+		       nr_cpus, cfg->nr_mmio, pci ? " and PCI" : "",
 		       ACPI_AREA_SIZE / KiB, LAYOUT_ACPI);
 }
 
-int acpi_build(const struct guest_mem *mem, unsigned int nr_cpus,
-	       const struct boot_serial_port *serial, unsigned int nr_serial,
-	       const struct boot_mmio_device *mmio, unsigned int nr_mmio,
-	       const struct boot_pci *pci, uint64_t *rsdp, struct err *e)
+int acpi_build(const struct guest_mem *mem, const struct boot_config *cfg,
+	       uint64_t *rsdp, struct err *e)
 {
 	uint8_t *guest = guest_mem_ptr(mem, LAYOUT_ACPI, ACPI_AREA_SIZE);
-	struct boot_config cfg = {
-		.nr_cpus = nr_cpus, .nr_serial = nr_serial, .serial = serial,
-		.nr_mmio = nr_mmio, .mmio = mmio, .pci = pci,
-	};
 	struct acpi_area area;
 
 	if (!guest)
 		return err_set(e, "ACPI area at 0x%llx is outside guest RAM", LAYOUT_ACPI);
 	/* Built aside so a failure leaves guest memory untouched. */
-	if (acpi_build_area(LAYOUT_ACPI, &cfg, &area, e) < 0)
+	if (acpi_build_area(LAYOUT_ACPI, cfg, &area, e) < 0)
 		return -1;
 	memcpy(guest, area.data, area.len);
 	free(area.data);

@@ -15,6 +15,7 @@
 #define ACPI_MADT_PCAT_COMPAT 1U
 #define ACPI_VIRTIO_MMIO_HID "LNRO0005"
 #define ACPI_MCFG_SIZE 60 /* header, reserved, one allocation */
+#define ACPI_GED_HID "ACPI0013"
 /* IOAPIC ID in the MADT and the MP table: KVM's IOAPIC resets to 0. */
 #define ACPI_IOAPIC_ID 0
 /* Pins of the IOAPIC, hence the highest GSI + 1 a device may use. */
@@ -49,21 +50,19 @@ struct acpi_area {
 /*
  * Builds RSDP, XSDT, FADT, MADT and DSDT as they are at guest address
  * @base, for @cfg's vCPUs (APIC IDs 0..nr_cpus-1), UARTs, virtio-mmio
- * windows and, with a PCI bus, the MCFG table and the host bridge in the
- * DSDT (acpi_pci.c). Fails when a device or window is not describable or
+ * windows, power button and, with a PCI bus, the MCFG table and the host
+ * bridge in the DSDT (acpi_pci.c). Fails when a device or window is not describable or
  * the tables outgrow the area (LAYOUT_ACPI to LAYOUT_ACPI_END).
  */
 int acpi_build_area(uint64_t base, const struct boot_config *cfg,
 		    struct acpi_area *out, struct err *e);
 
 /*
- * Builds the area for LAYOUT_ACPI with those vCPUs and devices and writes
- * it there; returns the RSDP's address in @rsdp.
+ * Builds the area for LAYOUT_ACPI with @cfg's vCPUs and devices and
+ * writes it there; returns the RSDP's address in @rsdp.
  */
-int acpi_build(const struct guest_mem *mem, unsigned int nr_cpus,
-	       const struct boot_serial_port *serial, unsigned int nr_serial,
-	       const struct boot_mmio_device *mmio, unsigned int nr_mmio,
-	       const struct boot_pci *pci, uint64_t *rsdp, struct err *e);
+int acpi_build(const struct guest_mem *mem, const struct boot_config *cfg,
+	       uint64_t *rsdp, struct err *e);
 
 /*
  * The PCI parts of the DSDT, inside \_SB (acpi_pci.c): the host bridge

@@ -230,9 +230,9 @@ static void event_device(struct aml *a, const struct boot_pci *pci)
 	struct aml_res r;
 
 	aml_name(a, "_HID");
-	aml_string(a, "ACPI0013");
+	aml_string(a, ACPI_GED_HID);
 	aml_name(a, "_UID");
-	aml_integer(a, 0);
+	aml_integer(a, 1);
 	aml_res_init(&r);
 	aml_res_irq(&r, pci->hotplug_gsi, true, false);
 	aml_name_resources(a, "_CRS", &r);

@@ -185,8 +185,7 @@ int boot_linux(struct guest_mem *mem, const struct boot_config *cfg,
 		info.initrd_size = ilen;
 	}
 	/* The tables check the vCPU and device lists before writing. */
-	if (acpi_build(mem, cfg->nr_cpus, cfg->serial, cfg->nr_serial,
-		       cfg->mmio, cfg->nr_mmio, cfg->pci, &info.rsdp, e) < 0 ||
+	if (acpi_build(mem, cfg, &info.rsdp, e) < 0 ||
 	    mptable_build(mem, cfg->nr_cpus, e) < 0)
 		goto out;
 	info.nr_e820 = e820_build(mem, cfg->pci, info.e820);

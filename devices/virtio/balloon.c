@@ -27,6 +27,8 @@
 
 /* Chains handled per wake-up before other event sources get their turn. */
 #define BALLOON_BUDGET 64
+/* Page list entries handled per wake-up (a chain is never cut short). */
+#define PFN_BUDGET (64 * 1024)
 /* PFNs read from guest memory at a time. */
 #define PFN_BATCH 256
 #define HUGE_PAGE_SIZE (2 * MiB)
@@ -54,6 +56,13 @@ struct balloon {
 	struct balloon_control control;
 	uint64_t ram_pages;
 	uint64_t page_size; /* of the host memory behind guest RAM */
+	/*
+	 * One bit per 4 KiB page frame below the end of RAM: set while the
+	 * page is in the balloon. A page is given back once however often a
+	 * guest lists it, so the work of a list is bounded by guest memory.
+	 */
+	uint64_t *inflated;
+	uint64_t nr_pfns;
 	uint32_t stats_interval_s;
 
 	/* The statistics buffer the device holds, if any. */
@@ -75,6 +84,29 @@ struct balloon {
 	bool reset_pending;
 
 	struct balloon_counters counters;
+	struct metrics_group metrics;
+};
+
+/*
+ * What GetMetrics and --metrics report (docs/metrics.md). The queues'
+ * counters change on the event loop thread only, where they are read.
+ */
+#define BALLOON_METRIC(field, kind, help)                                      \
+	{ #field, NULL, kind, offsetof(struct balloon_counters, field), help }
+
+static const struct metric_desc balloon_metric_descs[] = {
+	BALLOON_METRIC(actual_pages, METRIC_GAUGE,
+		       "4 KiB pages the guest says its balloon holds"),
+	BALLOON_METRIC(inflated_pages, METRIC_COUNTER,
+		       "Pages the guest put in the balloon"),
+	BALLOON_METRIC(deflated_pages, METRIC_COUNTER,
+		       "Pages the guest took back from the balloon"),
+	BALLOON_METRIC(discarded_bytes, METRIC_COUNTER,
+		       "Guest memory returned to the host"),
+	BALLOON_METRIC(reported_bytes, METRIC_COUNTER,
+		       "Free memory the guest reported"),
+	BALLOON_METRIC(stats_updates, METRIC_COUNTER,
+		       "Memory statistics the guest sent"),
 };
 
 /* A run of contiguous guest pages on its way back to the host. */
@@ -148,12 +180,29 @@ static bool pfn_ok(struct balloon *b, uint32_t pfn)
 {
 	uint64_t gpa = (uint64_t)pfn << VIRTIO_BALLOON_PFN_SHIFT;
 
-	if (guest_mem_ptr(b->vdev.host->mem, gpa, BALLOON_PAGE_SIZE))
+	if (pfn < b->nr_pfns &&
+	    guest_mem_ptr(b->vdev.host->mem, gpa, BALLOON_PAGE_SIZE))
 		return true;
 	b->counters.bad_pfns++;
 	log_guest_once("virtio-balloon: page frame %#x is not guest RAM; ignored",
 		       pfn);
 	return false;
+}
+
+/* Moves @pfn in (@inflate) or out of the balloon; false when it already was. */
+static bool pfn_move(struct balloon *b, uint32_t pfn, bool inflate)
+{
+	uint64_t *word = &b->inflated[pfn / 64], bit = 1ULL << (pfn % 64);
+
+	if (!(*word & bit) != inflate) {
+		b->counters.repeated_pfns++;
+		log_guest_once("virtio-balloon: page frame %#x %s; ignored", pfn,
+			       inflate ? "is in the balloon already" :
+					 "is not in the balloon");
+		return false;
+	}
+	*word ^= bit;
+	return true;
 }
 
 static void deflate_page(struct balloon *b)
@@ -172,14 +221,18 @@ static void deflate_page(struct balloon *b)
 				       target);
 		}
 	}
-	if (n->balloon_pages)
-		n->balloon_pages--;
+	n->balloon_pages--;
 	n->deflated_pages++;
 }
 
-/* The PFN list of one inflate or deflate chain. */
-static void pfn_chain(struct balloon *b, const struct virtq_chain *ch,
-		      bool inflate)
+/*
+ * The PFN list of one inflate or deflate chain. Its descriptors may all
+ * name the same guest memory, so the chain's length says nothing: entries
+ * past the number of pages in RAM can only repeat and are not read, and a
+ * page already where the list wants it costs a bit test.
+ */
+static uint64_t pfn_chain(struct balloon *b, const struct virtq_chain *ch,
+			  bool inflate)
 {
 	uint64_t nr = ch->out_len / sizeof(uint32_t);
 	struct page_run run = { 0 };
@@ -190,6 +243,13 @@ static void pfn_chain(struct balloon *b, const struct virtq_chain *ch,
 		log_guest_once("virtio-balloon: page list of %llu bytes with %u device-writable buffers; whole entries used",
 			       (unsigned long long)ch->out_len, ch->nr_in);
 	}
+	if (nr > b->ram_pages) {
+		b->counters.bad_buffers++;
+		log_guest_once("virtio-balloon: page list of %llu entries, more than the %llu pages of guest RAM; the rest ignored",
+			       (unsigned long long)nr,
+			       (unsigned long long)b->ram_pages);
+		nr = b->ram_pages;
+	}
 	for (uint64_t i = 0; i < nr; i += PFN_BATCH) {
 		uint64_t n = MIN(nr - i, (uint64_t)PFN_BATCH);
 
@@ -198,7 +258,7 @@ static void pfn_chain(struct balloon *b, const struct virtq_chain *ch,
 		for (uint64_t j = 0; j < n; j++) {
 			uint32_t pfn = get_le32(buf + j * sizeof(uint32_t));
 
-			if (!pfn_ok(b, pfn))
+			if (!pfn_ok(b, pfn) || !pfn_move(b, pfn, inflate))
 				continue;
 			if (!inflate) {
 				deflate_page(b);
@@ -212,6 +272,7 @@ static void pfn_chain(struct balloon *b, const struct virtq_chain *ch,
 		}
 	}
 	run_flush(b, &run);
+	return nr;
 }
 
 /* Guest address of a buffer the ring already mapped into guest RAM. */
@@ -252,10 +313,12 @@ static void report_chain(struct balloon *b, const struct virtq_chain *ch)
 static void page_queue(struct balloon *b, struct virtq *vq,
 		       enum balloon_queue_role role)
 {
+	uint64_t entries = 0;
 	bool pushed = false;
 	unsigned int budget;
 
-	for (budget = BALLOON_BUDGET; budget; budget--) {
+	for (budget = BALLOON_BUDGET; budget && entries < PFN_BUDGET;
+	     budget--) {
 		struct virtq_chain ch;
 
 		if (virtio_pop(&b->vdev, vq, &ch) <= 0)
@@ -263,11 +326,11 @@ static void page_queue(struct balloon *b, struct virtq *vq,
 		if (role == ROLE_REPORTING)
 			report_chain(b, &ch);
 		else
-			pfn_chain(b, &ch, role == ROLE_INFLATE);
+			entries += pfn_chain(b, &ch, role == ROLE_INFLATE);
 		virtq_push(vq, ch.head, 0);
 		pushed = true;
 	}
-	if (!budget)
+	if (!budget || entries >= PFN_BUDGET)
 		virtio_queue_kick(&b->vdev, vq);
 	if (pushed)
 		virtio_notify_used(&b->vdev, vq);
@@ -543,6 +606,8 @@ static void balloon_config_write(struct virtio_device *vdev, uint32_t off,
 		return;
 	}
 	memcpy(b->config + off, data, len);
+	metric_set(&b->counters.actual_pages,
+		   get_le32(b->config + VIRTIO_BALLOON_CFG_ACTUAL));
 }
 
 static void balloon_reset(struct virtio_device *vdev)
@@ -553,7 +618,10 @@ static void balloon_reset(struct virtio_device *vdev)
 	b->stats_held = false;
 	b->have_stats = false;
 	b->counters.balloon_pages = 0;
+	/* A new driver starts with an empty balloon: its pages are the guest's. */
+	memset(b->inflated, 0, ALIGN_UP(b->nr_pfns, 64) / 8);
 	put_le32(b->config + VIRTIO_BALLOON_CFG_ACTUAL, 0);
+	metric_set(&b->counters.actual_pages, 0);
 	b->reset_pending = true;
 	balloon_wake(b);
 }
@@ -579,6 +647,7 @@ static void balloon_free(struct balloon *b)
 	if (b->work_fd >= 0)
 		close(b->work_fd);
 	balloon_run_done(done, NULL);
+	free(b->inflated);
 	free(b);
 }
 
@@ -723,6 +792,17 @@ static struct balloon *balloon_alloc(struct device_host *host,
 		features |= VIRTIO_BIT(VIRTIO_BALLOON_F_DEFLATE_ON_OOM);
 	b->poll_fd = b->timeout_fd = b->work_fd = -1;
 	b->ram_pages = host->mem->size / BALLOON_PAGE_SIZE;
+	for (unsigned int i = 0; i < host->mem->nr_regions; i++) {
+		const struct guest_region *r = &host->mem->regions[i];
+
+		b->nr_pfns = MAX(b->nr_pfns,
+				 (r->gpa + r->size) / BALLOON_PAGE_SIZE);
+	}
+	b->inflated = calloc(ALIGN_UP(b->nr_pfns, 64) / 64, sizeof(uint64_t));
+	if (!b->inflated) {
+		free(b);
+		return NULL;
+	}
 	b->page_size = host->mem->hugepages ? HUGE_PAGE_SIZE : BALLOON_PAGE_SIZE;
 	b->stats_interval_s = cfg->stats_interval_s;
 	put_le32(b->config + VIRTIO_BALLOON_CFG_NUM_PAGES, cfg->pages);
@@ -771,6 +851,12 @@ int virtio_balloon_create(struct device_host *host,
 	}
 	if (host->mem->hugepages)
 		log_info("virtio-balloon: guest RAM is on 2 MiB pages: only whole huge pages the guest gives back are freed");
+	b->metrics = (struct metrics_group){
+		.subsystem = "balloon", .descs = balloon_metric_descs,
+		.nr_descs = ARRAY_SIZE(balloon_metric_descs),
+		.block = &b->counters,
+	};
+	(*out)->metrics = &b->metrics;
 	*control = &b->control;
 	return 0;
 }

@@ -56,6 +56,8 @@ struct balloon_counters {
 	uint64_t discarded_bytes; /* returned to the host (inflate, reports) */
 	uint64_t reported_bytes;  /* free page reports received */
 	uint64_t bad_pfns;        /* outside guest RAM, ignored */
+	/* inflated while in the balloon, or deflated while not: ignored */
+	uint64_t repeated_pfns;
 	uint64_t bad_buffers;     /* wrong direction or length */
 	uint64_t discard_errors;
 	uint64_t unrequested_deflates; /* below target, no DEFLATE_ON_OOM */
@@ -63,6 +65,7 @@ struct balloon_counters {
 	uint64_t stats_updates;        /* statistics buffers received */
 	uint64_t bad_stats;      /* entries cut short or beyond the limit */
 	uint32_t balloon_pages;  /* inflated less deflated, as seen here */
+	uint64_t actual_pages;   /* what the guest says its balloon holds */
 };
 
 /*

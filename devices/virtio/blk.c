@@ -20,6 +20,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "devices/rate_limiter.h"
 #include "virtio.h"
 
 #define BLK_HDR_SIZE 16
@@ -28,14 +29,49 @@
 /* Alignment assumed for O_DIRECT when the file system does not say. */
 #define BLK_DIO_FALLBACK_ALIGN 4096
 
+/* One request from the moment it is taken from the ring until it is done. */
 struct blk_req {
 	struct iocb iocb;
 	uint16_t head;
 	uint32_t epoch;
+	uint32_t type;
 	uint8_t *status;
 	uint32_t used_len;
-	uint64_t expect;
+	uint64_t expect;   /* bytes the AIO must transfer */
+	uint64_t start_ns; /* when the request was taken */
 	struct iovec iov[VIRTIO_BLK_SEG_MAX];
+};
+
+/* What GetMetrics and --metrics report of a disk (docs/metrics.md). */
+struct blk_counters {
+	uint64_t reads;
+	uint64_t writes;
+	uint64_t flushes;
+	uint64_t discards;
+	uint64_t read_bytes;
+	uint64_t write_bytes;
+	uint64_t errors;
+	uint64_t throttled;
+	struct metric_histogram latency;
+};
+
+#define BLK_METRIC(field, kind, help)                                          \
+	{ #field, NULL, kind, offsetof(struct blk_counters, field), help }
+
+static const struct metric_desc blk_metric_descs[] = {
+	BLK_METRIC(reads, METRIC_COUNTER, "Read requests completed"),
+	BLK_METRIC(writes, METRIC_COUNTER, "Write requests completed"),
+	BLK_METRIC(flushes, METRIC_COUNTER, "Flush requests completed"),
+	BLK_METRIC(discards, METRIC_COUNTER,
+		   "Discard and write-zeroes requests completed"),
+	BLK_METRIC(read_bytes, METRIC_COUNTER, "Bytes read by the guest"),
+	BLK_METRIC(write_bytes, METRIC_COUNTER, "Bytes written by the guest"),
+	BLK_METRIC(errors, METRIC_COUNTER,
+		   "Requests completed with an error or as unsupported"),
+	BLK_METRIC(throttled, METRIC_COUNTER,
+		   "Times a request waited for the disk's rate limit"),
+	BLK_METRIC(latency, METRIC_HISTOGRAM,
+		   "Time from taking a request to completing it"),
 };
 
 struct virtio_blk {
@@ -45,6 +81,12 @@ struct virtio_blk {
 	bool read_only;
 	char serial[VIRTIO_BLK_ID_BYTES];
 	uint64_t capacity; /* in sectors */
+
+	struct blk_counters counters;
+	struct metrics_group metrics;
+	struct rate_limiter limiter;
+	bool limiter_ready;
+	struct rate_limit_control limit_control;
 
 	int fd;        /* through the page cache */
 	int direct_fd; /* O_DIRECT, or -1 */
@@ -78,14 +120,23 @@ static unsigned int blk_inflight(const struct virtio_blk *blk)
 	return VIRTIO_BLK_QUEUE_SIZE - blk->nr_free;
 }
 
+static uint64_t blk_now(struct virtio_blk *blk)
+{
+	return blk->vdev.host->now_ns(blk->vdev.host);
+}
+
+/* A free slot exists: blk_process() never takes more than the queue holds. */
 static struct blk_req *req_get(struct virtio_blk *blk, struct virtq *vq,
-			       uint16_t head, uint8_t *status)
+			       uint16_t head, uint32_t type, uint8_t *status)
 {
 	struct blk_req *req = &blk->reqs[blk->free[--blk->nr_free]];
 
 	req->head = head;
 	req->epoch = vq->epoch;
+	req->type = type;
 	req->status = status;
+	req->expect = 0;
+	req->start_ns = blk_now(blk);
 	return req;
 }
 
@@ -94,27 +145,60 @@ static void req_put(struct virtio_blk *blk, struct blk_req *req)
 	blk->free[blk->nr_free++] = (uint16_t)(req - blk->reqs);
 }
 
-/* Writes the status byte and hands the chain back. */
-static void blk_finish(struct virtio_blk *blk, struct virtq *vq, uint16_t head,
-		       uint8_t *status, uint8_t val, uint32_t used_len)
+static void blk_account(struct virtio_blk *blk, const struct blk_req *req,
+			uint8_t val)
 {
-	*status = val;
-	virtq_push(vq, head, val == VIRTIO_BLK_S_OK ? used_len : 1);
-	blk->need_notify = true;
+	struct blk_counters *c = &blk->counters;
+	bool ok = val == VIRTIO_BLK_S_OK;
+
+	switch (req->type) {
+	case VIRTIO_BLK_T_IN:
+		metric_add(&c->reads, 1);
+		metric_add(&c->read_bytes, ok ? req->expect : 0);
+		break;
+	case VIRTIO_BLK_T_OUT:
+		metric_add(&c->writes, 1);
+		metric_add(&c->write_bytes, ok ? req->expect : 0);
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		metric_add(&c->flushes, 1);
+		break;
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		metric_add(&c->discards, 1);
+		break;
+	}
+	if (!ok)
+		metric_add(&c->errors, 1);
+	metric_observe_ns(&c->latency, blk_now(blk) - req->start_ns);
+}
+
+/*
+ * Writes the status byte, hands the chain back and frees the slot. A
+ * queue reset or re-enabled meanwhile no longer owns the chain: only the
+ * slot is freed then.
+ */
+static void blk_finish(struct virtio_blk *blk, struct blk_req *req,
+		       uint8_t val, uint32_t used_len)
+{
+	struct virtq *vq = &blk->vdev.vqs[0];
+
+	if (virtio_active(&blk->vdev) && vq->ready && req->epoch == vq->epoch) {
+		*req->status = val;
+		virtq_push(vq, req->head, val == VIRTIO_BLK_S_OK ? used_len : 1);
+		blk->need_notify = true;
+		blk_account(blk, req, val);
+	}
+	req_put(blk, req);
 }
 
 static void blk_complete(struct virtio_blk *blk, struct blk_req *req,
 			 long res)
 {
-	struct virtq *vq = &blk->vdev.vqs[0];
-
-	/* A queue reset or re-enabled meanwhile no longer owns this chain. */
-	if (virtio_active(&blk->vdev) && vq->ready && req->epoch == vq->epoch)
-		blk_finish(blk, vq, req->head, req->status,
-			   res >= 0 && (uint64_t)res == req->expect ?
-				   VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR,
-			   req->used_len);
-	req_put(blk, req);
+	blk_finish(blk, req,
+		   res >= 0 && (uint64_t)res == req->expect ?
+			   VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR,
+		   req->used_len);
 }
 
 /*
@@ -160,37 +244,37 @@ static void blk_queue_iocb(struct virtio_blk *blk, struct blk_req *req)
 	blk->batch[blk->nr_batch++] = &req->iocb;
 }
 
-static void blk_rw(struct virtio_blk *blk, struct virtq *vq,
-		   const struct virtq_chain *c, uint64_t sector, bool write,
-		   uint8_t *status)
+/* The data bytes of a read or write request. */
+static uint64_t blk_data_len(const struct virtq_chain *c, bool write)
 {
+	return write ? c->out_len - BLK_HDR_SIZE : c->in_len - 1;
+}
+
+static void blk_rw(struct virtio_blk *blk, struct blk_req *req,
+		   const struct virtq_chain *c, uint64_t sector)
+{
+	bool write = req->type == VIRTIO_BLK_T_OUT;
 	const struct iovec *src = write ? c->iov : c->iov + c->nr_out;
 	unsigned int nr_src = write ? c->nr_out : c->nr_in;
-	uint64_t len = write ? c->out_len - BLK_HDR_SIZE : c->in_len - 1;
+	uint64_t len = blk_data_len(c, write);
 	uint64_t off = sector * VIRTIO_BLK_SECTOR;
-	struct blk_req *req;
 	int n;
 
-	if (write && blk->read_only) {
-		blk_finish(blk, vq, c->head, status, VIRTIO_BLK_S_IOERR, 1);
-		return;
-	}
-	if (len % VIRTIO_BLK_SECTOR || len > VIRTIO_BLK_MAX_IO ||
+	if ((write && blk->read_only) || len % VIRTIO_BLK_SECTOR ||
+	    len > VIRTIO_BLK_MAX_IO ||
 	    !range_ok(sector, len / VIRTIO_BLK_SECTOR, blk->capacity)) {
-		blk_finish(blk, vq, c->head, status, VIRTIO_BLK_S_IOERR, 1);
+		blk_finish(blk, req, VIRTIO_BLK_S_IOERR, 1);
 		return;
 	}
 	if (len == 0) {
-		blk_finish(blk, vq, c->head, status, VIRTIO_BLK_S_OK, 1);
+		blk_finish(blk, req, VIRTIO_BLK_S_OK, 1);
 		return;
 	}
-	req = req_get(blk, vq, c->head, status);
 	n = iov_slice(src, nr_src, write ? BLK_HDR_SIZE : 0, len, req->iov,
 		      VIRTIO_BLK_SEG_MAX);
 	if (n < 0) {
 		/* More segments than the seg_max the driver was given. */
-		req_put(blk, req);
-		blk_finish(blk, vq, c->head, status, VIRTIO_BLK_S_IOERR, 1);
+		blk_finish(blk, req, VIRTIO_BLK_S_IOERR, 1);
 		return;
 	}
 	if (write) {
@@ -208,31 +292,26 @@ static void blk_rw(struct virtio_blk *blk, struct virtq *vq,
 	blk_queue_iocb(blk, req);
 }
 
-static void blk_flush(struct virtio_blk *blk, struct virtq *vq, uint16_t head,
-		      uint8_t *status)
+static void blk_flush(struct virtio_blk *blk, struct blk_req *req)
 {
-	struct blk_req *req;
-
 	if (!blk->aio_fdsync) {
-		blk_finish(blk, vq, head, status,
+		blk_finish(blk, req,
 			   fdatasync(blk->fd) == 0 ? VIRTIO_BLK_S_OK :
 						     VIRTIO_BLK_S_IOERR, 1);
 		return;
 	}
-	req = req_get(blk, vq, head, status);
 	io_prep_fdsync(&req->iocb, blk->fd);
-	req->expect = 0;
 	req->used_len = 1;
 	blk_queue_iocb(blk, req);
 }
 
-static void blk_get_id(struct virtio_blk *blk, struct virtq *vq,
-		       const struct virtq_chain *c, uint8_t *status)
+static void blk_get_id(struct virtio_blk *blk, struct blk_req *req,
+		       const struct virtq_chain *c)
 {
 	size_t n = MIN(sizeof(blk->serial), c->in_len - 1);
 
 	iov_from_buf(c->iov + c->nr_out, c->nr_in, 0, blk->serial, n);
-	blk_finish(blk, vq, c->head, status, VIRTIO_BLK_S_OK, (uint32_t)n + 1);
+	blk_finish(blk, req, VIRTIO_BLK_S_OK, (uint32_t)n + 1);
 }
 
 /* One DISCARD or WRITE_ZEROES range; returns a VIRTIO_BLK_S_* value. */
@@ -264,14 +343,20 @@ static uint8_t blk_range(struct virtio_blk *blk, const uint8_t *range,
 	return errno == EOPNOTSUPP ? VIRTIO_BLK_S_UNSUPP : VIRTIO_BLK_S_IOERR;
 }
 
-static void blk_ranges(struct virtio_blk *blk, struct virtq *vq,
-		       const struct virtq_chain *c, bool discard,
-		       uint8_t *status)
+/*
+ * DISCARD or WRITE_ZEROES: every range, then, on a write-through disk (no
+ * FLUSH negotiated), the sync that makes them durable before the guest
+ * hears they are done. Returns the ranges handled, the request's cost.
+ */
+static unsigned int blk_ranges(struct virtio_blk *blk, struct blk_req *req,
+			       const struct virtq_chain *c)
 {
+	bool discard = req->type == VIRTIO_BLK_T_DISCARD;
 	unsigned int feature = discard ? VIRTIO_BLK_F_DISCARD :
 					 VIRTIO_BLK_F_WRITE_ZEROES;
 	uint64_t len = c->out_len - BLK_HDR_SIZE;
 	uint8_t val = VIRTIO_BLK_S_OK;
+	unsigned int n = 0;
 
 	if (!virtio_has_feature(&blk->vdev, feature))
 		val = VIRTIO_BLK_S_UNSUPP;
@@ -279,58 +364,76 @@ static void blk_ranges(struct virtio_blk *blk, struct virtq *vq,
 		 len / BLK_RANGE_SIZE > VIRTIO_BLK_MAX_RANGE_SEG)
 		val = VIRTIO_BLK_S_IOERR;
 	for (uint64_t off = 0; val == VIRTIO_BLK_S_OK && off < len;
-	     off += BLK_RANGE_SIZE) {
+	     off += BLK_RANGE_SIZE, n++) {
 		uint8_t range[BLK_RANGE_SIZE];
 
 		iov_to_buf(c->iov, c->nr_out, BLK_HDR_SIZE + off, range,
 			   sizeof(range));
 		val = blk_range(blk, range, discard);
 	}
-	blk_finish(blk, vq, c->head, status, val, 1);
+	if (val == VIRTIO_BLK_S_OK &&
+	    !virtio_has_feature(&blk->vdev, VIRTIO_BLK_F_FLUSH))
+		blk_flush(blk, req);
+	else
+		blk_finish(blk, req, val, 1);
+	return MAX(n, 1U);
 }
 
-/* Parses one request; the header may be split over any descriptors. */
-static void blk_request(struct virtio_blk *blk, struct virtq *vq,
-			const struct virtq_chain *c)
+/* What a request costs against the disk's limits: one operation, and its data. */
+static uint64_t blk_cost(const struct virtq_chain *c, uint32_t type)
+{
+	if (type == VIRTIO_BLK_T_IN || type == VIRTIO_BLK_T_OUT)
+		return blk_data_len(c, type == VIRTIO_BLK_T_OUT);
+	return 0;
+}
+
+/*
+ * Parses one request (the header may be split over any descriptors) and
+ * starts it. Returns its cost in budget: one, or one per range of a
+ * DISCARD or WRITE_ZEROES, each a call into the file system; 0 when the
+ * disk's limits make it wait: it is left untouched for the caller to
+ * give back to the ring.
+ */
+static unsigned int blk_request(struct virtio_blk *blk, struct virtq *vq,
+				const struct virtq_chain *c)
 {
 	uint8_t hdr[BLK_HDR_SIZE];
 	const struct iovec *last;
-	uint8_t *status;
-	uint64_t sector;
+	struct blk_req *req;
+	uint32_t type;
 
 	if (c->out_len < BLK_HDR_SIZE || c->in_len < 1) {
 		log_guest_once("virtio-blk: request %u without header or status byte",
 			       c->head);
 		virtq_push(vq, c->head, 0);
 		blk->need_notify = true;
-		return;
+		return 1;
 	}
 	iov_to_buf(c->iov, c->nr_out, 0, hdr, sizeof(hdr));
-	sector = get_le64(hdr + 8);
+	type = get_le32(hdr);
+	if (!rate_limiter_admit(&blk->limiter, blk_cost(c, type)))
+		return 0;
 	last = &c->iov[c->nr_out + c->nr_in - 1];
-	status = (uint8_t *)last->iov_base + last->iov_len - 1;
-	switch (get_le32(hdr)) {
+	req = req_get(blk, vq, c->head, type,
+		      (uint8_t *)last->iov_base + last->iov_len - 1);
+	switch (type) {
 	case VIRTIO_BLK_T_IN:
-		blk_rw(blk, vq, c, sector, false, status);
-		break;
 	case VIRTIO_BLK_T_OUT:
-		blk_rw(blk, vq, c, sector, true, status);
+		blk_rw(blk, req, c, get_le64(hdr + 8));
 		break;
 	case VIRTIO_BLK_T_FLUSH:
-		blk_flush(blk, vq, c->head, status);
+		blk_flush(blk, req);
 		break;
 	case VIRTIO_BLK_T_GET_ID:
-		blk_get_id(blk, vq, c, status);
+		blk_get_id(blk, req, c);
 		break;
 	case VIRTIO_BLK_T_DISCARD:
-		blk_ranges(blk, vq, c, true, status);
-		break;
 	case VIRTIO_BLK_T_WRITE_ZEROES:
-		blk_ranges(blk, vq, c, false, status);
-		break;
+		return blk_ranges(blk, req, c);
 	default:
-		blk_finish(blk, vq, c->head, status, VIRTIO_BLK_S_UNSUPP, 1);
+		blk_finish(blk, req, VIRTIO_BLK_S_UNSUPP, 1);
 	}
+	return 1;
 }
 
 /* A request io_submit() refused: FDSYNC falls back to fdatasync(). */
@@ -377,7 +480,7 @@ static void blk_notify(struct virtio_blk *blk, struct virtq *vq)
 
 static void blk_process(struct virtio_blk *blk, struct virtq *vq)
 {
-	unsigned int budget = vq->size;
+	unsigned int budget = vq->size, cost;
 	struct virtq_chain c;
 
 	blk->stalled = false;
@@ -388,13 +491,20 @@ static void blk_process(struct virtio_blk *blk, struct virtq *vq)
 			break;
 		}
 		/* Requests that finish at once could keep the loop here. */
-		if (budget-- == 0) {
+		if (budget == 0) {
 			virtio_queue_kick(&blk->vdev, vq);
 			break;
 		}
-		if (virtio_pop(&blk->vdev, vq, &c) <= 0)
+		/* A disk waiting for its limits resumes from a timer. */
+		if (rate_limiter_waiting(&blk->limiter) ||
+		    virtio_pop(&blk->vdev, vq, &c) <= 0)
 			break;
-		blk_request(blk, vq, &c);
+		cost = blk_request(blk, vq, &c);
+		if (!cost) {
+			virtq_unpop(vq, 1);
+			break;
+		}
+		budget -= MIN(cost, budget);
 	}
 	blk_submit(blk);
 	blk_notify(blk, vq);
@@ -403,6 +513,30 @@ static void blk_process(struct virtio_blk *blk, struct virtq *vq)
 static void blk_queue_notify(struct virtio_device *vdev, struct virtq *vq)
 {
 	blk_process(to_blk(vdev), vq);
+}
+
+/* Event loop: the rate limiter has the tokens the next request waited for. */
+static void blk_resume(void *opaque)
+{
+	struct virtio_blk *blk = opaque;
+	struct virtq *vq = &blk->vdev.vqs[0];
+
+	virtio_lock(&blk->vdev);
+	if (virtio_active(&blk->vdev) && vq->ready)
+		blk_process(blk, vq);
+	virtio_unlock(&blk->vdev);
+}
+
+static int blk_set_limits(void *opaque, const struct rate_limit_config *cfg,
+			  struct err *e)
+{
+	struct virtio_blk *blk = opaque;
+
+	(void)e;
+	virtio_lock(&blk->vdev);
+	rate_limiter_set(&blk->limiter, cfg);
+	virtio_unlock(&blk->vdev);
+	return 0;
 }
 
 /* Event loop: AIO completions. */
@@ -447,6 +581,8 @@ static void blk_reset(struct virtio_device *vdev)
 
 static void blk_free(struct virtio_blk *blk)
 {
+	if (blk->limiter_ready)
+		rate_limiter_destroy(&blk->limiter);
 	if (blk->aio_watched)
 		event_loop_remove(blk->vdev.host->loop, &blk->aio_src);
 	if (blk->aio_src.fd >= 0)
@@ -611,10 +747,30 @@ static void blk_fill_config(struct virtio_blk *blk)
 				      VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES);
 }
 
+/* Counters and limits; the core names the group ("disk0") when it adds it. */
+static int blk_setup_limits(struct virtio_blk *blk,
+			    const struct rate_limit_config *cfg, struct err *e)
+{
+	blk->metrics = (struct metrics_group){
+		.subsystem = "blk", .id_label = "device",
+		.descs = blk_metric_descs,
+		.nr_descs = ARRAY_SIZE(blk_metric_descs),
+		.block = &blk->counters,
+	};
+	blk->limit_control = (struct rate_limit_control){
+		.set = blk_set_limits, .opaque = blk,
+	};
+	if (rate_limiter_init(&blk->limiter, blk->vdev.host, cfg, blk_resume,
+			      blk, &blk->counters.throttled, e) < 0)
+		return err_prefix(e, "disk %s: rate limiter", blk->path);
+	blk->limiter_ready = true;
+	return 0;
+}
+
 int virtio_blk_create(struct device_host *host,
 		      const struct virtio_attach *at,
 		      const struct disk_config *cfg, struct device **out,
-		      struct err *e)
+		      struct rate_limit_control **limits, struct err *e)
 {
 	struct virtio_blk *blk = calloc(1, sizeof(*blk));
 
@@ -631,13 +787,16 @@ int virtio_blk_create(struct device_host *host,
 		.ops = &blk_ops,
 		.host = host,
 	};
-	if (blk_open(blk, cfg, e) < 0 || blk_setup_aio(blk, e) < 0)
+	if (blk_open(blk, cfg, e) < 0 || blk_setup_aio(blk, e) < 0 ||
+	    blk_setup_limits(blk, &cfg->rate_limit, e) < 0)
 		goto fail;
 	blk_fill_config(blk);
 	if (virtio_attach(host, at, &blk->vdev, out, e) < 0) {
 		err_prefix(e, "disk %s", cfg->path);
 		goto fail;
 	}
+	(*out)->metrics = &blk->metrics;
+	*limits = &blk->limit_control;
 	return 0;
 fail:
 	blk_free(blk);

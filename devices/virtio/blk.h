@@ -6,6 +6,7 @@
 
 #include "vmm/config.h"
 #include "devices/virtio/virtio.h"
+#include "vmm/control.h"
 #include "vmm/device.h"
 #include "lib/util.h"
 
@@ -55,12 +56,13 @@
 
 /*
  * A virtio-blk device on a raw image file or block device, on the
- * transport @at names. Fails with a message naming the disk when the image
+ * transport @at names, limited as @cfg->rate_limit says; @limits changes
+ * that while it runs. Fails with a message naming the disk when the image
  * cannot be opened, locked or sized, or Linux AIO cannot be set up.
  */
 int virtio_blk_create(struct device_host *host,
 		      const struct virtio_attach *at,
 		      const struct disk_config *cfg, struct device **out,
-		      struct err *e);
+		      struct rate_limit_control **limits, struct err *e);
 
 #endif

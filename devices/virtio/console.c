@@ -214,6 +214,7 @@ int virtio_console_create(struct device_host *host,
 		dev->ops->destroy(dev);
 		return -1;
 	}
+	dev->metrics = &con->chr.metrics;
 	*out = dev;
 	return 0;
 }

@@ -16,10 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "devices/rate_limiter.h"
 #include "virtio.h"
 
 #define NET_RX_BUF (VIRTIO_NET_HDR_SIZE + VIRTIO_NET_MAX_FRAME)
@@ -33,6 +35,37 @@ struct net_used {
 	uint32_t len;
 };
 
+/* What GetMetrics and --metrics report of a NIC (docs/metrics.md). */
+struct net_counters {
+	uint64_t rx_packets;
+	uint64_t rx_bytes;
+	uint64_t rx_dropped;
+	uint64_t rx_throttled;
+	uint64_t tx_packets;
+	uint64_t tx_bytes;
+	uint64_t tx_dropped;
+	uint64_t tx_throttled;
+};
+
+#define NET_METRIC(field, help)                                                \
+	{ #field, NULL, METRIC_COUNTER, offsetof(struct net_counters, field),  \
+	  help }
+
+static const struct metric_desc net_metric_descs[] = {
+	NET_METRIC(rx_packets, "Frames given to the guest"),
+	NET_METRIC(rx_bytes, "Bytes of frames given to the guest"),
+	NET_METRIC(rx_dropped,
+		   "Frames from the TAP the guest's buffers could not hold"),
+	NET_METRIC(rx_throttled,
+		   "Times receiving waited for the NIC's rate limit"),
+	NET_METRIC(tx_packets, "Frames the guest sent to the TAP"),
+	NET_METRIC(tx_bytes, "Bytes of frames the guest sent to the TAP"),
+	NET_METRIC(tx_dropped,
+		   "Frames from the guest that were malformed or the TAP refused"),
+	NET_METRIC(tx_throttled,
+		   "Times sending waited for the NIC's rate limit"),
+};
+
 struct virtio_net {
 	struct virtio_device vdev;
 	uint8_t config[VIRTIO_NET_CFG_SIZE];
@@ -41,6 +74,8 @@ struct virtio_net {
 	int tap_fd;
 	struct event_source tap_src;
 	bool tap_watched;
+	struct event_source sync_src; /* an eventfd: re-sync TAP polling */
+	bool sync_watched;
 	bool tap_offloads; /* the TAP accepts TUNSETOFFLOAD */
 	bool rx_broken;    /* reading the TAP failed for good */
 	bool tx_blocked;   /* the TAP refused a frame; wait for EPOLLOUT */
@@ -48,7 +83,16 @@ struct virtio_net {
 	/* The frame read from the TAP and not yet given to the guest. */
 	uint8_t *rx_buf;
 	size_t rx_len;
+	bool rx_admitted; /* the receive limit let the pending frame through */
 	struct net_used rx_used[VIRTIO_NET_QUEUE_SIZE];
+
+	struct net_counters counters;
+	struct metrics_group metrics;
+	/* Each direction has its own buckets, both sized by one config. */
+	struct rate_limiter rx_limiter;
+	struct rate_limiter tx_limiter;
+	bool limiters_ready;
+	struct rate_limit_control limit_control;
 };
 
 static struct virtio_net *to_net(struct virtio_device *vdev)
@@ -90,21 +134,31 @@ static void net_sync_poll(struct virtio_net *net)
 	net->tap_watched = true;
 }
 
-static void net_sync_poll_call(void *opaque)
+static void net_sync_event(void *opaque, uint32_t events)
 {
 	struct virtio_net *net = opaque;
+	uint64_t v;
 
+	(void)events;
+	if (read(net->sync_src.fd, &v, sizeof(v)) < 0)
+		return;
 	virtio_lock(&net->vdev);
 	net_sync_poll(net);
 	virtio_unlock(&net->vdev);
 }
 
-/* From a vCPU thread (activate, reset): the loop thread re-syncs. */
+/*
+ * From a vCPU thread (activate, reset): the loop thread re-syncs, through
+ * an eventfd of the device's own, so nothing of it is left queued on the
+ * loop once it is destroyed.
+ */
 static void net_request_sync(struct virtio_net *net)
 {
-	if (event_loop_call(net->vdev.host->loop, net_sync_poll_call, net) < 0)
-		log_error("%s: out of memory scheduling TAP polling",
-			  net->label);
+	uint64_t one = 1;
+
+	if (write(net->sync_src.fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_error("%s: waking the event loop: %s", net->label,
+			  strerror(errno));
 }
 
 /* Host pointer of byte @off of @iov; @off is known to be inside. */
@@ -141,6 +195,7 @@ static int net_rx_frame(struct virtio_net *net, struct virtq *vq)
 			log_guest_once("%s: frame of %zu bytes needs more than %u receive buffers; dropped",
 				       net->label, net->rx_len, vq->size);
 			virtq_unpop(vq, nbufs);
+			metric_add(&net->counters.rx_dropped, 1);
 			return 1;
 		}
 		ret = virtio_pop(&net->vdev, vq, &c);
@@ -158,6 +213,7 @@ static int net_rx_frame(struct virtio_net *net, struct virtq *vq)
 				       net->label, net->rx_len,
 				       (unsigned long long)c.in_len);
 			virtq_unpop(vq, 1);
+			metric_add(&net->counters.rx_dropped, 1);
 			return 1;
 		}
 		n = MIN(c.in_len, net->rx_len - off);
@@ -174,6 +230,8 @@ static int net_rx_frame(struct virtio_net *net, struct virtq *vq)
 	for (uint16_t i = 0; i < nbufs; i++)
 		virtq_fill(vq, i, net->rx_used[i].head, net->rx_used[i].len);
 	virtq_publish(vq, nbufs);
+	metric_add(&net->counters.rx_packets, 1);
+	metric_add(&net->counters.rx_bytes, net->rx_len - VIRTIO_NET_HDR_SIZE);
 	return 1;
 }
 
@@ -196,6 +254,7 @@ static bool net_rx_read(struct virtio_net *net)
 	if (n < VIRTIO_NET_HDR_SIZE)
 		return false;
 	net->rx_len = (size_t)n;
+	net->rx_admitted = false;
 	/* DATA_VALID and NEEDS_CSUM belong to guests that took GUEST_CSUM. */
 	if (!virtio_has_feature(&net->vdev, VIRTIO_NET_F_GUEST_CSUM))
 		net->rx_buf[VIRTIO_NET_HDR_FLAGS] = 0;
@@ -210,6 +269,12 @@ static void net_rx(struct virtio_net *net)
 	for (unsigned int budget = NET_BUDGET; budget; budget--) {
 		if (!net->rx_len && (net->rx_broken || !net_rx_read(net)))
 			break;
+		/* Held until the limit allows it; the TAP waits meanwhile. */
+		if (!net->rx_admitted &&
+		    !rate_limiter_admit(&net->rx_limiter,
+					net->rx_len - VIRTIO_NET_HDR_SIZE))
+			break;
+		net->rx_admitted = true;
 		if (net_rx_frame(net, vq) <= 0)
 			break;
 		net->rx_len = 0;
@@ -217,6 +282,16 @@ static void net_rx(struct virtio_net *net)
 	}
 	if (delivered)
 		virtio_notify_used(&net->vdev, vq);
+}
+
+static void net_count_tx(struct virtio_net *net, ssize_t n)
+{
+	if (n < VIRTIO_NET_HDR_SIZE) {
+		metric_add(&net->counters.tx_dropped, 1);
+		return;
+	}
+	metric_add(&net->counters.tx_packets, 1);
+	metric_add(&net->counters.tx_bytes, (uint64_t)n - VIRTIO_NET_HDR_SIZE);
 }
 
 static void net_tx(struct virtio_net *net)
@@ -229,14 +304,22 @@ static void net_tx(struct virtio_net *net)
 		struct virtq_chain c;
 		ssize_t n;
 
-		if (virtio_pop(&net->vdev, vq, &c) <= 0)
+		/* A NIC waiting for its limits resumes from a timer. */
+		if (rate_limiter_waiting(&net->tx_limiter) ||
+		    virtio_pop(&net->vdev, vq, &c) <= 0)
 			break;
 		if (c.nr_in || c.out_len < VIRTIO_NET_HDR_SIZE ||
 		    c.out_len > VIRTIO_NET_HDR_SIZE + VIRTIO_NET_MAX_FRAME) {
 			log_guest_once("%s: malformed transmit chain of %llu bytes dropped",
 				       net->label,
 				       (unsigned long long)c.out_len);
+			metric_add(&net->counters.tx_dropped, 1);
 		} else {
+			if (!rate_limiter_admit(&net->tx_limiter,
+						c.out_len - VIRTIO_NET_HDR_SIZE)) {
+				virtq_unpop(vq, 1);
+				break;
+			}
 			do
 				n = writev(net->tap_fd, c.iov, (int)c.nr_out);
 			while (n < 0 && errno == EINTR);
@@ -245,6 +328,7 @@ static void net_tx(struct virtio_net *net)
 				net->tx_blocked = true;
 				break;
 			}
+			net_count_tx(net, n);
 		}
 		virtq_push(vq, c.head, 0);
 		pushed = true;
@@ -271,6 +355,44 @@ static void net_tap_event(void *opaque, uint32_t events)
 	}
 	net_sync_poll(net);
 	virtio_unlock(&net->vdev);
+}
+
+/* Event loop: a direction's limit has the tokens its next frame waited for. */
+static void net_rx_resume(void *opaque)
+{
+	struct virtio_net *net = opaque;
+
+	virtio_lock(&net->vdev);
+	if (virtio_active(&net->vdev)) {
+		net_rx(net);
+		net_sync_poll(net);
+	}
+	virtio_unlock(&net->vdev);
+}
+
+static void net_tx_resume(void *opaque)
+{
+	struct virtio_net *net = opaque;
+
+	virtio_lock(&net->vdev);
+	if (virtio_active(&net->vdev) && !net->tx_blocked) {
+		net_tx(net);
+		net_sync_poll(net);
+	}
+	virtio_unlock(&net->vdev);
+}
+
+static int net_set_limits(void *opaque, const struct rate_limit_config *cfg,
+			  struct err *e)
+{
+	struct virtio_net *net = opaque;
+
+	(void)e;
+	virtio_lock(&net->vdev);
+	rate_limiter_set(&net->rx_limiter, cfg);
+	rate_limiter_set(&net->tx_limiter, cfg);
+	virtio_unlock(&net->vdev);
+	return 0;
 }
 
 static void net_queue_notify(struct virtio_device *vdev, struct virtq *vq)
@@ -337,14 +459,23 @@ static void net_reset(struct virtio_device *vdev)
 	struct virtio_net *net = to_net(vdev);
 
 	net->rx_len = 0;
+	net->rx_admitted = false;
 	net->tx_blocked = false;
 	net_request_sync(net);
 }
 
 static void net_free(struct virtio_net *net)
 {
+	if (net->limiters_ready) {
+		rate_limiter_destroy(&net->rx_limiter);
+		rate_limiter_destroy(&net->tx_limiter);
+	}
 	if (net->tap_watched)
 		event_loop_remove(net->vdev.host->loop, &net->tap_src);
+	if (net->sync_watched)
+		event_loop_remove(net->vdev.host->loop, &net->sync_src);
+	if (net->sync_src.fd >= 0)
+		close(net->sync_src.fd);
 	if (net->tap_fd >= 0)
 		close(net->tap_fd);
 	free(net->rx_buf);
@@ -468,17 +599,58 @@ static void net_fill_features(struct virtio_net *net)
 	put_le16(net->config + VIRTIO_NET_CFG_STATUS, VIRTIO_NET_S_LINK_UP);
 }
 
+static int net_sync_setup(struct virtio_net *net, struct err *e)
+{
+	net->sync_src = (struct event_source){
+		.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK),
+		.events = EPOLLIN, .fn = net_sync_event, .opaque = net,
+	};
+	if (net->sync_src.fd < 0)
+		return err_errno(e, "%s: eventfd", net->label);
+	if (event_loop_add(net->vdev.host->loop, &net->sync_src) < 0)
+		return err_errno(e, "%s: epoll", net->label);
+	net->sync_watched = true;
+	return 0;
+}
+
+/* Counters and limits; the core names the group ("net0") when it adds it. */
+static int net_setup_limits(struct virtio_net *net,
+			    const struct rate_limit_config *cfg, struct err *e)
+{
+	struct device_host *host = net->vdev.host;
+
+	net->metrics = (struct metrics_group){
+		.subsystem = "net", .id_label = "device",
+		.descs = net_metric_descs,
+		.nr_descs = ARRAY_SIZE(net_metric_descs),
+		.block = &net->counters,
+	};
+	net->limit_control = (struct rate_limit_control){
+		.set = net_set_limits, .opaque = net,
+	};
+	if (rate_limiter_init(&net->rx_limiter, host, cfg, net_rx_resume, net,
+			      &net->counters.rx_throttled, e) < 0)
+		return err_prefix(e, "%s: rate limiter", net->label);
+	if (rate_limiter_init(&net->tx_limiter, host, cfg, net_tx_resume, net,
+			      &net->counters.tx_throttled, e) < 0) {
+		rate_limiter_destroy(&net->rx_limiter);
+		return err_prefix(e, "%s: rate limiter", net->label);
+	}
+	net->limiters_ready = true;
+	return 0;
+}
+
 int virtio_net_create(struct device_host *host,
 		      const struct virtio_attach *at,
 		      const struct net_config *cfg, struct device **out,
-		      struct err *e)
+		      struct rate_limit_control **limits, struct err *e)
 {
 	struct virtio_net *net = calloc(1, sizeof(*net));
 	int ret;
 
 	if (!net)
 		return err_set(e, "virtio-net: out of memory");
-	net->tap_fd = -1;
+	net->tap_fd = net->sync_src.fd = -1;
 	net->vdev = (struct virtio_device){
 		.name = "virtio-net",
 		.device_id = VIRTIO_ID_NET,
@@ -496,7 +668,8 @@ int virtio_net_create(struct device_host *host,
 		snprintf(net->label, sizeof(net->label), "tap fd %d", cfg->tap_fd);
 		ret = tap_adopt_fd(net, cfg->tap_fd, e);
 	}
-	if (ret < 0 || tap_setup(net, e) < 0 || net_set_mac(net, cfg, e) < 0)
+	if (ret < 0 || tap_setup(net, e) < 0 || net_set_mac(net, cfg, e) < 0 ||
+	    net_setup_limits(net, &cfg->rate_limit, e) < 0)
 		goto fail;
 	net->rx_buf = malloc(NET_RX_BUF);
 	if (!net->rx_buf) {
@@ -504,10 +677,14 @@ int virtio_net_create(struct device_host *host,
 		goto fail;
 	}
 	net_fill_features(net);
+	if (net_sync_setup(net, e) < 0)
+		goto fail;
 	if (virtio_attach(host, at, &net->vdev, out, e) < 0) {
 		err_prefix(e, "%s", net->label);
 		goto fail;
 	}
+	(*out)->metrics = &net->metrics;
+	*limits = &net->limit_control;
 	return 0;
 fail:
 	net_free(net);

@@ -6,6 +6,7 @@
 
 #include "vmm/config.h"
 #include "devices/virtio/virtio.h"
+#include "vmm/control.h"
 #include "vmm/device.h"
 #include "lib/util.h"
 
@@ -44,11 +45,12 @@
  * A virtio-net device on a TAP back end, opened by interface name or
  * passed in as an open descriptor, on the transport @at names. The
  * TAP carries virtio_net_hdr_v1 headers (IFF_VNET_HDR), so checksum and
- * TSO offloads pass straight between guest and host.
+ * TSO offloads pass straight between guest and host. Each direction is
+ * limited as @cfg->rate_limit says; @limits changes that while it runs.
  */
 int virtio_net_create(struct device_host *host,
 		      const struct virtio_attach *at,
 		      const struct net_config *cfg, struct device **out,
-		      struct err *e);
+		      struct rate_limit_control **limits, struct err *e);
 
 #endif

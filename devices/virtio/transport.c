@@ -84,7 +84,7 @@ void virtio_needs_reset(struct virtio_device *vdev, const char *why)
 	/* Once per device: a guest that keeps breaking it cannot flood the log. */
 	if (!t->reset_logged) {
 		t->reset_logged = true;
-		log_msg("guest", "%s: %s; device needs reset", t->name, why);
+		log_guest("%s: %s; device needs reset", t->name, why);
 	}
 	t->status |= VIRTIO_STATUS_NEEDS_RESET;
 	if (t->status & VIRTIO_STATUS_DRIVER_OK)

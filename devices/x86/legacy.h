@@ -2,6 +2,7 @@
 #ifndef DEVICES_LEGACY_H
 #define DEVICES_LEGACY_H
 
+#include "vmm/control.h"
 #include "vmm/device.h"
 
 struct pci_bus;
@@ -10,7 +11,9 @@ struct pci_bus;
  * The small platform devices a kernel expects on a PC, each in its own file:
  * i8042.c (the keyboard controller's reset line), debug_exit.c (ends the VM
  * with a status), acpi_pm.c (hardware-reduced ACPI sleep and reset
- * registers) and pci_ports.c (PCI configuration mechanism #1). Each registers on @host's port bus and reports to @host->power.
+ * registers) and pci_ports.c (PCI configuration mechanism #1) register on
+ * @host's port bus and report to @host->power; power_button.c is the ACPI
+ * power button the host presses.
  */
 int i8042_create(struct device_host *host, struct device **out, struct err *e);
 int debug_exit_create(struct device_host *host, struct device **out,
@@ -32,5 +35,13 @@ void pc_reset_control(struct device_host *host, uint8_t val);
  */
 int pci_ports_create(struct device_host *host, struct pci_bus *bus,
 		     struct device **out, struct err *e);
+
+/*
+ * The ACPI power button, pressed through @control: a pulse on interrupt
+ * @gsi, which the DSDT gives its generic event device.
+ */
+int power_button_create(struct device_host *host, uint32_t gsi,
+			struct device **out, struct power_control **control,
+			struct err *e);
 
 #endif

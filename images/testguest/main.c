@@ -390,6 +390,24 @@ static __attribute__((noreturn)) void triple_fault(void)
 		asm volatile("cli; hlt");
 }
 
+/*
+ * testguest.cmpxchg16b=1: run an instruction that KVM's instruction
+ * emulator lacks, so a test can check what the VMM reports on hosts where
+ * KVM emulates guest instructions. Where the CPU runs it, the guest goes
+ * on to exit normally.
+ */
+static void run_cmpxchg16b(void)
+{
+	static volatile uint64_t pair[2] __attribute__((aligned(16)));
+	uint64_t lo = 0, hi = 0;
+
+	serial_puts("CMPXCHG16B\n");
+	asm volatile("lock cmpxchg16b %0"
+		     : "+m"(pair[0]), "+a"(lo), "+d"(hi)
+		     : "b"(1ULL), "c"(2ULL)
+		     : "memory", "cc");
+}
+
 /* About a millisecond at the TSC rates of current CPUs. */
 #define TICK_TSC_PERIOD (1ULL << 22)
 
@@ -423,6 +441,29 @@ static void run_hotplug_agent(const struct bootinfo *bi)
 		tg_pci_hotplug_loop(true);
 }
 
+/*
+ * testguest.load=N: the load of make bench's control socket benchmark.
+ * Opens N vsock connections to the host and keeps them, then writes to
+ * the virtio console as fast as it can, for ever. Returns only when the
+ * parameter is absent or the load cannot start.
+ */
+static void load_forever(struct testguest *tg)
+{
+	struct check c = { .name = "load" };
+	uint32_t n;
+
+	if (param_u32(&tg->bi, "testguest.load", 1, 65536, &n, &c) <= 0)
+		return;
+	serial_printf("LOAD: opening %u vsock connections\n", n);
+	if (!tg_virtio_vsock_open_many(tg->bi.cmdline, n, &c)) {
+		serial_printf("FAIL load: %s\n", c.reason);
+		return;
+	}
+	serial_printf("LOAD: %u connections open; flooding the console\n", n);
+	tg_virtio_console_flood(tg->bi.cmdline, &c);
+	serial_printf("FAIL load: %s\n", c.reason);
+}
+
 void testguest_main(uint32_t kind, uint64_t info)
 	__attribute__((noreturn));
 
@@ -450,6 +491,8 @@ void testguest_main(uint32_t kind, uint64_t info)
 
 	serial_printf("testguest: %u of %u checks failed\n", tg->failures,
 		      tg->checks);
+	if (flag_param(&tg->bi, "testguest.cmpxchg16b"))
+		run_cmpxchg16b();
 	if (flag_param(&tg->bi, "testguest.triplefault"))
 		triple_fault();
 	if (flag_param(&tg->bi, "testguest.halt"))
@@ -457,5 +500,6 @@ void testguest_main(uint32_t kind, uint64_t info)
 	if (flag_param(&tg->bi, "testguest.tick"))
 		tick_forever();
 	run_hotplug_agent(&tg->bi);
+	load_forever(tg);
 	guest_exit(tg->failures ? 1 : 0);
 }

@@ -37,6 +37,7 @@
 #define TG_NET_PING "testguest ping"
 #define TG_NET_PONG "host pong"
 #define TG_CONSOLE_LINE "testguest: hello over virtio-console\n"
+#define TG_CONSOLE_FLOOD "testguest: flooding the console, flooding the console\n"
 
 static inline uint8_t tg_blk_pattern(unsigned int i)
 {
@@ -49,6 +50,8 @@ bool tg_virtio_wanted(const char *cmdline, const char *name);
 void tg_virtio_blk_test(const char *cmdline, struct check *c);
 void tg_virtio_net_test(const char *cmdline, struct check *c);
 void tg_virtio_console_test(const char *cmdline, struct check *c);
+/* Writes TG_CONSOLE_FLOOD to the virtio console for ever (or until it fails). */
+void tg_virtio_console_flood(const char *cmdline, struct check *c);
 
 /* ---- the transport and ring driver the checks share (virtio_mmio.c) ---- */
 

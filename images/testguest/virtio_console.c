@@ -71,3 +71,14 @@ void tg_virtio_console_test(const char *cmdline, struct check *c)
 		con_write(&d, line, prefix + len, c);
 	}
 }
+
+void tg_virtio_console_flood(const char *cmdline, struct check *c)
+{
+	struct tg_virtio d = { .name = "virtio-console" };
+
+	if (!tg_virtio_find(cmdline, VIRTIO_ID_CONSOLE, &d, c) ||
+	    !tg_virtio_start(&d, 0, con.rings, 2, c))
+		return;
+	while (con_write(&d, TG_CONSOLE_FLOOD, strlen(TG_CONSOLE_FLOOD), c))
+		;
+}

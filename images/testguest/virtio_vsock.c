@@ -350,3 +350,27 @@ void tg_virtio_vsock_test(const char *cmdline, struct check *c)
 	    write_and_close(&d, &k, c) && connect_host(&d, c))
 		connect_refused(&d, c);
 }
+
+bool tg_virtio_vsock_open_many(const char *cmdline, uint32_t n,
+			       struct check *c)
+{
+	struct tg_virtio d = { .name = "virtio-vsock" };
+
+	if (!tg_virtio_find(cmdline, VIRTIO_ID_VSOCK, &d, c) ||
+	    !tg_virtio_start(&d, 0, vs.rings, 2, c) ||
+	    !check_cid(cmdline, &d, c))
+		return false;
+	for (unsigned int i = 0; i < NR_RX; i++)
+		if (!post_rx(&d, i, c))
+			return false;
+	for (uint32_t i = 0; i < n; i++) {
+		struct conn k = { .port = TG_LOAD_GUEST_PORT + i,
+				  .peer = TG_LOAD_HOST_PORT };
+		struct pkt h;
+
+		if (!send_pkt(&d, &k, OP_REQUEST, 0, NULL, 0, c) ||
+		    !recv_conn(&d, &k, &h, c) || !expect_op(&h, OP_RESPONSE, c))
+			return false;
+	}
+	return true;
+}

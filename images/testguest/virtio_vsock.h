@@ -38,4 +38,14 @@ static inline uint8_t tg_vsock_pattern(uint32_t i, uint32_t seed)
 
 void tg_virtio_vsock_test(const char *cmdline, struct check *c);
 
+/*
+ * Load (testguest.load=N): opens N connections from guest ports
+ * TG_LOAD_GUEST_PORT on to host port TG_LOAD_HOST_PORT, one after the
+ * other, and leaves them open.
+ */
+#define TG_LOAD_HOST_PORT 4000
+#define TG_LOAD_GUEST_PORT 10000
+bool tg_virtio_vsock_open_many(const char *cmdline, uint32_t n,
+			       struct check *c);
+
 #endif

@@ -5,6 +5,7 @@
 #
 #   make test-linux [CASES="blk vsock.exec_*"] [TEST_LINUX_NESTED=1]
 #   make testhost-shell     the test host with a shell, to run cases by hand
+#   make test-linux-extra   the groups marked "# extra" (not in make test)
 #
 # The cases run directly where /proc/cpuinfo shows vmx or svm, in the test
 # host otherwise (or always with TEST_LINUX_NESTED=1).
@@ -40,7 +41,23 @@ TESTHOST_ITEMS += \
 	file:$(OVMF_CODE):/images/OVMF_CODE_4M.fd \
 	file:$(OVMF_VARS):/images/OVMF_VARS_4M.fd \
 	file:$(LINUX_DIR)/uefi-disk.img:/images/uefi-disk.img \
-	tree:tests/linux:/tests/linux
+	tree:tests/linux:/tests/linux \
+	file:tests/dist/unit-command.sh:/tests/dist/unit-command.sh \
+	file:dist/vmm@.service.in:/dist/vmm@.service.in
+# The extra groups (make test-linux-extra) boot the minimal kernel, built
+# from source: their test host carries it, in an initramfs of its own.
+TEST_LINUX_EXTRA_GROUPS := $(basename $(notdir $(shell \
+	grep -lx '\# extra' tests/linux/cases/*.sh)))
+ifeq ($(TEST_LINUX_EXTRA),1)
+TESTHOST_ITEMS += \
+	file:$(LINUX_MIN_DIR)/vmlinux:/images/linux-min/vmlinux \
+	file:$(LINUX_MIN_DIR)/initramfs.cpio.gz:/images/linux-min/initramfs.cpio.gz
+TESTHOST_INITRAMFS := $(TESTHOST_DIR)/initramfs-extra.cpio
+TEST_LINUX_IMAGES  := $(LINUX_IMAGE) $(LINUX_MIN_IMAGE)
+else
+TESTHOST_INITRAMFS := $(TESTHOST_DIR)/initramfs.cpio
+TEST_LINUX_IMAGES  := $(LINUX_IMAGE)
+endif
 # The build's own inputs; installed programs come with testhost-deps.
 TESTHOST_INPUTS := $(filter-out /%,$(foreach i,$(TESTHOST_ITEMS),\
 		   $(word 2,$(subst :, ,$(i)))))
@@ -50,13 +67,13 @@ TEST_LINUX_MODE := $(if $(filter 1,$(TEST_LINUX_NESTED)),nested,$(if \
 	$(shell grep -qwE 'vmx|svm' /proc/cpuinfo && echo y),direct,nested))
 
 .PHONY: testhost testhost-shell test-linux test-linux-direct test-linux-nested \
-	testhost-deps test-linux-deps
+	test-linux-extra testhost-deps test-linux-deps
 testhost-deps:
 	@tools/install-deps.sh $(TESTHOST_DEPS)
 test-linux-deps:
 	@tools/install-deps.sh $(TEST_LINUX_DEPS)
 
-$(TESTHOST_DIR)/initramfs.cpio: $(TESTHOST_CONF) $(LINUX_DIR)/kernel.deb \
+$(TESTHOST_INITRAMFS): $(TESTHOST_CONF) $(LINUX_DIR)/kernel.deb \
 		images/testhost/init images/testhost/mkinitramfs.sh \
 		images/initramfs.sh $(TESTHOST_INPUTS) $(TEST_LINUX_FILES) \
 		| testhost-deps
@@ -65,23 +82,28 @@ $(TESTHOST_DIR)/initramfs.cpio: $(TESTHOST_CONF) $(LINUX_DIR)/kernel.deb \
 		images/testhost/init $@ $(TESTHOST_DIR)/work $(TESTHOST_ITEMS)
 	@rm -rf $(TESTHOST_DIR)/work
 
-testhost: $(TESTHOST_DIR)/initramfs.cpio
+testhost: $(TESTHOST_INITRAMFS)
 
 test-linux: test-linux-$(TEST_LINUX_MODE)
 
+test-linux-extra:
+	$(MAKE) test-linux TEST_LINUX_EXTRA=1 \
+		CASES="$(or $(CASES),$(TEST_LINUX_EXTRA_GROUPS))"
+
 test-linux-direct: $(TEST_LINUX_VMM) $(BUILD)/vmmctl $(BUILD)/bridge-client \
 		$(BUILD)/agent-peer-check \
-		$(LINUX_IMAGE) | test-linux-deps
+		$(TEST_LINUX_IMAGES) | test-linux-deps
 	VMM=$(TEST_LINUX_VMM) VMMCTL=$(BUILD)/vmmctl \
 		BRIDGE_CLIENT=$(BUILD)/bridge-client \
 		PEER_CHECK=$(BUILD)/agent-peer-check IMAGES=$(LINUX_DIR) \
 		OVMF=$(OVMF_FD) OVMF_CODE=$(OVMF_CODE) OVMF_VARS=$(OVMF_VARS) \
+		LINUX_MIN_IMAGES=$(LINUX_MIN_DIR) \
 		tests/linux/run.sh $(CASES)
 
-test-linux-nested: $(TESTHOST_DIR)/initramfs.cpio
+test-linux-nested: $(TESTHOST_INITRAMFS)
 	images/testhost/run.sh $(TESTHOST_CONF) $(LINUX_DIR)/vmlinuz $< \
 		$(BUILD)/test-linux $(CASES)
 
 # The test host with a shell on this terminal, to run cases by hand.
-testhost-shell: $(TESTHOST_DIR)/initramfs.cpio
+testhost-shell: $(TESTHOST_INITRAMFS)
 	images/testhost/run.sh --shell $(TESTHOST_CONF) $(LINUX_DIR)/vmlinuz $<

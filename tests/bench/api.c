@@ -16,86 +16,16 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "latency.h"
+
 #define CLIENTS 100
-#define INSPECT "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"InspectVM\"}\n"
-
-struct latency_run {
-	const char *sock;
-	int requests;
-	double *ms; /* one per request */
-	int failed;
-};
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* The @p-th percentile of @v (sorted here). */
-static double percentile(double *v, size_t n, double p)
-{
-	size_t i;
-
-	qsort(v, n, sizeof(*v), cmp_double);
-	i = (size_t)(p / 100.0 * (double)(n - 1) + 0.5);
-	return v[i < n ? i : n - 1];
-}
-
-static int dial(const char *path)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0)
-		return fd;
-	if (fd >= 0)
-		close(fd);
-	return -1;
-}
-
-/* Sends @req and reads one response line; its length, or -1. */
-static ssize_t round_trip(int fd, const char *req, char *buf, size_t len)
-{
-	size_t n = 0, want = strlen(req);
-
-	if (write(fd, req, want) != (ssize_t)want)
-		return -1;
-	for (;;) {
-		ssize_t r = read(fd, buf + n, len - 1 - n);
-
-		if (r <= 0)
-			return -1;
-		n += (size_t)r;
-		if (buf[n - 1] == '\n')
-			break;
-		if (n == len - 1)
-			return -1;
-	}
-	buf[n] = '\0';
-	return (ssize_t)n;
-}
 
 static pid_t spawn(const char *vmm, const char *sock)
 {
@@ -129,7 +59,7 @@ static int quit(int fd)
 {
 	char buf[256];
 
-	return round_trip(fd, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"Quit\"}\n",
+	return bench_round_trip(fd, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"Quit\"}\n",
 			  buf, sizeof(buf)) < 0 ? -1 : 0;
 }
 
@@ -142,23 +72,23 @@ static int startup(const char *vmm, const char *dir, int runs)
 
 	snprintf(sock, sizeof(sock), "%s/start.sock", dir);
 	for (int i = 0; i < runs; i++) {
-		double start = now_ms();
+		double start = bench_now_ms();
 		pid_t pid = spawn(vmm, sock);
 		int fd;
 
-		while ((fd = dial(sock)) < 0) {
+		while ((fd = bench_dial(sock)) < 0) {
 			if (waitpid(pid, &status, WNOHANG) == pid) {
 				fprintf(stderr, "bench-api: %s exited (status %d) before its socket was ready\n",
 					vmm, status);
 				return -1;
 			}
-			if (now_ms() - start > 10000) {
+			if (bench_now_ms() - start > 10000) {
 				kill(pid, SIGKILL);
 				fprintf(stderr, "bench-api: no socket after 10 s\n");
 				return -1;
 			}
 		}
-		wall[i] = now_ms() - start;
+		wall[i] = bench_now_ms() - start;
 		cpu[i] = cpu_ms(pid);
 		if (quit(fd) < 0 || waitpid(pid, &status, 0) != pid ||
 		    !WIFEXITED(status) || WEXITSTATUS(status)) {
@@ -168,67 +98,24 @@ static int startup(const char *vmm, const char *dir, int runs)
 		close(fd);
 	}
 	printf("start to socket ready (%d runs):  wall p50 %.2f ms  p99 %.2f ms  |  CPU p50 %.2f ms  p99 %.2f ms  (Firecracker: 8 CPU ms)\n",
-	       runs, percentile(wall, (size_t)runs, 50),
-	       percentile(wall, (size_t)runs, 99), percentile(cpu, (size_t)runs, 50),
-	       percentile(cpu, (size_t)runs, 99));
+	       runs, bench_percentile(wall, (size_t)runs, 50),
+	       bench_percentile(wall, (size_t)runs, 99), bench_percentile(cpu, (size_t)runs, 50),
+	       bench_percentile(cpu, (size_t)runs, 99));
 	free(wall);
 	free(cpu);
 	return 0;
 }
 
-static void *latency_thread(void *opaque)
-{
-	struct latency_run *r = opaque;
-	char buf[65536];
-	int fd = dial(r->sock);
-
-	if (fd < 0) {
-		r->failed = r->requests;
-		return NULL;
-	}
-	for (int i = 0; i < r->requests; i++) {
-		double t = now_ms();
-
-		if (round_trip(fd, INSPECT, buf, sizeof(buf)) < 0 ||
-		    !strstr(buf, "\"result\"")) {
-			r->failed++;
-			break;
-		}
-		r->ms[i] = now_ms() - t;
-	}
-	close(fd);
-	return NULL;
-}
-
 static int latency(const char *sock, int clients, int requests)
 {
-	struct latency_run *runs = calloc((size_t)clients, sizeof(*runs));
-	pthread_t *threads = calloc((size_t)clients, sizeof(*threads));
 	int per = requests / clients > 0 ? requests / clients : 1;
-	double *all = calloc((size_t)clients * (size_t)per, sizeof(double));
-	size_t n = 0;
-	double start = now_ms(), elapsed;
+	struct bench_latency l;
 
-	for (int i = 0; i < clients; i++) {
-		runs[i] = (struct latency_run){ .sock = sock, .requests = per,
-						.ms = all + (size_t)i * (size_t)per };
-		pthread_create(&threads[i], NULL, latency_thread, &runs[i]);
-	}
-	for (int i = 0; i < clients; i++) {
-		pthread_join(threads[i], NULL);
-		if (runs[i].failed) {
-			fprintf(stderr, "bench-api: client %d failed\n", i);
-			return -1;
-		}
-	}
-	elapsed = now_ms() - start;
-	n = (size_t)clients * (size_t)per;
+	if (bench_inspect(sock, clients, per, &l) < 0)
+		return -1;
 	printf("InspectVM, %3d client%s (%zu requests):  p50 %.3f ms  p99 %.3f ms  (%.0f requests/s)\n",
-	       clients, clients > 1 ? "s" : " ", n, percentile(all, n, 50),
-	       percentile(all, n, 99), (double)n / elapsed * 1e3);
-	free(all);
-	free(runs);
-	free(threads);
+	       clients, clients > 1 ? "s" : " ", l.requests, l.p50, l.p99,
+	       l.per_s);
 	return 0;
 }
 
@@ -276,13 +163,13 @@ int main(int argc, char **argv)
 
 	snprintf(sock, sizeof(sock), "%s/latency.sock", dir);
 	pid = spawn(vmm, sock);
-	for (double t = now_ms(); (fd = dial(sock)) < 0 && now_ms() - t < 10000;)
+	for (double t = bench_now_ms(); (fd = bench_dial(sock)) < 0 && bench_now_ms() - t < 10000;)
 		usleep(100);
 	snprintf(create, sizeof(create),
 		 "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"CreateVM\",\"params\":{\"config\":"
 		 "{\"memory_config\":{\"memory_mb\":64},\"processor_config\":{\"processor_count\":2},"
 		 "\"direct_boot\":{\"kernel_path\":\"%s\"}}}}\n", kernel);
-	if (fd < 0 || round_trip(fd, create, buf, sizeof(buf)) < 0 ||
+	if (fd < 0 || bench_round_trip(fd, create, buf, sizeof(buf)) < 0 ||
 	    !strstr(buf, "\"result\"")) {
 		fprintf(stderr, "bench-api: CreateVM failed: %s\n", fd < 0 ? "no socket" : buf);
 		kill(pid, SIGKILL);

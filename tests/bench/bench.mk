@@ -3,11 +3,14 @@
 # (docs/bench.md). One target per benchmark:
 #
 #   bench-boot    start-up: vmm vs QEMU microvm
-#   bench-blk     virtio-blk 4 KiB random I/O: device path vs raw libaio
+#   bench-blk     virtio-blk 4 KiB random I/O: device path vs raw libaio;
+#                 a rate-limited disk's IOPS against its limit
 #   bench-transport  the device path per request, virtio-pci vs virtio-mmio
 #   bench-vsock   virtio-vsock host to guest: device path vs socketpair
 #   bench-agent   guest agent start-up and exec round trip
 #   bench-api     control socket start-up and InspectVM latency
+#   bench-load    InspectVM latency from 256 clients, idle guest vs a guest
+#                 holding 1024 vsock connections and flooding its console
 
 BENCH_RUNS ?= 20
 QEMU_MICROVM := qemu-system-x86_64 -M microvm,x-option-roms=off,rtc=off \
@@ -16,8 +19,9 @@ QEMU_MICROVM := qemu-system-x86_64 -M microvm,x-option-roms=off,rtc=off \
 	-device isa-debug-exit,iobase=0x501,iosize=1
 
 .PHONY: bench bench-boot bench-blk bench-transport bench-vsock bench-agent \
-	bench-api
-bench: bench-boot bench-blk bench-transport bench-vsock bench-agent bench-api
+	bench-api bench-load
+bench: bench-boot bench-blk bench-transport bench-vsock bench-agent bench-api \
+	bench-load
 
 $(BUILD)/bench-boot: tests/bench/boot.c | deps
 	@mkdir -p $(dir $@)
@@ -40,9 +44,12 @@ $(BUILD)/bench-blk: $(BUILD)/obj/tests/bench/blk.o \
 		$(BUILD)/lib.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(VMM_LIBS)
 
+BENCH_BLK_LIMIT_IOPS ?= 2000
+
 bench-blk: $(BUILD)/bench-blk
-	@echo "== virtio-blk: 4 KiB random I/O at queue depth 32, device path vs raw libaio =="
-	$(BUILD)/bench-blk --file $(BENCH_BLK_IMAGE) --seconds $(BENCH_BLK_SECONDS)
+	@echo "== virtio-blk: 4 KiB random I/O at queue depth 32, device path vs raw libaio; then rate-limited =="
+	$(BUILD)/bench-blk --file $(BENCH_BLK_IMAGE) --seconds $(BENCH_BLK_SECONDS) \
+		--limit-iops $(BENCH_BLK_LIMIT_IOPS)
 
 BENCH_TRANSPORT_FILE ?= $(BUILD)/bench-transport.img
 BENCH_TRANSPORT_SECONDS ?= 1
@@ -78,9 +85,24 @@ $(BUILD)/bench-agent: $(BUILD)/obj/tests/bench/agent.o $(BUILD)/libclient.a \
 bench-agent: $(BUILD)/bench-agent $(BUILD)/guest-agent
 	$(BUILD)/bench-agent $(BUILD)/guest-agent
 
-$(BUILD)/bench-api: tests/bench/api.c | deps
+$(BUILD)/bench-api: tests/bench/api.c tests/bench/latency.c | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< -lpthread
+	$(CC) $(CFLAGS) -o $@ $^ -lpthread
+
+$(BUILD)/bench-load: tests/bench/load.c tests/bench/latency.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ -lpthread
+
+LOAD_BENCH_CONNS ?= 1024
+LOAD_BENCH_CLIENTS ?= 256
+LOAD_BENCH_REQUESTS ?= 20
+
+bench-load: $(BUILD)/vmm $(BUILD)/bench-load test-images
+	@echo "== control socket under load: InspectVM from $(LOAD_BENCH_CLIENTS) clients, idle guest vs $(LOAD_BENCH_CONNS) vsock connections and a console flood =="
+	$(BUILD)/bench-load --vmm $(BUILD)/vmm \
+		--kernel $(BUILD)/images/testguest.bzImage \
+		--conns $(LOAD_BENCH_CONNS) --clients $(LOAD_BENCH_CLIENTS) \
+		--requests $(LOAD_BENCH_REQUESTS)
 
 API_BENCH_RUNS ?= 50
 API_BENCH_REQUESTS ?= 2000

@@ -12,6 +12,24 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The contract with images/testguest/virtio.h. */
+#define TEST_DISK_SIGNATURE "VMMTESTDISK"
+
+void make_test_disk(char *path, size_t size)
+{
+	char zero[4096] = { 0 };
+	int fd;
+
+	strcpy(path, "/var/tmp/vmm-e2e-disk-XXXXXX");
+	fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	for (size_t off = 0; off < size; off += sizeof(zero))
+		cr_assert_eq(write(fd, zero, sizeof(zero)), (ssize_t)sizeof(zero));
+	cr_assert_eq(pwrite(fd, TEST_DISK_SIGNATURE, strlen(TEST_DISK_SIGNATURE), 0),
+		     (ssize_t)strlen(TEST_DISK_SIGNATURE));
+	close(fd);
+}
+
 const char *image_path(const char *name)
 {
 	static __thread char path[512];

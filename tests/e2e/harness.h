@@ -44,6 +44,13 @@ char *vmm_stdout(const struct vmm_proc *p);
 char *vmm_stderr(const struct vmm_proc *p);
 void vmm_cleanup(struct vmm_proc *p);
 
+/*
+ * A disk image of @size zero bytes in /var/tmp, its path written to @path
+ * (64 bytes), starting with the signature the test guest's virtio-blk
+ * check reads (images/testguest/virtio.h).
+ */
+void make_test_disk(char *path, size_t size);
+
 char *slurp(const char *path, size_t *len);
 size_t count_lines(const char *text);
 

@@ -54,6 +54,7 @@ static void inflate_stats_deflate_report(const char *transport)
 	char pages[16], cmdline[200], params[64];
 	const char *extra[] = {
 		"--kernel", image_path("testguest.bzImage"), "--memory", "64",
+		"--mmio-cmdline",
 		"--balloon", pages, "--transport", transport, "--cmdline",
 		cmdline, NULL,
 	};

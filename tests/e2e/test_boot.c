@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "vmm/arch.h"
 
 #define BOOT_TIMEOUT_S 180
 
@@ -135,6 +136,39 @@ Test(boot, triple_fault_is_reported_with_registers, .timeout = BOOT_TIMEOUT_S + 
 		  "stderr:\n%s", err);
 	cr_expect(strstr(err, "rip=0x"), "no registers in:\n%s", err);
 	cr_expect(strstr(err, "cr3="), "no control registers in:\n%s", err);
+	free(err);
+	vmm_cleanup(&p);
+}
+
+/*
+ * Where KVM emulates guest instructions, one its emulator lacks stops the
+ * VM with the instruction's address and bytes and what that means, and
+ * the VMM said at start what such a host implies.
+ */
+Test(boot, unemulated_instruction_is_explained, .timeout = BOOT_TIMEOUT_S + 10)
+{
+	struct vmm_proc p;
+	const char *argv[] = {
+		"--kernel", image_path("testguest.elf"), "--memory", "64",
+		"--cmdline", "testguest.cmpxchg16b=1", NULL,
+	};
+	const char *note = "this host's KVM emulates guest instructions";
+	char *err, *first;
+
+	if (!arch_host_emulation())
+		cr_skip_test("this host runs guests on VT-x or AMD-V: the CPU executes cmpxchg16b itself");
+	cr_expect_eq(vmm_run(&p, argv, BOOT_TIMEOUT_S), 70);
+	err = vmm_stderr(&p);
+	first = strstr(err, note);
+	cr_expect(first && !strstr(first + 1, note),
+		  "the note is not there exactly once:\n%s", err);
+	cr_expect(strstr(err, "vcpu 0: KVM could not emulate the instruction at rip=0x"),
+		  "stderr:\n%s", err);
+	/* lock (f0), REX.W (48), cmpxchg16b (0f c7) */
+	cr_expect(strstr(err, "(bytes from rip: f0 48 0f c7 "), "stderr:\n%s",
+		  err);
+	cr_expect(strstr(err, "vcpu 0: the host emulates guest instructions; this one is not supported there"),
+		  "stderr:\n%s", err);
 	free(err);
 	vmm_cleanup(&p);
 }

@@ -19,25 +19,9 @@
 
 #define TIMEOUT_S 180
 /* The contract with images/testguest/virtio.h. */
-#define BLK_SIGNATURE "VMMTESTDISK"
 #define BLK_SECTOR 8
 #define BLK_LEN 1024
 #define CONSOLE_LINE "testguest: hello over virtio-console\n"
-
-static void make_image(char *path)
-{
-	char zero[4096] = { 0 };
-	int fd;
-
-	strcpy(path, "/var/tmp/vmm-e2e-pci-XXXXXX");
-	fd = mkstemp(path);
-	cr_assert_geq(fd, 0);
-	for (int i = 0; i < 256; i++)
-		cr_assert_eq(write(fd, zero, sizeof(zero)), (ssize_t)sizeof(zero));
-	cr_assert_eq(pwrite(fd, BLK_SIGNATURE, strlen(BLK_SIGNATURE), 0),
-		     (ssize_t)strlen(BLK_SIGNATURE));
-	close(fd);
-}
 
 static bool image_written(const char *path)
 {
@@ -109,7 +93,7 @@ Test(pci_e2e, devices_over_pci, .timeout = TIMEOUT_S + 10)
 	struct vmm_proc p;
 	int status;
 
-	make_image(image);
+	make_test_disk(image, 1 << 20);
 	snprintf(disk, sizeof(disk), "%s,serial=pci-disk-1", image);
 	snprintf(console, sizeof(console), "file:%s.console", image);
 	status = vmm_run(&p, argv, TIMEOUT_S);
@@ -171,7 +155,7 @@ Test(pci_e2e, disk_hotplug_through_vmmctl, .timeout = TIMEOUT_S * 2)
 	struct json_object *view;
 	struct api_vmm v;
 
-	make_image(image);
+	make_test_disk(image, 1 << 20);
 	start_hotplug_guest(&v, "eject");
 	cr_assert_eq(ctl(&v, add, &out, &err), 0, "stderr: %s", err);
 	free(out);
@@ -230,7 +214,7 @@ Test(pci_e2e, removal_the_guest_refuses, .timeout = TIMEOUT_S * 2)
 	const char *remove[] = { "disk", "remove", "0", NULL };
 	struct api_vmm v;
 
-	make_image(image);
+	make_test_disk(image, 1 << 20);
 	start_hotplug_guest(&v, "refuse");
 	cr_assert_eq(ctl(&v, add, &out, &err), 0, "stderr: %s", err);
 	free(out);

@@ -31,7 +31,6 @@
 
 #define TIMEOUT_S 180
 /* The contract with images/testguest/virtio.h. */
-#define BLK_SIGNATURE "VMMTESTDISK"
 #define BLK_SECTOR 8
 #define BLK_LEN 1024
 #define NET_ETHERTYPE 0x88b5
@@ -63,21 +62,6 @@ static void expect_guest_passed(struct vmm_proc *p, int status,
 	free(err);
 }
 
-static void make_image(char *path, size_t size)
-{
-	char zero[4096] = { 0 };
-	int fd;
-
-	strcpy(path, "/var/tmp/vmm-e2e-disk-XXXXXX");
-	fd = mkstemp(path);
-	cr_assert_geq(fd, 0);
-	for (size_t off = 0; off < size; off += sizeof(zero))
-		cr_assert_eq(write(fd, zero, sizeof(zero)), (ssize_t)sizeof(zero));
-	cr_assert_eq(pwrite(fd, BLK_SIGNATURE, strlen(BLK_SIGNATURE), 0),
-		     (ssize_t)strlen(BLK_SIGNATURE));
-	close(fd);
-}
-
 static bool image_has_pattern(const char *path)
 {
 	uint8_t buf[BLK_LEN];
@@ -98,6 +82,7 @@ Test(virtio_e2e, blk_write_flush_read_back, .timeout = TIMEOUT_S + 10)
 	char image[64], disk[128];
 	const char *argv[] = {
 		"--kernel", image_path("testguest.bzImage"), "--memory", "64",
+		"--mmio-cmdline",
 		"--disk", disk, "--cmdline",
 		"console=ttyS0 testguest.virtio=blk testguest.blk_serial=e2e-disk-1",
 		NULL,
@@ -105,7 +90,7 @@ Test(virtio_e2e, blk_write_flush_read_back, .timeout = TIMEOUT_S + 10)
 	struct vmm_proc p;
 	int status;
 
-	make_image(image, 1 << 20);
+	make_test_disk(image, 1 << 20);
 	snprintf(disk, sizeof(disk), "%s,serial=e2e-disk-1", image);
 	status = vmm_run(&p, argv, TIMEOUT_S);
 	expect_guest_passed(&p, status, "virtio_blk");
@@ -115,11 +100,50 @@ Test(virtio_e2e, blk_write_flush_read_back, .timeout = TIMEOUT_S + 10)
 	unlink(image);
 }
 
+/*
+ * One announcement per device: the DSDT, which the test guest does not
+ * read; the command line only for a kernel told to ignore ACPI.
+ */
+Test(virtio_e2e, cmdline_announces_devices_only_without_acpi,
+     .timeout = 2 * TIMEOUT_S + 10)
+{
+	static const struct {
+		const char *cmdline;
+		bool announced;
+	} cases[] = {
+		{ "console=ttyS0", false },
+		{ "console=ttyS0 acpi=off", true },
+	};
+	char image[64];
+
+	make_test_disk(image, 1 << 20);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *argv[] = {
+			"--kernel", image_path("testguest.elf"), "--memory",
+			"64", "--disk", image, "--cmdline", cases[i].cmdline,
+			NULL,
+		};
+		struct vmm_proc p;
+		int status = vmm_run(&p, argv, TIMEOUT_S);
+		char *out = vmm_stdout(&p);
+
+		cr_expect_eq(status, 0, "%s: exit status %d", cases[i].cmdline,
+			     status);
+		cr_expect_eq(strstr(out, "virtio_mmio.device=") != NULL,
+			     cases[i].announced, "%s: serial log:\n%s",
+			     cases[i].cmdline, out);
+		free(out);
+		vmm_cleanup(&p);
+	}
+	unlink(image);
+}
+
 Test(virtio_e2e, blk_read_only_refuses_writes, .timeout = TIMEOUT_S + 10)
 {
 	char image[64], disk[128];
 	const char *argv[] = {
 		"--kernel", image_path("testguest.bzImage"), "--memory", "64",
+		"--mmio-cmdline",
 		"--disk", disk, "--cmdline", "console=ttyS0 testguest.virtio=blk",
 		NULL,
 	};
@@ -127,7 +151,7 @@ Test(virtio_e2e, blk_read_only_refuses_writes, .timeout = TIMEOUT_S + 10)
 	char *out;
 	int status;
 
-	make_image(image, 1 << 20);
+	make_test_disk(image, 1 << 20);
 	snprintf(disk, sizeof(disk), "%s,ro", image);
 	status = vmm_run(&p, argv, TIMEOUT_S);
 	out = vmm_stdout(&p);
@@ -228,6 +252,7 @@ static void net_roundtrip(const char *net_arg, int pkt)
 {
 	const char *argv[] = {
 		"--kernel", image_path("testguest.bzImage"), "--memory", "64",
+		"--mmio-cmdline",
 		"--net", net_arg, "--cmdline", "console=ttyS0 testguest.virtio=net",
 		NULL,
 	};
@@ -316,6 +341,7 @@ Test(virtio_e2e, console_socket_output_and_input, .timeout = TIMEOUT_S + 10)
 	char path[64], dest[80];
 	const char *argv[] = {
 		"--kernel", image_path("testguest.bzImage"), "--memory", "64",
+		"--mmio-cmdline",
 		"--console", dest, "--cmdline",
 		"console=ttyS0 testguest.virtio=console testguest.console_echo=1",
 		NULL,
@@ -342,6 +368,7 @@ Test(virtio_e2e, console_to_file, .timeout = TIMEOUT_S + 10)
 	char path[64], dest[80];
 	const char *argv[] = {
 		"--kernel", image_path("testguest.bzImage"), "--memory", "64",
+		"--mmio-cmdline",
 		"--console", dest, "--cmdline",
 		"console=ttyS0 testguest.virtio=console", NULL,
 	};
@@ -372,7 +399,7 @@ struct three_devices {
 static void three_devices_prepare(struct three_devices *td, const char *tap)
 {
 	enter_netns();
-	make_image(td->image, 1 << 20);
+	make_test_disk(td->image, 1 << 20);
 	td->tap = tap_open(tap, false);
 	td->pkt = host_side(tap);
 	snprintf(td->arg, sizeof(td->arg), "fd=%d,mac=52:54:00:aa:bb:cc", td->tap);
@@ -413,6 +440,7 @@ Test(virtio_e2e, all_three_devices_at_once, .timeout = TIMEOUT_S + 10)
 	struct three_devices td;
 	const char *argv[] = {
 		"--kernel", image_path("testguest.elf"), "--memory", "64",
+		"--mmio-cmdline",
 		"--disk", td.image, "--net", td.arg, "--console", td.dest,
 		"--cmdline", "console=ttyS0 testguest.virtio=blk,net,console",
 		NULL,
@@ -462,6 +490,7 @@ static void expect_refusal(const char *flag, const char *value, int status,
 {
 	const char *argv[] = {
 		"--kernel", image_path("testguest.bzImage"), "--memory", "64",
+		"--mmio-cmdline",
 		flag, value, NULL,
 	};
 

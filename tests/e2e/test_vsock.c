@@ -159,6 +159,7 @@ static void unix_socket_streams(const char *transport, const char *cmdline)
 	char dir[] = "/tmp/vmm-vsock-XXXXXX", uds[128], path[160], arg[200];
 	const char *argv[] = {
 		"--kernel", image_path("testguest.bzImage"), "--memory", "64",
+		"--mmio-cmdline",
 		"--vsock", arg, "--transport", transport, "--cmdline", cmdline,
 		NULL,
 	};
@@ -206,6 +207,7 @@ Test(vsock_e2e, control_api_connect_and_listener, .timeout = TIMEOUT_S * 2)
 	char params[300];
 	const char *extra[] = {
 		"--kernel", image_path("testguest.bzImage"), "--memory", "64",
+		"--mmio-cmdline",
 		"--vsock", arg, "--cmdline", guest_cmdline(), NULL,
 	};
 	struct json_object *resp;

@@ -3,7 +3,8 @@
 # under busybox ash in the test host and under dash/bash elsewhere).
 #
 # Environment (set by run.sh): VMM, VMMCTL, BRIDGE_CLIENT, PEER_CHECK,
-# IMAGES (vmlinux, vmlinuz, initramfs.cpio.gz), TEST_WORK (scratch directory), VARIANT_FLAGS
+# IMAGES (vmlinux, vmlinuz, initramfs.cpio.gz), LINUX_MIN_IMAGES (the
+# minimal kernel's vmlinux and initramfs.cpio.gz), TEST_WORK (scratch directory), VARIANT_FLAGS
 # (VMM flags the current variant adds to every VM), CASE_STATE (per-case
 # bookkeeping directory, maintained by run.sh).
 
@@ -167,6 +168,18 @@ vm_alive() {
 	kill -0 "$VM_PID" 2>/dev/null
 }
 
+# Every thread of the VMM runs under its seccomp filter (mode 2), as it
+# does by default: the vCPUs, and the event loop that served the case.
+expect_confined() {
+	_n=0
+	for _task in /proc/"$VM_PID"/task/*; do
+		_mode=$(sed -n 's/^Seccomp:[[:space:]]*//p' "$_task/status")
+		expect_eq "Seccomp of VMM thread $(cat "$_task/comm")" "$_mode" 2
+		_n=$((_n + 1))
+	done
+	expect_range "VMM threads" "$_n" 2 1024
+}
+
 # Waits until the guest agent runs a command; fails the case if the VMM
 # exits or the agent does not answer.
 vm_wait_agent() {
@@ -228,6 +241,13 @@ gx_ok() {
 	gx "$@" 2> "$CASE_STATE/gx.err" || _rc=$?
 	[ "$_rc" -eq 0 ] ||
 		fail "$_what: '$*' exited $_rc in the guest: $(head -c 500 "$CASE_STATE/gx.err")"
+}
+
+# The guest's device node for the disk whose GET_ID serial is $1.
+guest_disk() {
+	_d=$(gx "grep -lx '$1' /sys/block/vd*/serial" | sed -n 's|^/sys/block/\([^/]*\)/serial$|\1|p')
+	[ -n "$_d" ] || fail "no guest disk has serial '$1'"
+	echo "/dev/$_d"
 }
 
 # The SHA-256 of stdin.

@@ -14,7 +14,8 @@
 # "@VARIANT" ("blk.direct_write@pci").
 #
 # Environment: VMM, VMMCTL, BRIDGE_CLIENT, PEER_CHECK (default: build/...), IMAGES
-# (default build/images/linux), TEST_WORK (default: a new directory under
+# (default build/images/linux), LINUX_MIN_IMAGES (default
+# build/images/linux-min), TEST_WORK (default: a new directory under
 # /tmp, removed afterwards unless KEEP_WORK=1).
 #
 # Prints one line per case ("ok NAME (S s)" or "FAIL NAME (S s): why" with
@@ -29,6 +30,7 @@ VMMCTL=${VMMCTL:-build/vmmctl}
 BRIDGE_CLIENT=${BRIDGE_CLIENT:-build/bridge-client}
 PEER_CHECK=${PEER_CHECK:-build/agent-peer-check}
 IMAGES=${IMAGES:-build/images/linux}
+LINUX_MIN_IMAGES=${LINUX_MIN_IMAGES:-build/images/linux-min}
 LOG_LINES=${LOG_LINES:-40}
 
 . "$SUITE/lib.sh"
@@ -45,13 +47,12 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-for v in VMM VMMCTL BRIDGE_CLIENT PEER_CHECK; do
+for v in VMM VMMCTL BRIDGE_CLIENT PEER_CHECK IMAGES LINUX_MIN_IMAGES; do
 	eval "p=\$$v"
 	case $p in /*) ;; *) p=$(pwd)/$p ;; esac
 	eval "$v=\$p"
 done
-case $IMAGES in /*) ;; *) IMAGES=$(pwd)/$IMAGES ;; esac
-export VMM VMMCTL BRIDGE_CLIENT PEER_CHECK IMAGES
+export VMM VMMCTL BRIDGE_CLIENT PEER_CHECK IMAGES LINUX_MIN_IMAGES
 
 # NAME matches when no pattern was given or one pattern names it, its group
 # or (with glob characters) matches it.
@@ -94,12 +95,13 @@ chosen_cases() {
 
 # group_runs_here FILE VARIANT: groups may name the one architecture they
 # run on ("# arch: x86_64") and the variants they run in ("# variants:
-# pci").
+# pci"). A group marked "# extra" runs only when a pattern names it.
 group_runs_here() {
 	arch=$(sed -n 's/^# arch: *//p' "$1")
 	[ -z "$arch" ] || [ "$arch" = "$(uname -m)" ] || return 1
 	only=$(sed -n 's/^# variants: *//p' "$1")
 	[ -z "$only" ] || case " $only " in *" $2 "*) ;; *) return 1 ;; esac
+	[ -n "$patterns" ] || ! grep -qx '# extra' "$1"
 }
 
 # Variants: "NAME [VMM FLAGS...]" lines of variants.conf.

@@ -46,10 +46,15 @@ struct aml_device {
 	int64_t uid;
 	const uint8_t *crs;
 	size_t crs_len;
+	/* The one method a device may have: _EVT's argument count and body. */
+	char method[8];
+	unsigned int method_args;
+	const uint8_t *body;
+	size_t body_len;
 };
 
 struct aml_doc {
-	struct aml_device dev[ACPI_SERIAL_MAX + LAYOUT_VIRTIO_MMIO_MAX];
+	struct aml_device dev[ACPI_SERIAL_MAX + LAYOUT_VIRTIO_MMIO_MAX + 2];
 	unsigned int nr_dev;
 	int64_t s5[4];
 	unsigned int nr_s5;
@@ -133,6 +138,23 @@ static size_t rd_integer(const uint8_t *p, const uint8_t *end, int64_t *v)
 static void rd_term_list(struct aml_doc *d, struct aml_device *dev,
 			 const uint8_t *p, const uint8_t *end);
 
+/* A compressed EISA ID, as the DWord's bytes lie in memory, to "PNP0C0C". */
+static void rd_eisaid(uint32_t v, char out[16])
+{
+	static const char hex[] = "0123456789ABCDEF";
+	uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16),
+			 (uint8_t)(v >> 24) };
+
+	out[0] = (char)('@' + (b[0] >> 2));
+	out[1] = (char)('@' + ((b[0] & 3) << 3 | b[1] >> 5));
+	out[2] = (char)('@' + (b[1] & 0x1f));
+	out[3] = hex[b[2] >> 4];
+	out[4] = hex[b[2] & 0xf];
+	out[5] = hex[b[3] >> 4];
+	out[6] = hex[b[3] & 0xf];
+	out[7] = '\0';
+}
+
 static size_t rd_named_object(struct aml_doc *d, struct aml_device *dev,
 			      const char *name, const uint8_t *p,
 			      const uint8_t *end)
@@ -176,7 +198,12 @@ static size_t rd_named_object(struct aml_doc *d, struct aml_device *dev,
 		return (size_t)(end - s);
 	default:
 		n = rd_integer(p, end, &v);
-		cr_assert(dev && strcmp(name, "_UID") == 0, "integer for %s", name);
+		cr_assert(dev, "integer for %s outside a device", name);
+		if (!strcmp(name, "_HID")) {
+			rd_eisaid((uint32_t)v, dev->hid);
+			return n;
+		}
+		cr_assert(strcmp(name, "_UID") == 0, "integer for %s", name);
 		dev->uid = v;
 		return n;
 	}
@@ -221,6 +248,21 @@ static void rd_term_list(struct aml_doc *d, struct aml_device *dev,
 			body = p + n;
 			body += rd_name(body, p + len, nd->name, sizeof(nd->name));
 			rd_term_list(d, nd, body, p + len);
+			p += len;
+		} else if (*p == 0x14) { /* Method */
+			const uint8_t *body;
+
+			p++;
+			n = rd_pkg_length(p, end, &len);
+			cr_assert(p + len <= end, "method past its parent");
+			cr_assert(dev && !dev->body, "method outside a device");
+			body = p + n;
+			body += rd_name(body, p + len, dev->method,
+					sizeof(dev->method));
+			cr_assert(body < p + len, "method without flags");
+			dev->method_args = *body & 7;
+			dev->body = body + 1;
+			dev->body_len = (size_t)(p + len - dev->body);
 			p += len;
 		} else {
 			cr_assert_fail("unexpected AML opcode 0x%02x", *p);
@@ -359,6 +401,48 @@ static void check_gas_io(const uint8_t *g, uint16_t port)
 	cr_assert_eq(get_le64(g + 4), port);
 }
 
+static int build(struct test_guest *g, unsigned int nr_cpus,
+		 const struct boot_serial_port *serial, unsigned int nr_serial,
+		 const struct boot_mmio_device *mmio, unsigned int nr_mmio,
+		 uint32_t power_button_gsi, uint64_t *rsdp, struct err *e)
+{
+	struct boot_config cfg = {
+		.nr_cpus = nr_cpus, .serial = serial, .nr_serial = nr_serial,
+		.mmio = mmio, .nr_mmio = nr_mmio,
+		.power_button_gsi = power_button_gsi,
+	};
+
+	return acpi_build(&g->mem, &cfg, rsdp, e);
+}
+
+/*
+ * The power button: a PNP0C0C device, and a generic event device whose
+ * edge-triggered interrupt is @gsi and whose _EVT notifies the button.
+ */
+static void check_power_button(const struct aml_device *button,
+			       const struct aml_device *ged, uint32_t gsi)
+{
+	static const uint8_t notify[] = {
+		0x86, '\\', 0x2e, '_', 'S', 'B', '_', 'P', 'W', 'R', 'B',
+		0x0a, 0x80,
+	};
+	struct crs c;
+
+	cr_assert_str_eq(button->name, "PWRB");
+	cr_assert_str_eq(button->hid, "PNP0C0C");
+	cr_assert_str_eq(ged->hid, "ACPI0013");
+	cr_assert_not_null(ged->crs);
+	rd_crs(ged->crs, ged->crs_len, &c);
+	cr_assert(c.irq && !c.mem);
+	cr_assert_eq(c.gsi, gsi);
+	cr_assert_eq(c.irq_flags & 0x0f, 0x03, "consumer, edge, active high");
+	cr_assert_str_eq(ged->method, "_EVT");
+	cr_assert_eq(ged->method_args, 1);
+	cr_assert_eq(ged->body_len, sizeof(notify));
+	cr_assert_eq(memcmp(ged->body, notify, sizeof(notify)), 0,
+		     "_EVT is Notify (\\_SB.PWRB, 0x80)");
+}
+
 /* COM1 to COM@n at their PC ports and IRQs. */
 static const struct boot_serial_port com_ports[ACPI_SERIAL_MAX] = {
 	{ 1, LAYOUT_PORT_COM1, LAYOUT_IRQ_COM1 },
@@ -387,7 +471,7 @@ static void check_serial_device(const struct aml_device *d,
 }
 
 static void check_tables(unsigned int nr_cpus, unsigned int nr_serial,
-			 unsigned int nr_mmio)
+			 unsigned int nr_mmio, uint32_t power_button_gsi)
 {
 	struct boot_mmio_device *mmio = make_mmio(nr_mmio);
 	struct aml_doc *doc = calloc(1, sizeof(*doc));
@@ -397,8 +481,8 @@ static void check_tables(unsigned int nr_cpus, unsigned int nr_serial,
 	uint8_t *rsdp, *xsdt, *fadt, *t;
 
 	tg_init(&g, 16 * MiB);
-	cr_assert_eq(acpi_build(&g.mem, nr_cpus, com_ports, nr_serial, mmio,
-				nr_mmio, NULL, &rsdp_gpa, &e), 0, "%s", e.msg);
+	cr_assert_eq(build(&g, nr_cpus, com_ports, nr_serial, mmio, nr_mmio,
+			   power_button_gsi, &rsdp_gpa, &e), 0, "%s", e.msg);
 	cr_assert_eq(rsdp_gpa, LAYOUT_ACPI);
 
 	rsdp = tg_ptr(&g, rsdp_gpa, 36);
@@ -434,9 +518,13 @@ static void check_tables(unsigned int nr_cpus, unsigned int nr_serial,
 	rd_term_list(doc, NULL, t + 36, t + get_le32(t + 4));
 	cr_assert_eq(doc->nr_s5, 4);
 	cr_assert_eq(doc->s5[0], LAYOUT_ACPI_S5_TYPE);
-	cr_assert_eq(doc->nr_dev, nr_serial + nr_mmio);
+	cr_assert_eq(doc->nr_dev, nr_serial + nr_mmio + (power_button_gsi ? 2 : 0));
 	for (unsigned int i = 0; i < nr_serial; i++)
 		check_serial_device(&doc->dev[i], &com_ports[i]);
+	if (power_button_gsi)
+		check_power_button(&doc->dev[nr_serial + nr_mmio],
+				   &doc->dev[nr_serial + nr_mmio + 1],
+				   power_button_gsi);
 	for (unsigned int i = 0; i < nr_mmio; i++) {
 		struct aml_device *d = &doc->dev[nr_serial + i];
 		struct crs c;
@@ -462,12 +550,17 @@ static void check_tables(unsigned int nr_cpus, unsigned int nr_serial,
 
 Test(acpi, small_guest)
 {
-	check_tables(1, 1, 0);
+	check_tables(1, 1, 0, 0);
 }
 
 Test(acpi, four_cpus_three_devices)
 {
-	check_tables(4, 1, 3);
+	check_tables(4, 1, 3, 0);
+}
+
+Test(acpi, power_button)
+{
+	check_tables(2, 1, 2, 7);
 }
 
 /*
@@ -477,13 +570,13 @@ Test(acpi, four_cpus_three_devices)
  */
 Test(acpi, serial_ports)
 {
-	check_tables(2, ACPI_SERIAL_MAX, 2);
+	check_tables(2, ACPI_SERIAL_MAX, 2, 0);
 }
 
 /* 64 devices push \_SB's PkgLength into the two-byte form. */
 Test(acpi, largest_configuration_fits)
 {
-	check_tables(255, ACPI_SERIAL_MAX, LAYOUT_VIRTIO_MMIO_MAX);
+	check_tables(255, ACPI_SERIAL_MAX, LAYOUT_VIRTIO_MMIO_MAX, 23);
 }
 
 Test(acpi, refuses_what_it_cannot_describe)
@@ -494,35 +587,37 @@ Test(acpi, refuses_what_it_cannot_describe)
 	uint64_t rsdp;
 
 	tg_init(&g, 16 * MiB);
-	cr_assert_eq(acpi_build(&g.mem, 2, NULL, 0, mmio, LAYOUT_VIRTIO_MMIO_MAX + 1,
-				NULL, &rsdp, &e), -1);
+	cr_assert_eq(build(&g, 2, NULL, 0, mmio, LAYOUT_VIRTIO_MMIO_MAX + 1,
+			   0, &rsdp, &e), -1);
 	cr_assert(strstr(e.msg, "65 virtio-mmio devices"), "%s", e.msg);
 	mmio[1].gsi = 24;
-	cr_assert_eq(acpi_build(&g.mem, 2, NULL, 0, mmio, 2, NULL, &rsdp, &e), -1);
+	cr_assert_eq(build(&g, 2, NULL, 0, mmio, 2, 0, &rsdp, &e), -1);
 	cr_assert(strstr(e.msg, "device 1: GSI 24"), "%s", e.msg);
 	mmio[1].gsi = 6;
 	mmio[1].base = 0xfffff800;
-	cr_assert_eq(acpi_build(&g.mem, 2, NULL, 0, mmio, 2, NULL, &rsdp, &e), -1);
+	cr_assert_eq(build(&g, 2, NULL, 0, mmio, 2, 0, &rsdp, &e), -1);
 	cr_assert(strstr(e.msg, "not below 4 GiB"), "%s", e.msg);
 	mmio[1].base = LAYOUT_VIRTIO_MMIO;
 	mmio[1].size = 0;
-	cr_assert_eq(acpi_build(&g.mem, 2, NULL, 0, mmio, 2, NULL, &rsdp, &e), -1);
+	cr_assert_eq(build(&g, 2, NULL, 0, mmio, 2, 0, &rsdp, &e), -1);
 	cr_assert(strstr(e.msg, "empty"), "%s", e.msg);
-	cr_assert_eq(acpi_build(&g.mem, 0, NULL, 0, mmio, 0, NULL, &rsdp, &e), -1);
+	cr_assert_eq(build(&g, 0, NULL, 0, mmio, 0, 0, &rsdp, &e), -1);
 	cr_assert(strstr(e.msg, "0 vCPUs"), "%s", e.msg);
-	cr_assert_eq(acpi_build(&g.mem, 2, com_ports, 5, mmio, 0, NULL, &rsdp, &e), -1);
+	cr_assert_eq(build(&g, 2, com_ports, 5, mmio, 0, 0, &rsdp, &e), -1);
 	cr_assert(strstr(e.msg, "5 serial ports"), "%s", e.msg);
 	{
 		struct boot_serial_port bad = { 1, LAYOUT_PORT_COM1, 16 };
 
-		cr_assert_eq(acpi_build(&g.mem, 2, &bad, 1, mmio, 0, NULL, &rsdp, &e), -1);
+		cr_assert_eq(build(&g, 2, &bad, 1, mmio, 0, 0, &rsdp, &e), -1);
 		cr_assert(strstr(e.msg, "COM1 at port 0x3f8 on ISA IRQ 16"), "%s", e.msg);
 		bad = (struct boot_serial_port){ 5, LAYOUT_PORT_COM1, 4 };
-		cr_assert_eq(acpi_build(&g.mem, 2, &bad, 1, mmio, 0, NULL, &rsdp, &e), -1);
+		cr_assert_eq(build(&g, 2, &bad, 1, mmio, 0, 0, &rsdp, &e), -1);
 		cr_assert(strstr(e.msg, "COM5"), "%s", e.msg);
 	}
-	cr_assert_eq(acpi_build(&g.mem, 256, NULL, 0, mmio, 0, NULL, &rsdp, &e), -1);
+	cr_assert_eq(build(&g, 256, NULL, 0, mmio, 0, 0, &rsdp, &e), -1);
 	cr_assert(strstr(e.msg, "256 vCPUs"), "%s", e.msg);
+	cr_assert_eq(build(&g, 2, NULL, 0, mmio, 0, 24, &rsdp, &e), -1);
+	cr_assert(strstr(e.msg, "power button: GSI 24"), "%s", e.msg);
 	/* Nothing was written by the failed attempts. */
 	cr_assert_eq(memcmp(tg_ptr(&g, LAYOUT_ACPI, 8), "\0\0\0\0\0\0\0\0", 8), 0);
 	free(mmio);
@@ -536,7 +631,7 @@ Test(acpi, guest_without_acpi_area)
 	uint64_t rsdp;
 
 	tg_init(&g, 512 * KiB);
-	cr_assert_eq(acpi_build(&g.mem, 1, NULL, 0, NULL, 0, NULL, &rsdp, &e), -1);
+	cr_assert_eq(build(&g, 1, NULL, 0, NULL, 0, 0, &rsdp, &e), -1);
 	cr_assert(strstr(e.msg, "outside guest RAM"), "%s", e.msg);
 	tg_fini(&g);
 }

@@ -18,6 +18,8 @@
 #include "vmm/arch/x86/layout.h"
 
 #define HOTPLUG_GSI 5
+/* The power button keeps a generic event device of its own beside it. */
+#define POWER_BUTTON_GSI 6
 /* Slots 1, 2 and 5 hold fixed devices: no hotplug there. */
 #define HOTPLUG_SLOTS (0xfffffffeU & ~(1U << 1 | 1U << 2 | 1U << 5))
 
@@ -33,13 +35,25 @@ static const struct boot_pci pci = {
 static struct test_guest g;
 static char dir[64];
 
+static int build(struct test_guest *tg, unsigned int nr_cpus,
+		 const struct boot_pci *bp, uint32_t power_button_gsi,
+		 uint64_t *rsdp, struct err *e)
+{
+	struct boot_config cfg = {
+		.nr_cpus = nr_cpus, .pci = bp,
+		.power_button_gsi = power_button_gsi,
+	};
+
+	return acpi_build(&tg->mem, &cfg, rsdp, e);
+}
+
 static void setup(void)
 {
 	struct err e;
 	uint64_t rsdp;
 
 	tg_init(&g, 16 * MiB);
-	cr_assert_eq(acpi_build(&g.mem, 2, NULL, 0, NULL, 0, &pci, &rsdp, &e), 0, "%s",
+	cr_assert_eq(build(&g, 2, &pci, POWER_BUTTON_GSI, &rsdp, &e), 0, "%s",
 		     e.msg);
 	strcpy(dir, "/tmp/vmm-acpi-XXXXXX");
 	cr_assert_not_null(mkdtemp(dir));
@@ -136,14 +150,14 @@ Test(acpi_pci, what_cannot_be_described_is_refused)
 
 	tg_init(&g2, 16 * MiB);
 	bad.ecam_size = 3 * MiB / 2;
-	cr_assert_eq(acpi_build(&g2.mem, 1, NULL, 0, NULL, 0, &bad, &rsdp, &e), -1);
+	cr_assert_eq(build(&g2, 1, &bad, 0, &rsdp, &e), -1);
 	cr_assert(strstr(e.msg, "ECAM"), "%s", e.msg);
 	bad = pci;
 	bad.mmio32_end = bad.mmio32_base;
-	cr_assert_eq(acpi_build(&g2.mem, 1, NULL, 0, NULL, 0, &bad, &rsdp, &e), -1);
+	cr_assert_eq(build(&g2, 1, &bad, 0, &rsdp, &e), -1);
 	bad = pci;
 	bad.hotplug_gsi = 24;
-	cr_assert_eq(acpi_build(&g2.mem, 1, NULL, 0, NULL, 0, &bad, &rsdp, &e), -1);
+	cr_assert_eq(build(&g2, 1, &bad, 0, &rsdp, &e), -1);
 	cr_assert(strstr(e.msg, "hotplug interrupt 24"), "%s", e.msg);
 	tg_fini(&g2);
 }
@@ -238,6 +252,9 @@ Test(acpi_pci, dsdt_hotplug)
 	expect(dsl, "0x00000005,");
 	expect(dsl, "Method (_EVT, 1, Serialized)");
 	expect(dsl, "\\_SB.PCI0.PCNT ()");
+	expect(dsl, "Device (PGED)");
+	expect(dsl, "0x00000006,");
+	expect(dsl, "Notify (\\_SB.PWRB, 0x80)");
 	/* Fixed devices' slots take no part. */
 	cr_assert_null(strstr(dsl, "Device (S01)"));
 	cr_assert_null(strstr(dsl, "Device (S05)"));

@@ -39,7 +39,8 @@ static const char full[] =
 	"\"serial_config\":{\"ports\":[{\"port\":0,\"socket_path\":\"/run/com1\"},"
 	"{\"port\":1,\"socket_path\":\"/run/com2\"}]},"
 	"\"direct_boot\":{\"kernel_path\":\"/boot/vmlinux\",\"initrd_path\":"
-	"\"/boot/initrd\",\"kernel_cmdline\":\"console=ttyS0 quiet\"},"
+	"\"/boot/initrd\",\"kernel_cmdline\":\"console=ttyS0 quiet\","
+	"\"mmio_cmdline\":true},"
 	"\"extra_data\":{\"hugepages\":\"true\",\"disk_0_serial\":\"root-1\","
 	"\"serial_3\":\"file:/var/log/com4\",\"console\":\"socket:/run/con\","
 	"\"vsock\":\"cid=3,uds=/run/v.sock\",\"vsock_listen_5000\":\"/run/l5000\","
@@ -59,6 +60,7 @@ Test(api_config, maps_every_field_the_vmm_honours)
 	cr_assert_str_eq(cfg.kernel, "/boot/vmlinux");
 	cr_assert_str_eq(cfg.initrd, "/boot/initrd");
 	cr_assert_str_eq(cfg.cmdline, "console=ttyS0 quiet");
+	cr_assert(cfg.mmio_cmdline);
 	cr_assert_eq(cfg.nr_disks, 2);
 	cr_assert_str_eq(cfg.disks[0].path, "/img/root");
 	cr_assert(cfg.disks[0].read_only);
@@ -107,6 +109,7 @@ Test(api_config, defaults_match_the_command_line_except_com1)
 	cr_assert_eq(cfg.mem_mib, cli.mem_mib);
 	cr_assert_eq(cfg.nr_cpus, cli.nr_cpus);
 	cr_assert_null(cfg.cmdline);
+	cr_assert_not(cfg.mmio_cmdline);
 	/* No stdio for a VM the socket created: COM1 exists without a host end. */
 	cr_assert_eq(cfg.serial[0].kind, CHARDEV_NONE);
 	vm_config_free(&cfg);
@@ -134,6 +137,7 @@ Test(api_config, reads_back_what_it_writes)
 	cr_assert_eq(again.hugepages, cfg.hugepages);
 	cr_assert_eq(again.nr_cpus, cfg.nr_cpus);
 	cr_assert_str_eq(again.cmdline, cfg.cmdline);
+	cr_assert(again.mmio_cmdline);
 	cr_assert_eq(again.nr_disks, 2);
 	cr_assert_str_eq(again.disks[0].serial, "root-1");
 	cr_assert_eq(again.disks[0].read_only, true);
@@ -409,6 +413,8 @@ Test(api_config, refuses_what_it_cannot_honour)
 		  "config.extra_data.balloon" },
 		{ "\"extra_data\":{\"hugepages\":true}", RPC_INVALID_PARAMS,
 		  "extra_data.hugepages: expected a string" },
+		{ "\"direct_boot\":{\"kernel_path\":\"k\",\"mmio_cmdline\":1}",
+		  RPC_INVALID_PARAMS, "config.direct_boot.mmio_cmdline" },
 		{ "\"direct_boot\":{\"initrd_path\":\"i\"}", RPC_INVALID_PARAMS,
 		  "direct_boot.kernel_path: missing" },
 		{ "\"memory_config\":{\"memory_mb\":64}", RPC_INVALID_PARAMS,
@@ -576,4 +582,71 @@ Test(api_config, one_disk_or_nic_for_hotplug)
 	cr_assert(strstr(re.e.msg, "scsi_disk: controller 0, lun 64: controllers are 0 to 3 and luns 0 to 63"),
 		  "%s", re.e.msg);
 	json_object_put(d);
+}
+
+Test(api_config, disk_and_nic_limits)
+{
+	static const char limited[] =
+		"{\"config\":{\"devices_config\":{\"scsi_disks\":[{\"host_path\":"
+		"\"/img/a\",\"rate_limit\":{\"iops\":100,\"iops_burst\":\"20\","
+		"\"bw\":1048576}}],\"nic_config\":[{\"port_id\":\"tap0\","
+		"\"rate_limit\":{\"bw\":125000000,\"bw_burst\":250000}}]},"
+		"\"direct_boot\":{\"kernel_path\":\"/k\"}}}";
+	struct vm_config cfg, again;
+	struct json_object *req, *json;
+	struct rpc_error re;
+	char *log_id;
+
+	cr_assert_eq(from(limited, &cfg, &log_id, &re), 0, "%s", re.e.msg);
+	cr_assert_eq(cfg.disks[0].rate_limit.ops, 100);
+	cr_assert_eq(cfg.disks[0].rate_limit.ops_burst, 20);
+	cr_assert_eq(cfg.disks[0].rate_limit.bytes, 1048576);
+	cr_assert_eq(cfg.nets[0].rate_limit.bytes, 125000000);
+	cr_assert_eq(cfg.nets[0].rate_limit.bytes_burst, 250000);
+	json = config_to_json(&cfg);
+	req = json_object_new_object();
+	json_object_object_add(req, "config", json);
+	cr_assert_eq(config_from_json(req, &again, &log_id, &re), 0, "%s",
+		     re.e.msg);
+	cr_assert_eq(memcmp(&again.disks[0].rate_limit, &cfg.disks[0].rate_limit,
+			    sizeof(cfg.disks[0].rate_limit)), 0);
+	cr_assert_eq(memcmp(&again.nets[0].rate_limit, &cfg.nets[0].rate_limit,
+			    sizeof(cfg.nets[0].rate_limit)), 0);
+	json_object_put(req);
+	vm_config_free(&cfg);
+	vm_config_free(&again);
+}
+
+Test(api_config, bad_limits_name_the_field)
+{
+	static const struct {
+		const char *limit, *expect;
+	} bad[] = {
+		{ "{\"iops\":-1}", "rate_limit.iops" },
+		{ "{\"iops\":1000000001}", "rate_limit: iops and iops_burst are at most" },
+		{ "{\"bw_burst\":5}", "rate_limit: bw_burst needs bw" },
+		{ "{\"bandwidth\":5}", "rate_limit" },
+		{ "[]", "rate_limit" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		char json[512];
+		struct vm_config cfg;
+		struct rpc_error re;
+		char *log_id;
+
+		snprintf(json, sizeof(json),
+			 "{\"config\":{\"devices_config\":{\"scsi_disks\":[{"
+			 "\"host_path\":\"/img/a\",\"rate_limit\":%s}]},"
+			 "\"direct_boot\":{\"kernel_path\":\"/k\"}}}",
+			 bad[i].limit);
+		cr_assert_eq(from(json, &cfg, &log_id, &re), -1, "%s accepted",
+			     bad[i].limit);
+		cr_assert_eq(re.code, RPC_INVALID_PARAMS);
+		cr_assert(strstr(re.e.msg, "config.devices_config.scsi_disks[0]"),
+			  "%s", re.e.msg);
+		cr_assert(strstr(re.e.msg, bad[i].expect), "%s", re.e.msg);
+		vm_config_free(&cfg);
+		free(log_id);
+	}
 }

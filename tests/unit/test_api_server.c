@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 
 #include "devices/chardev.h"
 #include "vmm/api/api.h"
+#include "fd_hog.h"
 
 #define TIMEOUT_MS 5000
 
@@ -46,20 +48,55 @@ struct fake_serial {
 	size_t rx_len;
 };
 
+/* A disk's limits and the power button, as the control API sees them. */
+struct fake_limits {
+	struct rate_limit_control ctl;
+	struct rate_limit_config cfg;
+	unsigned int sets;
+};
+
+struct fake_power {
+	struct power_control ctl;
+	unsigned int presses;
+};
+
 struct fixture {
 	struct event_loop loop;
+	struct metrics metrics;
 	struct api api;
 	char dir[64];
 	char sock[128];
 	struct fake_balloon balloon;
 	struct fake_vsock vsock;
 	struct fake_serial serial;
+	struct fake_limits limits;
+	struct fake_power power;
 	bool fake_vm;
 };
 
 static struct fixture fx;
 
 /* --- Stand-ins for the devices, on the loop thread -------------------- */
+
+static int fl_set(void *opaque, const struct rate_limit_config *cfg,
+		  struct err *e)
+{
+	struct fake_limits *l = opaque;
+
+	(void)e;
+	l->cfg = *cfg;
+	l->sets++;
+	return 0;
+}
+
+static int fp_press(void *opaque, struct err *e)
+{
+	struct fake_power *p = opaque;
+
+	(void)e;
+	p->presses++;
+	return 0;
+}
 
 static int fb_get(void *opaque, uint32_t *actual, uint32_t *target,
 		  struct err *e)
@@ -196,6 +233,12 @@ static void install_fake_vm(void)
 	api->vm.balloon = &fx.balloon.ctl;
 	api->vm.vsock = &fx.vsock.ctl;
 	api->vm.serial[0] = &fx.serial.chr;
+	fx.limits.ctl = (struct rate_limit_control){ fl_set, &fx.limits };
+	api->cfg.disks[0].path = strdup("/img/root.raw");
+	api->cfg.nr_disks = 1;
+	api->vm.disk_limits[0] = &fx.limits.ctl;
+	fx.power.ctl = (struct power_control){ fp_press, &fx.power };
+	api->vm.power = &fx.power.ctl;
 	api->has_vm = true;
 	api->state = API_STATE_RUNNING;
 	fx.fake_vm = true;
@@ -210,7 +253,9 @@ static void start(bool fake_vm)
 	cr_assert_not_null(mkdtemp(fx.dir));
 	snprintf(fx.sock, sizeof(fx.sock), "%s/api.sock", fx.dir);
 	cr_assert_eq(event_loop_init(&fx.loop, &e), 0, "%s", e.msg);
-	cr_assert_eq(api_open(&fx.api, &fx.loop, fx.sock, &e), 0, "%s", e.msg);
+	metrics_init(&fx.metrics);
+	cr_assert_eq(api_open(&fx.api, &fx.loop, fx.sock, &fx.metrics, NULL,
+			      &e), 0, "%s", e.msg);
 	if (fake_vm)
 		install_fake_vm();
 	cr_assert_eq(event_loop_start_thread(&fx.loop, &e), 0, "%s", e.msg);
@@ -398,7 +443,7 @@ Test(api_server, refuses_a_live_socket_and_replaces_a_stale_one)
 
 	start(false);
 	cr_assert_eq(event_loop_init(&loop, &e), 0);
-	cr_assert_eq(api_open(&other, &loop, fx.sock, &e), -1);
+	cr_assert_eq(api_open(&other, &loop, fx.sock, NULL, NULL, &e), -1);
 	cr_assert(strstr(e.msg, "another process is serving it"), "%s", e.msg);
 	api_close(&other);
 	stop();
@@ -412,9 +457,9 @@ Test(api_server, refuses_a_live_socket_and_replaces_a_stale_one)
 		cr_assert_eq(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
 	}
 	close(fd);
-	cr_assert_eq(api_open(&other, &loop, fx.sock, &e), 0, "%s", e.msg);
+	cr_assert_eq(api_open(&other, &loop, fx.sock, NULL, NULL, &e), 0, "%s", e.msg);
 	api_close(&other);
-	cr_assert_eq(api_open(&other, &loop, fx.dir, &e), -1);
+	cr_assert_eq(api_open(&other, &loop, fx.dir, NULL, NULL, &e), -1);
 	cr_assert(strstr(e.msg, "exists and is not a socket"), "%s", e.msg);
 	api_close(&other);
 	event_loop_destroy(&loop);
@@ -577,6 +622,72 @@ Test(api_server, refuses_clients_beyond_the_limit)
 	}
 	close(fds[1]);
 	close(fds[2]);
+	stop();
+}
+
+/*
+ * Out of descriptors with no client connected: the socket stops being
+ * polled, and the waiting client is served once descriptors are free.
+ */
+Test(api_server, keeps_listening_after_running_out_of_descriptors)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct json_object *resp;
+	struct fd_hog hog;
+	int info, fd;
+
+	start(false);
+	strcpy(addr.sun_path, fx.sock);
+	info = epoll_info_open(fx.loop.epfd);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert(info >= 0 && fd >= 0);
+	cr_assert_eq(fd_hog_fill(&hog), 0, "cannot run out of descriptors");
+	cr_assert_eq(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	for (int i = 0; i < TIMEOUT_MS / 10 &&
+			epoll_info_watches(info, fx.api.srv.listen_fd); i++)
+		usleep(10000);
+	cr_assert_not(epoll_info_watches(info, fx.api.srv.listen_fd),
+		      "the socket is still polled without a descriptor to accept with");
+	fd_hog_release(&hog);
+	resp = cl_call(fd, "InspectVM", NULL, NULL);
+	cr_assert(json_object_object_get_ex(resp, "result", NULL), "%s",
+		  json_object_to_json_string(resp));
+	json_object_put(resp);
+	close(fd);
+	close(info);
+	stop();
+}
+
+/*
+ * Many requests in one write, then the end of input: they are answered in
+ * turns, in order, every one of them, before the connection closes.
+ */
+Test(api_server, answers_a_burst_of_requests_in_order)
+{
+	enum { N = 100 };
+	static char burst[N * 64];
+	size_t len = 0;
+	int fd;
+
+	start(false);
+	fd = cl_connect();
+	for (int i = 0; i < N; i++)
+		len += (size_t)snprintf(burst + len, sizeof(burst) - len,
+					"{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"InspectVM\"}\n",
+					i);
+	cl_send(fd, burst);
+	cr_assert_eq(shutdown(fd, SHUT_WR), 0);
+	for (int i = 0; i < N; i++) {
+		struct json_object *resp = cl_read(fd, NULL), *id;
+
+		cr_assert_not_null(resp, "answer %d of %d missing", i, N);
+		cr_assert(json_object_object_get_ex(resp, "id", &id));
+		cr_assert_eq(json_object_get_int(id), i);
+		cr_assert(json_object_object_get_ex(resp, "result", NULL));
+		json_object_put(resp);
+	}
+	cr_assert_null(cl_read(fd, NULL));
+	close(fd);
 	stop();
 }
 
@@ -849,5 +960,166 @@ Test(api_server, limits_waiting_calls_per_client)
 		  "%s", json_object_to_json_string(resp));
 	json_object_put(resp);
 	close(fd);
+	stop();
+}
+
+/* --- This VMM's operations calls -------------------------------------- */
+
+/* A device's counters, as a device hands them over. */
+struct fake_counters {
+	uint64_t reads;
+	struct metric_histogram latency;
+};
+
+static const struct metric_desc fake_descs[] = {
+	{ "reads", NULL, METRIC_COUNTER, offsetof(struct fake_counters, reads),
+	  "Reads" },
+	{ "latency", NULL, METRIC_HISTOGRAM,
+	  offsetof(struct fake_counters, latency), "Latency" },
+};
+
+static const char *metric_at(struct json_object *r, const char *sub,
+			     const char *id, const char *name, const char *var)
+{
+	struct json_object *v = json_object_object_get(
+		json_object_object_get(r, "metrics"), sub);
+
+	if (id)
+		v = json_object_object_get(v, id);
+	v = json_object_object_get(v, name);
+	if (var)
+		v = json_object_object_get(v, var);
+	cr_assert_not_null(v, "no metric %s/%s/%s/%s", sub, id ? id : "",
+			   name, var ? var : "");
+	return json_object_get_string(v);
+}
+
+/* The fake disk's latency bucket @bound, cumulative. */
+static const char *bucket_at(struct json_object *r, const char *bound)
+{
+	struct json_object *h = json_object_object_get(
+		json_object_object_get(
+			json_object_object_get(
+				json_object_object_get(r, "metrics"), "blk"),
+			"disk0"),
+		"latency");
+
+	return json_object_get_string(json_object_object_get(
+		json_object_object_get(h, "buckets_us"), bound));
+}
+
+Test(api_server, get_metrics_counts_requests_and_reads_devices)
+{
+	struct fake_counters c = { .reads = 7 };
+	struct metrics_group g = {
+		.subsystem = "blk", .id = "disk0", .id_label = "device",
+		.descs = fake_descs, .nr_descs = ARRAY_SIZE(fake_descs),
+		.block = &c,
+	};
+	struct json_object *r;
+	const char *text;
+
+	metric_observe_ns(&c.latency, 30000);
+	metric_observe_ns(&c.latency, 5000000000ULL);
+	start(false);
+	metrics_add(&fx.metrics, &g);
+	fails("NoSuchMethod", NULL, RPC_METHOD_NOT_FOUND, "unknown method");
+	fails("ShutdownVM", NULL, RPC_BAD_STATE, "no VM");
+	json_object_put(ok("CapabilitiesVM", NULL));
+	r = ok("GetMetrics", NULL);
+	cr_assert_str_eq(metric_at(r, "api", NULL, "requests", "unknown"), "1");
+	cr_assert_str_eq(metric_at(r, "api", NULL, "errors", "unknown"), "1");
+	cr_assert_str_eq(metric_at(r, "api", NULL, "requests", "ShutdownVM"), "1");
+	cr_assert_str_eq(metric_at(r, "api", NULL, "errors", "ShutdownVM"), "1");
+	cr_assert_str_eq(metric_at(r, "api", NULL, "requests", "CapabilitiesVM"),
+			 "1");
+	cr_assert_str_eq(metric_at(r, "api", NULL, "errors", "CapabilitiesVM"),
+			 "0");
+	cr_assert_str_eq(metric_at(r, "api", NULL, "requests", "GetMetrics"), "1");
+	cr_assert_str_eq(metric_at(r, "blk", "disk0", "reads", NULL), "7");
+	/* Cumulative buckets: 30 us falls in the 50 us one, 5 s past them all. */
+	cr_assert_str_eq(metric_at(r, "blk", "disk0", "latency", "count"), "2");
+	cr_assert_str_eq(bucket_at(r, "50"), "1");
+	cr_assert_str_eq(bucket_at(r, "25"), "0");
+	cr_assert_str_eq(bucket_at(r, "1000000"), "1");
+	cr_assert_str_eq(bucket_at(r, "+Inf"), "2");
+	json_object_put(r);
+
+	r = ok("GetMetrics", "{\"format\":\"PROMETHEUS\"}");
+	text = str_at(r, "text", NULL);
+	cr_assert(strstr(text, "# TYPE vmm_api_requests_total counter\n"), "%s", text);
+	cr_assert(strstr(text, "vmm_api_requests_total{method=\"GetMetrics\"} 2\n"),
+		  "%s", text);
+	cr_assert(strstr(text, "vmm_blk_reads_total{device=\"disk0\"} 7\n"), "%s",
+		  text);
+	cr_assert(strstr(text, "vmm_blk_latency_seconds_bucket{device=\"disk0\",le=\"5e-05\"} 1\n"),
+		  "%s", text);
+	cr_assert(strstr(text, "vmm_blk_latency_seconds_bucket{device=\"disk0\",le=\"+Inf\"} 2\n"),
+		  "%s", text);
+	cr_assert(strstr(text, "vmm_blk_latency_seconds_sum{device=\"disk0\"} 5.000030000\n"),
+		  "%s", text);
+	json_object_put(r);
+	fails("GetMetrics", "{\"format\":\"XML\"}", RPC_INVALID_PARAMS, "format");
+	stop_thread();
+	metrics_remove(&fx.metrics, &g);
+	finish();
+}
+
+Test(api_server, set_rate_limit_reaches_the_device_and_the_config)
+{
+	struct json_object *r;
+
+	start(true);
+	r = ok("SetRateLimit",
+	       "{\"device\":\"disk0\",\"rate_limit\":{\"iops\":100,\"bw\":\"1048576\"}}");
+	cr_assert_str_eq(str_at(r, "rate_limit", "iops"), "100");
+	cr_assert_str_eq(str_at(r, "rate_limit", "bw"), "1048576");
+	json_object_put(r);
+	cr_assert_eq(fx.limits.sets, 1);
+	cr_assert_eq(fx.limits.cfg.ops, 100);
+	cr_assert_eq(fx.limits.cfg.bytes, 1048576);
+	r = ok("InspectVM",
+	       "{\"query\":\"config.devices_config.scsi_disks\"}");
+	cr_assert_str_eq(str_at(json_object_array_get_idx(
+					json_object_object_get(r, "result"), 0),
+				"rate_limit", "iops"),
+			 "100");
+	json_object_put(r);
+	/* No rate_limit: unlimited again. */
+	json_object_put(ok("SetRateLimit", "{\"device\":\"disk0\"}"));
+	cr_assert_eq(fx.limits.sets, 2);
+	cr_assert_eq(fx.limits.cfg.ops, 0);
+	fails("SetRateLimit", "{\"device\":\"disk1\"}", RPC_NO_DEVICE,
+	      "this VM has no disk1 (it has 1 disks)");
+	fails("SetRateLimit", "{\"device\":\"net0\"}", RPC_NO_DEVICE,
+	      "no net0");
+	fails("SetRateLimit", "{\"device\":\"tape0\"}", RPC_INVALID_PARAMS,
+	      "not a disk or NIC name");
+	fails("SetRateLimit", "{\"device\":\"disk00\"}", RPC_INVALID_PARAMS,
+	      "not a disk or NIC name");
+	fails("SetRateLimit",
+	      "{\"device\":\"disk0\",\"rate_limit\":{\"iops_burst\":5}}",
+	      RPC_INVALID_PARAMS, "rate_limit: iops_burst needs iops");
+	fails("SetRateLimit",
+	      "{\"device\":\"disk0\",\"rate_limit\":{\"bw\":\"1125899906842625\"}}",
+	      RPC_INVALID_PARAMS, "at most");
+	fails("SetRateLimit",
+	      "{\"device\":\"disk0\",\"rate_limit\":{\"ops\":5}}",
+	      RPC_INVALID_PARAMS, "ops");
+	fails("SetRateLimit", NULL, RPC_INVALID_PARAMS, "device");
+	cr_assert_eq(fx.limits.sets, 2, "refused calls change nothing");
+	stop();
+}
+
+Test(api_server, shutdown_presses_the_power_button)
+{
+	start(true);
+	json_object_put(ok("ShutdownVM", NULL));
+	json_object_put(ok("ShutdownVM", "{}"));
+	cr_assert_eq(fx.power.presses, 2);
+	fails("ShutdownVM", "{\"force\":true}", RPC_INVALID_PARAMS,
+	      "no parameters");
+	fx.api.vm.power = NULL;
+	fails("ShutdownVM", NULL, RPC_NO_DEVICE, "no ACPI power button");
 	stop();
 }

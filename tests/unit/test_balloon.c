@@ -572,6 +572,64 @@ Test(balloon, hostile_buffers)
 	cr_assert_not(vdrv_status(&drv) & VIRTIO_STATUS_NEEDS_RESET);
 }
 
+/*
+ * Sixteen descriptors over the same zeroed MiB: four million entries, all
+ * page frame 0. The page leaves the host once, entries past the pages of
+ * RAM are not read, and the device stays free for a control call.
+ */
+Test(balloon, a_page_listed_millions_of_times_costs_one_discard)
+{
+	struct vdrv_buf bufs[QSIZE];
+	uint64_t zeros = vdrv_alloc(&drv, 1 * MiB, PAGE);
+	struct job j = { .fn = do_get_pages };
+	struct balloon_counters n;
+	uint32_t id, len;
+	int head;
+
+	start(0);
+	for (unsigned int i = 0; i < QSIZE; i++)
+		bufs[i] = (struct vdrv_buf){ zeros, 1 * MiB, false };
+	for (unsigned int q = VIRTIO_BALLOON_INFLATEQ;
+	     q <= VIRTIO_BALLOON_DEFLATEQ; q++) {
+		head = vdrv_add(&drv, q, bufs, QSIZE, false);
+		cr_assert_geq(head, 0);
+		vdrv_kick(&drv, q);
+		cr_assert(vdrv_wait_used(&drv, q, &id, &len, WAIT_MS),
+			  "queue %u: the list was not used", q);
+		cr_assert_eq(id, (uint32_t)head);
+		on_loop(&j);
+		cr_assert_eq(j.ret, 0);
+	}
+	n = counters();
+	cr_assert_eq(n.inflated_pages, 1);
+	cr_assert_eq(n.deflated_pages, 1);
+	cr_assert_eq(n.discarded_bytes, PAGE);
+	cr_assert_eq(n.balloon_pages, 0);
+	cr_assert_eq(n.repeated_pfns, 2 * (MEM_SIZE / PAGE - 1));
+	cr_assert_eq(n.bad_buffers, 2);
+}
+
+Test(balloon, pages_move_in_and_out_once)
+{
+	uint32_t pfns[4];
+
+	start(0);
+	page_list(pfns, REGION, 2);
+	pfns[2] = pfns[0];
+	pfns[3] = pfns[1];
+	send_pfns(VIRTIO_BALLOON_INFLATEQ, pfns, 4, 0);
+	cr_assert_eq(counters().inflated_pages, 2);
+	cr_assert_eq(counters().balloon_pages, 2);
+	cr_assert_eq(counters().repeated_pfns, 2);
+	send_pfns(VIRTIO_BALLOON_DEFLATEQ, pfns, 4, 0);
+	cr_assert_eq(counters().deflated_pages, 2);
+	cr_assert_eq(counters().balloon_pages, 0);
+	cr_assert_eq(counters().repeated_pfns, 4);
+	/* Out again, it may go in again. */
+	send_pfns(VIRTIO_BALLOON_INFLATEQ, pfns, 1, 0);
+	cr_assert_eq(counters().inflated_pages, 3);
+}
+
 Test(balloon, a_looping_page_list_needs_reset)
 {
 	start(0);

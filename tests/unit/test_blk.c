@@ -27,6 +27,7 @@
 #define DISK_SIZE (4 * MiB)
 #define WAIT_MS 5000
 #define QSIZE 256
+#define MSEC 1000000ULL
 
 #define BLK_FEATURES                                                           \
 	(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) |  \
@@ -37,9 +38,12 @@
 
 static struct vtest_host th;
 static struct device *dev;
+static struct rate_limit_control *limits;
 static struct vdrv drv;
 static char image[64];
 static int image_fd = -1;
+/* The limits the next disk is created with. */
+static struct rate_limit_config limit_cfg;
 
 /* Byte @i of the image as created: a pattern no two sectors share. */
 static uint8_t pattern(uint64_t i)
@@ -66,9 +70,10 @@ static int create_disk_at(const struct virtio_attach *at, bool ro,
 {
 	struct disk_config cfg = {
 		.path = image, .read_only = ro, .serial = (char *)serial,
+		.rate_limit = limit_cfg,
 	};
 
-	return virtio_blk_create(&th.host, at, &cfg, &dev, e);
+	return virtio_blk_create(&th.host, at, &cfg, &dev, &limits, e);
 }
 
 static int create_disk(bool ro, const char *serial, struct err *e)
@@ -77,12 +82,15 @@ static int create_disk(bool ro, const char *serial, struct err *e)
 			      e);
 }
 
-static void setup_common(bool ro)
+/* With @fake_clock, the disk's time moves only when a test moves it. */
+static void setup_common(bool ro, bool fake_clock)
 {
 	struct err e;
 
 	make_image();
 	cr_assert_eq(vtest_host_init(&th, MEM_SIZE, false), 0);
+	if (fake_clock)
+		vtest_clock_fake(&th, 1000 * MSEC);
 	cr_assert_eq(create_disk(ro, "disk-serial-1", &e), 0, "%s", e.msg);
 	cr_assert_eq(vtest_host_start(&th), 0);
 	vdrv_init(&drv, &th, VTEST_BASE, VTEST_GSI, HEAP, MEM_SIZE - HEAP);
@@ -106,12 +114,17 @@ static void setup_pci(void)
 
 static void setup(void)
 {
-	setup_common(false);
+	setup_common(false, false);
 }
 
 static void setup_ro(void)
 {
-	setup_common(true);
+	setup_common(true, false);
+}
+
+static void setup_fake_clock(void)
+{
+	setup_common(false, true);
 }
 
 static void teardown(void)
@@ -154,7 +167,7 @@ static struct blk_result wait_req(int head, uint64_t status)
 
 	r.done = vdrv_wait_used(&drv, 0, &id, &r.len, WAIT_MS);
 	cr_assert(r.done, "request %d not completed", head);
-	cr_assert_eq(id, (uint32_t)head);
+	cr_assert_eq(id, (uint32_t)head, "request %d came back as %u", head, id);
 	r.status = *(uint8_t *)vdrv_ptr(&drv, status, 1);
 	return r;
 }
@@ -495,24 +508,25 @@ Test(blk, image_errors_name_the_disk)
 {
 	struct err e;
 	struct device *second;
+	struct rate_limit_control *second_limits;
 	struct disk_config cfg = { .path = image };
 
 	cr_assert_eq(virtio_blk_create(&th.host, &VTEST_MMIO(VTEST_BASE + 0x1000, 6), &cfg,
-				       &second, &e), -1);
+				       &second, &second_limits, &e), -1);
 	cr_assert(strstr(e.msg, image) && strstr(e.msg, "in use"), "%s", e.msg);
 	cfg.path = "/nonexistent/disk.img";
 	cr_assert_eq(virtio_blk_create(&th.host, &VTEST_MMIO(VTEST_BASE + 0x1000, 6), &cfg,
-				       &second, &e), -1);
+				       &second, &second_limits, &e), -1);
 	cr_assert(strstr(e.msg, "/nonexistent/disk.img") &&
 		  strstr(e.msg, "No such file"), "%s", e.msg);
 	cfg.path = "/var/tmp";
 	cr_assert_eq(virtio_blk_create(&th.host, &VTEST_MMIO(VTEST_BASE + 0x1000, 6), &cfg,
-				       &second, &e), -1);
+				       &second, &second_limits, &e), -1);
 	cr_assert(strstr(e.msg, "/var/tmp"), "%s", e.msg);
 	cfg.path = image;
 	cfg.serial = "123456789012345678901";
 	cr_assert_eq(virtio_blk_create(&th.host, &VTEST_MMIO(VTEST_BASE + 0x1000, 6), &cfg,
-				       &second, &e), -1);
+				       &second, &second_limits, &e), -1);
 	cr_assert(strstr(e.msg, "serial"), "%s", e.msg);
 }
 
@@ -573,6 +587,43 @@ static long dirty_pages(int fd)
 	if (syscall(NR_CACHESTAT, fd, &range, &cs, 0) < 0)
 		return -1;
 	return (long)(cs.nr_dirty + cs.nr_writeback);
+}
+
+/*
+ * On a write-through disk (FLUSH not negotiated) a DISCARD or WRITE_ZEROES
+ * is durable once it completes: the device syncs the file first, so even
+ * a page the host left dirty in the image is written back by then.
+ */
+static void range_is_durable(uint32_t type)
+{
+	uint64_t seg = vdrv_alloc(&drv, 16, 8);
+	uint8_t *p = vdrv_ptr(&drv, seg, 16);
+	uint8_t junk[4096];
+	long dirty;
+
+	start(BLK_FEATURES & ~VIRTIO_BIT(VIRTIO_BLK_F_FLUSH));
+	memset(junk, 0x3c, sizeof(junk));
+	cr_assert_eq(pwrite(image_fd, junk, sizeof(junk), 2 * MiB),
+		     (ssize_t)sizeof(junk));
+	dirty = dirty_pages(image_fd);
+	if (dirty < 0)
+		cr_skip_test("the kernel cannot count the image's dirty pages");
+	cr_assert_gt(dirty, 0, "the host's write sits in the page cache");
+	put_le64(p, 8);
+	put_le32(p + 8, 8);
+	cr_assert_eq(req(type, 0, seg, 16, false).status, VIRTIO_BLK_S_OK);
+	cr_assert_eq(dirty_pages(image_fd), 0,
+		     "completed before the file was synced");
+}
+
+Test(blk, write_zeroes_without_flush_is_durable)
+{
+	range_is_durable(VIRTIO_BLK_T_WRITE_ZEROES);
+}
+
+Test(blk, discard_without_flush_is_durable)
+{
+	range_is_durable(VIRTIO_BLK_T_DISCARD);
 }
 
 /* The child is the VMM: its own host, event loop and device. */
@@ -685,4 +736,187 @@ Test(blk_pci, write_read_flush_and_id_with_msix)
 	/* Completions arrive on the queue's MSI-X vector, not on INTx. */
 	cr_assert_geq(vdrv_irq_count(&drv, 0), 1);
 	cr_assert_eq(vtest_irq_count(&th, VTEST_GSI), 0);
+}
+
+/* --- What GetMetrics reports ----------------------------------------- */
+
+static uint64_t counter(const char *name)
+{
+	return metrics_group_value(dev->metrics, name, NULL);
+}
+
+Test(blk, counters_follow_completed_requests)
+{
+	uint64_t buf = vdrv_alloc(&drv, 8192, 4096);
+
+	start(BLK_FEATURES);
+	cr_assert_not_null(dev->metrics);
+	cr_assert_str_eq(dev->metrics->subsystem, "blk");
+	cr_assert_eq(req(VIRTIO_BLK_T_IN, 0, buf, 4096, true).status,
+		     VIRTIO_BLK_S_OK);
+	cr_assert_eq(req(VIRTIO_BLK_T_IN, 8, buf, 8192, true).status,
+		     VIRTIO_BLK_S_OK);
+	cr_assert_eq(req(VIRTIO_BLK_T_OUT, 8, buf, 1024, false).status,
+		     VIRTIO_BLK_S_OK);
+	cr_assert_eq(req(VIRTIO_BLK_T_FLUSH, 0, 0, 0, false).status,
+		     VIRTIO_BLK_S_OK);
+	/* Past the end: an error, counted as a read that moved nothing. */
+	cr_assert_eq(req(VIRTIO_BLK_T_IN, DISK_SIZE / 512, buf, 512, true).status,
+		     VIRTIO_BLK_S_IOERR);
+	cr_assert_eq(req(77, 0, buf, 512, true).status, VIRTIO_BLK_S_UNSUPP);
+	cr_assert_eq(counter("reads"), 3);
+	cr_assert_eq(counter("read_bytes"), 4096 + 8192);
+	cr_assert_eq(counter("writes"), 1);
+	cr_assert_eq(counter("write_bytes"), 1024);
+	cr_assert_eq(counter("flushes"), 1);
+	cr_assert_eq(counter("errors"), 2);
+	cr_assert_eq(counter("throttled"), 0);
+	cr_assert_eq(counter("latency"), 6, "every request is timed");
+}
+
+/* --- Rate limits, counted on a clock the test moves ------------------- */
+
+TestSuite(blk_limits, .init = setup_fake_clock, .fini = teardown,
+	  .timeout = 60);
+
+struct pending {
+	int head;
+	uint64_t status;
+};
+
+static void set_limits(uint64_t ops, uint64_t ops_burst, uint64_t bytes,
+		       uint64_t bytes_burst)
+{
+	struct rate_limit_config cfg = { ops, ops_burst, bytes, bytes_burst };
+	struct err e;
+
+	cr_assert_eq(limits->set(limits->opaque, &cfg, &e), 0, "%s", e.msg);
+}
+
+/* @n reads of @len bytes from consecutive places, all made available at once. */
+static void queue_reads(struct pending *p, unsigned int n, uint32_t len)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		uint64_t buf = vdrv_alloc(&drv, len, 4096);
+
+		p[i].head = queue_req(VIRTIO_BLK_T_IN, (uint64_t)i * (len / 512),
+				      buf, len, true, &p[i].status);
+		cr_assert_geq(p[i].head, 0);
+	}
+	vdrv_kick(&drv, 0);
+}
+
+/* Waits until @want of the @n requests completed, in any order, all well. */
+static void collect(const struct pending *p, unsigned int n,
+		    unsigned int *done, unsigned int want)
+{
+	for (; *done < want; (*done)++) {
+		uint32_t id, len;
+		unsigned int i;
+
+		cr_assert(vdrv_wait_used(&drv, 0, &id, &len, WAIT_MS),
+			  "only %u of %u requests completed", *done, want);
+		for (i = 0; i < n && p[i].head != (int)id; i++)
+			;
+		cr_assert_lt(i, n, "unknown chain %u completed", id);
+		cr_assert_eq(*(uint8_t *)vdrv_ptr(&drv, p[i].status, 1),
+			     VIRTIO_BLK_S_OK, "request %u", i);
+	}
+}
+
+/*
+ * The disk has run out of tokens: it refused a request since the last
+ * completion, and nothing more completes while the clock stands still.
+ */
+static void expect_held(void)
+{
+	uint64_t before = counter("throttled");
+	uint32_t id, len;
+
+	for (int i = 0; i < 500 && counter("throttled") == before; i++)
+		usleep(10 * 1000);
+	cr_assert_gt(counter("throttled"), before, "the disk never waited");
+	usleep(30 * 1000);
+	cr_assert_not(vdrv_get_used(&drv, 0, &id, &len),
+		      "request %u completed without tokens", id);
+}
+
+Test(blk_limits, operations_per_second_and_burst)
+{
+	struct pending p[40];
+	unsigned int done = 0;
+
+	start(BLK_FEATURES);
+	set_limits(100, 10, 0, 0);
+	queue_reads(p, 40, 512);
+	/* A full bucket: the burst goes at once. */
+	collect(p, ARRAY_SIZE(p), &done, 10);
+	expect_held();
+	/* 100 ms at 100 per second: ten more. */
+	vtest_clock_advance(&th, 100 * MSEC);
+	collect(p, ARRAY_SIZE(p), &done, 20);
+	expect_held();
+	/* Ten idle seconds fill the bucket, never past its burst. */
+	vtest_clock_advance(&th, 10000 * MSEC);
+	collect(p, ARRAY_SIZE(p), &done, 30);
+	expect_held();
+	vtest_clock_advance(&th, 100 * MSEC);
+	collect(p, ARRAY_SIZE(p), &done, 40);
+	cr_assert_eq(counter("reads"), 40, "queued, never dropped");
+}
+
+Test(blk_limits, bytes_per_second)
+{
+	struct pending p[12];
+	unsigned int done = 0;
+
+	start(BLK_FEATURES);
+	set_limits(0, 0, 64 * KiB, 0);
+	queue_reads(p, 12, 16 * KiB);
+	collect(p, ARRAY_SIZE(p), &done, 4);
+	expect_held();
+	/* Half a second: 32 KiB, two requests. */
+	vtest_clock_advance(&th, 500 * MSEC);
+	collect(p, ARRAY_SIZE(p), &done, 6);
+	expect_held();
+	/* A second and a half holds 96 KiB, but the bucket only 64 KiB. */
+	vtest_clock_advance(&th, 1500 * MSEC);
+	collect(p, ARRAY_SIZE(p), &done, 10);
+	expect_held();
+	vtest_clock_advance(&th, 500 * MSEC);
+	collect(p, ARRAY_SIZE(p), &done, 12);
+	cr_assert_eq(counter("read_bytes"), 12 * 16 * KiB);
+}
+
+Test(blk_limits, a_request_larger_than_the_burst_passes_and_is_paid_for)
+{
+	struct pending p[2];
+	unsigned int done = 0;
+
+	start(BLK_FEATURES);
+	set_limits(0, 0, 4 * KiB, 0);
+	queue_reads(p, 2, 16 * KiB);
+	/* A full bucket lets it through, 12 KiB in debt. */
+	collect(p, ARRAY_SIZE(p), &done, 1);
+	expect_held();
+	/* The debt and the next 4 KiB take four seconds, not less. */
+	vtest_clock_advance(&th, 3900 * MSEC);
+	expect_held();
+	vtest_clock_advance(&th, 100 * MSEC);
+	collect(p, ARRAY_SIZE(p), &done, 2);
+}
+
+Test(blk_limits, lifting_the_limit_releases_waiting_requests)
+{
+	struct pending p[20];
+	unsigned int done = 0;
+
+	start(BLK_FEATURES);
+	set_limits(10, 2, 0, 0);
+	queue_reads(p, 20, 512);
+	collect(p, ARRAY_SIZE(p), &done, 2);
+	expect_held();
+	/* The clock stands still: only the new limits can let them go. */
+	set_limits(0, 0, 0, 0);
+	collect(p, ARRAY_SIZE(p), &done, 20);
 }

@@ -154,7 +154,8 @@ Test(cli, parses_boot_flags)
 
 	cr_assert_eq(parse(&cfg, &e, "--kernel", "k", "--initrd", "i",
 			   "--cmdline", "a b", "--memory", "256", "--cpus", "4",
-			   "--serial", "COM2=file:/tmp/x", NULL), CLI_RUN, "%s", e.msg);
+			   "--serial", "COM2=file:/tmp/x", "--mmio-cmdline", NULL),
+		     CLI_RUN, "%s", e.msg);
 	cr_assert_str_eq(cfg.kernel, "k");
 	cr_assert_str_eq(cfg.initrd, "i");
 	cr_assert_str_eq(cfg.cmdline, "a b");
@@ -163,6 +164,7 @@ Test(cli, parses_boot_flags)
 	cr_assert_eq(cfg.serial[1].kind, CHARDEV_FILE);
 	cr_assert_str_eq(cfg.serial[1].path, "/tmp/x");
 	cr_assert_eq(cfg.serial[0].kind, CHARDEV_STDIO);
+	cr_assert(cfg.mmio_cmdline);
 	vm_config_free(&cfg);
 }
 
@@ -263,4 +265,139 @@ Test(kvm, open_failures_name_the_device_and_the_reason)
 	cr_assert_eq(kvm_open(&kvm, "/dev/null", &e), -1);
 	cr_assert(strstr(e.msg, "/dev/null: KVM API version -1, this VMM needs 12"),
 		  "%s", e.msg);
+}
+
+static bool cpuinfo_says(const char *text)
+{
+	FILE *f = fmemopen((void *)text, strlen(text), "r");
+	bool hw;
+
+	cr_assert_not_null(f);
+	hw = x86_cpuinfo_has_hw_virt(f);
+	fclose(f);
+	return hw;
+}
+
+/* Hardware virtualization shows as a vmx or svm word in the CPU flags. */
+Test(host, cpu_flags_tell_hardware_virtualization)
+{
+	cr_expect(cpuinfo_says("processor\t: 0\nflags\t\t: fpu vme vmx sse\n"));
+	cr_expect(cpuinfo_says("processor\t: 0\nflags\t\t: fpu svm\nbugs\t\t: x\n"));
+	cr_expect_not(cpuinfo_says("processor\t: 0\nflags\t\t: fpu vme sse2 hypervisor\n"
+				   "vmx flags\t: vnmi\n"));
+	cr_expect_not(cpuinfo_says("flags\t\t: svmx vmxe\n"), "whole words only");
+	cr_expect_not(cpuinfo_says(""));
+}
+
+Test(cli, disk_and_net_limits)
+{
+	struct vm_config cfg;
+	struct err e;
+
+	cr_assert_eq(parse(&cfg, &e, "--kernel", "k", "--disk",
+			   "/img/a,iops=500,iops_burst=50,bw=10M,bw_burst=64k",
+			   "--net", "tap=t0,bw=1G", NULL), CLI_RUN, "%s", e.msg);
+	cr_assert_eq(cfg.disks[0].rate_limit.ops, 500);
+	cr_assert_eq(cfg.disks[0].rate_limit.ops_burst, 50);
+	cr_assert_eq(cfg.disks[0].rate_limit.bytes, 10 * MiB);
+	cr_assert_eq(cfg.disks[0].rate_limit.bytes_burst, 64 * KiB);
+	cr_assert_eq(cfg.nets[0].rate_limit.bytes, GiB);
+	cr_assert_eq(cfg.nets[0].rate_limit.ops, 0);
+	vm_config_free(&cfg);
+}
+
+Test(cli, bad_limits_name_the_flag_and_the_value)
+{
+	static const struct {
+		const char *flag, *value, *expect;
+	} bad[] = {
+		{ "--disk", "/img,iops=fast", "iops 'fast' is not a number" },
+		{ "--disk", "/img,bw=10T", "bw '10T' is not a byte count" },
+		{ "--disk", "/img,iops=1000000001", "iops '1000000001'" },
+		{ "--disk", "/img,bw=1048577G", "bw '1048577G'" },
+		{ "--disk", "/img,bw_burst=4K", "bw_burst needs bw" },
+		{ "--net", "tap=t0,iops_burst=5", "iops_burst needs iops" },
+		{ "--net", "tap=t0,iops=", "iops '' is not a number" },
+		{ "--disk", "/img,rate=5", "unknown option 'rate=5'" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct vm_config cfg;
+		struct err e = { "" };
+
+		cr_assert_eq(parse(&cfg, &e, bad[i].flag, bad[i].value, NULL),
+			     CLI_ERROR, "%s %s accepted", bad[i].flag,
+			     bad[i].value);
+		cr_assert(strstr(e.msg, bad[i].expect), "%s: %s", bad[i].value,
+			  e.msg);
+		cr_assert(strstr(e.msg, bad[i].flag), "%s", e.msg);
+		vm_config_free(&cfg);
+	}
+}
+
+static enum cli_result parse_opts(struct cli_opts *o, struct vm_config *cfg,
+				  struct err *e, const char *const *args)
+{
+	char *argv[32] = { "vmm" };
+	int argc = 1;
+
+	while (*args && argc < 31)
+		argv[argc++] = (char *)*args++;
+	vm_config_init(cfg);
+	return cli_parse_opts(argc, argv, cfg, o, e);
+}
+
+Test(cli, process_options)
+{
+	const char *args[] = {
+		"--config", "/etc/vmm/a.json", "--api-sock", "/run/a.sock",
+		"--log-level", "debug", "--log-format", "json", "--metrics",
+		"/run/a.prom", "--shutdown-timeout", "30", "--exit-with-vm", NULL,
+	};
+	struct vm_config cfg;
+	struct cli_opts o;
+	struct err e;
+
+	cr_assert_eq(parse_opts(&o, &cfg, &e, args), CLI_RUN, "%s", e.msg);
+	cr_assert_str_eq(o.config, "/etc/vmm/a.json");
+	cr_assert_eq(o.log_level, LOG_DEBUG);
+	cr_assert_eq(o.log_format, LOG_FORMAT_JSON);
+	cr_assert_str_eq(o.metrics, "/run/a.prom");
+	cr_assert_eq(o.metrics_interval_s, CLI_METRICS_INTERVAL_S);
+	cr_assert_eq(o.shutdown_timeout_s, 30);
+	cr_assert(o.exit_with_vm);
+	cr_assert_not(cli_has_vm_options(&cfg), "a --config VM has no flags");
+	cli_opts_free(&o);
+	vm_config_free(&cfg);
+}
+
+Test(cli, process_option_errors)
+{
+	static const struct {
+		const char *args[6];
+		const char *expect;
+	} bad[] = {
+		{ { "--log-level", "loud" }, "--log-level 'loud': expected error, warn, info or debug" },
+		{ { "--log-format", "xml" }, "--log-format 'xml': expected text or json" },
+		{ { "--config", "" }, "--config: the path is empty" },
+		{ { "--exit-with-vm" }, "--exit-with-vm needs --api-sock" },
+		{ { "--metrics-interval", "5" }, "--metrics-interval needs --metrics" },
+		{ { "--metrics", "/m", "--metrics-interval", "0" },
+		  "--metrics-interval 0: must be between 1 and" },
+		{ { "--shutdown-timeout", "-1" }, "--shutdown-timeout '-1': not a number" },
+		{ { "--config", "/a.json", "--memory", "64" },
+		  "--config: the VM comes from /a.json" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct vm_config cfg;
+		struct cli_opts o;
+		struct err e = { "" };
+
+		cr_assert_eq(parse_opts(&o, &cfg, &e, bad[i].args), CLI_ERROR,
+			     "%s accepted", bad[i].args[0]);
+		cr_assert(strstr(e.msg, bad[i].expect), "%s", e.msg);
+		cli_opts_free(&o);
+		vm_config_free(&cfg);
+	}
 }

@@ -50,6 +50,7 @@ static const uint8_t host_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
 
 static struct vtest_host th;
 static struct device *dev;
+static struct rate_limit_control *limits;
 static struct vdrv drv;
 static int tap_fd = -1;
 static int pkt_fd = -1;
@@ -124,7 +125,7 @@ static int create_net_at(const struct virtio_attach *at, const char *name,
 		cfg.has_mac = true;
 		memcpy(cfg.mac, mac, 6);
 	}
-	return virtio_net_create(&th.host, at, &cfg, out, e);
+	return virtio_net_create(&th.host, at, &cfg, out, &limits, e);
 }
 
 static int create_net(const char *name, int fd, const uint8_t *mac,
@@ -134,13 +135,19 @@ static int create_net(const char *name, int fd, const uint8_t *mac,
 			     out, e);
 }
 
-static void setup_on(bool pci)
+/*
+ * On virtio-mmio or, with @pci, virtio-pci; with @fake_clock, the
+ * device's time moves only when a test moves it.
+ */
+static void setup_on(bool pci, bool fake_clock)
 {
 	struct virtio_attach at;
 	struct err e;
 
 	enter_netns();
 	cr_assert_eq(vtest_host_init(&th, MEM_SIZE, false), 0);
+	if (fake_clock)
+		vtest_clock_fake(&th, 1000000000ULL);
 	tap_fd = tap_create(TAP_NAME, IFF_TAP | IFF_NO_PI | IFF_VNET_HDR);
 	at = vtest_at(&th, pci);
 	cr_assert_eq(create_net_at(&at, NULL, tap_fd, guest_mac, &dev, &e), 0,
@@ -152,12 +159,17 @@ static void setup_on(bool pci)
 
 static void setup(void)
 {
-	setup_on(false);
+	setup_on(false, false);
 }
 
 static void setup_pci(void)
 {
-	setup_on(true);
+	setup_on(true, false);
+}
+
+static void setup_fake_clock(void)
+{
+	setup_on(false, true);
 }
 
 static void teardown(void)
@@ -475,6 +487,149 @@ Test(net, reset_drops_pending_frame_and_restarts)
 		     "the frame held across the reset was dropped");
 }
 
+/*
+ * Destroying the device resets it, which asks the loop to re-sync the
+ * TAP: nothing of that may stay queued on the loop once the device is
+ * gone (the control API's TeardownVM keeps the loop running after).
+ */
+Test(net, destroy_leaves_nothing_queued_on_the_loop)
+{
+	cr_assert_eq(vdrv_start(&drv, BASIC_FEATURES, 2, QSIZE), 0);
+	vtest_host_stop(&th);
+	dev->ops->destroy(dev);
+	dev = NULL;
+	cr_assert_null(th.loop.calls, "a call for the destroyed device");
+	cr_assert_geq(event_loop_poll(&th.loop, 0), 0);
+}
+
+/* ---- counters and rate limits ---- */
+
+static uint64_t counter(const char *name)
+{
+	return metrics_group_value(dev->metrics, name, NULL);
+}
+
+Test(net, counters_follow_frames)
+{
+	uint8_t frame[300], got[2048];
+	uint64_t data = vdrv_alloc(&drv, HDR + sizeof(frame), 8);
+	uint64_t small = vdrv_alloc(&drv, 8, 8);
+	struct vdrv_buf tx = { data, HDR + sizeof(frame), false };
+	struct vdrv_buf short_tx = { small, 8, false };
+	uint32_t id, len;
+
+	cr_assert_eq(vdrv_start(&drv, BASIC_FEATURES, 2, QSIZE), 0);
+	cr_assert_str_eq(dev->metrics->subsystem, "net");
+	make_frame(frame, sizeof(frame), 1);
+	memcpy(vdrv_ptr(&drv, data + HDR, sizeof(frame)), frame, sizeof(frame));
+	guest_send(&tx, 1);
+	cr_assert_eq(host_recv(got, sizeof(got), WAIT_MS), (ssize_t)sizeof(frame));
+	guest_send(&short_tx, 1);
+	post_rx(HDR + 1514);
+	vdrv_kick(&drv, RXQ);
+	host_send(frame, make_frame(frame, 200, 2));
+	cr_assert(vdrv_wait_used(&drv, RXQ, &id, &len, WAIT_MS));
+	cr_assert_eq(counter("tx_packets"), 1);
+	cr_assert_eq(counter("tx_bytes"), sizeof(frame));
+	cr_assert_eq(counter("tx_dropped"), 1, "the chain shorter than a header");
+	cr_assert_eq(counter("rx_packets"), 1);
+	cr_assert_eq(counter("rx_bytes"), 200);
+}
+
+TestSuite(net_limits, .init = setup_fake_clock, .fini = teardown,
+	  .timeout = 60);
+
+#define MSEC 1000000ULL
+
+static void set_limits(uint64_t ops, uint64_t ops_burst)
+{
+	struct rate_limit_config cfg = { .ops = ops, .ops_burst = ops_burst };
+	struct err e;
+
+	cr_assert_eq(limits->set(limits->opaque, &cfg, &e), 0, "%s", e.msg);
+}
+
+/* Counts test frames on the wire until none comes for a while. */
+static unsigned int frames_on_the_wire(void)
+{
+	uint8_t got[2048];
+	unsigned int n = 0;
+
+	while (host_recv(got, sizeof(got), 100) > 0)
+		n++;
+	return n;
+}
+
+/* The device refused a frame since @before, so it has run out of tokens. */
+static void expect_throttled(const char *name, uint64_t before)
+{
+	for (int i = 0; i < 500 && counter(name) == before; i++)
+		usleep(10 * 1000);
+	cr_assert_gt(counter(name), before, "%s never waited", name);
+}
+
+Test(net_limits, transmit_waits_for_tokens_and_loses_nothing)
+{
+	uint8_t frame[100];
+	uint64_t before;
+
+	cr_assert_eq(vdrv_start(&drv, BASIC_FEATURES, 2, QSIZE), 0);
+	set_limits(100, 3);
+	for (int i = 0; i < 8; i++) {
+		uint64_t data = vdrv_alloc(&drv, HDR + sizeof(frame), 8);
+		struct vdrv_buf tx = { data, HDR + sizeof(frame), false };
+
+		make_frame(frame, sizeof(frame), (uint8_t)i);
+		memcpy(vdrv_ptr(&drv, data + HDR, sizeof(frame)), frame,
+		       sizeof(frame));
+		cr_assert_geq(vdrv_add(&drv, TXQ, &tx, 1, false), 0);
+	}
+	vdrv_kick(&drv, TXQ);
+	expect_throttled("tx_throttled", 0);
+	cr_assert_eq(frames_on_the_wire(), 3, "the burst, then nothing");
+	before = counter("tx_throttled");
+	vtest_clock_advance(&th, 30 * MSEC);
+	expect_throttled("tx_throttled", before);
+	cr_assert_eq(frames_on_the_wire(), 3, "30 ms at 100 frames a second");
+	vtest_clock_advance(&th, 1000 * MSEC);
+	cr_assert_eq(frames_on_the_wire(), 2);
+	cr_assert_eq(counter("tx_packets"), 8);
+}
+
+Test(net_limits, receive_holds_frames_in_the_tap)
+{
+	uint8_t frame[100];
+	uint32_t id, len;
+	unsigned int got = 0;
+
+	cr_assert_eq(vdrv_start(&drv, BASIC_FEATURES, 2, QSIZE), 0);
+	set_limits(100, 2);
+	for (int i = 0; i < 6; i++)
+		post_rx(HDR + 1514);
+	vdrv_kick(&drv, RXQ);
+	for (int i = 0; i < 6; i++)
+		host_send(frame, make_frame(frame, sizeof(frame), (uint8_t)i));
+	expect_throttled("rx_throttled", 0);
+	while (vdrv_wait_used(&drv, RXQ, &id, &len, 100))
+		got++;
+	cr_assert_eq(got, 2, "the burst, then the frames wait");
+	/* However long the wait, the bucket holds two frames. */
+	for (unsigned int want = 4; want <= 6; want += 2) {
+		uint64_t before = counter("rx_throttled");
+
+		vtest_clock_advance(&th, 1000 * MSEC);
+		while (got < want && vdrv_wait_used(&drv, RXQ, &id, &len, WAIT_MS))
+			got++;
+		if (want < 6)
+			expect_throttled("rx_throttled", before);
+		while (vdrv_wait_used(&drv, RXQ, &id, &len, 100))
+			got++;
+		cr_assert_eq(got, want, "two more frames per refill");
+	}
+	cr_assert_eq(counter("rx_packets"), 6);
+	cr_assert_eq(counter("rx_dropped"), 0);
+}
+
 /* ---- back ends opened by name, and their errors ---- */
 
 static void setup_ns_only(void)
@@ -497,6 +652,7 @@ TestSuite(net_backend, .init = setup_ns_only, .fini = teardown_ns_only,
 Test(net_backend, tap_by_name_and_random_mac)
 {
 	struct device *other;
+	struct rate_limit_control *other_limits;
 	uint8_t mac[6], mac2[6];
 	struct err e;
 
@@ -511,7 +667,8 @@ Test(net_backend, tap_by_name_and_random_mac)
 		struct net_config cfg = { .tap_name = "vtap1", .tap_fd = -1 };
 
 		cr_assert_eq(virtio_net_create(&th.host, &VTEST_MMIO(VTEST_BASE + 0x1000, 6),
-					       &cfg, &other, &e), 0, "%s", e.msg);
+					       &cfg, &other, &other_limits, &e),
+			     0, "%s", e.msg);
 		bus_read(&th.mmio, VTEST_BASE + 0x1000 + VIRTIO_MMIO_CONFIG, mac2, 6);
 		cr_assert_neq(memcmp(mac, mac2, 6), 0, "each device its own MAC");
 		other->ops->destroy(other);

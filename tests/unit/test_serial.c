@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /* The 16550A register model as Linux's 8250 driver exercises it. */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <string.h>
 
 #include "devices/serial.h"
+#include "virtio_driver.h"
 
 struct irq_probe {
 	struct irq_line line;
@@ -34,6 +36,7 @@ static void setup(void)
 	memset(&uart, 0, sizeof(uart));
 	memset(&irq, 0, sizeof(irq));
 	irq.line.ops = &probe_ops;
+	pthread_mutex_init(&uart.lock, NULL);
 	serial_init_regs(&uart, &irq.line);
 }
 
@@ -159,4 +162,40 @@ Test(serial, line_status_interrupt_has_priority)
 	cr_assert_eq(rd(2) & 0x0f, 0x06);
 	cr_assert(rd(5) & 0x02, "overrun reported");
 	cr_assert_eq(rd(5) & 0x02, 0, "and cleared by the read");
+}
+
+/* Descriptors open in this process. */
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	cr_assert_not_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* A port created and destroyed (a VM torn down) keeps no descriptor. */
+Test(serial, destroying_a_port_closes_its_descriptors)
+{
+	struct chardev_config none = { .kind = CHARDEV_NONE };
+	struct serial_place com1 = { .base = 0x3f8, .gsi = 4 };
+	struct vtest_host th;
+	struct serial *s;
+	struct err e;
+	int before;
+
+	cr_assert_eq(vtest_host_init(&th, 1 * MiB, false), 0);
+	before = open_fds();
+	for (int i = 0; i < 4; i++) {
+		cr_assert_eq(serial_create(&th.host, 1, &com1, &none, NULL, &s, &e), 0,
+			     "%s", e.msg);
+		s->dev.ops->destroy(&s->dev);
+		bus_destroy(&th.pio);
+		bus_init(&th.pio, "port I/O");
+	}
+	cr_assert_eq(open_fds(), before);
+	vtest_host_destroy(&th);
 }

@@ -23,6 +23,7 @@
 #include "vmm/config_devices.h"
 #include "virtio_driver.h"
 #include "vsock_driver.h"
+#include "fd_hog.h"
 
 #define MEM_SIZE (16 * MiB)
 #define HEAP (1 * MiB)
@@ -40,6 +41,7 @@ static struct vdrv drv;
 static struct vguest g;
 static char dir[64];
 static char uds[128];
+static unsigned int max_conns; /* the host's descriptor budget, 0: none */
 
 static void create_on(const struct vsock_config *extra, bool pci)
 {
@@ -52,6 +54,7 @@ static void create_on(const struct vsock_config *extra, bool pci)
 	cr_assert_lt(strlen(uds), sizeof(cfg.uds_path));
 	memcpy(cfg.uds_path, uds, strlen(uds) + 1);
 	cr_assert_eq(vtest_host_init(&th, MEM_SIZE, false), 0);
+	th.host.max_conns = max_conns;
 	at = vtest_at(&th, pci);
 	cr_assert_eq(virtio_vsock_create(&th.host, &at, &cfg, &dev, &ctl, &e),
 		     0, "%s", e.msg);
@@ -782,6 +785,66 @@ Test(vsock, many_connections_at_once)
 	}
 }
 
+/* The host's descriptor budget caps the connections; the guest hears RST. */
+Test(vsock, connections_beyond_the_descriptor_budget_are_refused)
+{
+	struct gconn c[2], extra;
+	struct vsock_hdr h;
+	char path[160];
+	int fd[2], lfd;
+
+	vtest_teardown(&th, &dev, &drv);
+	max_conns = 2;
+	create(NULL);
+	start_driver();
+	snprintf(path, sizeof(path), "%s_5000", uds);
+	lfd = listen_at(path);
+	for (int i = 0; i < 2; i++)
+		fd[i] = host_connect(200 + (uint32_t)i, 65536, &c[i]);
+	extra = (struct gconn){ .gport = 300, .hport = 5000,
+				.buf_alloc = 65536 };
+	gc_send(&extra, VSOCK_OP_REQUEST, NULL, 0);
+	h = expect_pkt(NULL, 0, NULL);
+	cr_assert_eq(h.op, VSOCK_OP_RST);
+	cr_assert_eq(h.dst_port, 300);
+	cr_assert_eq(counters().conn_limit, 1);
+	cr_assert_eq(counters().conns, 2);
+	close(lfd);
+	close(fd[0]);
+	close(fd[1]);
+}
+
+/*
+ * Out of descriptors, a client of the Unix socket waits in the backlog
+ * without the loop spinning on it, and is taken once descriptors are free.
+ */
+Test(vsock, accepting_pauses_while_descriptors_run_out)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int info = epoll_info_open(th.loop.epfd);
+	int lfd = find_listening_socket(uds);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct fd_hog hog;
+	struct vsock_hdr h;
+
+	cr_assert(info >= 0 && lfd >= 0 && fd >= 0);
+	set_path(&a, uds);
+	cr_assert_eq(fd_hog_fill(&hog), 0, "cannot run out of descriptors");
+	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	for (int i = 0; i < WAIT_MS / 10 && epoll_info_watches(info, lfd); i++)
+		usleep(10000);
+	cr_assert_not(epoll_info_watches(info, lfd),
+		      "the socket is still polled without a descriptor to accept with");
+	fd_hog_release(&hog);
+	write_all(fd, "CONNECT 4321\n", 13);
+	h = expect_pkt(NULL, 0, NULL);
+	cr_assert_eq(h.op, VSOCK_OP_REQUEST);
+	cr_assert_eq(h.dst_port, 4321);
+	cr_assert(epoll_info_watches(info, lfd));
+	close(fd);
+	close(info);
+}
+
 Test(vsock, hostile_packets_are_counted_and_answered)
 {
 	struct gconn c = { 1300, 5003, 4096, 0 };
@@ -925,6 +988,66 @@ Test(vsock, headers_split_over_descriptors)
 	guest_read(&c, in, sizeof(in));
 	cr_assert_eq(memcmp(in, out, sizeof(out)), 0);
 	close(fd);
+}
+
+/*
+ * A guest whose receive buffers hold a header and nothing more, in one
+ * descriptor or two, while the host has data for it: every such buffer
+ * comes back empty (the device neither spins on it nor holds its lock),
+ * and the data waits for a buffer that can carry it.
+ */
+static void header_only_receive_buffers(bool split)
+{
+	struct vdrv_buf big = { 0, RX_SIZE, true };
+	uint32_t id, len;
+	struct vsock_hdr h;
+	struct gconn c;
+	int head, fd;
+
+	vdrv_write(&drv, VIRTIO_MMIO_STATUS, 0);
+	vdrv_free(&drv);
+	vdrv_init(&drv, &th, VTEST_BASE, VTEST_GSI, 8 * MiB, 8 * MiB);
+	cr_assert_eq(vdrv_start(&drv, VIRTIO_BIT(VIRTIO_F_VERSION_1), 2,
+				QSIZE), 0);
+	if (split)
+		vg_init_split(&g, &drv, CID, 8, VSOCK_HDR_SIZE);
+	else
+		vg_init(&g, &drv, CID, 8, VSOCK_HDR_SIZE);
+	/* The handshake fits in headers. */
+	fd = host_connect(99, 65536, &c);
+	write_all(fd, "hello", 5);
+	for (int i = 0; i < 32; i++) {
+		cr_assert(vg_recv(&g, &h, NULL, 0, &len, WAIT_MS),
+			  "receive buffer %d did not come back", i);
+		cr_assert_eq(len, 0);
+		cr_assert_eq(h.op, VSOCK_OP_INVALID, "op %u", h.op);
+	}
+	cr_assert_geq(counters().bad_rx_buffers, 32);
+	/* A buffer with room gets the data, whatever else comes back. */
+	big.gpa = vdrv_alloc(&drv, RX_SIZE, 64);
+	head = vdrv_add(&drv, VIRTIO_VSOCK_RXQ, &big, 1, false);
+	cr_assert_geq(head, 0);
+	vdrv_kick(&drv, VIRTIO_VSOCK_RXQ);
+	do
+		cr_assert(vdrv_wait_used(&drv, VIRTIO_VSOCK_RXQ, &id, &len,
+					 WAIT_MS), "the data never came");
+	while (id != (uint32_t)head);
+	cr_assert_eq(len, VSOCK_HDR_SIZE + 5);
+	vsock_hdr_decode(vdrv_ptr(&drv, big.gpa, VSOCK_HDR_SIZE), &h);
+	cr_assert_eq(h.op, VSOCK_OP_RW);
+	cr_assert_eq(memcmp(vdrv_ptr(&drv, big.gpa + VSOCK_HDR_SIZE, 5),
+			    "hello", 5), 0);
+	close(fd);
+}
+
+Test(vsock, header_only_receive_buffers_do_not_stall_the_device)
+{
+	header_only_receive_buffers(false);
+}
+
+Test(vsock, split_header_only_receive_buffers_do_not_stall_the_device)
+{
+	header_only_receive_buffers(true);
 }
 
 Test(vsock, a_looping_transmit_chain_needs_reset)

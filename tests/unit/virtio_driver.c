@@ -161,6 +161,28 @@ static void vtest_power(struct device_host *host, enum device_power_event ev,
 	__atomic_add_fetch(&th->power_events[ev], 1, __ATOMIC_SEQ_CST);
 }
 
+static uint64_t vtest_now_ns(struct device_host *host)
+{
+	struct vtest_host *th = to_th(host);
+	struct timespec ts;
+
+	if (__atomic_load_n(&th->fake_clock, __ATOMIC_ACQUIRE))
+		return __atomic_load_n(&th->fake_now_ns, __ATOMIC_ACQUIRE);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+void vtest_clock_fake(struct vtest_host *th, uint64_t now_ns)
+{
+	__atomic_store_n(&th->fake_now_ns, now_ns, __ATOMIC_RELEASE);
+	__atomic_store_n(&th->fake_clock, true, __ATOMIC_RELEASE);
+}
+
+void vtest_clock_advance(struct vtest_host *th, uint64_t ns)
+{
+	__atomic_add_fetch(&th->fake_now_ns, ns, __ATOMIC_ACQ_REL);
+}
+
 int vtest_host_init(struct vtest_host *th, uint64_t mem_size,
 		    bool kvm_ioeventfd)
 {
@@ -197,6 +219,7 @@ int vtest_host_init(struct vtest_host *th, uint64_t mem_size,
 		.irq_line_free = vtest_irq_line_free,
 		.irq_alloc = vtest_irq_alloc,
 		.power = vtest_power,
+		.now_ns = vtest_now_ns,
 		.opaque = th,
 	};
 	return 0;

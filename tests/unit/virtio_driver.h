@@ -79,6 +79,9 @@ struct vtest_host {
 	struct device *pci_dev, *pci_ports;
 	/* Register accesses the driver made: VM exits, in a real guest. */
 	unsigned long exits;
+	/* The devices' clock: CLOCK_MONOTONIC until a test fakes it. */
+	bool fake_clock;
+	uint64_t fake_now_ns;
 };
 
 /* @mem_size bytes of guest RAM; returns -1 with errno on failure. */
@@ -109,6 +112,12 @@ unsigned int vtest_msi_count(struct vtest_host *th, uint32_t data);
 bool vtest_msi_wait(struct vtest_host *th, uint32_t data, int ms);
 /* Waits up to @ms for a pulse on @gsi; true when one came. */
 bool vtest_irq_wait(struct vtest_host *th, uint32_t gsi, int ms);
+/*
+ * From now on the devices' clock reads @now_ns, and moves only with
+ * vtest_clock_advance(): rates and latencies become exact counts.
+ */
+void vtest_clock_fake(struct vtest_host *th, uint64_t now_ns);
+void vtest_clock_advance(struct vtest_host *th, uint64_t ns);
 /* Thread CPU time of the loop thread, in nanoseconds. */
 uint64_t vtest_loop_cpu_ns(struct vtest_host *th);
 /* True when @fd is registered in the loop's epoll set. */

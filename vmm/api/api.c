@@ -114,8 +114,9 @@ static void api_on_exit_fd(void *opaque, uint32_t events)
 		return;
 	api_vm_halted(api);
 	/* Ctrl-A x on a stdio console ends the process, as without the API. */
-	if (api->exit_reason == VM_EXIT_SIGNAL)
-		api_stop(api, VMM_EXIT_SIGNAL_BASE + api->exit_status);
+	if (api->exit_with_vm || api->exit_reason == VM_EXIT_SIGNAL)
+		api_stop(api, machine_exit_status(api->exit_reason,
+						  api->exit_status));
 }
 
 int api_create_vm(struct api *api, struct vm_config *cfg, char *log_id,
@@ -123,8 +124,9 @@ int api_create_vm(struct api *api, struct vm_config *cfg, char *log_id,
 {
 	api->cfg = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
-	if (machine_build(&api->vm, &api->cfg, api->loop, api_on_vm_exit, api,
-			  why, e) < 0) {
+	if (machine_build(&api->vm, &api->cfg, api->loop, api->metrics,
+			  api->seccomp,
+			  api_on_vm_exit, api, why, e) < 0) {
 		vm_config_free(&api->cfg);
 		free(log_id);
 		return -1;
@@ -167,10 +169,10 @@ void api_teardown(struct api *api)
 	api_event(api, "torn_down");
 }
 
-int api_run_vm(struct api *api, struct vm_config *cfg,
+int api_run_vm(struct api *api, struct vm_config *cfg, char *log_id,
 	       enum machine_error *why, struct err *e)
 {
-	if (api_create_vm(api, cfg, NULL, why, e) < 0)
+	if (api_create_vm(api, cfg, log_id, why, e) < 0)
 		return -1;
 	api_set_running(api, true);
 	return 0;
@@ -197,6 +199,7 @@ static void api_on_client_gone(void *opaque, struct api_client *client)
 }
 
 int api_open(struct api *api, struct event_loop *loop, const char *path,
+	     struct metrics *metrics, const struct seccomp_filters *seccomp,
 	     struct err *e)
 {
 	static const struct api_server_ops ops = {
@@ -206,7 +209,10 @@ int api_open(struct api *api, struct event_loop *loop, const char *path,
 
 	memset(api, 0, sizeof(*api));
 	api->loop = loop;
+	api->seccomp = seccomp;
+	api->metrics = metrics;
 	api->vm.fd = -1;
+	api_metrics_init(api);
 	api->exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (api->exit_fd < 0)
 		return err_errno(e, "control socket: eventfd");
@@ -225,6 +231,7 @@ int api_open(struct api *api, struct event_loop *loop, const char *path,
 void api_close(struct api *api)
 {
 	api_teardown(api);
+	metrics_remove(api->metrics, &api->metrics_group);
 	if (api->srv_open)
 		api_server_close(&api->srv);
 	api->srv_open = false;

@@ -22,10 +22,25 @@ enum api_state {
 	API_STATE_TORN_DOWN, /* TeardownVM released it; CreateVM may follow */
 };
 
+/* The methods api_dispatch() knows (methods.c), and one more: unknown. */
+#define API_NR_METHODS 20
+
+/* Calls and failed calls, by method (docs/metrics.md). */
+struct api_counters {
+	uint64_t requests[API_NR_METHODS + 1];
+	uint64_t errors[API_NR_METHODS + 1];
+};
+
 struct api {
 	struct event_loop *loop;
 	struct api_server srv;
 	bool srv_open;
+
+	/* Where the API's and its VM's counters are registered. */
+	struct metrics *metrics;
+	struct api_counters counters;
+	struct metric_desc metric_descs[2 * (API_NR_METHODS + 1)];
+	struct metrics_group metrics_group;
 
 	enum api_state state;
 	bool has_vm; /* @vm and @cfg hold a VM (paused, running or halted) */
@@ -38,22 +53,33 @@ struct api {
 	struct api_call *waiters; /* WaitVM calls, answered when the VM stops */
 	unsigned int device_calls; /* calls a device is answering */
 
+	/* The filters the VMs' vCPU threads confine themselves with. */
+	const struct seccomp_filters *seccomp;
+
 	int exit_fd; /* written by vCPU threads when the VM must stop */
 	struct event_source exit_src;
 
 	bool stopping;
 	int exit_code; /* the process's exit status once the loop ends */
+	/* The process ends with the VM (--exit-with-vm, a SIGTERM shutdown). */
+	bool exit_with_vm;
 };
 
-/* Opens the control socket at @path on @loop; no VM exists yet. */
+/*
+ * Opens the control socket at @path on @loop; no VM exists yet. The
+ * API's counters, and those of the VMs it creates, go to @metrics; those
+ * VMs confine their vCPU threads with @seccomp (NULL: none).
+ */
 int api_open(struct api *api, struct event_loop *loop, const char *path,
+	     struct metrics *metrics, const struct seccomp_filters *seccomp,
 	     struct err *e);
 
 /*
- * Builds and starts the VM the command line described; @cfg moves into
- * the API (it is left empty). The socket then controls that VM.
+ * Builds and starts the VM the command line or a --config file described;
+ * @cfg and @log_id (the file's, or NULL) move into the API (@cfg is left
+ * empty). The socket then controls that VM.
  */
-int api_run_vm(struct api *api, struct vm_config *cfg,
+int api_run_vm(struct api *api, struct vm_config *cfg, char *log_id,
 	       enum machine_error *why, struct err *e);
 
 /* Ends the process's event loop with @exit_code (signals, Quit). */
@@ -69,10 +95,15 @@ const char *api_exit_reason_name(enum vm_exit_reason reason);
 /* The method table and its dispatcher (methods.c). */
 void api_dispatch(struct api *api, struct api_call *call,
 		  const struct rpc_request *req);
+/* Describes and registers the API's counters (methods.c). */
+void api_metrics_init(struct api *api);
 /* Ends the calls of @client that the API keeps (client_gone). */
 void api_forget_client(struct api *api, struct api_client *client);
 
-/* Lifecycle steps the methods share (api.c). */
+/*
+ * Lifecycle steps the methods share (api.c). api_create_vm() builds the
+ * VM @cfg describes, paused; @cfg moves into the API (it is left empty).
+ */
 int api_create_vm(struct api *api, struct vm_config *cfg, char *log_id,
 		  enum machine_error *why, struct err *e);
 void api_set_running(struct api *api, bool running);

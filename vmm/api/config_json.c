@@ -151,10 +151,13 @@ int config_disk_from_json(struct json_object *d, const char *p,
 {
 	static const char *const fields[] = {
 		"controller", "lun", "host_path", "type", "read_only", "serial",
-		NULL,
+		"rate_limit", NULL,
 	};
 	uint32_t controller = 0, lun = lun_default;
 	char *path = NULL, *serial = NULL;
+	struct rate_limit_config limit = { 0 };
+	struct json_object *rl;
+	char where[JSON_PATH_MAX];
 	bool ro = false;
 	int type = DISK_TYPE_PHYSICAL;
 
@@ -165,8 +168,12 @@ int config_disk_from_json(struct json_object *d, const char *p,
 			&type, &re->e) < 0 ||
 	    json_get_bool(d, p, "read_only", &ro, &re->e) < 0 ||
 	    json_get_str(d, p, "host_path", &path, &re->e) < 0 ||
-	    json_get_str(d, p, "serial", &serial, &re->e) < 0)
+	    json_get_str(d, p, "serial", &serial, &re->e) < 0 ||
+	    json_get_object(d, p, "rate_limit", &rl, &re->e) < 0)
 		goto invalid;
+	json_path_join(where, sizeof(where), p, "rate_limit");
+	if (rl && rate_limit_from_json(rl, where, &limit, re) < 0)
+		goto fail;
 	if (!path || !*path) {
 		rpc_fail(re, RPC_INVALID_PARAMS, "%s.host_path: missing", p);
 		goto fail;
@@ -208,6 +215,7 @@ int config_disk_from_json(struct json_object *d, const char *p,
 	*out = (struct disk_config){
 		.path = path, .read_only = ro, .serial = serial,
 		.controller = (uint8_t)controller, .lun = (uint8_t)lun,
+		.rate_limit = limit,
 	};
 	return 0;
 invalid:
@@ -243,10 +251,13 @@ int config_nic_from_json(struct json_object *n, const char *p,
 			 struct net_config *out, struct rpc_error *re)
 {
 	static const char *const fields[] = {
-		"nic_id", "port_id", "mac_address", "switch_id", "nic_name", NULL,
+		"nic_id", "port_id", "mac_address", "switch_id", "nic_name",
+		"rate_limit", NULL,
 	};
 	char *id = NULL, *port = NULL, *mac = NULL, *sw = NULL, *name = NULL;
-	char arg[128], colons[18];
+	char arg[128], colons[18], where[JSON_PATH_MAX];
+	struct rate_limit_config limit = { 0 };
+	struct json_object *rl;
 	int ret = -1;
 
 	if (json_check_fields(n, p, fields, &re->e) < 0 ||
@@ -254,10 +265,14 @@ int config_nic_from_json(struct json_object *n, const char *p,
 	    json_get_str(n, p, "port_id", &port, &re->e) < 0 ||
 	    json_get_str(n, p, "mac_address", &mac, &re->e) < 0 ||
 	    json_get_str(n, p, "switch_id", &sw, &re->e) < 0 ||
-	    json_get_str(n, p, "nic_name", &name, &re->e) < 0) {
+	    json_get_str(n, p, "nic_name", &name, &re->e) < 0 ||
+	    json_get_object(n, p, "rate_limit", &rl, &re->e) < 0) {
 		invalid(re);
 		goto out;
 	}
+	json_path_join(where, sizeof(where), p, "rate_limit");
+	if (rl && rate_limit_from_json(rl, where, &limit, re) < 0)
+		goto out;
 	if (sw && *sw) {
 		rpc_fail(re, RPC_UNSUPPORTED,
 			 "%s.switch_id: this VMM manages no virtual switch; attach the TAP device to a bridge on the host",
@@ -296,6 +311,7 @@ int config_nic_from_json(struct json_object *n, const char *p,
 		out->id = id;
 		id = NULL;
 	}
+	out->rate_limit = limit;
 	ret = 0;
 out:
 	free(id);
@@ -506,7 +522,8 @@ static int parse_boot(struct json_object *cfgmsg, struct vm_config *cfg,
 		      struct rpc_error *re)
 {
 	static const char *const fields[] = {
-		"kernel_path", "initrd_path", "kernel_cmdline", NULL,
+		"kernel_path", "initrd_path", "kernel_cmdline", "mmio_cmdline",
+		NULL,
 	};
 	static const char *const uefi_fields[] = {
 		"firmware_path", "device_path", "optional_data", NULL,
@@ -529,7 +546,8 @@ static int parse_boot(struct json_object *cfgmsg, struct vm_config *cfg,
 				"config.direct_boot: missing (the kernel to boot)");
 	if (json_get_str(m, p, "kernel_path", &cfg->kernel, &re->e) < 0 ||
 	    json_get_str(m, p, "initrd_path", &cfg->initrd, &re->e) < 0 ||
-	    json_get_str(m, p, "kernel_cmdline", &cfg->cmdline, &re->e) < 0)
+	    json_get_str(m, p, "kernel_cmdline", &cfg->cmdline, &re->e) < 0 ||
+	    json_get_bool(m, p, "mmio_cmdline", &cfg->mmio_cmdline, &re->e) < 0)
 		return invalid(re);
 	drop_empty(&cfg->kernel);
 	drop_empty(&cfg->initrd);
@@ -673,6 +691,7 @@ static int validate(const struct vm_config *cfg, struct rpc_error *re)
 		[CONFIG_FIELD_CPUS] = "config.processor_config.processor_count",
 		[CONFIG_FIELD_MEMORY] = "config.memory_config.memory_mb",
 		[CONFIG_FIELD_VSOCK_LISTENERS] = "config.extra_data",
+		[CONFIG_FIELD_MMIO_CMDLINE] = "config.direct_boot.mmio_cmdline",
 	};
 	struct config_error ce;
 
@@ -736,6 +755,47 @@ int config_from_json(struct json_object *request, struct vm_config *cfg,
 	return ret;
 }
 
+/* Config files are small; this bounds what a wrong path makes us read. */
+#define CONFIG_FILE_MAX (1 * MiB)
+
+int config_from_file(const char *path, struct vm_config *cfg, char **log_id,
+		     bool *unreadable, struct err *e)
+{
+	struct json_object *doc, *request;
+	struct rpc_error re = { 0 };
+	uint8_t *data;
+	size_t len;
+	int ret;
+
+	vm_config_init(cfg);
+	*log_id = NULL;
+	*unreadable = true;
+	if (read_file(path, CONFIG_FILE_MAX, &data, &len, e) < 0)
+		return -1;
+	*unreadable = false;
+	ret = json_parse_object((const char *)data, len, &doc, e);
+	free(data);
+	if (ret < 0)
+		return err_prefix(e, "%s", path);
+	/* A whole CreateVMRequest, or just its VMConfig (as vmmctl create). */
+	if (json_object_object_get_ex(doc, "config", NULL)) {
+		request = doc;
+	} else {
+		request = json_object_new_object();
+		if (!request || json_add(request, "config", doc) < 0) {
+			json_object_put(request);
+			json_object_put(doc);
+			return err_set(e, "out of memory");
+		}
+	}
+	vm_config_free(cfg);
+	ret = config_from_json(request, cfg, log_id, &re);
+	json_object_put(request);
+	if (ret < 0)
+		return err_set(e, "%s: %s", path, re.e.msg);
+	return 0;
+}
+
 /* Writing: the same messages, every field the VMM honours set. */
 
 static const char *chardev_dest(const struct chardev_config *c, char *buf,
@@ -792,7 +852,8 @@ static int disk_json(struct json_object *arr, const struct disk_config *d)
 	    json_add_string(m, "type", disk_types[DISK_TYPE_PHYSICAL]) < 0 ||
 	    json_add_bool(m, "read_only", d->read_only) < 0 ||
 	    (d->serial && strcmp(d->serial, address) &&
-	     json_add_string(m, "serial", d->serial) < 0))
+	     json_add_string(m, "serial", d->serial) < 0) ||
+	    rate_limit_to_json(m, &d->rate_limit) < 0)
 		return -1;
 	return 0;
 }
@@ -809,7 +870,8 @@ static int nic_json(struct json_object *arr, const struct net_config *n)
 	else
 		snprintf(port, sizeof(port), "fd:%d", n->tap_fd);
 	if (json_add_string(m, "port_id", port) < 0 ||
-	    (n->id && json_add_string(m, "nic_id", n->id) < 0))
+	    (n->id && json_add_string(m, "nic_id", n->id) < 0) ||
+	    rate_limit_to_json(m, &n->rate_limit) < 0)
 		return -1;
 	if (!n->has_mac)
 		return 0;
@@ -889,7 +951,8 @@ static int boot_json(struct json_object *c, const struct vm_config *cfg)
 	if (!m || json_add_string(m, "kernel_path", cfg->kernel) < 0 ||
 	    (cfg->initrd && json_add_string(m, "initrd_path", cfg->initrd) < 0) ||
 	    (cfg->cmdline &&
-	     json_add_string(m, "kernel_cmdline", cfg->cmdline) < 0))
+	     json_add_string(m, "kernel_cmdline", cfg->cmdline) < 0) ||
+	    (cfg->mmio_cmdline && json_add_bool(m, "mmio_cmdline", true) < 0))
 		return -1;
 	return 0;
 }

@@ -37,6 +37,15 @@
 int config_from_json(struct json_object *request, struct vm_config *cfg,
 		     char **log_id, struct rpc_error *re);
 
+/*
+ * vmm --config: a CreateVMRequest, or just its VMConfig, from the JSON
+ * file @path, by the same rules as CreateVM. On failure @e names the file
+ * and the field, and *@unreadable says whether the file itself could not
+ * be read (rather than holding a bad config).
+ */
+int config_from_file(const char *path, struct vm_config *cfg, char **log_id,
+		     bool *unreadable, struct err *e);
+
 /* The VMConfig that config_from_json() turns back into @cfg. */
 struct json_object *config_to_json(const struct vm_config *cfg);
 

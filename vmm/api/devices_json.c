@@ -253,3 +253,49 @@ int devices_to_json(struct json_object *m, const struct vm_config *cfg)
 		return -1;
 	return 0;
 }
+
+int rate_limit_from_json(struct json_object *m, const char *path,
+			 struct rate_limit_config *rl, struct rpc_error *re)
+{
+	static const char *const fields[] = {
+		"iops", "iops_burst", "bw", "bw_burst", NULL,
+	};
+	struct rate_limit_config r = { 0 };
+
+	if (json_check_fields(m, path, fields, &re->e) < 0 ||
+	    json_get_u64(m, path, "iops", &r.ops, &re->e) < 0 ||
+	    json_get_u64(m, path, "iops_burst", &r.ops_burst, &re->e) < 0 ||
+	    json_get_u64(m, path, "bw", &r.bytes, &re->e) < 0 ||
+	    json_get_u64(m, path, "bw_burst", &r.bytes_burst, &re->e) < 0)
+		return invalid(re);
+	if (config_check_rate_limit(&r, &re->e) < 0) {
+		re->code = RPC_INVALID_PARAMS;
+		return err_prefix(&re->e, "%s", path);
+	}
+	*rl = r;
+	return 0;
+}
+
+struct json_object *rate_limit_json(const struct rate_limit_config *rl)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o || json_add_u64(o, "iops", rl->ops) < 0 ||
+	    json_add_u64(o, "iops_burst", rl->ops_burst) < 0 ||
+	    json_add_u64(o, "bw", rl->bytes) < 0 ||
+	    json_add_u64(o, "bw_burst", rl->bytes_burst) < 0) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+int rate_limit_to_json(struct json_object *m, const struct rate_limit_config *rl)
+{
+	struct json_object *o;
+
+	if (!rl->ops && !rl->bytes)
+		return 0;
+	o = rate_limit_json(rl);
+	return o ? json_add(m, "rate_limit", o) : -1;
+}

@@ -32,4 +32,16 @@ int devices_to_json(struct json_object *m, const struct vm_config *cfg);
 /* True when @cfg has one of them (devices_config is then written). */
 bool devices_json_any(const struct vm_config *cfg);
 
+/*
+ * A disk's or NIC's limits (docs/rate-limits.md), the message RateLimit
+ * {iops, iops_burst, bw, bw_burst}: the --disk and --net keys, numbers
+ * per second (bytes for bw), absent or 0 for unlimited.
+ */
+int rate_limit_from_json(struct json_object *m, const char *path,
+			 struct rate_limit_config *rl, struct rpc_error *re);
+/* Adds "rate_limit" to @m when @rl limits anything; -1: out of memory. */
+int rate_limit_to_json(struct json_object *m, const struct rate_limit_config *rl);
+/* The same message on its own (every field written). */
+struct json_object *rate_limit_json(const struct rate_limit_config *rl);
+
 #endif

@@ -4,22 +4,41 @@
 #include <stdlib.h>
 
 #include "vmm/arch.h"
+#include "vmm/cli.h"
+
+/*
+ * Said as the VM starts: on a host whose KVM emulates guest instructions,
+ * guests run far slower, and one whose kernel uses an instruction the
+ * emulator lacks stops; the user should know before a guest fails so.
+ */
+static void note_host_emulation(struct vm *vm)
+{
+	const char *why = arch_host_emulation();
+
+	/* Kept for the vCPUs, whose filters allow no file system calls. */
+	vm->host_emulation = why;
+	if (why)
+		log_warn("this host's KVM emulates guest instructions (%s): guests run much slower than on VT-x or AMD-V, and the VM stops when the guest kernel uses an instruction the emulator lacks (such as cmpxchg16b, xrstor or some x87 ones)",
+			 why);
+}
 
 int machine_build(struct vm *vm, struct vm_config *cfg,
-		  struct event_loop *loop,
+		  struct event_loop *loop, struct metrics *metrics,
+		  const struct seccomp_filters *seccomp,
 		  void (*on_exit)(struct vm *vm, void *opaque), void *opaque,
 		  enum machine_error *why, struct err *e)
 {
 	char *cmdline = NULL;
 
 	*why = MACHINE_ERR_HOST;
-	if (vm_create(vm, cfg, loop, e) < 0) {
+	if (vm_create(vm, cfg, loop, metrics, e) < 0) {
 		if (vm->kvm.fd < 0 || vm->fd < 0)
 			*why = MACHINE_ERR_NO_KVM;
 		goto fail;
 	}
 	vm->on_exit = on_exit;
 	vm->on_exit_opaque = opaque;
+	vm->seccomp = seccomp;
 	if (arch_create_devices(vm, e) < 0 || !(cmdline = arch_cmdline(vm, e)))
 		goto fail;
 	if (arch_vm_boot(vm, cmdline, e) < 0) {
@@ -28,8 +47,12 @@ int machine_build(struct vm *vm, struct vm_config *cfg,
 	}
 	free(cmdline);
 	cmdline = NULL;
+	note_host_emulation(vm);
 	if (vm_start(vm, e) < 0)
 		goto fail;
+	log_info("booting %s: %u vCPUs, %llu MiB of RAM, %u virtio devices",
+		 cfg->kernel, cfg->nr_cpus, (unsigned long long)cfg->mem_mib,
+		 vm->nr_mmio_devs);
 	return 0;
 fail:
 	free(cmdline);
@@ -37,4 +60,39 @@ fail:
 	vm->on_exit = NULL;
 	vm_destroy(vm);
 	return -1;
+}
+
+int machine_error_status(enum machine_error why)
+{
+	switch (why) {
+	case MACHINE_ERR_NO_KVM:
+		return VMM_EXIT_NO_KVM;
+	case MACHINE_ERR_BAD_IMAGE:
+		return VMM_EXIT_BAD_IMAGE;
+	case MACHINE_ERR_HOST:
+		break;
+	}
+	return VMM_EXIT_HOST_ERROR;
+}
+
+int machine_exit_status(enum vm_exit_reason reason, int status)
+{
+	switch (reason) {
+	case VM_EXIT_GUEST_STATUS:
+		return status;
+	case VM_EXIT_POWEROFF:
+		log_info("guest powered off");
+		return VMM_EXIT_OK;
+	case VM_EXIT_RESET:
+		log_info("guest reset; the VM ends");
+		return VMM_EXIT_OK;
+	case VM_EXIT_SIGNAL:
+		return VMM_EXIT_SIGNAL_BASE + status;
+	case VM_EXIT_VCPU_ERROR:
+		return VMM_EXIT_VCPU_ERROR;
+	case VM_EXIT_NONE:
+	case VM_EXIT_TEARDOWN:
+		break;
+	}
+	return VMM_EXIT_HOST_ERROR;
 }

@@ -18,12 +18,22 @@ enum machine_error {
 
 /*
  * Creates the VM on @loop with its devices, loads the kernel and starts
- * the vCPU threads, paused (vm_resume() runs them). @on_exit is installed
- * before anything runs. On failure the VM is already destroyed.
+ * the vCPU threads, paused (vm_resume() runs them); each confines itself
+ * with @seccomp (NULL: no filter) before it first runs. @on_exit is
+ * installed before anything runs. On failure the VM is already destroyed.
  */
 int machine_build(struct vm *vm, struct vm_config *cfg,
-		  struct event_loop *loop,
+		  struct event_loop *loop, struct metrics *metrics,
+		  const struct seccomp_filters *seccomp,
 		  void (*on_exit)(struct vm *vm, void *opaque), void *opaque,
 		  enum machine_error *why, struct err *e);
+
+/* The process exit status (vmm/cli.h) for a build that failed with @why. */
+int machine_error_status(enum machine_error why);
+/*
+ * The process exit status for a VM that stopped for @reason with
+ * @status, as the command line reports it (README, "exit status").
+ */
+int machine_exit_status(enum vm_exit_reason reason, int status);
 
 #endif

@@ -7,6 +7,7 @@
  */
 #include "vmm/api/methods.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,59 +125,108 @@ struct json_object *method_port_result(uint32_t port)
 	return r;
 }
 
-static method_fn find_method(const char *name)
-{
-	static const struct {
-		const char *name;
-		method_fn fn;
-	} methods[] = {
-		{ "CreateVM", method_create_vm },
-		{ "TeardownVM", method_teardown_vm },
-		{ "PauseVM", method_pause_vm },
-		{ "ResumeVM", method_resume_vm },
-		{ "WaitVM", method_wait_vm },
-		{ "InspectVM", method_inspect_vm },
-		{ "CapabilitiesVM", method_capabilities_vm },
-		{ "PropertiesVM", method_properties_vm },
-		{ "ModifyResource", method_modify_resource },
-		{ "VMSocket", method_vm_socket },
-		{ "Quit", method_quit },
-		{ "SubscribeEvents", method_subscribe_events },
-		{ "GetNumPages", method_get_num_pages },
-		{ "RequestNumPages", method_request_num_pages },
-		{ "GetMemStats", method_get_mem_stats },
-		{ "GetSerial", method_get_serial },
-		{ "VsockConnect", method_vsock_connect },
-	};
+static const struct {
+	const char *name;
+	method_fn fn;
+} api_methods[] = {
+	{ "CreateVM", method_create_vm },
+	{ "TeardownVM", method_teardown_vm },
+	{ "PauseVM", method_pause_vm },
+	{ "ResumeVM", method_resume_vm },
+	{ "WaitVM", method_wait_vm },
+	{ "InspectVM", method_inspect_vm },
+	{ "CapabilitiesVM", method_capabilities_vm },
+	{ "PropertiesVM", method_properties_vm },
+	{ "ModifyResource", method_modify_resource },
+	{ "VMSocket", method_vm_socket },
+	{ "Quit", method_quit },
+	{ "SubscribeEvents", method_subscribe_events },
+	{ "GetNumPages", method_get_num_pages },
+	{ "RequestNumPages", method_request_num_pages },
+	{ "GetMemStats", method_get_mem_stats },
+	{ "GetSerial", method_get_serial },
+	{ "VsockConnect", method_vsock_connect },
+	{ "GetMetrics", method_get_metrics },
+	{ "SetRateLimit", method_set_rate_limit },
+	{ "ShutdownVM", method_shutdown_vm },
+};
 
-	for (size_t i = 0; i < ARRAY_SIZE(methods); i++)
-		if (!strcmp(name, methods[i].name))
-			return methods[i].fn;
-	return NULL;
+_Static_assert(ARRAY_SIZE(api_methods) == API_NR_METHODS,
+	       "API_NR_METHODS counts the method table");
+
+/* The index of method @name; API_NR_METHODS for one that does not exist. */
+static unsigned int find_method(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < API_NR_METHODS; i++)
+		if (!strcmp(name, api_methods[i].name))
+			break;
+	return i;
+}
+
+static void describe_method(struct metric_desc *d, const char *name,
+			    const char *variant, size_t offset,
+			    const char *help)
+{
+	*d = (struct metric_desc){
+		.name = name, .variant = variant, .kind = METRIC_COUNTER,
+		.offset = offset, .help = help,
+	};
+}
+
+void api_metrics_init(struct api *api)
+{
+	struct metric_desc *d = api->metric_descs;
+
+	for (unsigned int i = 0; i <= API_NR_METHODS; i++)
+		describe_method(d++, "requests",
+				i < API_NR_METHODS ? api_methods[i].name :
+						     "unknown",
+				offsetof(struct api_counters, requests[i]),
+				"Control socket requests, by method");
+	for (unsigned int i = 0; i <= API_NR_METHODS; i++)
+		describe_method(d++, "errors",
+				i < API_NR_METHODS ? api_methods[i].name :
+						     "unknown",
+				offsetof(struct api_counters, errors[i]),
+				"Control socket requests answered with an error, by method");
+	api->metrics_group = (struct metrics_group){
+		.subsystem = "api", .variant_label = "method",
+		.descs = api->metric_descs,
+		.nr_descs = ARRAY_SIZE(api->metric_descs),
+		.block = &api->counters,
+	};
+	metrics_add(api->metrics, &api->metrics_group);
 }
 
 void api_dispatch(struct api *api, struct api_call *call,
 		  const struct rpc_request *req)
 {
-	method_fn fn = find_method(req->method);
+	unsigned int m = find_method(req->method);
 	struct json_object *result = NULL;
 	struct rpc_error re = { 0 };
 	int fd = -1, ret;
 
-	if (!fn) {
+	metric_add(&api->counters.requests[m], 1);
+	call->fail_counter = &api->counters.errors[m];
+	if (m == API_NR_METHODS) {
 		rpc_fail(&re, RPC_METHOD_NOT_FOUND,
 			 "unknown method '%.64s' (see docs/api.md for the methods)",
 			 req->method);
 		api_call_fail(call, &re);
 		return;
 	}
-	ret = fn(api, call, req->params, &result, &fd, &re);
+	log_debug("control socket: %s", api_methods[m].name);
+	ret = api_methods[m].fn(api, call, req->params, &result, &fd, &re);
 	if (ret == METHOD_DEFERRED)
 		return;
 	if (ret < 0) {
 		json_object_put(result);
 		if (!re.code)
 			re.code = RPC_FAILED;
+		log_debug("control socket: %s failed: %s", api_methods[m].name,
+			  re.e.msg);
 		api_call_fail(call, &re);
 		return;
 	}

@@ -6,8 +6,9 @@
  * Inside the control API: the methods of each service and what they share.
  * A service is one file: vm_service.c for vmservice.proto's VM service;
  * balloon_service.c, serial_service.c and vsock_service.c for the
- * fuchsia.virtualization calls. api_dispatch() (methods.c) finds a
- * request's method by name.
+ * fuchsia.virtualization calls; ops_service.c for this VMM's own
+ * operations calls (metrics, rate limits, shutdown). api_dispatch()
+ * (methods.c) finds a request's method by name.
  */
 
 #include <json-c/json.h>
@@ -52,6 +53,10 @@ METHOD(method_get_mem_stats);
 METHOD(method_get_serial);
 /* vsock_service.c: fuchsia.virtualization HostVsockEndpoint.Connect. */
 METHOD(method_vsock_connect);
+/* ops_service.c: this VMM's operations: counters, I/O limits, shutdown. */
+METHOD(method_get_metrics);
+METHOD(method_set_rate_limit);
+METHOD(method_shutdown_vm);
 
 /*
  * device_hotplug.c: ModifyResource's scsi_disk and nic_config, ADD (@add)

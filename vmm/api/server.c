@@ -5,15 +5,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "vmm/fd_budget.h"
+#include "vmm/metrics.h"
+
 /* Input buffers start small and grow up to API_MAX_REQUEST. */
 #define API_IN_INITIAL 4096
 /* Connections taken per wake-up, so a flood cannot starve the loop. */
 #define API_ACCEPT_BATCH 32
+/* Requests of one client handled per turn; the rest wait for the next. */
+#define API_LINES_PER_TURN 16
 
 struct out_chunk {
 	struct out_chunk *next;
@@ -40,6 +46,7 @@ struct api_client {
 	bool dead;    /* dropped; freed when no longer busy */
 	bool eof;     /* the client sent all it will send */
 	bool closing; /* close once the output is out, whatever is pending */
+	bool backlog; /* whole requests wait in @in for the next turn */
 	struct api_client *next;
 };
 
@@ -63,9 +70,6 @@ static void client_free(struct api_client *c)
 	if (*p)
 		*p = c->next;
 	free(c);
-	/* A slot is free again: accept connections if they were paused. */
-	if (srv->listen_fd >= 0 && srv->listen_src.events == 0)
-		event_loop_modify(srv->loop, &srv->listen_src, EPOLLIN);
 }
 
 static void client_drop(struct api_client *c, const char *why)
@@ -108,9 +112,15 @@ static bool client_reading(const struct api_client *c)
 	return !c->eof && !c->closing;
 }
 
+/* No more input is read while requests already read wait their turn. */
+static bool client_wants_input(const struct api_client *c)
+{
+	return client_reading(c) && !c->backlog;
+}
+
 static void client_update_events(struct api_client *c)
 {
-	uint32_t events = (client_reading(c) ? EPOLLIN : 0) |
+	uint32_t events = (client_wants_input(c) ? EPOLLIN : 0) |
 			  (c->out_head ? EPOLLOUT : 0);
 
 	if (!c->dead)
@@ -289,16 +299,36 @@ static bool client_grow(struct api_client *c)
 	return true;
 }
 
+static void server_wake(struct api_server *srv)
+{
+	uint64_t one = 1;
+
+	if (write(srv->more_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("control socket: eventfd: %s", strerror(errno));
+}
+
+/*
+ * Handles the whole requests read so far, API_LINES_PER_TURN of them: a
+ * client that sends thousands in one write waits for its next turn while
+ * the others are served.
+ */
 static void client_process(struct api_client *c)
 {
+	unsigned int lines = 0;
 	size_t start = 0;
 	char msg[128];
 	char *nl;
 
+	c->backlog = false;
 	while (!c->dead && client_reading(c) &&
 	       (nl = memchr(c->in + start, '\n', c->in_len - start))) {
 		size_t len = (size_t)(nl - (c->in + start));
 
+		if (lines++ == API_LINES_PER_TURN) {
+			c->backlog = true;
+			server_wake(c->srv);
+			break;
+		}
 		handle_line(c, c->in + start, len);
 		start += len + 1;
 	}
@@ -306,7 +336,8 @@ static void client_process(struct api_client *c)
 		return;
 	memmove(c->in, c->in + start, c->in_len - start);
 	c->in_len -= start;
-	if (c->in_len < API_MAX_REQUEST)
+	client_update_events(c);
+	if (c->backlog || c->in_len < API_MAX_REQUEST)
 		return;
 	/* No newline in a full buffer: the request is over the limit. */
 	c->in_len = 0;
@@ -354,7 +385,7 @@ static void client_on_event(void *opaque, uint32_t events)
 	c->busy = true;
 	if (events & EPOLLOUT)
 		client_flush(c);
-	if (!c->dead && client_reading(c) &&
+	if (!c->dead && client_wants_input(c) &&
 	    events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 		client_read(c);
 	else if (!c->dead && events & (EPOLLHUP | EPOLLERR))
@@ -362,6 +393,27 @@ static void client_on_event(void *opaque, uint32_t events)
 	c->busy = false;
 	if (c->dead)
 		client_free(c);
+}
+
+/* The next turn of every client with requests waiting. */
+static void on_more(void *opaque, uint32_t events)
+{
+	struct api_server *srv = opaque;
+	struct api_client *c, *next;
+	uint64_t v;
+
+	(void)events;
+	if (read(srv->more_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	for (c = srv->clients; c; c = next) {
+		c->busy = true;
+		if (c->backlog && !c->dead)
+			client_process(c);
+		c->busy = false;
+		next = c->next;
+		if (c->dead)
+			client_free(c);
+	}
 }
 
 static void refuse(struct api_server *srv, int fd)
@@ -404,32 +456,14 @@ static void client_new(struct api_server *srv, int fd)
 	srv->nr_clients++;
 }
 
-static void on_accept(void *opaque, uint32_t events)
+static void on_accept(void *opaque, int fd)
 {
 	struct api_server *srv = opaque;
 
-	(void)events;
-	for (int i = 0; i < API_ACCEPT_BATCH; i++) {
-		int fd = accept4(srv->listen_fd, NULL, NULL,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (fd < 0 && errno == EINTR)
-			continue;
-		if (fd < 0 && (errno == EMFILE || errno == ENFILE ||
-			       errno == ENOBUFS || errno == ENOMEM)) {
-			/* Stop polling until a client leaves, or this spins. */
-			log_warn("control socket: accept: %s; waiting for a client to leave",
-				 strerror(errno));
-			event_loop_modify(srv->loop, &srv->listen_src, 0);
-			return;
-		}
-		if (fd < 0)
-			return;
-		if (srv->nr_clients >= srv->max_clients)
-			refuse(srv, fd);
-		else
-			client_new(srv, fd);
-	}
+	if (srv->nr_clients >= srv->max_clients)
+		refuse(srv, fd);
+	else
+		client_new(srv, fd);
 }
 
 /* Removes a socket left by a process that died; refuses to touch others. */
@@ -482,18 +516,29 @@ static int bind_private(struct api_server *srv, const struct sockaddr_un *addr,
 	return 0;
 }
 
+static void server_close_more(struct api_server *srv)
+{
+	if (srv->more_fd < 0)
+		return;
+	event_loop_remove(srv->loop, &srv->more_src);
+	close(srv->more_fd);
+	srv->more_fd = -1;
+}
+
 int api_server_open(struct api_server *srv, const char *path,
 		    struct event_loop *loop, const struct api_server_ops *ops,
 		    void *opaque, struct err *e)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct fd_budget fds;
 
 	memset(srv, 0, sizeof(*srv));
-	srv->listen_fd = -1;
+	srv->listen_fd = srv->more_fd = -1;
 	srv->loop = loop;
 	srv->ops = *ops;
 	srv->opaque = opaque;
-	srv->max_clients = API_MAX_CLIENTS;
+	fd_budget_get(&fds);
+	srv->max_clients = MIN(API_MAX_CLIENTS, fds.clients);
 	srv->max_output = API_MAX_OUTPUT;
 	srv->max_calls = API_MAX_CALLS;
 	if (!*path)
@@ -514,16 +559,26 @@ int api_server_open(struct api_server *srv, const char *path,
 	}
 	if (bind_private(srv, &addr, e) < 0)
 		goto fail;
-	srv->listen_src = (struct event_source){
-		.fd = srv->listen_fd, .events = EPOLLIN, .fn = on_accept,
+	srv->more_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (srv->more_fd < 0) {
+		err_errno(e, "control socket: eventfd");
+		goto fail;
+	}
+	srv->more_src = (struct event_source){
+		.fd = srv->more_fd, .events = EPOLLIN, .fn = on_more,
 		.opaque = srv,
 	};
-	if (event_loop_add(loop, &srv->listen_src) < 0) {
+	if (event_loop_add(loop, &srv->more_src) < 0) {
 		err_errno(e, "control socket %s: epoll", path);
 		goto fail;
 	}
+	if (listener_start(&srv->listener, loop, srv->listen_fd,
+			   "control socket", API_ACCEPT_BATCH, on_accept, srv,
+			   e) < 0)
+		goto fail;
 	return 0;
 fail:
+	server_close_more(srv);
 	if (srv->listen_fd >= 0) {
 		close(srv->listen_fd);
 		if (srv->ino)
@@ -540,7 +595,7 @@ void api_server_close(struct api_server *srv)
 	struct stat st;
 
 	if (srv->listen_fd >= 0) {
-		event_loop_remove(srv->loop, &srv->listen_src);
+		listener_stop(&srv->listener);
 		close(srv->listen_fd);
 		srv->listen_fd = -1;
 		/* Only our own socket: another process may have replaced it. */
@@ -557,6 +612,7 @@ void api_server_close(struct api_server *srv)
 		c->busy = false;
 		client_free(c);
 	}
+	server_close_more(srv);
 	free(srv->path);
 	srv->path = NULL;
 }
@@ -611,6 +667,8 @@ void api_call_reply(struct api_call *call, struct json_object *result)
 
 void api_call_fail(struct api_call *call, const struct rpc_error *re)
 {
+	if (call->fail_counter)
+		metric_add(call->fail_counter, 1);
 	if (call->client && !call->notification)
 		client_error(call->client, call->id, re->code, re->e.msg);
 	call_end(call);

@@ -8,6 +8,7 @@
 
 #include "vmm/api/rpc.h"
 #include "lib/event.h"
+#include "lib/listener.h"
 
 /*
  * The control socket's transport: a Unix stream socket created owner-only
@@ -38,6 +39,8 @@ struct api_call {
 	bool notification;
 	/* Free for whoever keeps the call, e.g. a list of waiting calls. */
 	struct api_call *next;
+	/* Counted up when the call ends in an error (NULL: nothing counts). */
+	uint64_t *fail_counter;
 };
 
 struct api_server_ops {
@@ -54,7 +57,9 @@ struct api_server {
 	dev_t dev;
 	ino_t ino;
 	int listen_fd;
-	struct event_source listen_src;
+	struct listener listener;
+	int more_fd; /* wakes the loop for clients with requests waiting */
+	struct event_source more_src;
 	struct api_client *clients;
 	unsigned int nr_clients;
 	/* Limits, API_MAX_* unless a test lowers them. */

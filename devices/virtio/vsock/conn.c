@@ -17,6 +17,8 @@
  * Closing follows 5.10.6.6: SHUTDOWN flags per direction, then an RST from
  * the side that saw both directions finish.
  */
+#define LOG_COMPONENT "virtio-vsock"
+
 #include "conn.h"
 
 #include <errno.h>
@@ -80,6 +82,7 @@ void vsock_conn_accept(struct vsock_conn *c, const struct vsock_hdr *h)
 	c->peer_buf_alloc = h->buf_alloc;
 	c->peer_fwd_cnt = h->fwd_cnt;
 	c->state = CONN_ESTABLISHED;
+	c->env->counters->connections++;
 	c->pending = PEND_RESPONSE;
 	c->host_readable = true;
 	conn_want_rx(c);
@@ -328,6 +331,7 @@ static void conn_established(struct vsock_conn *c)
 		return;
 	}
 	c->state = CONN_ESTABLISHED;
+	c->env->counters->connections++;
 	c->deadline_ms = 0;
 	/* Bytes may have come while it was connecting: their edge is gone. */
 	c->host_readable = true;
@@ -401,6 +405,11 @@ bool vsock_conn_data_ready(const struct vsock_conn *c)
 {
 	return !(c->pending & (PEND_RST | PEND_REQUEST | PEND_RESPONSE)) &&
 	       conn_can_read(c);
+}
+
+bool vsock_conn_data_only(const struct vsock_conn *c)
+{
+	return !c->pending && conn_can_read(c);
 }
 
 uint32_t vsock_conn_credit(const struct vsock_conn *c)

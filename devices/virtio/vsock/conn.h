@@ -139,6 +139,8 @@ void vsock_conn_recv(struct vsock_conn *c, const struct vsock_hdr *h,
 bool vsock_conn_rx_work(const struct vsock_conn *c);
 /* The next packet it owes is stream data, and the guest has credit. */
 bool vsock_conn_data_ready(const struct vsock_conn *c);
+/* Stream data is all it owes: a buffer without payload room is no use. */
+bool vsock_conn_data_only(const struct vsock_conn *c);
 /* Bytes the guest can still take. */
 uint32_t vsock_conn_credit(const struct vsock_conn *c);
 /*

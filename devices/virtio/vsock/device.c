@@ -15,6 +15,8 @@
  * on their connection or entries of a bounded RST queue, so a guest that
  * never posts buffers cannot make the VMM's memory grow.
  */
+#define LOG_COMPONENT "virtio-vsock"
+
 #include "vsock.h"
 
 #include <errno.h>
@@ -131,6 +133,7 @@ struct vsock {
 	struct vsock_link streams;
 	struct vsock_link rx_pending;
 	unsigned int nr_streams;
+	unsigned int max_conns;
 	uint32_t next_port;
 
 	struct vsock_rst rst[VSOCK_RST_QUEUE];
@@ -141,6 +144,7 @@ struct vsock {
 	struct iovec slice[VIRTIO_VSOCK_QUEUE_SIZE];
 	struct vsock_call *calls_done; /* callbacks to run without the lock */
 	struct vsock_counters counters;
+	struct metrics_group metrics;
 };
 
 static struct vsock *to_vsock(struct virtio_device *vdev)
@@ -276,14 +280,14 @@ static struct vsock_stream *stream_new(struct vsock *vs, enum vsock_origin o,
 {
 	struct vsock_stream *s;
 
-	if (vs->nr_streams >= VSOCK_MAX_CONNS) {
+	if (vs->nr_streams >= vs->max_conns) {
 		vs->counters.conn_limit++;
 		if (o == ORIGIN_GUEST)
-			log_guest_once("virtio-vsock: connection refused: %d connections are open",
-				       VSOCK_MAX_CONNS);
+			log_guest_once("virtio-vsock: connection refused: %u connections are open",
+				       vs->max_conns);
 		else
-			log_warn("virtio-vsock: host connection refused: %d connections are open",
-				 VSOCK_MAX_CONNS);
+			log_warn("virtio-vsock: host connection refused: %u connections are open",
+				 vs->max_conns);
 		return NULL;
 	}
 	s = calloc(1, sizeof(*s));
@@ -434,7 +438,7 @@ static const struct vsock_conn_ops vsock_conn_ops = {
 /* A free host port for a host-initiated connection to @guest_port. */
 static int alloc_port(struct vsock *vs, uint32_t guest_port, uint32_t *out)
 {
-	for (unsigned int i = 0; i <= VSOCK_MAX_CONNS; i++) {
+	for (unsigned int i = 0; i <= vs->max_conns; i++) {
 		uint32_t p = vs->next_port;
 
 		vs->next_port = p + 1 >= VSOCK_PORT_ANY ? VSOCK_EPHEMERAL_BASE :
@@ -648,8 +652,11 @@ static int rx_data(struct vsock *vs, struct virtq *vq, struct vsock_conn *c,
 		uint32_t cap;
 		int n = -1;
 
-		/* The header in the first buffer, as every Linux guest does. */
-		if (ch->nr_in && !ch->nr_out && ch->in_len >= VSOCK_HDR_SIZE &&
+		/*
+		 * The header in the first buffer, as every Linux guest does,
+		 * and room for data after it.
+		 */
+		if (ch->nr_in && !ch->nr_out && ch->in_len > VSOCK_HDR_SIZE &&
 		    ch->iov[0].iov_len >= VSOCK_HDR_SIZE) {
 			cap = (uint32_t)MIN(MIN(ch->in_len - VSOCK_HDR_SIZE,
 						(uint64_t)VSOCK_MAX_PKT),
@@ -686,6 +693,27 @@ static int rx_data(struct vsock *vs, struct virtq *vq, struct vsock_conn *c,
 	return (int)used;
 }
 
+/*
+ * A receive chain with room for a header only, while @s owes nothing but
+ * stream data: it goes back empty, so a guest that posts only such
+ * buffers loses them instead of keeping the device spinning on them.
+ */
+static void rx_refuse_chain(struct vsock *vs, struct virtq *vq,
+			    struct vsock_stream *s, const struct virtq_chain *ch)
+{
+	vs->counters.bad_rx_buffers++;
+	log_guest_once("virtio-vsock: receive chain %u holds only a %d-byte header while stream data waits; returned unused",
+		       ch->head, VSOCK_HDR_SIZE);
+	virtq_push(vq, ch->head, 0);
+	rx_conn_done(vs, s);
+}
+
+/*
+ * Hands the guest what is owed: queued RSTs first, then the connections
+ * in turn. Every turn that takes a receive chain costs budget, whether a
+ * packet came of it or not, so the loop ends however the guest set its
+ * buffers up.
+ */
 static void vsock_rx_run(struct vsock *vs)
 {
 	struct virtq *vq = &vs->vdev.vqs[VIRTIO_VSOCK_RXQ];
@@ -717,13 +745,20 @@ static void vsock_rx_run(struct vsock *vs)
 				break;
 			have = true;
 		}
+		budget--;
 		if (!c) {
 			len = rx_fill_rst(vs, &ch);
+		} else if (ch.in_len <= VSOCK_HDR_SIZE &&
+			   vsock_conn_data_only(c)) {
+			rx_refuse_chain(vs, vq, s, &ch);
+			have = false;
+			pushed = true;
+			continue;
 		} else if (vsock_conn_data_ready(c) &&
-			   (n = rx_data(vs, vq, c, &ch, budget)) >= 0) {
+			   (n = rx_data(vs, vq, c, &ch, budget + 1)) >= 0) {
 			have = false;
 			vs->counters.rx_packets += (unsigned int)n;
-			budget -= MIN((unsigned int)n, budget);
+			budget -= MIN(n ? (unsigned int)n - 1 : 0, budget);
 			pushed |= n > 0;
 			if (n == 0 && vsock_conn_rx_work(c))
 				continue; /* a SHUTDOWN or RST is owed now */
@@ -739,7 +774,6 @@ static void vsock_rx_run(struct vsock *vs)
 		vs->counters.rx_packets++;
 		have = false;
 		pushed = true;
-		budget--;
 	}
 	if (have)
 		virtq_unpop(vq, 1);
@@ -1023,8 +1057,8 @@ static int api_connect(struct vsock *vs, uint32_t port,
 		close(sv[0]);
 		close(sv[1]);
 		free(call);
-		return err_set(e, "vsock: at most %d connections at once",
-			       VSOCK_MAX_CONNS);
+		return err_set(e, "vsock: at most %u connections at once",
+			       vs->max_conns);
 	}
 	*call = (struct vsock_call){ .done = done, .ctx = ctx, .fd = -1 };
 	s->call = call;
@@ -1128,6 +1162,9 @@ static struct vsock *vsock_alloc(struct device_host *host,
 	if (!vs)
 		return NULL;
 	vs->guest_cid = cfg->cid;
+	vs->max_conns = host->max_conns ?
+				MIN(host->max_conns, (unsigned int)VSOCK_MAX_CONNS) :
+				VSOCK_MAX_CONNS;
 	put_le64(vs->config, cfg->cid);
 	vs->host.listen_fd = vs->timer_fd = vs->work_fd = -1;
 	vs->next_port = VSOCK_EPHEMERAL_BASE;
@@ -1162,6 +1199,26 @@ static struct vsock *vsock_alloc(struct device_host *host,
 	return vs;
 }
 
+/*
+ * What GetMetrics and --metrics report (docs/metrics.md). The counters
+ * change on the event loop thread only, where they are read.
+ */
+#define VSOCK_METRIC(field, help)                                              \
+	{ #field, NULL, METRIC_COUNTER,                                        \
+	  offsetof(struct vsock_counters, field), help }
+
+static const struct metric_desc vsock_metric_descs[] = {
+	VSOCK_METRIC(connections, "Streams established, either way"),
+	VSOCK_METRIC(tx_bytes, "Stream bytes from the guest"),
+	VSOCK_METRIC(rx_bytes, "Stream bytes to the guest"),
+	VSOCK_METRIC(tx_packets, "Packets from the guest"),
+	VSOCK_METRIC(rx_packets, "Packets to the guest"),
+	VSOCK_METRIC(refused, "Guest connections to ports nothing listens on"),
+	VSOCK_METRIC(conn_limit,
+		     "Connections refused because the limit was reached"),
+	VSOCK_METRIC(timeouts, "Streams ended because the peer did not answer"),
+};
+
 int virtio_vsock_create(struct device_host *host,
 		      const struct virtio_attach *at,
 			const struct vsock_config *cfg, struct device **out,
@@ -1187,6 +1244,12 @@ int virtio_vsock_create(struct device_host *host,
 		dev->ops->destroy(dev);
 		return -1;
 	}
+	vs->metrics = (struct metrics_group){
+		.subsystem = "vsock", .descs = vsock_metric_descs,
+		.nr_descs = ARRAY_SIZE(vsock_metric_descs),
+		.block = &vs->counters,
+	};
+	dev->metrics = &vs->metrics;
 	*out = dev;
 	*control = &vs->control;
 	return 0;

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The host's ends of vsock streams: see host.h. */
+#define LOG_COMPONENT "virtio-vsock"
+
 #include "host.h"
 
 #include <errno.h>
@@ -85,7 +87,7 @@ static int guest_target(const struct vsock_host *h, uint32_t port,
 	return unix_addr(a, path);
 }
 
-int vsock_host_dial(const struct vsock_host *h, uint32_t port)
+int vsock_host_dial(struct vsock_host *h, uint32_t port)
 {
 	struct sockaddr_un a;
 	int fd;
@@ -94,9 +96,14 @@ int vsock_host_dial(const struct vsock_host *h, uint32_t port)
 		return -2;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		log_error("virtio-vsock: socket: %s", strerror(errno));
+		/* Once until a socket can be made again: the guest may retry. */
+		if (!h->dial_failing)
+			log_error("virtio-vsock: socket for a guest connection: %s; refusing them until one can be made",
+				  strerror(errno));
+		h->dial_failing = true;
 		return -2;
 	}
+	h->dial_failing = false;
 	/* Unix sockets connect at once, or fail (EAGAIN: backlog full). */
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
 		close(fd);
@@ -171,26 +178,6 @@ int vsock_host_send_ok(int fd, uint32_t host_port)
 	return r == n ? 0 : -1;
 }
 
-static void listen_event(void *opaque, uint32_t events)
-{
-	struct vsock_host *h = opaque;
-
-	(void)events;
-	for (unsigned int i = 0; i < ACCEPT_BUDGET; i++) {
-		int fd = accept4(h->listen_fd, NULL, NULL,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR &&
-			    errno != ECONNABORTED)
-				log_error("virtio-vsock: accepting on %s: %s",
-					  h->uds_path, strerror(errno));
-			break;
-		}
-		h->accept(h->owner, fd);
-	}
-}
-
 static int bind_listener(struct vsock_host *h, struct err *e)
 {
 	struct sockaddr_un a;
@@ -223,9 +210,6 @@ int vsock_host_open(struct vsock_host *h, const struct vsock_config *cfg,
 		    struct event_loop *loop, void (*accept)(void *owner, int fd),
 		    void *owner, struct err *e)
 {
-	h->loop = loop;
-	h->accept = accept;
-	h->owner = owner;
 	h->listen_fd = -1;
 	memcpy(h->uds_path, cfg->uds_path, sizeof(h->uds_path));
 	h->uds_path[sizeof(h->uds_path) - 1] = '\0';
@@ -240,21 +224,13 @@ int vsock_host_open(struct vsock_host *h, const struct vsock_config *cfg,
 	}
 	if (bind_listener(h, e) < 0)
 		return -1;
-	h->listen_src = (struct event_source){
-		.fd = h->listen_fd, .events = EPOLLIN,
-		.fn = listen_event, .opaque = h,
-	};
-	if (event_loop_add(loop, &h->listen_src) < 0)
-		return err_errno(e, "virtio-vsock: epoll");
-	h->listen_watched = true;
-	return 0;
+	return listener_start(&h->listener, loop, h->listen_fd,
+			      "virtio-vsock", ACCEPT_BUDGET, accept, owner, e);
 }
 
 void vsock_host_close(struct vsock_host *h)
 {
-	if (h->listen_watched)
-		event_loop_remove(h->loop, &h->listen_src);
-	h->listen_watched = false;
+	listener_stop(&h->listener);
 	if (h->listen_fd >= 0) {
 		close(h->listen_fd);
 		unlink(h->uds_path);

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "lib/event.h"
+#include "lib/listener.h"
 #include "vmm/config.h"
 
 #include "vsock.h"
@@ -32,15 +33,11 @@ struct vsock_host {
 	struct vsock_listener listeners[VSOCK_MAX_LISTENERS];
 	unsigned int nr_listeners;
 
-	struct event_loop *loop;
 	int listen_fd;
-	struct event_source listen_src;
-	bool listen_watched;
+	/* Hands each client (non-blocking) to the owner's accept function. */
+	struct listener listener;
 	bool bad_connect_logged;
-
-	/* A client connected to the socket: @fd (non-blocking) is the owner's. */
-	void (*accept)(void *owner, int fd);
-	void *owner;
+	bool dial_failing; /* socket() failed for a guest connection */
 };
 
 /*
@@ -63,7 +60,7 @@ int vsock_host_remove_listener(struct vsock_host *h, uint32_t port,
  * A connected, non-blocking stream to where a guest connection to host
  * @port goes. -1: nothing listens there (refused); -2: the host failed.
  */
-int vsock_host_dial(const struct vsock_host *h, uint32_t port);
+int vsock_host_dial(struct vsock_host *h, uint32_t port);
 
 /*
  * Reads a client's "CONNECT <port>\n" from @fd without taking a byte past

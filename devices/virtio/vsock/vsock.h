@@ -53,6 +53,7 @@
 
 /* What the device counted; every malformed packet lands in one counter. */
 struct vsock_counters {
+	uint64_t connections; /* established, either way */
 	uint64_t tx_packets; /* from the guest */
 	uint64_t rx_packets; /* to the guest */
 	uint64_t tx_bytes;   /* stream payload from the guest */
@@ -67,7 +68,7 @@ struct vsock_counters {
 	uint64_t bad_rx_buffers; /* receive chains the device cannot use */
 	uint64_t rst_dropped;    /* connection-less RSTs lost to a full queue */
 	uint64_t refused;        /* guest connections nothing listens for */
-	uint64_t conn_limit;     /* connections refused at VSOCK_MAX_CONNS */
+	uint64_t conn_limit;     /* connections refused at the cap */
 	uint64_t host_bad_connect; /* host clients without a valid CONNECT */
 	uint64_t timeouts;
 	uint64_t events; /* TRANSPORT_RESET events delivered */

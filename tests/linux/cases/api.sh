@@ -49,6 +49,12 @@ case_inspect() {
 		"$(ctl_inspect "$API" vcpus.1.runtime_ns)" '^[1-9][0-9]*$'
 }
 
+# A VM built through the control socket runs as confined as one built
+# from the command line: the vCPU threads CreateVM started, too.
+case_threads_confined() {
+	expect_confined
+}
+
 # COM1's size once it stopped growing for half a second (or after 10 s).
 settled_size() {
 	_prev=-1 _n=0

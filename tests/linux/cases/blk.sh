@@ -81,6 +81,11 @@ case_discard_punches_holes() {
 		"$(head -c 8388608 /dev/zero | sha)"
 }
 
+# The filters let libaio, fdatasync and fallocate through, nothing more.
+case_threads_confined() {
+	expect_confined
+}
+
 case_durability_after_sigkill() {
 	img=$TEST_WORK/durable.img
 	truncate -s 16M "$img"

@@ -61,3 +61,8 @@ case_negotiated_offloads() {
 			"$(echo "$f" | cut -c $((n + 1)))" 1
 	done
 }
+
+# After both transfers, every thread is still under its filter.
+case_threads_confined() {
+	expect_confined
+}

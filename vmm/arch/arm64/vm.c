@@ -26,6 +26,14 @@ const struct guest_ram_map arch_ram_map = {
 };
 
 const char arch_default_cmdline[] = "console=ttyS0 panic=1";
+const bool arch_mmio_cmdline = false;
+
+/* KVM on arm64 runs guests on the CPU's virtualization extensions only. */
+const char *arch_host_emulation(void)
+{
+	return NULL;
+}
+
 const char arch_kernel_formats[] = "arm64 Image";
 const char arch_kernel_help[] = "arm64 Image (uncompressed)";
 const char arch_exit_help[] =

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * The PC platform: COM1-COM4, the i8042, debug-exit and ACPI PM ports, and
- * with the PCI transport a q35 PCI Express bus with ACPI hotplug.
+ * The PC platform: COM1-COM4, the i8042, debug-exit and ACPI PM ports, the
+ * ACPI power button, with the PCI transport or UEFI firmware a q35 PCI
+ * Express bus (with ACPI hotplug for the transport), and for the firmware
+ * the ICH9 LPC bridge, the CMOS/RTC and fw_cfg.
  */
 #include "vmm/arch.h"
 
@@ -9,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "boot/x86/cmdline.h"
 #include "devices/pci/pci.h"
 #include "devices/x86/cmos.h"
 #include "devices/x86/fw_cfg.h"
@@ -102,6 +105,21 @@ static int platform_create_firmware_devices(struct vm *vm, struct err *e)
 	return 0;
 }
 
+/* The ACPI power button, on an interrupt line of its own. */
+static int add_power_button(struct vm *vm, struct err *e)
+{
+	uint32_t gsi = vm->host.irq_alloc(&vm->host);
+	struct device *dev;
+
+	if (!gsi)
+		return err_set(e, "no interrupt line left for the ACPI power button");
+	if (power_button_create(&vm->host, gsi, &dev, &vm->power, e) < 0)
+		return -1;
+	vm_add_device(vm, dev);
+	vm->arch->power_button_gsi = gsi;
+	return 0;
+}
+
 int arch_create_devices(struct vm *vm, struct err *e)
 {
 	int (*const legacy[])(struct device_host *, struct device **,
@@ -123,17 +141,36 @@ int arch_create_devices(struct vm *vm, struct err *e)
 	if (acpi_pm_create(&vm->host, !vm->pci, &dev, e) < 0)
 		return -1;
 	vm_add_device(vm, dev);
-	return vm_create_virtio_devices(vm, e);
+	/* After the virtio devices, which keep their GSIs from 5 on. */
+	if (vm_create_virtio_devices(vm, e) < 0)
+		return -1;
+	return add_power_button(vm, e);
+}
+
+/*
+ * One announcement per virtio device, the one the kernel reads. The DSDT
+ * always carries them, and a kernel with ACPI finds them there. Under
+ * hardware-reduced ACPI Linux allocates no legacy IRQs 0-15, so the IRQ of
+ * a virtio_mmio.device= entry names no interrupt and the entry fails to
+ * probe (-EINVAL); entries also race the DSDT's driver for the same
+ * window. The command line carries them only for a kernel that ignores
+ * ACPI (acpi=off: the MP table's legacy IRQs make the numbers valid) or
+ * when the user asks.
+ */
+static bool announce_on_cmdline(const struct vm_config *cfg, const char *line)
+{
+	return cfg->mmio_cmdline || cmdline_acpi_off(line);
 }
 
 char *arch_cmdline(const struct vm *vm, struct err *e)
 {
 	const char *base = vm->cfg->cmdline ? vm->cfg->cmdline :
 					      arch_default_cmdline;
-	char virtio[LAYOUT_VIRTIO_MMIO_MAX * 48];
+	char virtio[LAYOUT_VIRTIO_MMIO_MAX * 48] = "";
 	char *line;
 
-	if (vm_virtio_cmdline(vm, virtio, sizeof(virtio), e) < 0)
+	if (announce_on_cmdline(vm->cfg, base) &&
+	    vm_virtio_cmdline(vm, virtio, sizeof(virtio), e) < 0)
 		return NULL;
 	if (asprintf(&line, "%s%s%s", base, *virtio ? " " : "", virtio) < 0) {
 		err_set(e, "out of memory");

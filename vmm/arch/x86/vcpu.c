@@ -239,6 +239,36 @@ bool arch_vcpu_exit(struct vcpu *vcpu)
 	return true;
 }
 
+/*
+ * KVM stopped because its instruction emulator could not run the guest's
+ * instruction at @rip. Where the host emulates every guest instruction
+ * (no VT-x/AMD-V), an instruction it lacks ends any guest that uses one.
+ */
+static void x86_report_emulation_failure(struct vcpu *vcpu, uint64_t rip)
+{
+	struct kvm_run *run = vcpu->run;
+	char bytes[16 * 3] = "";
+	size_t used = 0;
+
+	if (run->emulation_failure.ndata >= 3 &&
+	    (run->emulation_failure.flags &
+	     KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES)) {
+		unsigned int n = MIN(run->emulation_failure.insn_size,
+				     (unsigned int)sizeof(run->emulation_failure.insn_bytes));
+
+		for (unsigned int i = 0; i < n; i++)
+			used += (size_t)snprintf(bytes + used, sizeof(bytes) - used,
+						 "%s%02x", i ? " " : "",
+						 run->emulation_failure.insn_bytes[i]);
+	}
+	log_error("vcpu %u: KVM could not emulate the instruction at rip=%#llx (bytes from rip: %s)",
+		  vcpu->id, (unsigned long long)rip,
+		  used ? bytes : "not given by KVM");
+	if (vcpu->vm->host_emulation)
+		log_error("vcpu %u: the host emulates guest instructions; this one is not supported there",
+			  vcpu->id);
+}
+
 void arch_vcpu_dump(struct vcpu *vcpu)
 {
 	struct kvm_regs r;
@@ -247,6 +277,9 @@ void arch_vcpu_dump(struct vcpu *vcpu)
 	if (ioctl(vcpu->fd, KVM_GET_REGS, &r) < 0 ||
 	    ioctl(vcpu->fd, KVM_GET_SREGS, &s) < 0)
 		return;
+	if (vcpu->run->exit_reason == KVM_EXIT_INTERNAL_ERROR &&
+	    vcpu->run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION)
+		x86_report_emulation_failure(vcpu, r.rip);
 	log_error("vcpu %u: rip=%#llx rsp=%#llx rflags=%#llx rax=%#llx rbx=%#llx rcx=%#llx rdx=%#llx rsi=%#llx rdi=%#llx",
 		  vcpu->id, r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx,
 		  r.rsi, r.rdi);

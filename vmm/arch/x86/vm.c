@@ -35,6 +35,7 @@ const struct guest_ram_map arch_ram_map = {
 };
 
 const char arch_default_cmdline[] = "console=ttyS0 reboot=k panic=1";
+const bool arch_mmio_cmdline = true;
 const char arch_kernel_formats[] = "bzImage or ELF vmlinux";
 const char arch_kernel_help[] =
 	"bzImage or ELF vmlinux (PVH entry when present)";
@@ -235,6 +236,7 @@ int arch_vm_boot(struct vm *vm, const char *cmdline, struct err *e)
 		x86_boot_pci(vm, &pci);
 		boot.pci = &pci;
 	}
+	boot.power_button_gsi = vm->arch->power_button_gsi;
 	if (vm->arch->fw_cfg)
 		return x86_boot_firmware(vm, &boot, e);
 	if (boot_linux(&vm->mem, &boot, &entry, e) < 0)

@@ -3,6 +3,8 @@
 #define VMM_ARCH_X86_X86_H
 
 #include <linux/kvm.h>
+#include <stdbool.h>
+#include <stdio.h>
 
 #include "boot/x86/boot.h"
 #include "lib/util.h"
@@ -19,6 +21,7 @@ struct arch_vm {
 	uint8_t *firmware;
 	size_t firmware_size;
 	struct fw_cfg *fw_cfg;
+	uint32_t power_button_gsi; /* the ACPI GED's interrupt, for the DSDT */
 };
 
 /* Puts the boot vCPU at the kernel's entry. */
@@ -35,5 +38,11 @@ void x86_pci_layout(const struct guest_mem *mem, struct pci_layout *l);
 /* CPUID as the guest sees it on vCPU @id of @nr_cpus (exposed for tests). */
 void vcpu_adjust_cpuid(struct kvm_cpuid2 *cpuid, unsigned int id,
 		       unsigned int nr_cpus);
+
+/*
+ * Whether the first "flags" line of /proc/cpuinfo text @cpuinfo names vmx
+ * or svm (exposed for tests).
+ */
+bool x86_cpuinfo_has_hw_virt(FILE *cpuinfo);
 
 #endif
