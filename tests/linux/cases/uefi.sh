@@ -3,8 +3,11 @@
 # reset vector, finds the machine through fw_cfg, the q35 host bridge, the
 # LPC bridge's PM timer and the CMOS, installs the VMM's ACPI tables from
 # the table-loader, and starts Debian's kernel, handed over through fw_cfg,
-# through its EFI stub; the guest agent comes up. One boot for the group.
+# through its EFI stub; the guest agent comes up. One boot for the group,
+# in the first variant only: the virtio transport plays no part in what
+# the firmware hands over.
 # arch: x86_64
+# variants: mmio
 
 OVMF=${OVMF:-$IMAGES/OVMF.fd}
 UEFI_CPUS=1

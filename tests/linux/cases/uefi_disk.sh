@@ -6,7 +6,9 @@
 # grub-efi-amd64-bin) at \EFI\BOOT\BOOTX64.EFI, which boots the kernel and
 # initramfs on that partition (images/linux/mkuefidisk.sh) to the guest
 # agent. A variable the guest writes is in the store after a restart.
+# The PCI variant only: OVMF finds virtio disks on a PCI bus alone.
 # arch: x86_64
+# variants: pci
 
 OVMF_CODE=${OVMF_CODE:-$IMAGES/OVMF_CODE_4M.fd}
 OVMF_VARS=${OVMF_VARS:-$IMAGES/OVMF_VARS_4M.fd}
@@ -20,7 +22,8 @@ TEST_VAR=VmmTest-6d3e1f2a-8c4b-4d5e-9f10-2a3b4c5d6e7f
 # uefi_disk_boot NAME: boots the disk with the variable store in $VARS.
 uefi_disk_boot() {
 	_dir=$TEST_WORK/vm-$1
-	vm_spawn "$1" --firmware "$OVMF_CODE,vars=$VARS" --transport pci \
+	# shellcheck disable=SC2086 # the variant's flags are words
+	vm_spawn "$1" --firmware "$OVMF_CODE,vars=$VARS" $VARIANT_FLAGS \
 		--memory 512 --disk "$IMAGES/uefi-disk.img,ro" \
 		--serial "file:$_dir/serial.log" \
 		--vsock "cid=$GUEST_CID,uds=$_dir/vsock.sock"
