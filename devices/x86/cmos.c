@@ -79,11 +79,74 @@ static unsigned int rtc_decode(const struct cmos *c, uint8_t v)
 	return c->ram[RTC_REG_B] & REG_B_BINARY ? v : from_bcd(v);
 }
 
+/*
+ * UTC calendar arithmetic of its own (days since 1970-01-01 to and from
+ * the proleptic Gregorian calendar): the C library's gmtime_r() and
+ * timegm() read the time zone file on first use, which a vCPU thread's
+ * seccomp filter forbids.
+ */
+static int64_t days_from_civil(int64_t y, unsigned int m, unsigned int d)
+{
+	int64_t era;
+	unsigned int yoe, doy;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned int)(y - era * 400);
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+static void civil_from_days(int64_t z, struct tm *tm)
+{
+	int64_t era, y;
+	unsigned int doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = (unsigned int)(z - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	y = yoe + era * 400 + (mp >= 10);
+	tm->tm_mday = (int)(doy - (153 * mp + 2) / 5 + 1);
+	tm->tm_mon = (int)(mp < 10 ? mp + 2 : mp - 10);
+	tm->tm_year = (int)(y - 1900);
+}
+
+static int64_t host_seconds(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return now.tv_sec;
+}
+
 static void rtc_guest_tm(const struct cmos *c, struct tm *tm)
 {
-	time_t t = time(NULL) + c->offset_s;
+	int64_t t = host_seconds() + c->offset_s;
+	int64_t days = (t >= 0 ? t : t - 86399) / 86400, secs = t - days * 86400;
 
-	gmtime_r(&t, tm);
+	civil_from_days(days, tm);
+	tm->tm_wday = (int)(((days + 4) % 7 + 7) % 7); /* 1970-01-01: Thursday */
+	tm->tm_hour = (int)(secs / 3600);
+	tm->tm_min = (int)(secs / 60 % 60);
+	tm->tm_sec = (int)(secs % 60);
+}
+
+/* Seconds since the epoch of @tm, its fields out of range carried over. */
+static int64_t rtc_tm_seconds(const struct tm *tm)
+{
+	int64_t y = tm->tm_year + 1900LL + tm->tm_mon / 12;
+	int mon = tm->tm_mon % 12;
+
+	if (mon < 0) {
+		mon += 12;
+		y--;
+	}
+	return (days_from_civil(y, (unsigned int)mon + 1, 1) + tm->tm_mday - 1) *
+		       86400 +
+	       tm->tm_hour * 3600LL + tm->tm_min * 60LL + tm->tm_sec;
 }
 
 static uint8_t rtc_hours(const struct cmos *c, int hour)
@@ -120,7 +183,6 @@ static void rtc_write_time(struct cmos *c, uint8_t index, uint8_t val)
 {
 	struct tm tm;
 	unsigned int v;
-	time_t t;
 
 	rtc_guest_tm(c, &tm);
 	v = rtc_decode(c, index == RTC_HOURS ? val & ~HOURS_PM : val);
@@ -140,9 +202,7 @@ static void rtc_write_time(struct cmos *c, uint8_t index, uint8_t val)
 		break;
 	default: return;
 	}
-	t = timegm(&tm);
-	if (t != (time_t)-1)
-		c->offset_s = (int64_t)t - (int64_t)time(NULL);
+	c->offset_s = rtc_tm_seconds(&tm) - host_seconds();
 }
 
 static void cmos_write_reg(struct cmos *c, uint8_t index, uint8_t val)

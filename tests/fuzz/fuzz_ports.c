@@ -48,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bus_init(&th.pio, "port I/O");
 	if (serial_create(&th.host, 1, &at, &none, NULL, &com1, &e) < 0 ||
 	    i8042_create(&th.host, &kbc, &e) < 0 ||
-	    acpi_pm_create(&th.host, &pm, &e) < 0 ||
+	    acpi_pm_create(&th.host, true, &pm, &e) < 0 ||
 	    debug_exit_create(&th.host, &dbg, &e) < 0) {
 		fprintf(stderr, "fuzz_ports: %s\n", e.msg);
 		abort();

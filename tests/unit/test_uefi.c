@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "boot/x86/acpi.h"
@@ -503,6 +504,64 @@ Test(fw_cfg, cmos_reports_memory_and_keeps_the_guest_clock)
 	cr_assert_eq(cmos_rd(0x09), 0x42);
 	min = cmos_rd(0x02);
 	cr_assert_leq(min >> 4, 5);
+	d->ops->destroy(d);
+}
+
+/* Binary mode: the clock's fields read as plain numbers. */
+static void cmos_date(struct tm *tm)
+{
+	*tm = (struct tm){
+		.tm_sec = cmos_rd(0x00), .tm_min = cmos_rd(0x02),
+		.tm_hour = cmos_rd(0x04), .tm_wday = cmos_rd(0x06) - 1,
+		.tm_mday = cmos_rd(0x07), .tm_mon = cmos_rd(0x08) - 1,
+		.tm_year = cmos_rd(0x32) * 100 + cmos_rd(0x09) - 1900,
+	};
+}
+
+Test(fw_cfg, cmos_clock_is_the_hosts_utc_calendar_and_the_guests_own_dates)
+{
+	struct cmos_memory m = { .low_end = 64 * MiB, .nr_cpus = 1 };
+	struct tm host, rtc;
+	struct device *d;
+	struct err e;
+	time_t t;
+
+	cr_assert_eq(cmos_create(&th.host, &m, &d, &e), 0, "%s", e.msg);
+	cmos_wr(0x0b, 0x02 | 0x04);
+	/* Read again if the host's minute turned while we read. */
+	do {
+		t = time(NULL);
+		cmos_date(&rtc);
+		gmtime_r(&t, &host);
+	} while (time(NULL) / 60 != t / 60);
+	cr_assert_eq(rtc.tm_year, host.tm_year);
+	cr_assert_eq(rtc.tm_mon, host.tm_mon);
+	cr_assert_eq(rtc.tm_mday, host.tm_mday);
+	cr_assert_eq(rtc.tm_wday, host.tm_wday);
+	cr_assert_eq(rtc.tm_hour, host.tm_hour);
+	cr_assert_eq(rtc.tm_min, host.tm_min);
+	/* A leap day, set a field at a time as a guest's driver does. */
+	cmos_wr(0x07, 1);
+	cmos_wr(0x32, 20);
+	cmos_wr(0x09, 24);
+	cmos_wr(0x08, 2);
+	cmos_wr(0x07, 29);
+	cmos_wr(0x04, 23);
+	cmos_date(&rtc);
+	cr_assert_eq(rtc.tm_year, 124);
+	cr_assert_eq(rtc.tm_mon, 1);
+	cr_assert_eq(rtc.tm_mday, 29);
+	cr_assert_eq(rtc.tm_wday, 4, "2024-02-29 was a Thursday");
+	/* Before 1970, and past the day's end: 1969-12-31 carries over. */
+	cmos_wr(0x32, 19);
+	cmos_wr(0x09, 69);
+	cmos_wr(0x08, 12);
+	cmos_wr(0x07, 32);
+	cmos_date(&rtc);
+	cr_assert_eq(rtc.tm_year, 70);
+	cr_assert_eq(rtc.tm_mon, 0);
+	cr_assert_eq(rtc.tm_mday, 1);
+	cr_assert_eq(rtc.tm_wday, 4, "1970-01-01 was a Thursday");
 	d->ops->destroy(d);
 }
 
