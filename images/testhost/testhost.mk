@@ -16,7 +16,7 @@ TESTHOST_CONF := images/testhost/$(TESTHOST_ARCH).conf
 TESTHOST_DEPS := $(shell sed -n 's/^QEMU_PACKAGE=//p' $(TESTHOST_CONF)) \
 		 busybox-static socat e2fsprogs ovmf
 TEST_LINUX_DEPS := socat e2fsprogs iproute2 ovmf
-# Debian's unmodified UEFI firmware, for the uefi cases (docs/uefi.md): the
+# Debian's unmodified UEFI firmware, for the uefi groups (docs/uefi.md): the
 # combined image, and code and variable store apart.
 OVMF_FD := /usr/share/ovmf/OVMF.fd
 OVMF_CODE := /usr/share/OVMF/OVMF_CODE_4M.fd
@@ -37,23 +37,24 @@ TESTHOST_ITEMS += \
 	file:$(LINUX_DIR)/vmlinux:/images/vmlinux \
 	file:$(LINUX_DIR)/vmlinuz:/images/vmlinuz \
 	file:$(LINUX_DIR)/initramfs.cpio.gz:/images/initramfs.cpio.gz \
-	file:$(OVMF_FD):/images/OVMF.fd \
-	file:$(OVMF_CODE):/images/OVMF_CODE_4M.fd \
-	file:$(OVMF_VARS):/images/OVMF_VARS_4M.fd \
-	file:$(LINUX_DIR)/uefi-disk.img:/images/uefi-disk.img \
 	tree:tests/linux:/tests/linux \
 	file:tests/dist/unit-command.sh:/tests/dist/unit-command.sh \
 	file:dist/vmm@.service.in:/dist/vmm@.service.in
 # The extra groups (make test-linux-extra) boot the minimal kernel, built
-# from source: their test host carries it, in an initramfs of its own.
+# from source, and Debian's OVMF with the GPT disk image: their test host
+# carries them, in an initramfs of its own.
 TEST_LINUX_EXTRA_GROUPS := $(basename $(notdir $(shell \
 	grep -lx '\# extra' tests/linux/cases/*.sh)))
 ifeq ($(TEST_LINUX_EXTRA),1)
 TESTHOST_ITEMS += \
 	file:$(LINUX_MIN_DIR)/vmlinux:/images/linux-min/vmlinux \
-	file:$(LINUX_MIN_DIR)/initramfs.cpio.gz:/images/linux-min/initramfs.cpio.gz
+	file:$(LINUX_MIN_DIR)/initramfs.cpio.gz:/images/linux-min/initramfs.cpio.gz \
+	file:$(OVMF_FD):/images/OVMF.fd \
+	file:$(OVMF_CODE):/images/OVMF_CODE_4M.fd \
+	file:$(OVMF_VARS):/images/OVMF_VARS_4M.fd \
+	file:$(UEFI_DISK_IMAGE):/images/uefi-disk.img
 TESTHOST_INITRAMFS := $(TESTHOST_DIR)/initramfs-extra.cpio
-TEST_LINUX_IMAGES  := $(LINUX_IMAGE) $(LINUX_MIN_IMAGE)
+TEST_LINUX_IMAGES  := $(LINUX_IMAGE) $(LINUX_MIN_IMAGE) $(UEFI_DISK_IMAGE)
 else
 TESTHOST_INITRAMFS := $(TESTHOST_DIR)/initramfs.cpio
 TEST_LINUX_IMAGES  := $(LINUX_IMAGE)
