@@ -14,8 +14,8 @@ TESTHOST_DIR  := $(BUILD)/images/testhost
 TESTHOST_ARCH ?= $(shell uname -m)
 TESTHOST_CONF := images/testhost/$(TESTHOST_ARCH).conf
 TESTHOST_DEPS := $(shell sed -n 's/^QEMU_PACKAGE=//p' $(TESTHOST_CONF)) \
-		 busybox-static socat e2fsprogs ovmf
-TEST_LINUX_DEPS := socat e2fsprogs iproute2 ovmf
+		 busybox-static socat e2fsprogs
+TEST_LINUX_DEPS := socat e2fsprogs iproute2
 # Debian's unmodified UEFI firmware, for the uefi groups (docs/uefi.md): the
 # combined image, and code and variable store apart.
 OVMF_FD := /usr/share/ovmf/OVMF.fd
@@ -53,6 +53,8 @@ TESTHOST_ITEMS += \
 	file:$(OVMF_CODE):/images/OVMF_CODE_4M.fd \
 	file:$(OVMF_VARS):/images/OVMF_VARS_4M.fd \
 	file:$(UEFI_DISK_IMAGE):/images/uefi-disk.img
+TESTHOST_DEPS      += ovmf
+TEST_LINUX_DEPS    += ovmf
 TESTHOST_INITRAMFS := $(TESTHOST_DIR)/initramfs-extra.cpio
 TEST_LINUX_IMAGES  := $(LINUX_IMAGE) $(LINUX_MIN_IMAGE) $(UEFI_DISK_IMAGE)
 else
