@@ -795,6 +795,131 @@ static int cmd_events(struct conn *c, int argc, char **argv)
 	return ret < 0 ? 1 : 0;
 }
 
+/* The VMM resolves paths from its own directory: give it absolute ones. */
+static struct json_object *abs_path(const char *path)
+{
+	char cwd[4096], *full;
+	struct json_object *v;
+
+	if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		return json_object_new_string(path);
+	if (asprintf(&full, "%s/%s", cwd, path) < 0)
+		return NULL;
+	v = json_object_new_string(full);
+	free(full);
+	return v;
+}
+
+static int cmd_snapshot(struct conn *c, int argc, char **argv)
+{
+	if (argc != 1)
+		return usage_error("snapshot needs one DIR");
+	return call_print(c, "SnapshotVM", obj1("directory", abs_path(argv[0])));
+}
+
+/* Appends {@key: @path} to the array @name of @ov. */
+static void add_override(struct json_object *ov, const char *name,
+			 const char *key, struct json_object *v)
+{
+	struct json_object *arr;
+
+	if (!json_object_object_get_ex(ov, name, &arr)) {
+		arr = json_object_new_array();
+		json_object_object_add(ov, name, arr);
+	}
+	json_object_array_add(arr, obj1(key, v));
+}
+
+/* --vsock cid=N,uds=PATH, as vmm takes it. */
+static int vsock_override(struct json_object *ov, const char *arg)
+{
+	const char *uds = strstr(arg, ",uds=");
+	struct json_object *v;
+	char cid[16];
+	uint32_t n;
+
+	if (strncmp(arg, "cid=", 4) || !uds || (size_t)(uds - arg - 4) >= sizeof(cid))
+		return -1;
+	memcpy(cid, arg + 4, (size_t)(uds - arg - 4));
+	cid[uds - arg - 4] = '\0';
+	if (parse_u32(cid, &n) < 0)
+		return -1;
+	v = json_object_new_object();
+	json_object_object_add(v, "guest_cid", json_object_new_int64(n));
+	json_object_object_add(v, "uds_path", abs_path(uds + 5));
+	json_object_object_add(ov, "vsock", v);
+	return 0;
+}
+
+/* --serial N=PATH: port N (0 is COM1) on the Unix socket PATH. */
+static int serial_override(struct json_object *ov, const char *arg)
+{
+	struct json_object *port = json_object_new_object(), *sc, *ports;
+
+	if (arg[0] < '0' || arg[0] > '3' || arg[1] != '=' || !arg[2]) {
+		json_object_put(port);
+		return -1;
+	}
+	json_object_object_add(port, "port", json_object_new_int(arg[0] - '0'));
+	json_object_object_add(port, "socket_path", abs_path(arg + 2));
+	if (!json_object_object_get_ex(ov, "serial_config", &sc)) {
+		sc = obj1("ports", json_object_new_array());
+		json_object_object_add(ov, "serial_config", sc);
+	}
+	json_object_object_get_ex(sc, "ports", &ports);
+	json_object_array_add(ports, port);
+	return 0;
+}
+
+static int restore_option(struct json_object *params, struct json_object *ov,
+			  const char *opt, const char *arg)
+{
+	if (!strcmp(opt, "--disk"))
+		add_override(ov, "scsi_disks", "host_path", abs_path(arg));
+	else if (!strcmp(opt, "--tap"))
+		add_override(ov, "nic_config", "port_id", json_object_new_string(arg));
+	else if (!strcmp(opt, "--vsock"))
+		return vsock_override(ov, arg) < 0 ?
+			usage_error("--vsock '%s': expected cid=N,uds=PATH", arg) : 0;
+	else if (!strcmp(opt, "--serial"))
+		return serial_override(ov, arg) < 0 ?
+			usage_error("--serial '%s': expected PORT=PATH (PORT 0 to 3)", arg) : 0;
+	else if (!strcmp(opt, "--log-id"))
+		json_object_object_add(params, "log_id", json_object_new_string(arg));
+	else
+		return usage_error("restore: unknown option '%s'", opt);
+	return 0;
+}
+
+static int cmd_restore(struct conn *c, int argc, char **argv)
+{
+	struct json_object *params, *ov;
+	int i;
+
+	if (argc < 1 || argv[0][0] == '-')
+		return usage_error("restore needs a DIR first");
+	params = obj1("directory", abs_path(argv[0]));
+	ov = json_object_new_object();
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--resume")) {
+			json_object_object_add(params, "resume",
+					       json_object_new_boolean(1));
+			continue;
+		}
+		if (i + 1 >= argc || restore_option(params, ov, argv[i], argv[i + 1])) {
+			json_object_put(params);
+			json_object_put(ov);
+			return i + 1 >= argc ? usage_error("restore: %s needs a value", argv[i]) : 2;
+		}
+		i++;
+	}
+	if (json_object_object_length(ov))
+		json_object_object_add(params, "overrides", ov);
+	else
+		json_object_put(ov);
+	return call_print(c, "RestoreVM", params);
+}
+
 static int cmd_call(struct conn *c, int argc, char **argv)
 {
 	struct json_object *params = NULL;
@@ -847,6 +972,11 @@ static const struct ctl_command commands[] = {
 	  "serial attach [PORT]  GetSerial: the port's output (its last 64 KiB first) and input" },
 	{ "vsock", NULL, cmd_vsock,
 	  "vsock listen PORT PATH | unlisten PORT | connect PORT" },
+	{ "snapshot", NULL, cmd_snapshot,
+	  "snapshot DIR       SnapshotVM: save the VM into DIR (a new directory)" },
+	{ "restore", NULL, cmd_restore,
+	  "restore DIR [--resume] [--disk PATH]... [--tap NAME]... [--vsock cid=N,uds=PATH]\n"
+	  "                     [--serial PORT=SOCKET]... [--log-id ID]  RestoreVM from DIR" },
 	{ "metrics", NULL, cmd_metrics,
 	  "metrics [--prometheus]  GetMetrics: the VM's counters" },
 	{ "limit", NULL, cmd_limit,

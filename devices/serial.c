@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vmm/state.h"
+
 /* Register offsets. */
 #define UART_RX 0  /* DLAB=0 read: receive buffer */
 #define UART_TX 0  /* DLAB=0 write: transmit holding */
@@ -316,10 +318,9 @@ size_t serial_receive(struct serial *s, const uint8_t *buf, size_t len)
 	return n;
 }
 
-void serial_init_regs(struct serial *s, struct irq_line *irq)
+/* The registers at power-on. */
+static void serial_reset_regs(struct serial *s)
 {
-	s->irq = irq;
-	s->irq_level = false;
 	s->ier = s->fcr = s->scr = s->lcr = s->mcr = 0;
 	s->lsr = LSR_THRE | LSR_TEMT;
 	s->msr = MSR_DCD | MSR_DSR | MSR_CTS;
@@ -327,6 +328,13 @@ void serial_init_regs(struct serial *s, struct irq_line *irq)
 	s->dlm = 0;
 	s->rx_len = s->rx_head = 0;
 	s->thri_pending = false;
+}
+
+void serial_init_regs(struct serial *s, struct irq_line *irq)
+{
+	s->irq = irq;
+	s->irq_level = false;
+	serial_reset_regs(s);
 }
 
 static void serial_io_read(struct bus_device *dev, uint64_t offset,
@@ -392,15 +400,90 @@ static void serial_reset(struct device *dev)
 	struct serial *s = (struct serial *)dev;
 
 	pthread_mutex_lock(&s->lock);
-	if (s->irq_level)
-		irq_line_set(s->irq, 0);
-	serial_init_regs(s, s->irq);
+	serial_reset_regs(s);
+	serial_update_irq(s);
 	pthread_mutex_unlock(&s->lock);
+}
+
+/* The registers a guest sets and the bytes waiting in the receive FIFO. */
+static const struct {
+	const char *name;
+	size_t off;
+} serial_regs[] = {
+	{ "ier", offsetof(struct serial, ier) },
+	{ "lcr", offsetof(struct serial, lcr) },
+	{ "mcr", offsetof(struct serial, mcr) },
+	{ "lsr", offsetof(struct serial, lsr) },
+	{ "msr", offsetof(struct serial, msr) },
+	{ "scr", offsetof(struct serial, scr) },
+	{ "fcr", offsetof(struct serial, fcr) },
+	{ "dll", offsetof(struct serial, dll) },
+	{ "dlm", offsetof(struct serial, dlm) },
+};
+
+static int serial_save(struct device *dev, struct state_writer *w,
+		       struct err *e)
+{
+	struct serial *s = (struct serial *)dev;
+	uint8_t rx[SERIAL_FIFO_SIZE];
+
+	(void)e;
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < ARRAY_SIZE(serial_regs); i++)
+		state_put_u64(w, serial_regs[i].name,
+			      *((uint8_t *)s + serial_regs[i].off));
+	state_put_u64(w, "thri_pending", s->thri_pending);
+	for (unsigned int i = 0; i < s->rx_len; i++)
+		rx[i] = s->rx[(s->rx_head + i) % SERIAL_FIFO_SIZE];
+	state_put_bytes(w, "rx", rx, s->rx_len);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+static int serial_load(struct serial *s, const struct state_section *st,
+		       struct err *e)
+{
+	const uint8_t *rx;
+	uint32_t len;
+
+	for (size_t i = 0; i < ARRAY_SIZE(serial_regs); i++)
+		if (state_get_u8(st, serial_regs[i].name,
+				 (uint8_t *)s + serial_regs[i].off, e) < 0)
+			return -1;
+	/* Bits a guest's writes never keep stay clear. */
+	s->ier &= 0x0f;
+	s->mcr &= 0x1f;
+	s->fcr &= FCR_ENABLE | FCR_TRIGGER_MASK;
+	if (state_get_bool(st, "thri_pending", &s->thri_pending, e) < 0 ||
+	    state_get_blob(st, "rx", &rx, &len, serial_rx_capacity(s), e) < 0)
+		return -1;
+	memcpy(s->rx, rx, len);
+	s->rx_head = 0;
+	s->rx_len = len;
+	return 0;
+}
+
+/* The line's level is asserted again, so the VM's count of it is right. */
+static int serial_restore(struct device *dev, const struct state_section *st,
+			  struct err *e)
+{
+	struct serial *s = (struct serial *)dev;
+	int ret;
+
+	pthread_mutex_lock(&s->lock);
+	ret = serial_load(s, st, e);
+	if (ret < 0)
+		serial_reset_regs(s);
+	serial_update_irq(s);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
 }
 
 static const struct device_ops serial_device_ops = {
 	.reset = serial_reset,
 	.destroy = serial_destroy,
+	.save = serial_save,
+	.restore = serial_restore,
 };
 
 int serial_create(struct device_host *host, unsigned int index,

@@ -166,6 +166,8 @@ int event_loop_run(struct event_loop *loop)
 		if (event_loop_poll(loop, -1) < 0)
 			return -1;
 	event_loop_run_calls(loop);
+	/* The stop ended this run; the loop may be run again. */
+	__atomic_store_n(&loop->stopping, false, __ATOMIC_RELEASE);
 	return 0;
 }
 

@@ -59,7 +59,10 @@ void event_loop_remove(struct event_loop *loop, struct event_source *src);
 /* Runs @fn(@opaque) on the loop thread; safe from any thread. */
 int event_loop_call(struct event_loop *loop, void (*fn)(void *), void *opaque);
 
-/* Runs until event_loop_stop(); returns 0, or -1 when epoll fails. */
+/*
+ * Runs until event_loop_stop(); returns 0 (it may be run again later), or
+ * -1 when epoll fails.
+ */
 int event_loop_run(struct event_loop *loop);
 /*
  * One turn on the calling thread: waits up to @timeout_ms for events,

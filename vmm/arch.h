@@ -27,6 +27,8 @@
 struct kvm;
 struct vm;
 struct vcpu;
+struct state_writer;
+struct state_section;
 
 /* A KVM capability the VMM cannot do without, and its name for messages. */
 struct kvm_cap_need {
@@ -37,6 +39,9 @@ struct kvm_cap_need {
 /* The capabilities this architecture needs on top of the common ones. */
 extern const struct kvm_cap_need arch_kvm_caps[];
 extern const unsigned int arch_nr_kvm_caps;
+
+/* The architecture's name as snapshots record it ("x86_64", "aarch64"). */
+extern const char arch_name[];
 
 /* Where guest RAM lies. */
 extern const struct guest_ram_map arch_ram_map;
@@ -105,5 +110,20 @@ const char *arch_host_emulation(void);
  * about the instruction that caused it.
  */
 void arch_vcpu_dump(struct vcpu *vcpu);
+
+/*
+ * Snapshots (docs/snapshot.md). The VM's own state (x86: the IOAPIC, the
+ * PICs, the PIT and kvmclock) and one vCPU's: saved while every vCPU is
+ * parked and the devices are quiet; restored into a VM just created from
+ * the same config, vCPUs first, before any vCPU runs. A restore refuses,
+ * naming what differs, a vCPU this host cannot give the guest (CPU
+ * features, XSAVE size, TSC rate).
+ */
+int arch_vm_save(struct vm *vm, struct state_writer *w, struct err *e);
+int arch_vm_restore(struct vm *vm, const struct state_section *s,
+		    struct err *e);
+int arch_vcpu_save(struct vcpu *vcpu, struct state_writer *w, struct err *e);
+int arch_vcpu_restore(struct vcpu *vcpu, const struct state_section *s,
+		      struct err *e);
 
 #endif

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "cli.h"
 #include "config_devices.h"
+#include "version.h"
 #include "vmm/arch.h"
 
 #include <errno.h>
@@ -8,8 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define VMM_VERSION "0.1.0"
 
 enum cli_opt {
 	OPT_KERNEL = 'k',
@@ -30,6 +29,8 @@ enum cli_opt {
 	OPT_TRANSPORT,
 	OPT_API_SOCK,
 	OPT_FIRMWARE,
+	OPT_RESTORE,
+	OPT_PAUSED,
 	OPT_MMIO_CMDLINE,
 	OPT_SECCOMP,
 	OPT_USER,
@@ -41,6 +42,7 @@ enum cli_opt {
 	OPT_METRICS_INTERVAL,
 	OPT_SHUTDOWN_TIMEOUT,
 	OPT_EXIT_WITH_VM,
+	OPT_LAST = OPT_EXIT_WITH_VM,
 };
 
 static const struct option cli_options[] = {
@@ -60,6 +62,8 @@ static const struct option cli_options[] = {
 	{ "transport", required_argument, NULL, OPT_TRANSPORT },
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
 	{ "firmware", required_argument, NULL, OPT_FIRMWARE },
+	{ "restore", required_argument, NULL, OPT_RESTORE },
+	{ "paused", no_argument, NULL, OPT_PAUSED },
 	{ "mmio-cmdline", no_argument, NULL, OPT_MMIO_CMDLINE },
 	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 	{ "user", required_argument, NULL, OPT_USER },
@@ -81,6 +85,7 @@ static const char cli_usage[] =
 	"       vmm --firmware PATH[,vars=VARS] [--kernel PATH] [options]\n"
 	"       vmm --config FILE.json [process options]\n"
 	"       vmm --api-sock PATH [--kernel PATH [options]]\n"
+	"       vmm --restore DIR [--paused] [--api-sock PATH] [host ends]\n"
 	"\n"
 	"Boots a Linux kernel (%s) in a KVM virtual machine.\n"
 	"\n"
@@ -123,6 +128,10 @@ static const char cli_usage[] =
 	"                       instead of the options above (docs/service.md)\n"
 	"  --api-sock PATH      serve the JSON-RPC control socket at PATH (mode 0600,\n"
 	"                       docs/api.md); without a VM, wait for CreateVM\n"
+	"  --restore DIR        resume the VM snapshotted into DIR (docs/snapshot.md);\n"
+	"                       --disk, --net, --vsock, --vsock-listen, --serial and\n"
+	"                       --console then give its devices other host ends\n"
+	"  --paused             with --restore and --api-sock: wait for ResumeVM\n"
 	"  --exit-with-vm       with --api-sock, end the process when the VM stops\n"
 	"  --shutdown-timeout SECONDS\n"
 	"                       on SIGTERM, press the ACPI power button and give the\n"
@@ -171,7 +180,8 @@ static int set_string(char **dst, const char *src, struct err *e)
 	return *dst ? 0 : err_set(e, "out of memory");
 }
 
-static int parse_serial(const char *arg, struct vm_config *cfg, struct err *e)
+static int parse_serial(const char *arg, struct vm_config *cfg,
+			struct cli_opts *opts, struct err *e)
 {
 	unsigned int port = 1;
 
@@ -184,11 +194,12 @@ static int parse_serial(const char *arg, struct vm_config *cfg, struct err *e)
 	}
 	if (chardev_config_parse(arg, &cfg->serial[port - 1], e) < 0)
 		return err_prefix(e, "--serial COM%u", port);
+	opts->serial_given[port - 1] = true;
 	return 0;
 }
 
 static int cli_apply(int opt, const char *arg, struct vm_config *cfg,
-		     struct err *e)
+		     struct cli_opts *opts, struct err *e)
 {
 	uint64_t v;
 
@@ -214,7 +225,7 @@ static int cli_apply(int opt, const char *arg, struct vm_config *cfg,
 		cfg->nr_cpus = (unsigned int)v;
 		return 0;
 	case OPT_SERIAL:
-		return parse_serial(arg, cfg, e);
+		return parse_serial(arg, cfg, opts, e);
 	case OPT_HUGEPAGES:
 		cfg->hugepages = true;
 		return 0;
@@ -226,6 +237,7 @@ static int cli_apply(int opt, const char *arg, struct vm_config *cfg,
 	case OPT_NET:
 		return config_add_net(cfg, arg, e);
 	case OPT_CONSOLE:
+		opts->console_given = true;
 		return config_set_console(cfg, arg, e);
 	case OPT_VSOCK:
 		return config_set_vsock(cfg, arg, e);
@@ -254,10 +266,39 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg,
 void cli_opts_free(struct cli_opts *opts)
 {
 	free(opts->api_sock);
+	free(opts->restore);
 	free(opts->config);
 	free(opts->metrics);
-	opts->api_sock = opts->config = opts->metrics = NULL;
+	opts->api_sock = opts->config = opts->metrics = opts->restore = NULL;
 	confine_opts_free(&opts->confine);
+}
+
+/* What a restored VM takes from its snapshot, never from a flag. */
+static int check_restore_flags(const bool seen[OPT_LAST + 1],
+			       const struct cli_opts *opts, struct err *e)
+{
+	static const struct {
+		int opt;
+		const char *flag;
+	} fixed[] = {
+		{ OPT_KERNEL, "--kernel" }, { OPT_INITRD, "--initrd" },
+		{ OPT_CMDLINE, "--cmdline" }, { OPT_MEMORY, "--memory" },
+		{ OPT_CPUS, "--cpus" }, { OPT_HUGEPAGES, "--hugepages" },
+		{ OPT_BALLOON, "--balloon" }, { OPT_TRANSPORT, "--transport" },
+		{ OPT_MMIO_CMDLINE, "--mmio-cmdline" },
+	};
+
+	if (!opts->restore)
+		return opts->paused ? err_set(e, "--paused goes with --restore") : 0;
+	if (opts->paused && !opts->api_sock)
+		return err_set(e, "--paused needs --api-sock: nothing else could resume the VM");
+	if (opts->config)
+		return err_set(e, "--config: a restored VM is the snapshot's (docs/snapshot.md)");
+	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
+		if (seen[fixed[i].opt])
+			return err_set(e, "%s: a restored VM keeps the snapshot's (docs/snapshot.md)",
+				       fixed[i].flag);
+	return 0;
 }
 
 /* A path option: not empty. */
@@ -289,6 +330,11 @@ static int cli_apply_process(int opt, const char *arg, struct cli_opts *opts,
 		return set_path(&opts->api_sock, "--api-sock", arg, e);
 	case OPT_CONFIG:
 		return set_path(&opts->config, "--config", arg, e);
+	case OPT_RESTORE:
+		return set_path(&opts->restore, "--restore", arg, e);
+	case OPT_PAUSED:
+		opts->paused = true;
+		return 0;
 	case OPT_METRICS:
 		return set_path(&opts->metrics, "--metrics", arg, e);
 	case OPT_METRICS_INTERVAL:
@@ -354,6 +400,7 @@ bool cli_has_vm_options(const struct vm_config *cfg)
 enum cli_result cli_parse_opts(int argc, char **argv, struct vm_config *cfg,
 			       struct cli_opts *opts, struct err *e)
 {
+	bool seen[OPT_LAST + 1] = { false };
 	int opt, ret;
 
 	*opts = (struct cli_opts){ .log_level = LOG_INFO,
@@ -362,6 +409,8 @@ enum cli_result cli_parse_opts(int argc, char **argv, struct vm_config *cfg,
 	optind = 1;
 	opts->seccomp = SECCOMP_MODE_KILL;
 	while ((opt = getopt_long(argc, argv, ":", cli_options, NULL)) != -1) {
+		if (opt > 0 && opt <= OPT_LAST)
+			seen[opt] = true;
 		switch (opt) {
 		case OPT_HELP:
 			printf(cli_usage, arch_kernel_formats, arch_kernel_help,
@@ -382,7 +431,7 @@ enum cli_result cli_parse_opts(int argc, char **argv, struct vm_config *cfg,
 		default:
 			ret = cli_apply_process(opt, optarg, opts, e);
 			if (ret > 0)
-				ret = cli_apply(opt, optarg, cfg, e);
+				ret = cli_apply(opt, optarg, cfg, opts, e);
 			if (ret < 0)
 				return CLI_ERROR;
 		}
@@ -392,6 +441,8 @@ enum cli_result cli_parse_opts(int argc, char **argv, struct vm_config *cfg,
 			argv[optind]);
 		return CLI_ERROR;
 	}
+	if (check_restore_flags(seen, opts, e) < 0)
+		return CLI_ERROR;
 	if (cli_check_process(opts, e) < 0)
 		return CLI_ERROR;
 	if (opts->metrics && !opts->metrics_interval_s)

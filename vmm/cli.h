@@ -2,6 +2,8 @@
 #ifndef VMM_CLI_H
 #define VMM_CLI_H
 
+#include <stdbool.h>
+
 #include "config.h"
 #include "confine.h"
 #include "seccomp.h"
@@ -29,6 +31,15 @@ enum cli_result {
 struct cli_opts {
 	char *api_sock;      /* --api-sock PATH, or NULL */
 	char *config;        /* --config FILE.json, or NULL */
+	char *restore;       /* --restore DIR, or NULL */
+	bool paused;         /* --paused: a restored VM waits for ResumeVM */
+	/*
+	 * With --restore the device flags name host ends for the snapshot's
+	 * devices (docs/snapshot.md); which serial ports and whether the
+	 * console were given.
+	 */
+	bool serial_given[CONFIG_NR_SERIAL];
+	bool console_given;
 	enum log_level log_level;
 	enum log_format log_format;
 	char *metrics;       /* --metrics FILE, or NULL */

@@ -102,13 +102,30 @@ struct device_host {
 
 /*
  * Lifecycle hooks the core calls on every device: reset on guest reboot,
- * destroy at teardown. Save/restore of device state will join these.
+ * destroy at teardown, save and restore for snapshots.
  */
 struct device;
+struct state_writer;
+struct state_section;
 
 struct device_ops {
 	void (*reset)(struct device *dev);
 	void (*destroy)(struct device *dev);
+	/*
+	 * Snapshot, on the event loop thread while every vCPU is parked:
+	 * finishes the I/O the device has in flight (its results reach the
+	 * guest's memory first), then writes the device's state into the
+	 * open section of @w. Optional: a device without state has none.
+	 */
+	int (*save)(struct device *dev, struct state_writer *w, struct err *e);
+	/*
+	 * Restore, on the event loop thread before any vCPU runs: the device,
+	 * created from the snapshot's config, takes on the state in @s. Every
+	 * value is checked as the guest's own would be (an address against
+	 * guest RAM, an index against its queue).
+	 */
+	int (*restore)(struct device *dev, const struct state_section *s,
+		       struct err *e);
 };
 
 struct device {

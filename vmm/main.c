@@ -19,6 +19,7 @@
 #include "vmm/api/machine.h"
 #include "vmm/metrics_export.h"
 #include "cli.h"
+#include "snapshot.h"
 #include "fd_budget.h"
 #include "vm.h"
 
@@ -28,6 +29,7 @@ struct vmm {
 	struct vm_config cfg;
 	char *log_id; /* a --config file's log_id, for InspectVM and events */
 	struct cli_opts opts;
+	struct snapshot snap; /* --restore */
 	struct seccomp_filters seccomp;
 	struct event_loop loop;
 	struct vm vm;
@@ -189,6 +191,22 @@ static void vmm_on_vm_exit(struct vm *vm, void *opaque)
 	event_loop_stop(opaque);
 }
 
+/* Boots the config's VM, or restores --restore's snapshot. */
+static int vmm_machine(struct vmm *vmm, enum machine_error *why,
+		       struct err *e)
+{
+	if (vmm->opts.restore) {
+		vm_config_free(&vmm->cfg);
+		vmm->cfg = vmm->snap.cfg;
+		vm_config_init(&vmm->snap.cfg);
+		return machine_restore(&vmm->vm, &vmm->snap, &vmm->cfg,
+				       &vmm->loop, &vmm->metrics, &vmm->seccomp,
+				       vmm_on_vm_exit, &vmm->loop, why, e);
+	}
+	return machine_build(&vmm->vm, &vmm->cfg, &vmm->loop, &vmm->metrics,
+			     &vmm->seccomp, vmm_on_vm_exit, &vmm->loop, why, e);
+}
+
 /*
  * Set-up is over: into the chroot, down to the user, and the event loop
  * (this thread) under its filter. vCPU threads take theirs when they
@@ -212,9 +230,7 @@ static int vmm_run(struct vmm *vmm)
 
 	if (vmm_start_process(vmm, &e) < 0)
 		goto host_error;
-	if (machine_build(&vmm->vm, &vmm->cfg, &vmm->loop, &vmm->metrics,
-			  &vmm->seccomp,
-			  vmm_on_vm_exit, &vmm->loop, &why, &e) < 0) {
+	if (vmm_machine(vmm, &why, &e) < 0) {
 		log_error("%s", e.msg);
 		ret = machine_error_status(why);
 		goto out;
@@ -263,8 +279,12 @@ static int vmm_serve(struct vmm *vmm)
 		goto out;
 	}
 	vmm->api.exit_with_vm = vmm->opts.exit_with_vm;
-	if (vm_config_bootable(&vmm->cfg) &&
-	    api_run_vm(&vmm->api, &vmm->cfg, vmm->log_id, &why, &e) < 0) {
+	if (vmm->opts.restore ?
+		    api_run_snapshot(&vmm->api, &vmm->snap, !vmm->opts.paused,
+				     &why, &e) < 0 :
+		    vm_config_bootable(&vmm->cfg) &&
+			    api_run_vm(&vmm->api, &vmm->cfg, vmm->log_id, &why,
+				       &e) < 0) {
 		vmm->log_id = NULL;
 		log_error("%s", e.msg);
 		ret = machine_error_status(why);
@@ -313,6 +333,26 @@ static void vmm_hold_stdio(void)
 			close(null);
 		}
 	}
+}
+
+/* --restore: the snapshot, checked, with the command line's host ends. */
+static int vmm_open_snapshot(struct vmm *vmm, struct err *e)
+{
+	struct snapshot_overrides ov = { .console = vmm->opts.console_given };
+	int ret;
+
+	if (access(vmm->opts.restore, F_OK) < 0) {
+		err_errno(e, "--restore %s", vmm->opts.restore);
+		return VMM_EXIT_NO_INPUT;
+	}
+	if (snapshot_open(&vmm->snap, vmm->opts.restore, e) < 0)
+		return VMM_EXIT_BAD_IMAGE;
+	ov.cfg = vmm->cfg;
+	vm_config_init(&vmm->cfg);
+	memcpy(ov.serial, vmm->opts.serial_given, sizeof(ov.serial));
+	ret = snapshot_override(&vmm->snap, &ov, e);
+	snapshot_overrides_free(&ov);
+	return ret < 0 ? VMM_EXIT_USAGE : VMM_EXIT_OK;
 }
 
 /* --config FILE: the VM as CreateVM would build it. */
@@ -380,6 +420,18 @@ int main(int argc, char **argv)
 		break;
 	}
 	log_setup("vmm", vmm->opts.log_level, vmm->opts.log_format);
+	if (vmm->opts.restore) {
+		ret = vmm_open_snapshot(vmm, &e);
+		if (ret != VMM_EXIT_OK) {
+			log_error("%s", e.msg);
+			goto out;
+		}
+		if (vmm_build_filters(vmm) < 0)
+			ret = VMM_EXIT_HOST_ERROR;
+		else
+			ret = vmm->opts.api_sock ? vmm_serve(vmm) : vmm_run(vmm);
+		goto out;
+	}
 	if (vmm->opts.api_sock && !vmm->opts.config &&
 	    !cli_has_vm_options(&vmm->cfg)) {
 		ret = vmm_build_filters(vmm) < 0 ? VMM_EXIT_HOST_ERROR :
@@ -405,6 +457,7 @@ out:
 	if (vmm->signal_fd >= 0)
 		close(vmm->signal_fd);
 	vm_config_free(&vmm->cfg);
+	snapshot_close(&vmm->snap);
 	free(vmm->log_id);
 	cli_opts_free(&vmm->opts);
 	free(vmm);

@@ -6,6 +6,7 @@
 #include <linux/memfd.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef MFD_HUGETLB
@@ -90,6 +91,54 @@ fail:
 	return -1;
 }
 
+int guest_mem_check_file(int fd, uint64_t size, struct err *e)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return err_errno(e, "memory file");
+	if (!S_ISREG(st.st_mode))
+		return err_set(e, "the memory file is not a regular file");
+	if ((uint64_t)st.st_size != size)
+		return err_set(e, "the memory file has %llu bytes, the guest %llu MiB of RAM: %s",
+			       (unsigned long long)st.st_size,
+			       (unsigned long long)(size / MiB),
+			       (uint64_t)st.st_size < size ? "truncated" :
+							     "not this snapshot's");
+	return 0;
+}
+
+int guest_mem_init_file(struct guest_mem *mem, const struct guest_ram_map *map,
+			uint64_t size, int fd, struct err *e)
+{
+	memset(mem, 0, sizeof(*mem));
+	mem->fd = -1;
+	if (guest_mem_check_file(fd, size, e) < 0)
+		goto fail;
+	if (size == 0 || size % (4 * KiB)) {
+		err_set(e, "guest memory size %llu is not a multiple of 4 KiB",
+			(unsigned long long)size);
+		goto fail;
+	}
+	mem->base = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_NORESERVE, fd, 0);
+	if (mem->base == MAP_FAILED) {
+		mem->base = NULL;
+		err_errno(e, "mapping the %llu MiB memory file",
+			  (unsigned long long)(size / MiB));
+		goto fail;
+	}
+	madvise(mem->base, size, MADV_DONTDUMP);
+	mem->fd = fd;
+	mem->size = size;
+	mem->private_file = true;
+	layout_regions(mem, map);
+	return 0;
+fail:
+	close(fd);
+	return -1;
+}
+
 void guest_mem_init_buffer(struct guest_mem *mem,
 			   const struct guest_ram_map *map, uint8_t *buf,
 			   uint64_t size)
@@ -155,6 +204,13 @@ int guest_mem_discard(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
 		return 0;
 	}
 	/*
+	 * A snapshot's file is shared by every VM restored from it: only this
+	 * mapping's copies go. The pages read back as the file has them,
+	 * which a balloon allows (their content is undefined).
+	 */
+	if (mem->private_file)
+		return madvise(p, len, MADV_DONTNEED);
+	/*
 	 * Punching the hole frees the memfd pages; MADV_DONTNEED alone would
 	 * leave them in the shared file and the RSS would not drop.
 	 */
@@ -167,4 +223,202 @@ int guest_mem_discard(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
 uint64_t guest_mem_low_end(const struct guest_mem *mem)
 {
 	return mem->regions[0].gpa + mem->regions[0].size;
+}
+
+/* ---- saving ---- */
+
+#define SAVE_PAGE (4 * KiB)
+/* Page map entries read at once (the pages of 2 MiB). */
+#define PAGEMAP_BATCH 512
+#define PAGEMAP_PRESENT (1ULL << 63)
+#define PAGEMAP_SWAPPED (1ULL << 62)
+#define PAGEMAP_FILE (1ULL << 61)
+
+static bool page_is_zero(const uint8_t *p)
+{
+	const uint64_t *q = (const uint64_t *)p;
+
+	for (size_t i = 0; i < SAVE_PAGE / sizeof(*q); i++)
+		if (q[i])
+			return false;
+	return true;
+}
+
+static int write_at(int fd, const uint8_t *buf, uint64_t len, uint64_t off,
+		    struct err *e)
+{
+	while (len) {
+		ssize_t n = pwrite(fd, buf, MIN(len, 1ULL << 30), (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return err_errno(e, "writing guest memory at %#llx",
+					 (unsigned long long)off);
+		buf += n;
+		off += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Runs of pages to write: the pages offered in order, the zero ones left
+ * out, neighbours written with one call.
+ */
+struct page_runs {
+	const struct guest_mem *mem;
+	int out;
+	uint64_t start, end; /* the run being gathered */
+	uint64_t written;
+};
+
+static int runs_flush(struct page_runs *r, struct err *e)
+{
+	if (r->end > r->start &&
+	    write_at(r->out, r->mem->base + r->start, r->end - r->start,
+		     r->start, e) < 0)
+		return -1;
+	r->written += r->end - r->start;
+	r->start = r->end = 0;
+	return 0;
+}
+
+static int runs_add(struct page_runs *r, uint64_t off, struct err *e)
+{
+	if (page_is_zero(r->mem->base + off))
+		return 0;
+	if (r->end != off && runs_flush(r, e) < 0)
+		return -1;
+	if (r->end == r->start)
+		r->start = off;
+	r->end = off + SAVE_PAGE;
+	return 0;
+}
+
+/* The next extent of data in a file at or after @from: [*data, *hole). */
+static int next_data(int fd, uint64_t size, uint64_t from, uint64_t *data,
+		     uint64_t *hole, struct err *e)
+{
+	off_t d = lseek(fd, (off_t)from, SEEK_DATA), h;
+
+	if (d < 0 && errno == ENXIO) {
+		*data = *hole = size;
+		return 0;
+	}
+	if (d < 0 || (h = lseek(fd, d, SEEK_HOLE)) < 0)
+		return err_errno(e, "finding the data in guest memory");
+	*data = ALIGN_DOWN((uint64_t)d, SAVE_PAGE);
+	*hole = MIN(ALIGN_UP((uint64_t)h, SAVE_PAGE), size);
+	return 0;
+}
+
+/*
+ * Pages the guest changed in a private mapping are anonymous: present or
+ * swapped, and not the file's.
+ */
+static int changed_pages(const struct guest_mem *mem, int pagemap,
+			 uint64_t off, uint64_t entries[PAGEMAP_BATCH],
+			 struct err *e)
+{
+	uint64_t n = MIN(PAGEMAP_BATCH, (mem->size - off) / SAVE_PAGE);
+	uint64_t at = (uintptr_t)(mem->base + off) / SAVE_PAGE * 8;
+	ssize_t got = pread(pagemap, entries, n * 8, (off_t)at);
+
+	if (got != (ssize_t)(n * 8))
+		return err_errno(e, "reading /proc/self/pagemap");
+	for (uint64_t i = 0; i < n; i++)
+		entries[i] = (entries[i] & (PAGEMAP_PRESENT | PAGEMAP_SWAPPED)) &&
+			     !(entries[i] & PAGEMAP_FILE);
+	return 0;
+}
+
+/*
+ * The pages worth writing: a memfd's data (SEEK_DATA skips what was never
+ * touched or was punched out); in a private mapping of a snapshot's file,
+ * that file's data and every page the guest changed since.
+ */
+static int save_pages(const struct guest_mem *mem, struct page_runs *r,
+		      struct err *e)
+{
+	uint64_t entries[PAGEMAP_BATCH], data = 0, hole = 0, batch = UINT64_MAX;
+	int pagemap = -1, ret = -1;
+
+	if (mem->private_file) {
+		pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+		if (pagemap < 0)
+			return err_errno(e, "/proc/self/pagemap");
+	}
+	for (uint64_t off = 0; off < mem->size; off += SAVE_PAGE) {
+		bool take;
+
+		if (off >= hole &&
+		    next_data(mem->fd, mem->size, off, &data, &hole, e) < 0)
+			goto out;
+		if (off < data && !mem->private_file) {
+			off = data - SAVE_PAGE;
+			continue;
+		}
+		take = off >= data;
+		if (!take && off / SAVE_PAGE / PAGEMAP_BATCH != batch) {
+			batch = off / SAVE_PAGE / PAGEMAP_BATCH;
+			if (changed_pages(mem, pagemap, batch * PAGEMAP_BATCH * SAVE_PAGE,
+					  entries, e) < 0)
+				goto out;
+		}
+		if (!take)
+			take = entries[off / SAVE_PAGE % PAGEMAP_BATCH];
+		if (take && runs_add(r, off, e) < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	if (pagemap >= 0)
+		close(pagemap);
+	return ret;
+}
+
+/*
+ * Huge pages: SEEK_DATA sees all of a hugetlbfs file as data, and reading
+ * a page never touched would allocate it; the mapping knows which exist
+ * (they are never swapped).
+ */
+static int save_huge_pages(const struct guest_mem *mem, struct page_runs *r,
+			   struct err *e)
+{
+	const uint64_t huge = 2 * MiB;
+	unsigned char present[2 * MiB / SAVE_PAGE];
+
+	for (uint64_t off = 0; off < mem->size; off += huge) {
+		if (mincore(mem->base + off, huge, present) < 0)
+			return err_errno(e, "finding the huge pages in guest memory");
+		if (!(present[0] & 1))
+			continue;
+		for (uint64_t p = off; p < off + huge; p += SAVE_PAGE)
+			if (runs_add(r, p, e) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+int guest_mem_save(const struct guest_mem *mem, int out, uint64_t *written,
+		   struct err *e)
+{
+	struct page_runs r = { .mem = mem, .out = out };
+
+	if (ftruncate(out, (off_t)mem->size) < 0)
+		return err_errno(e, "sizing the memory file to %llu MiB",
+				 (unsigned long long)(mem->size / MiB));
+	if (mem->fd < 0) {
+		for (uint64_t off = 0; off < mem->size; off += SAVE_PAGE)
+			if (runs_add(&r, off, e) < 0)
+				return -1;
+	} else if (mem->hugepages ? save_huge_pages(mem, &r, e) < 0 :
+				    save_pages(mem, &r, e) < 0) {
+		return -1;
+	}
+	if (runs_flush(&r, e) < 0)
+		return -1;
+	*written = r.written;
+	return 0;
 }

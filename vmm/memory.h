@@ -41,6 +41,11 @@ struct guest_mem {
 	uint8_t *base;
 	uint64_t size;
 	bool hugepages;
+	/*
+	 * @fd is a snapshot's memory file mapped copy-on-write: it is never
+	 * written, and pages the guest changed live only in the mapping.
+	 */
+	bool private_file;
 	unsigned int nr_regions;
 	struct guest_region regions[GUEST_MEM_MAX_REGIONS];
 };
@@ -51,6 +56,16 @@ struct guest_mem {
  */
 int guest_mem_init(struct guest_mem *mem, const struct guest_ram_map *map,
 		   uint64_t size, bool hugepages, struct err *e);
+/*
+ * Guest RAM of @size bytes from @fd (a snapshot's memory file, owned by
+ * @mem from now on), mapped privately: pages are read from the file when
+ * the guest first touches them, and what the guest writes stays in this
+ * process. The file must hold exactly @size bytes.
+ */
+int guest_mem_init_file(struct guest_mem *mem, const struct guest_ram_map *map,
+			uint64_t size, int fd, struct err *e);
+/* Fails, saying how, unless @fd is a regular file of exactly @size bytes. */
+int guest_mem_check_file(int fd, uint64_t size, struct err *e);
 /* Lays out regions over caller-provided host memory (tests, tools). */
 void guest_mem_init_buffer(struct guest_mem *mem,
 			   const struct guest_ram_map *map, uint8_t *buf,
@@ -71,6 +86,15 @@ int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *buf,
 
 /* Gives the backing pages of [gpa, gpa + len) back to the host. */
 int guest_mem_discard(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
+
+/*
+ * Writes guest RAM to @out (a new, empty file) at the same offsets, sparse:
+ * what the guest never touched, gave back (balloon) or left zero stays a
+ * hole. Call with nothing changing guest memory. @written gets the bytes
+ * of data written.
+ */
+int guest_mem_save(const struct guest_mem *mem, int out, uint64_t *written,
+		   struct err *e);
 
 /* End of the first run of RAM (on x86, RAM below the MMIO hole). */
 uint64_t guest_mem_low_end(const struct guest_mem *mem);

@@ -11,6 +11,9 @@
  *   loop       the event loop serving a built VM: sockets, AIO, timers
  *   build      the event loop that may still build a VM (CreateVM):
  *              opening files, /dev/kvm and TAPs, starting vCPU threads
+ *   snapshot   the same loop saving its VM (SnapshotVM) or restoring one
+ *              (RestoreVM): the parked vCPUs' and the chips' state, the
+ *              snapshot's files written and made durable
  *   sanitizer  the ASan/LSan runtime, in sanitized builds only
  */
 #include "seccomp_rules.h"
@@ -176,6 +179,18 @@ static const struct seccomp_rule build[] = {
 	IOCTL(BLKGETSIZE64),
 };
 
+static const struct seccomp_rule snapshot[] = {
+	SYS(mkdirat),
+	SYS(renameat),
+	SYS(fsync),
+	/* Which huge pages of guest RAM were ever touched. */
+	SYS(mincore),
+	IOCTL(KVM_GET_MP_STATE),
+	IOCTL(KVM_SET_MP_STATE),
+	IOCTL(KVM_GET_VCPU_EVENTS),
+	IOCTL(KVM_SET_VCPU_EVENTS),
+};
+
 /*
  * Calls whose names or numbers exist on one architecture only; each arch
  * says which of its tables join which thread's list.
@@ -214,9 +229,31 @@ static const struct seccomp_rule arch_build[] = {
 	IOCTL(KVM_CREATE_PIT2),
 };
 
+static const struct seccomp_rule arch_snapshot[] = {
+	SYS(mkdir),
+	IOCTL(KVM_GET_MSR_INDEX_LIST),
+	IOCTL(KVM_GET_MSRS),
+	IOCTL(KVM_GET_XSAVE),
+	IOCTL(KVM_GET_XSAVE2),
+	IOCTL(KVM_SET_XSAVE),
+	IOCTL(KVM_GET_XCRS),
+	IOCTL(KVM_SET_XCRS),
+	IOCTL(KVM_GET_TSC_KHZ),
+	IOCTL(KVM_SET_TSC_KHZ),
+	IOCTL(KVM_GET_DEBUGREGS),
+	IOCTL(KVM_SET_DEBUGREGS),
+	IOCTL(KVM_GET_IRQCHIP),
+	IOCTL(KVM_SET_IRQCHIP),
+	IOCTL(KVM_GET_PIT2),
+	IOCTL(KVM_SET_PIT2),
+	IOCTL(KVM_GET_CLOCK),
+	IOCTL(KVM_SET_CLOCK),
+};
+
 #define ARCH_VCPU TABLE(arch_vcpu),
 #define ARCH_LOOP TABLE(arch_loop),
 #define ARCH_BUILD TABLE(arch_build),
+#define ARCH_SNAPSHOT TABLE(arch_snapshot),
 #elif defined(__aarch64__)
 static const struct seccomp_rule arch_loop[] = {
 	SYS(renameat),
@@ -235,9 +272,16 @@ static const struct seccomp_rule arch_build[] = {
 	IOCTL(KVM_SET_DEVICE_ATTR),
 };
 
+static const struct seccomp_rule arch_snapshot[] = {
+	IOCTL(KVM_GET_REG_LIST),
+	/* The GIC's distributor, redistributor and CPU interface registers. */
+	IOCTL(KVM_GET_DEVICE_ATTR),
+};
+
 #define ARCH_VCPU TABLE(arch_vcpu),
 #define ARCH_LOOP TABLE(arch_loop),
 #define ARCH_BUILD TABLE(arch_build),
+#define ARCH_SNAPSHOT TABLE(arch_snapshot),
 #else
 #error "vmm/seccomp_rules.c: no seccomp tables for this architecture"
 #endif
@@ -282,7 +326,10 @@ static const struct seccomp_rule sanitizer[] = {
 #define SANITIZER
 #endif
 
-/* Each kind of thread's tables; the build list includes its vCPUs'. */
+/*
+ * Each kind of thread's tables; the build list includes its vCPUs', and
+ * only a loop serving the control socket saves and restores VMs.
+ */
 static const struct seccomp_table vcpu_tables[] = {
 	TABLE(basic), TABLE(vcpu), ARCH_VCPU SANITIZER
 };
@@ -291,7 +338,7 @@ static const struct seccomp_table loop_tables[] = {
 };
 static const struct seccomp_table loop_api_tables[] = {
 	TABLE(basic), TABLE(loop), ARCH_LOOP TABLE(build), ARCH_BUILD
-	TABLE(vcpu), ARCH_VCPU SANITIZER
+	TABLE(vcpu), ARCH_VCPU TABLE(snapshot), ARCH_SNAPSHOT SANITIZER
 };
 
 unsigned int seccomp_rules_for(enum seccomp_thread t,

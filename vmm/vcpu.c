@@ -250,6 +250,33 @@ static bool vcpu_wait_runnable(struct vcpu *vcpu)
 	return runnable;
 }
 
+/*
+ * KVM finishes a port I/O or MMIO access (stores a read's value, moves
+ * past the instruction) only when KVM_RUN is entered again, and nothing of
+ * the unfinished access shows in the registers userspace can read. A
+ * vCPU that is about to park therefore enters once more with
+ * immediate_exit set: KVM completes the access and returns at once, and
+ * the parked vCPU's state is whole (a snapshot saves it as it is).
+ */
+static void vcpu_complete_exit(struct vcpu *vcpu)
+{
+	if (!vcpu->exit_pending)
+		return;
+	vcpu->exit_pending = false;
+	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_RELEASE);
+	if (ioctl(vcpu->fd, KVM_RUN, 0) == 0 || errno != EINTR)
+		log_warn("vcpu %u: KVM_RUN did not return at once to finish an access",
+			 vcpu->id);
+	__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_RELEASE);
+}
+
+static bool vcpu_must_stop(struct vcpu *vcpu)
+{
+	return __atomic_load_n(&vcpu->vm->paused, __ATOMIC_ACQUIRE) ||
+	       __atomic_load_n(&vcpu->vm->exit_reason, __ATOMIC_ACQUIRE) !=
+		       VM_EXIT_NONE;
+}
+
 static uint64_t thread_cpu_ns(clockid_t clk)
 {
 	struct timespec ts;
@@ -292,7 +319,13 @@ static void *vcpu_thread(void *opaque)
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->id);
 	pthread_setname_np(pthread_self(), name);
 
-	while (vcpu_wait_runnable(vcpu) && vcpu_confine(vcpu)) {
+	for (;;) {
+		if (vcpu_must_stop(vcpu))
+			vcpu_complete_exit(vcpu);
+		if (!vcpu_wait_runnable(vcpu) || !vcpu_confine(vcpu))
+			break;
+		/* Any return finished the previous exit's access. */
+		vcpu->exit_pending = false;
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				metric_add_own(&vcpu->counters.exits[VCPU_EXIT_INTR],
@@ -306,6 +339,7 @@ static void *vcpu_thread(void *opaque)
 			vm_request_exit(vcpu->vm, VM_EXIT_VCPU_ERROR, 0);
 			break;
 		}
+		vcpu->exit_pending = true;
 		if (!vcpu_handle_exit(vcpu))
 			break;
 	}

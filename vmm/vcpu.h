@@ -39,6 +39,7 @@ struct vcpu {
 	bool started;
 	bool confined;   /* its seccomp filter is installed */
 	bool exited;     /* the thread is past its last guest instruction */
+	bool exit_pending; /* KVM_RUN must be entered to finish the last exit */
 	uint64_t cpu_ns; /* the thread's CPU time when it ended */
 	struct vcpu_metrics counters;
 	struct metrics_group metrics; /* "vcpu", id: the vCPU's index */

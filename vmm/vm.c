@@ -214,12 +214,14 @@ static uint64_t vm_host_now_ns(struct device_host *host)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-static int vm_map_memory(struct vm *vm, struct err *e)
+static int vm_map_memory(struct vm *vm, int ram_fd, struct err *e)
 {
 	uint64_t size = vm->cfg->mem_mib * MiB;
 
-	if (guest_mem_init(&vm->mem, &arch_ram_map, size, vm->cfg->hugepages,
-			   e) < 0)
+	if (ram_fd >= 0 ?
+		    guest_mem_init_file(&vm->mem, &arch_ram_map, size, ram_fd, e) :
+		    guest_mem_init(&vm->mem, &arch_ram_map, size,
+				   vm->cfg->hugepages, e))
 		return -1;
 	for (unsigned int i = 0; i < vm->mem.nr_regions; i++) {
 		const struct guest_region *r = &vm->mem.regions[i];
@@ -243,12 +245,15 @@ static int vm_map_memory(struct vm *vm, struct err *e)
  * slot change waits for an SRCU grace period, which costs milliseconds of
  * start-up on a busy or nested host.
  */
-static int vm_create_kvm(struct vm *vm, struct err *e)
+static int vm_create_kvm(struct vm *vm, int ram_fd, struct err *e)
 {
 	vm->fd = ioctl(vm->kvm.fd, KVM_CREATE_VM, 0);
-	if (vm->fd < 0)
+	if (vm->fd < 0) {
+		if (ram_fd >= 0)
+			close(ram_fd);
 		return err_errno(e, "KVM_CREATE_VM");
-	if (vm_map_memory(vm, e) < 0)
+	}
+	if (vm_map_memory(vm, ram_fd, e) < 0)
 		return -1;
 	return arch_vm_create(vm, e);
 }
@@ -267,7 +272,7 @@ static int vm_create_vcpus(struct vm *vm, struct err *e)
 }
 
 int vm_create(struct vm *vm, struct vm_config *cfg, struct event_loop *loop,
-	      struct metrics *metrics, struct err *e)
+	      struct metrics *metrics, int ram_fd, struct err *e)
 {
 	struct fd_budget fds;
 
@@ -303,12 +308,16 @@ int vm_create(struct vm *vm, struct vm_config *cfg, struct event_loop *loop,
 		.now_ns = vm_host_now_ns,
 		.opaque = vm,
 	};
-	if (kvm_open(&vm->kvm, "/dev/kvm", e) < 0)
-		return -1;
-	if (cfg->nr_cpus > (unsigned int)vm->kvm.max_vcpus)
+	if (kvm_open(&vm->kvm, "/dev/kvm", e) < 0 ||
+	    cfg->nr_cpus > (unsigned int)vm->kvm.max_vcpus) {
+		if (ram_fd >= 0)
+			close(ram_fd);
+		if (vm->kvm.fd < 0)
+			return -1;
 		return err_set(e, "--cpus %u: this host's KVM allows at most %d vCPUs",
 			       cfg->nr_cpus, vm->kvm.max_vcpus);
-	if (vm_create_kvm(vm, e) < 0 ||
+	}
+	if (vm_create_kvm(vm, ram_fd, e) < 0 ||
 	    vcpu_init_signals(e) < 0 || vm_create_vcpus(vm, e) < 0)
 		return -1;
 	return 0;

@@ -132,10 +132,12 @@ struct vm {
  * Opens KVM, creates the VM with its memory, interrupt controller, vCPUs
  * and buses. Its devices' host ends run on @loop, which the caller owns
  * and runs; the counters of its vCPUs and devices are registered in
- * @metrics (may be NULL) until vm_destroy().
+ * @metrics (may be NULL) until vm_destroy(). Guest RAM is fresh, or with
+ * @ram_fd >= 0 (which the VM owns from then on, failing or not) a
+ * snapshot's memory file mapped copy-on-write.
  */
 int vm_create(struct vm *vm, struct vm_config *cfg, struct event_loop *loop,
-	      struct metrics *metrics, struct err *e);
+	      struct metrics *metrics, int ram_fd, struct err *e);
 void vm_destroy(struct vm *vm);
 
 /*

@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vmm/state.h"
+
 #define PL031_INT 0x1 /* the one interrupt: the count reached MR */
 
 /* PeriphID 0x00041031 (part 0x031, designer ARM, revision 0), PCellID. */
@@ -42,6 +44,7 @@ struct pl031 {
 	struct event_source rearm_src;
 	bool timer_watched;
 	bool rearm_watched;
+	bool registered; /* on the MMIO bus */
 };
 
 static int64_t host_seconds(void)
@@ -192,6 +195,8 @@ static void pl031_destroy(struct device *dev)
 {
 	struct pl031 *rtc = (struct pl031 *)dev;
 
+	if (rtc->registered)
+		bus_unregister(rtc->host->mmio, &rtc->io);
 	if (rtc->timer_watched)
 		event_loop_remove(rtc->host->loop, &rtc->timer_src);
 	if (rtc->rearm_watched)
@@ -216,9 +221,53 @@ static void pl031_reset(struct device *dev)
 	pthread_mutex_unlock(&rtc->lock);
 }
 
+/*
+ * The count is kept as its distance from the host's UTC: a clock restored
+ * later reads later, as a battery-backed clock would.
+ */
+static int pl031_save(struct device *dev, struct state_writer *w,
+		      struct err *e)
+{
+	struct pl031 *rtc = (struct pl031 *)dev;
+
+	(void)e;
+	pthread_mutex_lock(&rtc->lock);
+	state_put_u64(w, "offset", (uint64_t)rtc->offset);
+	state_put_u64(w, "match", rtc->match);
+	state_put_u64(w, "imsc", rtc->imsc);
+	state_put_u64(w, "ris", rtc->ris);
+	pthread_mutex_unlock(&rtc->lock);
+	return 0;
+}
+
+static int pl031_restore(struct device *dev, const struct state_section *s,
+			 struct err *e)
+{
+	struct pl031 *rtc = (struct pl031 *)dev;
+	uint32_t match, imsc, ris;
+	uint64_t offset;
+
+	if (state_get_u64(s, "offset", &offset, e) < 0 ||
+	    state_get_u32(s, "match", &match, e) < 0 ||
+	    state_get_u32(s, "imsc", &imsc, e) < 0 ||
+	    state_get_u32(s, "ris", &ris, e) < 0)
+		return -1;
+	pthread_mutex_lock(&rtc->lock);
+	rtc->offset = (int64_t)offset;
+	rtc->match = match;
+	rtc->imsc = imsc & PL031_INT;
+	rtc->ris = ris & PL031_INT;
+	pl031_update_irq(rtc);
+	pl031_request_rearm(rtc);
+	pthread_mutex_unlock(&rtc->lock);
+	return 0;
+}
+
 static const struct device_ops pl031_device_ops = {
 	.reset = pl031_reset,
 	.destroy = pl031_destroy,
+	.save = pl031_save,
+	.restore = pl031_restore,
 };
 
 static int pl031_watch(struct pl031 *rtc, struct event_source *src, int fd,
@@ -268,6 +317,7 @@ int pl031_create(struct device_host *host, uint64_t base, uint32_t gsi,
 		pl031_destroy(&rtc->dev);
 		return -1;
 	}
+	rtc->registered = true;
 	*out = &rtc->dev;
 	return 0;
 }

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "virtio.h"
+#include "vmm/state.h"
 
 /* Chains handled per wake-up before other event sources get their turn. */
 #define BALLOON_BUDGET 64
@@ -656,11 +657,49 @@ static void balloon_destroy(struct virtio_device *vdev)
 	balloon_free(to_balloon(vdev));
 }
 
+/* The statistics buffer the device holds is the guest's to get back. */
+static void balloon_save(struct virtio_device *vdev, struct state_writer *w)
+{
+	struct balloon *b = to_balloon(vdev);
+	bool held = b->stats_held && b->stats_epoch == stats_vq(b)->epoch;
+
+	state_put_u64(w, "stats_held", held);
+	state_put_u64(w, "stats_head", held ? b->stats_head : 0);
+	state_put_u64(w, "balloon_pages", b->counters.balloon_pages);
+}
+
+/* The target and the guest's count come back with the configuration. */
+static int balloon_restore(struct virtio_device *vdev,
+			   const struct state_section *s, struct err *e)
+{
+	struct balloon *b = to_balloon(vdev);
+	struct virtq *vq;
+	uint16_t head;
+	bool held;
+
+	if (state_get_bool(s, "stats_held", &held, e) < 0 ||
+	    state_get_u16(s, "stats_head", &head, e) < 0 ||
+	    state_get_u32(s, "balloon_pages", &b->counters.balloon_pages, e) < 0 ||
+	    virtio_saved_config(vdev, s, b->config, e) < 0)
+		return -1;
+	vq = stats_vq(b);
+	if (held && (!virtio_has_feature(vdev, VIRTIO_BALLOON_F_STATS_VQ) ||
+		     !vq->ready || head >= vq->size))
+		return err_set(e, "%s: a statistics buffer %u held on a queue that cannot have it",
+			       s->label, head);
+	b->stats_held = held;
+	b->stats_head = head;
+	b->stats_epoch = vq->epoch;
+	return 0;
+}
+
 static const struct virtio_device_ops balloon_ops = {
 	.config_write = balloon_config_write,
 	.queue_notify = balloon_queue_notify,
 	.reset = balloon_reset,
 	.destroy = balloon_destroy,
+	.save = balloon_save,
+	.restore = balloon_restore,
 };
 
 /* ---- the control API's side (event loop thread) ---- */

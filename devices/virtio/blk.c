@@ -22,10 +22,13 @@
 
 #include "devices/rate_limiter.h"
 #include "virtio.h"
+#include "vmm/state.h"
 
 #define BLK_HDR_SIZE 16
 #define BLK_RANGE_SIZE 16
 #define BLK_REAP_BATCH 64
+/* How long a snapshot waits for a request the disk does not complete. */
+#define BLK_DRAIN_TIMEOUT_S 30
 /* Alignment assumed for O_DIRECT when the file system does not say. */
 #define BLK_DIO_FALLBACK_ALIGN 4096
 
@@ -604,10 +607,69 @@ static void blk_destroy(struct virtio_device *vdev)
 	blk_free(to_blk(vdev));
 }
 
+/*
+ * Snapshot: every request in flight completes into the guest's memory
+ * (a deferred reset with it), and what the guest wrote reaches the disk,
+ * so the image matches the memory saved beside it.
+ */
+static int blk_quiesce(struct virtio_device *vdev, struct err *e)
+{
+	struct virtio_blk *blk = to_blk(vdev);
+	struct timespec limit = { BLK_DRAIN_TIMEOUT_S, 0 };
+	struct io_event ev[BLK_REAP_BATCH];
+
+	blk_submit(blk);
+	while (blk_inflight(blk)) {
+		int n = io_getevents(blk->aio, 1, BLK_REAP_BATCH, ev, &limit);
+
+		if (n == -EINTR)
+			continue;
+		if (n < 0) {
+			errno = -n;
+			return err_errno(e, "disk %s: waiting for requests",
+					 blk->path);
+		}
+		if (n == 0)
+			return err_set(e, "disk %s: %u requests still in flight after %d s",
+				       blk->path, blk_inflight(blk),
+				       BLK_DRAIN_TIMEOUT_S);
+		for (int i = 0; i < n; i++)
+			blk_complete(blk, ev[i].data, (long)ev[i].res);
+	}
+	if (blk->resetting) {
+		blk->resetting = false;
+		virtio_reset_done(vdev);
+	}
+	blk_notify(blk, &vdev->vqs[0]);
+	if (!blk->read_only && fdatasync(blk->fd) < 0)
+		return err_errno(e, "disk %s: fdatasync", blk->path);
+	return 0;
+}
+
+/* The image must be the size the guest knows; the rest is fixed. */
+static int blk_restore(struct virtio_device *vdev,
+		       const struct state_section *s, struct err *e)
+{
+	struct virtio_blk *blk = to_blk(vdev);
+	uint8_t saved[VIRTIO_BLK_CFG_SIZE];
+	uint64_t sectors;
+
+	if (virtio_saved_config(vdev, s, saved, e) < 0)
+		return -1;
+	sectors = get_le64(saved + VIRTIO_BLK_CFG_CAPACITY);
+	if (sectors != blk->capacity)
+		return err_set(e, "disk %s has %llu sectors, the snapshot's disk had %llu: not the same image",
+			       blk->path, (unsigned long long)blk->capacity,
+			       (unsigned long long)sectors);
+	return virtio_check_config(vdev, s, e);
+}
+
 static const struct virtio_device_ops blk_ops = {
 	.queue_notify = blk_queue_notify,
 	.reset = blk_reset,
 	.destroy = blk_destroy,
+	.quiesce = blk_quiesce,
+	.restore = blk_restore,
 };
 
 static int blk_size(struct virtio_blk *blk, struct err *e)

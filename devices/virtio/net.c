@@ -23,6 +23,7 @@
 
 #include "devices/rate_limiter.h"
 #include "virtio.h"
+#include "vmm/state.h"
 
 #define NET_RX_BUF (VIRTIO_NET_HDR_SIZE + VIRTIO_NET_MAX_FRAME)
 /* Frames moved per event before other event sources get their turn. */
@@ -487,12 +488,32 @@ static void net_destroy(struct virtio_device *vdev)
 	net_free(to_net(vdev));
 }
 
+/*
+ * The guest keeps the MAC it read (a generated one too) whatever TAP the
+ * restored device is on.
+ */
+static int net_restore(struct virtio_device *vdev,
+		       const struct state_section *s, struct err *e)
+{
+	struct virtio_net *net = to_net(vdev);
+	uint8_t saved[VIRTIO_NET_CFG_SIZE];
+
+	if (virtio_saved_config(vdev, s, saved, e) < 0)
+		return -1;
+	if (saved[VIRTIO_NET_CFG_MAC] & 1)
+		return err_set(e, "%s: the saved MAC is a multicast address",
+			       s->label);
+	memcpy(net->config, saved, sizeof(saved));
+	return 0;
+}
+
 static const struct virtio_device_ops net_ops = {
 	.features_ok = net_features_ok,
 	.activate = net_activate,
 	.queue_notify = net_queue_notify,
 	.reset = net_reset,
 	.destroy = net_destroy,
+	.restore = net_restore,
 };
 
 static int tap_open_name(struct virtio_net *net, const char *name,

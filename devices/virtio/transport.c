@@ -10,6 +10,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "vmm/state.h"
+
 /* Feature bits every device gets from the transport and the rings. */
 #define TRANSPORT_FEATURES                                                     \
 	(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) |  \
@@ -467,9 +469,177 @@ static void transport_dev_destroy(struct device *dev)
 	t->ops->free(t);
 }
 
+/* ---- snapshots ---- */
+
+static int transport_dev_save(struct device *dev, struct state_writer *w,
+			      struct err *e)
+{
+	struct virtio_transport *t = dev_to_transport(dev);
+	struct virtio_device *vdev = t->vdev;
+	int ret = -1;
+
+	pthread_mutex_lock(&t->lock);
+	if (vdev->ops->quiesce && vdev->ops->quiesce(vdev, e) < 0)
+		goto out;
+	if (t->resetting) {
+		err_set(e, "a device reset is still waiting for its I/O");
+		goto out;
+	}
+	state_put_u64(w, "status", t->status);
+	state_put_u64(w, "isr", t->isr);
+	state_put_u64(w, "device_features_sel", t->device_features_sel);
+	state_put_u64(w, "driver_features_sel", t->driver_features_sel);
+	state_put_u64(w, "queue_sel", t->queue_sel);
+	state_put_u64(w, "driver_features", t->driver_features);
+	state_put_u64(w, "negotiated", vdev->negotiated);
+	state_put_u64(w, "config_generation", t->config_generation);
+	state_put_bytes(w, "config", vdev->config, vdev->config_len);
+	for (unsigned int i = 0; i < vdev->nr_queues; i++)
+		virtq_save(&vdev->vqs[i], w);
+	if (vdev->ops->save)
+		vdev->ops->save(vdev, w);
+	ret = 0;
+out:
+	pthread_mutex_unlock(&t->lock);
+	return ret;
+}
+
+int virtio_saved_config(struct virtio_device *vdev,
+			const struct state_section *s, uint8_t *buf,
+			struct err *e)
+{
+	return state_get_bytes(s, "config", buf, vdev->config_len, e);
+}
+
+int virtio_check_config(struct virtio_device *vdev,
+			const struct state_section *s, struct err *e)
+{
+	uint8_t *saved = malloc(MAX(vdev->config_len, 1U));
+	int ret = 0;
+
+	if (!saved)
+		return err_set(e, "out of memory");
+	if (virtio_saved_config(vdev, s, saved, e) < 0) {
+		free(saved);
+		return -1;
+	}
+	for (uint32_t i = 0; i < vdev->config_len && ret == 0; i++)
+		if (saved[i] != vdev->config[i])
+			ret = err_set(e, "the device's configuration differs from the snapshot's at byte %u (%#x, now %#x)",
+				      i, saved[i], vdev->config[i]);
+	free(saved);
+	return ret;
+}
+
+/* The status machine as virtio_transport_set_status() lets a driver leave it. */
+static int check_status(struct virtio_transport *t, uint32_t status,
+			uint64_t negotiated, struct err *e)
+{
+	uint64_t stray = negotiated & ~offered_features(t);
+
+	if (status & ~(DRIVER_STATUS_BITS | VIRTIO_STATUS_NEEDS_RESET))
+		return err_set(e, "status %#x has bits no driver sets", status);
+	if ((status & VIRTIO_STATUS_DRIVER_OK) &&
+	    !(status & VIRTIO_STATUS_FEATURES_OK))
+		return err_set(e, "status %#x: DRIVER_OK without FEATURES_OK", status);
+	if (!(status & VIRTIO_STATUS_FEATURES_OK) && negotiated)
+		return err_set(e, "features %#llx negotiated without FEATURES_OK",
+			       (unsigned long long)negotiated);
+	if (stray)
+		return err_set(e, "the guest uses features %#llx this device no longer offers (its back end differs from the snapshot's)",
+			       (unsigned long long)stray);
+	if (negotiated && !(negotiated & VIRTIO_BIT(VIRTIO_F_VERSION_1)))
+		return err_set(e, "features %#llx lack VIRTIO_F_VERSION_1",
+			       (unsigned long long)negotiated);
+	return 0;
+}
+
+static int load_queues(struct virtio_transport *t,
+		       const struct state_section *s, struct err *e)
+{
+	struct virtio_device *vdev = t->vdev;
+	struct state_section q;
+	unsigned int i = 0;
+	size_t pos = 0;
+
+	if (state_count(s, "queue") != vdev->nr_queues)
+		return err_set(e, "%u queues saved, the device has %u",
+			       state_count(s, "queue"), vdev->nr_queues);
+	while (state_next(s, "queue", &pos, &q) > 0) {
+		if (virtq_restore(&vdev->vqs[i], &q, t->host->mem,
+				  virtio_has_feature(vdev, VIRTIO_F_EVENT_IDX),
+				  virtio_has_feature(vdev, VIRTIO_F_INDIRECT_DESC),
+				  e) < 0)
+			return -1;
+		i++;
+	}
+	return 0;
+}
+
+static int load_transport(struct virtio_transport *t,
+			  const struct state_section *s, struct err *e)
+{
+	struct virtio_device *vdev = t->vdev;
+	uint32_t status, isr;
+
+	if (state_get_u32(s, "status", &status, e) < 0 ||
+	    state_get_u32(s, "isr", &isr, e) < 0 ||
+	    state_get_u32(s, "device_features_sel", &t->device_features_sel, e) < 0 ||
+	    state_get_u32(s, "driver_features_sel", &t->driver_features_sel, e) < 0 ||
+	    state_get_u32(s, "queue_sel", &t->queue_sel, e) < 0 ||
+	    state_get_u64(s, "driver_features", &t->driver_features, e) < 0 ||
+	    state_get_u64(s, "negotiated", &vdev->negotiated, e) < 0 ||
+	    state_get_u32(s, "config_generation", &t->config_generation, e) < 0)
+		return -1;
+	if (check_status(t, status, vdev->negotiated, e) < 0)
+		return -1;
+	t->status = status;
+	t->isr = isr & (VIRTIO_INT_USED | VIRTIO_INT_CONFIG);
+	if (load_queues(t, s, e) < 0)
+		return -1;
+	return vdev->ops->restore ? vdev->ops->restore(vdev, s, e) :
+				    virtio_check_config(vdev, s, e);
+}
+
+/*
+ * A restored device resumes where it stopped: a running one is activated
+ * again (its back end set up for the negotiated features), every ready
+ * queue is looked at once (a notification the snapshot caught in flight
+ * is not lost) and an interrupt the driver had not acknowledged is raised
+ * again (one still on its way into the interrupt controller was not
+ * saved; a driver reads the status first and ignores a repeat).
+ */
+static void transport_resume(struct virtio_transport *t)
+{
+	if (!virtio_active(t->vdev))
+		return;
+	driver_ok(t);
+	if (t->isr)
+		t->ops->interrupt(t, (t->isr & VIRTIO_INT_USED) ?
+					     &t->vdev->vqs[0] : NULL);
+}
+
+static int transport_dev_restore(struct device *dev,
+				 const struct state_section *s, struct err *e)
+{
+	struct virtio_transport *t = dev_to_transport(dev);
+	int ret;
+
+	pthread_mutex_lock(&t->lock);
+	ret = load_transport(t, s, e);
+	if (ret < 0)
+		virtio_transport_reset(t);
+	else
+		transport_resume(t);
+	pthread_mutex_unlock(&t->lock);
+	return ret;
+}
+
 static const struct device_ops transport_dev_ops = {
 	.reset = transport_dev_reset,
 	.destroy = transport_dev_destroy,
+	.save = transport_dev_save,
+	.restore = transport_dev_restore,
 };
 
 int virtio_transport_init(struct virtio_transport *t, struct device_host *host,

@@ -52,6 +52,8 @@
 #define VIRTIO_MAX_QUEUES 4
 
 struct virtio_device;
+struct state_writer;
+struct state_section;
 struct virtio_transport;
 struct pci_bus;
 
@@ -93,6 +95,23 @@ struct virtio_device_ops {
 	void (*reset)(struct virtio_device *vdev);
 	/* Frees the device; the transport is already gone. */
 	void (*destroy)(struct virtio_device *vdev);
+	/*
+	 * Snapshot, on the event loop with every vCPU parked: finish the I/O
+	 * in flight, so that its completions are in the used rings (and a
+	 * deferred reset is done). Optional.
+	 */
+	int (*quiesce)(struct virtio_device *vdev, struct err *e);
+	/* Snapshot: what the device keeps beyond queues and config. Optional. */
+	void (*save)(struct virtio_device *vdev, struct state_writer *w);
+	/*
+	 * Restore, once the transport's registers and queues are back and
+	 * before the device is activated: takes what save() wrote and the
+	 * configuration space the driver saw (virtio_saved_config()).
+	 * Without this op the configuration space must be what the device
+	 * has now.
+	 */
+	int (*restore)(struct virtio_device *vdev,
+		       const struct state_section *s, struct err *e);
 };
 
 /*
@@ -173,6 +192,17 @@ void virtio_config_changed(struct virtio_device *vdev);
  * DEVICE_NEEDS_RESET. @why is logged once.
  */
 void virtio_needs_reset(struct virtio_device *vdev, const char *why);
+
+/*
+ * Restore: the configuration space the driver saw when the snapshot was
+ * taken, config_len bytes into @buf.
+ */
+int virtio_saved_config(struct virtio_device *vdev,
+			const struct state_section *s, uint8_t *buf,
+			struct err *e);
+/* Fails, naming the first byte, unless the device's config is the saved one. */
+int virtio_check_config(struct virtio_device *vdev,
+			const struct state_section *s, struct err *e);
 
 /*
  * Pops the next chain of @vq. Returns 1 with @chain filled, 0 when the ring

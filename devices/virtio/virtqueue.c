@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmm/state.h"
+
 /*
  * Ring layout (2.7): the avail ring is flags, idx, ring[size], used_event;
  * the used ring is flags, idx, {id, len}[size], avail_event. All fields are
@@ -363,4 +365,56 @@ int iov_slice(const struct iovec *src, unsigned int n, size_t off, size_t len,
 		off = 0;
 	}
 	return len ? -1 : (int)out;
+}
+
+void virtq_save(const struct virtq *vq, struct state_writer *w)
+{
+	state_begin(w, "queue");
+	state_put_u64(w, "size", vq->size);
+	state_put_u64(w, "ready", vq->ready);
+	state_put_u64(w, "desc", vq->desc_gpa);
+	state_put_u64(w, "avail", vq->avail_gpa);
+	state_put_u64(w, "used", vq->used_gpa);
+	state_put_u64(w, "last_avail", vq->last_avail);
+	state_put_u64(w, "used_idx", vq->used_idx);
+	state_put_u64(w, "signalled_used", vq->signalled_used);
+	state_put_u64(w, "signalled_valid", vq->signalled_valid);
+	state_put_u64(w, "notify_enabled", vq->notify_enabled);
+	state_end(w);
+}
+
+/*
+ * The rings go through virtq_enable(), which checks them as when the
+ * driver enables the queue; the indices are free-running, and every pop
+ * checks them against what the driver publishes.
+ */
+int virtq_restore(struct virtq *vq, const struct state_section *s,
+		  const struct guest_mem *mem, bool event_idx, bool indirect,
+		  struct err *e)
+{
+	uint16_t last_avail, used_idx, signalled_used;
+	bool ready, signalled_valid, notify_enabled;
+
+	virtq_reset(vq);
+	if (state_get_u16(s, "size", &vq->size, e) < 0 ||
+	    state_get_bool(s, "ready", &ready, e) < 0 ||
+	    state_get_u64(s, "desc", &vq->desc_gpa, e) < 0 ||
+	    state_get_u64(s, "avail", &vq->avail_gpa, e) < 0 ||
+	    state_get_u64(s, "used", &vq->used_gpa, e) < 0 ||
+	    state_get_u16(s, "last_avail", &last_avail, e) < 0 ||
+	    state_get_u16(s, "used_idx", &used_idx, e) < 0 ||
+	    state_get_u16(s, "signalled_used", &signalled_used, e) < 0 ||
+	    state_get_bool(s, "signalled_valid", &signalled_valid, e) < 0 ||
+	    state_get_bool(s, "notify_enabled", &notify_enabled, e) < 0)
+		return -1;
+	if (!ready)
+		return 0;
+	if (virtq_enable(vq, mem, event_idx, indirect, e) < 0)
+		return -1;
+	vq->last_avail = last_avail;
+	vq->used_idx = used_idx;
+	vq->signalled_used = signalled_used;
+	vq->signalled_valid = signalled_valid;
+	vq->notify_enabled = notify_enabled;
+	return 0;
 }

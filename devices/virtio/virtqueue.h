@@ -114,6 +114,19 @@ bool virtq_enable_notify(struct virtq *vq);
 /* Tells the driver that kicks are not needed while the device is busy. */
 void virtq_disable_notify(struct virtq *vq);
 
+struct state_writer;
+struct state_section;
+
+/* Snapshots: the driver's settings and the indices, as a "queue" section. */
+void virtq_save(const struct virtq *vq, struct state_writer *w);
+/*
+ * Takes them back from @s (a "queue" section); a ready queue is enabled on
+ * @mem with the checks a driver's enable gets.
+ */
+int virtq_restore(struct virtq *vq, const struct state_section *s,
+		  const struct guest_mem *mem, bool event_idx, bool indirect,
+		  struct err *e);
+
 /* Copies up to @len bytes from offset @off of @iov into @buf. */
 size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t off,
 		  void *buf, size_t len);

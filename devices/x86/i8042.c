@@ -10,6 +10,7 @@
 
 #include "devices/x86/legacy.h"
 #include "vmm/arch/x86/layout.h"
+#include "vmm/state.h"
 
 #define I8042_STS_OBF 0x01    /* output buffer full */
 #define I8042_STS_SYS 0x04    /* system flag: self-test passed */
@@ -141,9 +142,50 @@ static void i8042_destroy(struct device *dev)
 	free(kbc);
 }
 
+static int i8042_save(struct device *dev, struct state_writer *w,
+		      struct err *e)
+{
+	struct i8042 *kbc = (struct i8042 *)dev;
+
+	(void)e;
+	pthread_mutex_lock(&kbc->lock);
+	state_put_u64(w, "status", kbc->status);
+	state_put_u64(w, "ctr", kbc->ctr);
+	state_put_u64(w, "out", kbc->out);
+	state_put_u64(w, "pending_cmd", kbc->pending_cmd);
+	pthread_mutex_unlock(&kbc->lock);
+	return 0;
+}
+
+static int i8042_restore(struct device *dev, const struct state_section *s,
+			 struct err *e)
+{
+	struct i8042 *kbc = (struct i8042 *)dev;
+	uint8_t status, ctr, out, cmd;
+
+	if (state_get_u8(s, "status", &status, e) < 0 ||
+	    state_get_u8(s, "ctr", &ctr, e) < 0 ||
+	    state_get_u8(s, "out", &out, e) < 0 ||
+	    state_get_u8(s, "pending_cmd", &cmd, e) < 0)
+		return -1;
+	/* The only command that waits for a data byte. */
+	if (cmd && cmd != I8042_CMD_WRITE_CTR)
+		return err_set(e, "%s: no command %#x waits for data", s->label,
+			       cmd);
+	pthread_mutex_lock(&kbc->lock);
+	kbc->status = status & (I8042_STS_OBF | I8042_STS_SYS | I8042_STS_CMD);
+	kbc->ctr = ctr;
+	kbc->out = out;
+	kbc->pending_cmd = cmd;
+	pthread_mutex_unlock(&kbc->lock);
+	return 0;
+}
+
 static const struct device_ops i8042_device_ops = {
 	.reset = i8042_reset,
 	.destroy = i8042_destroy,
+	.save = i8042_save,
+	.restore = i8042_restore,
 };
 
 int i8042_create(struct device_host *host, struct device **out, struct err *e)

@@ -3,6 +3,7 @@
 #define IMAGES_TESTGUEST_VIRTIO_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "check.h"
@@ -28,7 +29,8 @@
  *                   frame of that type carrying TG_NET_PONG.
  *   virtio_console  writes TG_CONSOLE_LINE; with testguest.console_echo=1
  *                   then reads a line and writes it back prefixed with
- *                   "echo: ".
+ *                   "echo: ". With testguest.tick=1 every tick line goes
+ *                   to the console too.
  */
 #define TG_BLK_SIGNATURE "VMMTESTDISK"
 #define TG_BLK_SECTOR 8
@@ -50,6 +52,12 @@ bool tg_virtio_wanted(const char *cmdline, const char *name);
 void tg_virtio_blk_test(const char *cmdline, struct check *c);
 void tg_virtio_net_test(const char *cmdline, struct check *c);
 void tg_virtio_console_test(const char *cmdline, struct check *c);
+/*
+ * After a passed console check: writes @len bytes over virtio-console and
+ * waits for the device to take them. False when it is not set up or the
+ * device does not answer.
+ */
+bool tg_virtio_console_write(const char *s, size_t len);
 /* Writes TG_CONSOLE_FLOOD to the virtio console for ever (or until it fails). */
 void tg_virtio_console_flood(const char *cmdline, struct check *c);
 

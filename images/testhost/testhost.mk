@@ -31,6 +31,7 @@ TESTHOST_ITEMS += \
 	program:$(TEST_LINUX_VMM):/bin/vmm \
 	program:$(BUILD)/vmmctl:/bin/vmmctl \
 	program:$(BUILD)/bridge-client:/bin/bridge-client \
+	program:$(BUILD)/bench-snapshot:/bin/bench-snapshot \
 	program:$(BUILD)/agent-peer-check:/bin/agent-peer-check \
 	program:/usr/bin/socat:/usr/bin/socat \
 	program:/sbin/debugfs:/sbin/debugfs \
@@ -94,13 +95,14 @@ test-linux-extra:
 		CASES="$(or $(CASES),$(TEST_LINUX_EXTRA_GROUPS))"
 
 test-linux-direct: $(TEST_LINUX_VMM) $(BUILD)/vmmctl $(BUILD)/bridge-client \
-		$(BUILD)/agent-peer-check \
+		$(BUILD)/agent-peer-check $(BUILD)/bench-snapshot \
 		$(TEST_LINUX_IMAGES) | test-linux-deps
 	VMM=$(TEST_LINUX_VMM) VMMCTL=$(BUILD)/vmmctl \
 		BRIDGE_CLIENT=$(BUILD)/bridge-client \
 		PEER_CHECK=$(BUILD)/agent-peer-check IMAGES=$(LINUX_DIR) \
 		OVMF=$(OVMF_FD) OVMF_CODE=$(OVMF_CODE) OVMF_VARS=$(OVMF_VARS) \
 		LINUX_MIN_IMAGES=$(LINUX_MIN_DIR) \
+		BENCH_SNAPSHOT=$(BUILD)/bench-snapshot \
 		tests/linux/run.sh $(CASES)
 
 test-linux-nested: $(TESTHOST_INITRAMFS)

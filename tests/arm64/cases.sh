@@ -163,4 +163,39 @@ else
 	kill -9 $vmm_pid 2>/dev/null
 fi
 
+# --- a snapshot: a guest counting in a process, saved, restored anew ---
+count_past() {
+	c=$(gexec cat /tmp/count 2> /dev/null)
+	[ "${c:-0}" -gt "$1" ] 2> /dev/null
+}
+if boot 2 --api-sock "$W/api.sock"; then
+	gexec "setsid sh -c 'i=0; while :; do i=\$((i + 1)); echo \$i > /tmp/count; sleep 0.1; done' < /dev/null > /dev/null 2>&1 &"
+	retry 100 0.1 count_past 5
+	vmmctl --sock "$W/api.sock" pause > /dev/null
+	saved=$(vmmctl --sock "$W/api.sock" snapshot "$W/snap" 2>&1)
+	vmmctl --sock "$W/api.sock" quit > /dev/null
+	vmm_status
+	if [ -f "$W/snap/state" ]; then
+		ok snapshot.save
+		vmm --restore "$W/snap" --serial "file:$W/serial-restored.log" \
+			--vsock "cid=3,uds=$W/v.sock" > "$W/vmm-restored.log" 2>&1 &
+		vmm_pid=$!
+		if retry 600 0.1 agent_up; then
+			ok snapshot.restore_exec_works
+			c=$(gexec cat /tmp/count)
+			retry 100 0.1 count_past "$c" && ok snapshot.counter_goes_on ||
+				fail snapshot.counter_goes_on "/tmp/count stays at $c"
+			check snapshot.nproc 2 "$(gexec nproc)"
+		else
+			fail snapshot.restore_exec_works "no agent after the restore"
+		fi
+		kill $vmm_pid 2> /dev/null
+	else
+		fail snapshot.save "$saved"
+	fi
+else
+	fail snapshot.save "the guest agent did not come up"
+	kill -9 $vmm_pid 2>/dev/null
+fi
+
 echo "$passed passed, $failed failed"

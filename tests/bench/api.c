@@ -39,22 +39,6 @@ static pid_t spawn(const char *vmm, const char *sock)
 }
 
 /* CPU time the task @pid has run, in ms, from the scheduler's accounting. */
-static double cpu_ms(pid_t pid)
-{
-	char path[64];
-	unsigned long long ns = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%llu", &ns) != 1)
-		ns = 0;
-	fclose(f);
-	return (double)ns / 1e6;
-}
-
 static int quit(int fd)
 {
 	char buf[256];
@@ -72,24 +56,24 @@ static int startup(const char *vmm, const char *dir, int runs)
 
 	snprintf(sock, sizeof(sock), "%s/start.sock", dir);
 	for (int i = 0; i < runs; i++) {
-		double start = bench_now_ms();
+		double start = now_ms();
 		pid_t pid = spawn(vmm, sock);
 		int fd;
 
-		while ((fd = bench_dial(sock)) < 0) {
+		while ((fd = dial(sock)) < 0) {
 			if (waitpid(pid, &status, WNOHANG) == pid) {
 				fprintf(stderr, "bench-api: %s exited (status %d) before its socket was ready\n",
 					vmm, status);
 				return -1;
 			}
-			if (bench_now_ms() - start > 10000) {
+			if (now_ms() - start > 10000) {
 				kill(pid, SIGKILL);
 				fprintf(stderr, "bench-api: no socket after 10 s\n");
 				return -1;
 			}
 		}
-		wall[i] = bench_now_ms() - start;
-		cpu[i] = cpu_ms(pid);
+		wall[i] = now_ms() - start;
+		cpu[i] = proc_cpu_ms(pid);
 		if (quit(fd) < 0 || waitpid(pid, &status, 0) != pid ||
 		    !WIFEXITED(status) || WEXITSTATUS(status)) {
 			fprintf(stderr, "bench-api: Quit failed (status %d)\n", status);
@@ -163,7 +147,7 @@ int main(int argc, char **argv)
 
 	snprintf(sock, sizeof(sock), "%s/latency.sock", dir);
 	pid = spawn(vmm, sock);
-	for (double t = bench_now_ms(); (fd = bench_dial(sock)) < 0 && bench_now_ms() - t < 10000;)
+	for (double t = now_ms(); (fd = dial(sock)) < 0 && now_ms() - t < 10000;)
 		usleep(100);
 	snprintf(create, sizeof(create),
 		 "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"CreateVM\",\"params\":{\"config\":"

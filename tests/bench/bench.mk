@@ -11,6 +11,8 @@
 #   bench-api     control socket start-up and InspectVM latency
 #   bench-load    InspectVM latency from 256 clients, idle guest vs a guest
 #                 holding 1024 vsock connections and flooding its console
+#   bench-snapshot  Linux guest: restore vs cold boot to agent ready (in the
+#                 nested test host where the CPU has no VT-x or AMD-V)
 
 BENCH_RUNS ?= 20
 QEMU_MICROVM := qemu-system-x86_64 -M microvm,x-option-roms=off,rtc=off \
@@ -19,13 +21,15 @@ QEMU_MICROVM := qemu-system-x86_64 -M microvm,x-option-roms=off,rtc=off \
 	-device isa-debug-exit,iobase=0x501,iosize=1
 
 .PHONY: bench bench-boot bench-blk bench-transport bench-vsock bench-agent \
-	bench-api bench-load
+	bench-api bench-load bench-snapshot
 bench: bench-boot bench-blk bench-transport bench-vsock bench-agent bench-api \
-	bench-load
+	bench-load bench-snapshot
 
-$(BUILD)/bench-boot: tests/bench/boot.c | deps
+BENCH_UTIL := tests/bench/bench_util.c tests/bench/bench_util.h
+
+$(BUILD)/bench-boot: tests/bench/boot.c $(BENCH_UTIL) | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $<
+	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^)
 
 bench-boot: $(BUILD)/vmm $(BUILD)/bench-boot bench-images | bench-deps
 	@echo "== start-up: vmm vs QEMU microvm (guest writes a byte to COM1, then exits) =="
@@ -85,13 +89,13 @@ $(BUILD)/bench-agent: $(BUILD)/obj/tests/bench/agent.o $(BUILD)/libclient.a \
 bench-agent: $(BUILD)/bench-agent $(BUILD)/guest-agent
 	$(BUILD)/bench-agent $(BUILD)/guest-agent
 
-$(BUILD)/bench-api: tests/bench/api.c tests/bench/latency.c | deps
+$(BUILD)/bench-api: tests/bench/api.c tests/bench/latency.c $(BENCH_UTIL) | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ -lpthread
+	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^) -lpthread
 
-$(BUILD)/bench-load: tests/bench/load.c tests/bench/latency.c | deps
+$(BUILD)/bench-load: tests/bench/load.c tests/bench/latency.c $(BENCH_UTIL) | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ -lpthread
+	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^) -lpthread
 
 LOAD_BENCH_CONNS ?= 1024
 LOAD_BENCH_CLIENTS ?= 256
@@ -112,3 +116,15 @@ bench-api: $(BUILD)/vmm $(BUILD)/bench-api bench-images
 	$(BUILD)/bench-api --vmm $(BUILD)/vmm \
 		--kernel $(BUILD)/images/bench-exit.elf \
 		--runs $(API_BENCH_RUNS) --requests $(API_BENCH_REQUESTS)
+
+# Static, so that it runs in the nested test host as it is.
+$(BUILD)/bench-snapshot: tests/bench/snapshot.c $(BENCH_UTIL) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -static -o $@ $(filter %.c,$^)
+
+# The Linux image booted and restored side by side, through the Linux
+# suite's runner (the group tests/linux/cases/bench_snapshot.sh), in the
+# test host where it runs the suite. Five pairs of runs.
+bench-snapshot: $(BUILD)/bench-snapshot
+	@echo "== snapshot restore vs cold boot of the Linux image, to agent ready =="
+	$(MAKE) --no-print-directory test-linux CASES=bench_snapshot

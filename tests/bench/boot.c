@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #define MAX_CMDS 4
 #define MAX_RUNS 200
 
@@ -35,14 +37,6 @@ struct bench_cmd {
 	struct sample s[MAX_RUNS];
 	struct sample median;
 };
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static int run_once(char **argv, struct sample *s)
 {
@@ -90,13 +84,6 @@ static int run_once(char **argv, struct sample *s)
 	return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 static double median_of(const struct sample *s, int n, size_t field)
 {
 	double v[MAX_RUNS];
@@ -107,8 +94,7 @@ static double median_of(const struct sample *s, int n, size_t field)
 		else
 			v[i] = *(const double *)((const char *)&s[i] + field);
 	}
-	qsort(v, (size_t)n, sizeof(v[0]), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	return median(v, (size_t)n);
 }
 
 static int parse_cmds(int argc, char **argv, struct bench_cmd *cmds)

@@ -5,9 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 struct client_run {
@@ -17,21 +14,6 @@ struct client_run {
 	int failed;
 };
 
-double bench_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 double bench_percentile(double *v, size_t n, double p)
 {
 	size_t i;
@@ -39,19 +21,6 @@ double bench_percentile(double *v, size_t n, double p)
 	qsort(v, n, sizeof(*v), cmp_double);
 	i = (size_t)(p / 100.0 * (double)(n - 1) + 0.5);
 	return v[i < n ? i : n - 1];
-}
-
-int bench_dial(const char *path)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0)
-		return fd;
-	if (fd >= 0)
-		close(fd);
-	return -1;
 }
 
 ssize_t bench_round_trip(int fd, const char *req, char *buf, size_t len)
@@ -79,21 +48,21 @@ static void *client_thread(void *opaque)
 {
 	struct client_run *r = opaque;
 	char buf[65536];
-	int fd = bench_dial(r->sock);
+	int fd = dial(r->sock);
 
 	if (fd < 0) {
 		r->failed = r->requests;
 		return NULL;
 	}
 	for (int i = 0; i < r->requests; i++) {
-		double t = bench_now_ms();
+		double t = now_ms();
 
 		if (bench_round_trip(fd, BENCH_INSPECT, buf, sizeof(buf)) < 0 ||
 		    !strstr(buf, "\"result\"")) {
 			r->failed++;
 			break;
 		}
-		r->ms[i] = bench_now_ms() - t;
+		r->ms[i] = now_ms() - t;
 	}
 	close(fd);
 	return NULL;
@@ -106,7 +75,7 @@ int bench_inspect(const char *sock, int clients, int per,
 	pthread_t *threads = calloc((size_t)clients, sizeof(*threads));
 	size_t n = (size_t)clients * (size_t)per;
 	double *all = calloc(n, sizeof(double));
-	double start = bench_now_ms();
+	double start = now_ms();
 	int ret = 0;
 
 	if (!runs || !threads || !all)
@@ -126,7 +95,7 @@ int bench_inspect(const char *sock, int clients, int per,
 	}
 	if (ret == 0) {
 		out->requests = n;
-		out->per_s = (double)n / (bench_now_ms() - start) * 1e3;
+		out->per_s = (double)n / (now_ms() - start) * 1e3;
 		out->p50 = bench_percentile(all, n, 50);
 		out->p99 = bench_percentile(all, n, 99);
 		out->max = all[n - 1];

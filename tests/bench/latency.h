@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "bench_util.h"
+
 #define BENCH_INSPECT "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"InspectVM\"}\n"
 
 struct bench_latency {
@@ -18,11 +20,8 @@ struct bench_latency {
 	double per_s;         /* requests answered per second, all clients */
 };
 
-double bench_now_ms(void);
 /* The @p-th percentile of @v (sorted here). */
 double bench_percentile(double *v, size_t n, double p);
-/* A connection to the Unix socket @path, or -1. */
-int bench_dial(const char *path);
 /* Sends @req and reads one response line; its length, or -1. */
 ssize_t bench_round_trip(int fd, const char *req, char *buf, size_t len);
 /*

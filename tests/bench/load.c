@@ -72,7 +72,7 @@ static void *reader(void *opaque)
 	ssize_t n;
 
 	path_in(l, path, sizeof(path), "console.sock");
-	while (!l->stop && (fd = bench_dial(path)) < 0)
+	while (!l->stop && (fd = dial(path)) < 0)
 		usleep(10000);
 	while (!l->stop && (n = read(fd, buf, sizeof(buf))) > 0)
 		__atomic_add_fetch(&l->console_bytes, n, __ATOMIC_RELAXED);
@@ -157,12 +157,12 @@ static bool logged(const struct load *l, const char *needle)
 
 static int settle(struct load *l, bool loaded)
 {
-	double t = bench_now_ms();
+	double t = now_ms();
 
 	while (loaded ? l->accepted < l->conns || !logged(l, "flooding") :
 			!logged(l, "HALTING")) {
 		if (waitpid(l->pid, NULL, WNOHANG) == l->pid ||
-		    bench_now_ms() - t > SETTLE_MS) {
+		    now_ms() - t > SETTLE_MS) {
 			fprintf(stderr, "bench-load: the guest did not get going (%d of %d connections)\n",
 				l->accepted, l->conns);
 			return -1;
@@ -205,11 +205,11 @@ static int run(struct load *l, bool loaded, struct bench_latency *out,
 	}
 	path_in(l, api, sizeof(api), "api.sock");
 	bytes = __atomic_load_n(&l->console_bytes, __ATOMIC_RELAXED);
-	t = bench_now_ms();
+	t = now_ms();
 	ret = bench_inspect(api, l->clients, l->requests, out);
 	*console_kib_s = (double)(__atomic_load_n(&l->console_bytes,
 						   __ATOMIC_RELAXED) - bytes) /
-			 1024 / (bench_now_ms() - t) * 1e3;
+			 1024 / (now_ms() - t) * 1e3;
 	finish(l);
 	return ret;
 }

@@ -251,6 +251,37 @@ long last_tick(const char *buf)
 	return found ? strtol(found + 5, NULL, 10) : -1;
 }
 
+void collect(int fd, char *buf, size_t cap, int ms, size_t *got)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	size_t len = strlen(buf);
+
+	for (int waited = 0; waited < ms; waited += 20) {
+		ssize_t r;
+
+		if (poll(&p, 1, 20) != 1)
+			continue;
+		if (len > cap - 4096) {
+			memmove(buf, buf + len - 4096, 4096);
+			len = 4096;
+		}
+		r = read(fd, buf + len, cap - 1 - len);
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+		buf[len] = '\0';
+		if (got)
+			*got += (size_t)r;
+	}
+}
+
+bool tick_past(int fd, char *buf, size_t cap, long after)
+{
+	for (int i = 0; i < 600 && last_tick(buf) <= after; i++)
+		collect(fd, buf, cap, 100, NULL);
+	return last_tick(buf) > after;
+}
+
 size_t drain(int fd, int ms)
 {
 	double deadline = now_s() + ms / 1000.0;

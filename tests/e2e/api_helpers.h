@@ -56,6 +56,14 @@ void api_create_params(char *buf, size_t len, const char *kernel,
 /* The number of the last complete "TICK n" line in @buf, or -1. */
 long last_tick(const char *buf);
 
+/*
+ * Appends what @fd sends within @ms to @buf (NUL-terminated, @cap bytes),
+ * keeping its last 4 KiB when it fills; @got (when set) counts the bytes.
+ */
+void collect(int fd, char *buf, size_t cap, int ms, size_t *got);
+/* Collects until the guest's counter passes @after; false after 60 s. */
+bool tick_past(int fd, char *buf, size_t cap, long after);
+
 /* Reads @fd for @ms and returns how many bytes came. */
 size_t drain(int fd, int ms);
 

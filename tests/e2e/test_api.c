@@ -137,39 +137,6 @@ Test(api, create_paused_resume_wait_teardown, .timeout = TEST_TIMEOUT_S)
 	api_vmm_quit(&v);
 }
 
-/* Appends what @fd sends within @ms to @buf, keeping its last 32 KiB. */
-static void collect(int fd, char *buf, size_t cap, int ms, size_t *got)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	size_t len = strlen(buf);
-
-	for (int waited = 0; waited < ms; waited += 20) {
-		ssize_t r;
-
-		if (poll(&p, 1, 20) != 1)
-			continue;
-		if (len > cap - 4096) {
-			memmove(buf, buf + len - 4096, 4096);
-			len = 4096;
-		}
-		r = read(fd, buf + len, cap - 1 - len);
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-		buf[len] = '\0';
-		if (got)
-			*got += (size_t)r;
-	}
-}
-
-/* Collects until the guest's counter passes @after; false after 60 s. */
-static bool tick_past(int fd, char *buf, size_t cap, long after)
-{
-	for (int i = 0; i < 600 && last_tick(buf) <= after; i++)
-		collect(fd, buf, cap, 100, NULL);
-	return last_tick(buf) > after;
-}
-
 Test(api, pause_stops_the_guest, .timeout = TEST_TIMEOUT_S)
 {
 	static char out[32768];

@@ -204,3 +204,34 @@ Test(uefi, create_vm_boots_the_uefi_config, .timeout = 120)
 	unlink(fw);
 	free(fw);
 }
+
+/*
+ * The snapshot format holds no firmware platform: SnapshotVM refuses a
+ * VM booted from firmware before it pauses it, and the VM runs on.
+ */
+Test(uefi, a_firmware_vm_is_refused_a_snapshot, .timeout = 120)
+{
+	/* cli; hlt; jmp back: a guest that stays up doing nothing. */
+	static const uint8_t halt_forever[] = { 0xfa, 0xf4, 0xeb, 0xfd };
+	char *fw = write_image(FW_SIZE, FW_SIZE, halt_forever,
+			       sizeof(halt_forever), NULL, 0);
+	struct json_object *r;
+	char params[512];
+	struct api_vmm v;
+
+	api_vmm_start(&v, NULL);
+	snprintf(params, sizeof(params),
+		 "{\"config\":{\"uefi\":{\"firmware_path\":\"%s\"}}}", fw);
+	json_object_put(api_ok(&v, "CreateVM", params));
+	json_object_put(api_ok(&v, "ResumeVM", NULL));
+	snprintf(params, sizeof(params), "{\"directory\":\"%s\"}",
+		 api_path(&v, "snap"));
+	api_fails(&v, "SnapshotVM", params, RPC_UNSUPPORTED,
+		  "a VM booted with --firmware cannot be snapshotted");
+	r = api_ok(&v, "InspectVM", NULL);
+	cr_assert_str_eq(jstr(r, "result.state"), "running");
+	json_object_put(r);
+	api_vmm_quit(&v);
+	unlink(fw);
+	free(fw);
+}

@@ -8,7 +8,10 @@
 #   registers:           by a simulated driver), mmio (register sequences),
 #                        ports (UART, i8042, ACPI, debug exit),
 #                        firmware (fw_cfg, RTC, LPC bridge, flash)
-#   host files:          boot (bzImage, ELF and PVH loaders, initrd)
+#   host files:          boot (bzImage, ELF and PVH loaders, initrd),
+#                        state (a snapshot's state file: the format's
+#                        checks, the config with a write-back round trip,
+#                        every section)
 #
 #   make fuzz          every target for FUZZ_TIME seconds (default 60)
 #   make fuzz-NAME     one target
@@ -30,7 +33,7 @@ FUZZ_CFLAGS     := -std=gnu11 -g -O1 -D_GNU_SOURCE -I. \
 		   -fno-sanitize-recover=undefined
 FUZZ_LDFLAGS    := -fsanitize=fuzzer,$(FUZZ_SAN)
 
-FUZZ_PROTO      := api exec_frame bridge
+FUZZ_PROTO      := api exec_frame bridge state
 FUZZ_DEVICES    := virtqueue blk net vsock balloon console mmio ports \
 		   firmware boot
 FUZZ_TARGETS    := $(FUZZ_PROTO) $(FUZZ_DEVICES)

@@ -18,12 +18,12 @@ static struct balloon_control *control;
 static int balloon_create(struct fuzz_virtio *f, struct device **dev,
 			  struct err *e)
 {
-	const struct virtio_attach at = VTEST_MMIO(VTEST_BASE, VTEST_GSI);
 	struct balloon_config cfg = {
 		.enabled = true, .pages = 64, .deflate_on_oom = true,
 	};
 
-	return virtio_balloon_create(&f->th.host, &at, &cfg, dev, &control, e);
+	return virtio_balloon_create(&f->th.host, &VTEST_MMIO(VTEST_BASE, VTEST_GSI), &cfg,
+				     dev, &control, e);
 }
 
 static void stats_done(void *ctx, const struct balloon_stats *stats,

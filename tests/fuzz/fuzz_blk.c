@@ -36,11 +36,11 @@ static void blk_init(struct fuzz_virtio *f)
 static int blk_create(struct fuzz_virtio *f, struct device **dev,
 		      struct err *e)
 {
-	const struct virtio_attach at = VTEST_MMIO(VTEST_BASE, VTEST_GSI);
 	struct disk_config cfg = { .path = image, .serial = "fuzz" };
 	struct rate_limit_control *limits;
 
-	return virtio_blk_create(&f->th.host, &at, &cfg, dev, &limits, e);
+	return virtio_blk_create(&f->th.host, &VTEST_MMIO(VTEST_BASE, VTEST_GSI), &cfg,
+				 dev, &limits, e);
 }
 
 static const struct fuzz_device blk = {

@@ -28,10 +28,10 @@ static void console_init(struct fuzz_virtio *f)
 static int console_create(struct fuzz_virtio *f, struct device **dev,
 			  struct err *e)
 {
-	const struct virtio_attach at = VTEST_MMIO(VTEST_BASE, VTEST_GSI);
 	struct chardev_config cfg = { .kind = CHARDEV_SOCKET, .path = path };
 
-	return virtio_console_create(&f->th.host, &at, &cfg, dev, e);
+	return virtio_console_create(&f->th.host, &VTEST_MMIO(VTEST_BASE, VTEST_GSI), &cfg,
+				     dev, e);
 }
 
 static void console_host(struct fuzz_virtio *f, struct fuzz_input *in)

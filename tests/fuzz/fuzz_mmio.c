@@ -45,7 +45,6 @@ static void check_transport(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const struct virtio_attach at = VTEST_MMIO(VTEST_BASE, VTEST_GSI);
 	struct chardev_config cfg = { .kind = CHARDEV_NONE };
 	struct fuzz_input in = { data, size };
 	struct device *dev;
@@ -55,7 +54,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	fuzz_cost_begin();
 	memset(th.mem.base, 0, MEM_SIZE);
-	if (virtio_console_create(&th.host, &at, &cfg, &dev, &e) < 0)
+	if (virtio_console_create(&th.host, &VTEST_MMIO(VTEST_BASE, VTEST_GSI), &cfg, &dev,
+				  &e) < 0)
 		abort();
 	while (in.len) {
 		uint8_t kind = fuzz_u8(&in), b[8];

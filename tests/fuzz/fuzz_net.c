@@ -71,11 +71,11 @@ static void net_init(struct fuzz_virtio *f)
 static int net_create(struct fuzz_virtio *f, struct device **dev,
 		      struct err *e)
 {
-	const struct virtio_attach at = VTEST_MMIO(VTEST_BASE, VTEST_GSI);
 	struct net_config cfg = { .tap_name = TAP_NAME, .tap_fd = -1 };
 	struct rate_limit_control *limits;
 
-	return virtio_net_create(&f->th.host, &at, &cfg, dev, &limits, e);
+	return virtio_net_create(&f->th.host, &VTEST_MMIO(VTEST_BASE, VTEST_GSI), &cfg, dev,
+				 &limits, e);
 }
 
 static void net_host(struct fuzz_virtio *f, struct fuzz_input *in)

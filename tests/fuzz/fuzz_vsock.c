@@ -44,11 +44,11 @@ static void vsock_init(struct fuzz_virtio *f)
 static int vsock_create(struct fuzz_virtio *f, struct device **dev,
 			struct err *e)
 {
-	const struct virtio_attach at = VTEST_MMIO(VTEST_BASE, VTEST_GSI);
 	struct vsock_config cfg = { .enabled = true, .cid = CID };
 
 	memcpy(cfg.uds_path, uds, strlen(uds) + 1);
-	return virtio_vsock_create(&f->th.host, &at, &cfg, dev, &control, e);
+	return virtio_vsock_create(&f->th.host, &VTEST_MMIO(VTEST_BASE, VTEST_GSI), &cfg,
+				   dev, &control, e);
 }
 
 /* Where the guest's connections to host port PORT_BASE + @i go. */

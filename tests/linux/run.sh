@@ -13,10 +13,14 @@
 # may be given, separated by spaces or commas. Names of variants other than the first carry
 # "@VARIANT" ("blk.direct_write@pci").
 #
-# Environment: VMM, VMMCTL, BRIDGE_CLIENT, PEER_CHECK (default: build/...), IMAGES
-# (default build/images/linux), LINUX_MIN_IMAGES (default
-# build/images/linux-min), TEST_WORK (default: a new directory under
-# /tmp, removed afterwards unless KEEP_WORK=1).
+# Groups marked "# manual" (benchmarks) run only when a pattern names
+# them; what a case writes to $CASE_STATE/report is printed after its
+# result line.
+#
+# Environment: VMM, VMMCTL, BRIDGE_CLIENT, PEER_CHECK, BENCH_SNAPSHOT
+# (default: build/...), IMAGES (default build/images/linux),
+# LINUX_MIN_IMAGES (default build/images/linux-min), TEST_WORK (default: a
+# new directory under /tmp, removed afterwards unless KEEP_WORK=1).
 #
 # Prints one line per case ("ok NAME (S s)" or "FAIL NAME (S s): why" with
 # the guest's serial log and the VMM's output), a "# group" line with each
@@ -29,6 +33,7 @@ VMM=${VMM:-build/vmm}
 VMMCTL=${VMMCTL:-build/vmmctl}
 BRIDGE_CLIENT=${BRIDGE_CLIENT:-build/bridge-client}
 PEER_CHECK=${PEER_CHECK:-build/agent-peer-check}
+BENCH_SNAPSHOT=${BENCH_SNAPSHOT:-build/bench-snapshot}
 IMAGES=${IMAGES:-build/images/linux}
 LINUX_MIN_IMAGES=${LINUX_MIN_IMAGES:-build/images/linux-min}
 LOG_LINES=${LOG_LINES:-40}
@@ -40,19 +45,21 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--list) list=1 ;;
 	--variant) only_variant=$2; shift ;;
-	-h | --help) sed -n '3,24s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,28s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	-*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
 	*) patterns="$patterns $(echo "$1" | tr ',' ' ')" ;;
 	esac
 	shift
 done
 
-for v in VMM VMMCTL BRIDGE_CLIENT PEER_CHECK IMAGES LINUX_MIN_IMAGES; do
+for v in VMM VMMCTL BRIDGE_CLIENT PEER_CHECK BENCH_SNAPSHOT IMAGES \
+	LINUX_MIN_IMAGES; do
 	eval "p=\$$v"
 	case $p in /*) ;; *) p=$(pwd)/$p ;; esac
 	eval "$v=\$p"
 done
-export VMM VMMCTL BRIDGE_CLIENT PEER_CHECK IMAGES LINUX_MIN_IMAGES
+export VMM VMMCTL BRIDGE_CLIENT PEER_CHECK BENCH_SNAPSHOT IMAGES \
+	LINUX_MIN_IMAGES
 
 # NAME matches when no pattern was given or one pattern names it, its group
 # or (with glob characters) matches it.
@@ -95,13 +102,14 @@ chosen_cases() {
 
 # group_runs_here FILE VARIANT: groups may name the one architecture they
 # run on ("# arch: x86_64") and the variants they run in ("# variants:
-# pci"). A group marked "# extra" runs only when a pattern names it.
+# pci"). A group marked "# extra" (one make test-linux-extra runs) or
+# "# manual" (a benchmark) runs only when a pattern names it.
 group_runs_here() {
 	arch=$(sed -n 's/^# arch: *//p' "$1")
 	[ -z "$arch" ] || [ "$arch" = "$(uname -m)" ] || return 1
 	only=$(sed -n 's/^# variants: *//p' "$1")
 	[ -z "$only" ] || case " $only " in *" $2 "*) ;; *) return 1 ;; esac
-	[ -n "$patterns" ] || ! grep -qx '# extra' "$1"
+	[ -n "$patterns" ] || ! grep -qxE '# (extra|manual)' "$1"
 }
 
 # Variants: "NAME [VMM FLAGS...]" lines of variants.conf.
@@ -177,6 +185,8 @@ run_case() {
 	dt=$(tenths $(($(uptime_ds) - t0)))
 	if [ $rc -eq 0 ] && [ ! -s "$state/messages" ]; then
 		echo "ok $3 ($dt s)"
+		# What a case reports (a benchmark's figures) follows it.
+		[ ! -s "$state/report" ] || sed 's/^/    /' "$state/report"
 		echo ok >> "$TEST_WORK/results"
 		return
 	fi

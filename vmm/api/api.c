@@ -119,6 +119,18 @@ static void api_on_exit_fd(void *opaque, uint32_t events)
 						  api->exit_status));
 }
 
+/* A VM was just built or restored, paused: the API drives it from now on. */
+static void api_adopt_vm(struct api *api, char *log_id, const char *event)
+{
+	free(api->log_id);
+	api->log_id = log_id;
+	api->has_vm = true;
+	api->exit_reason = VM_EXIT_NONE;
+	api->exit_status = 0;
+	api->state = API_STATE_PAUSED;
+	api_event(api, event);
+}
+
 int api_create_vm(struct api *api, struct vm_config *cfg, char *log_id,
 		  enum machine_error *why, struct err *e)
 {
@@ -131,13 +143,22 @@ int api_create_vm(struct api *api, struct vm_config *cfg, char *log_id,
 		free(log_id);
 		return -1;
 	}
-	free(api->log_id);
-	api->log_id = log_id;
-	api->has_vm = true;
-	api->exit_reason = VM_EXIT_NONE;
-	api->exit_status = 0;
-	api->state = API_STATE_PAUSED;
-	api_event(api, "created");
+	api_adopt_vm(api, log_id, "created");
+	return 0;
+}
+
+int api_restore_vm(struct api *api, struct snapshot *snap, char *log_id,
+		   enum machine_error *why, struct err *e)
+{
+	api->cfg = snap->cfg;
+	vm_config_init(&snap->cfg);
+	if (machine_restore(&api->vm, snap, &api->cfg, api->loop, api->metrics,
+			    api->seccomp, api_on_vm_exit, api, why, e) < 0) {
+		vm_config_free(&api->cfg);
+		free(log_id);
+		return -1;
+	}
+	api_adopt_vm(api, log_id, "restored");
 	return 0;
 }
 
@@ -175,6 +196,16 @@ int api_run_vm(struct api *api, struct vm_config *cfg, char *log_id,
 	if (api_create_vm(api, cfg, log_id, why, e) < 0)
 		return -1;
 	api_set_running(api, true);
+	return 0;
+}
+
+int api_run_snapshot(struct api *api, struct snapshot *snap, bool resume,
+		     enum machine_error *why, struct err *e)
+{
+	if (api_restore_vm(api, snap, NULL, why, e) < 0)
+		return -1;
+	if (resume)
+		api_set_running(api, true);
 	return 0;
 }
 

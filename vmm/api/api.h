@@ -6,6 +6,7 @@
 
 #include "vmm/api/machine.h"
 #include "vmm/api/server.h"
+#include "vmm/snapshot.h"
 #include "vmm/vm.h"
 
 /*
@@ -23,7 +24,7 @@ enum api_state {
 };
 
 /* The methods api_dispatch() knows (methods.c), and one more: unknown. */
-#define API_NR_METHODS 20
+#define API_NR_METHODS 22
 
 /* Calls and failed calls, by method (docs/metrics.md). */
 struct api_counters {
@@ -82,6 +83,14 @@ int api_open(struct api *api, struct event_loop *loop, const char *path,
 int api_run_vm(struct api *api, struct vm_config *cfg, char *log_id,
 	       enum machine_error *why, struct err *e);
 
+/*
+ * Restores the snapshot --restore named (snapshot_open() and overrides
+ * done; its config moves into the API) and resumes it unless @resume is
+ * false (--paused).
+ */
+int api_run_snapshot(struct api *api, struct snapshot *snap, bool resume,
+		     enum machine_error *why, struct err *e);
+
 /* Ends the process's event loop with @exit_code (signals, Quit). */
 void api_stop(struct api *api, int exit_code);
 
@@ -106,6 +115,9 @@ void api_forget_client(struct api *api, struct api_client *client);
  */
 int api_create_vm(struct api *api, struct vm_config *cfg, char *log_id,
 		  enum machine_error *why, struct err *e);
+/* The same from a snapshot (RestoreVM, --restore): paused. */
+int api_restore_vm(struct api *api, struct snapshot *snap, char *log_id,
+		   enum machine_error *why, struct err *e);
 void api_set_running(struct api *api, bool running);
 /* Records the halt (if not yet), joins the vCPUs, answers WaitVM calls. */
 void api_vm_halted(struct api *api);

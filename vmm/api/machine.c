@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "vmm/arch.h"
+#include "vmm/snapshot.h"
 #include "vmm/cli.h"
 
 /*
@@ -22,6 +23,26 @@ static void note_host_emulation(struct vm *vm)
 			 why);
 }
 
+/* The VM without its devices, @on_exit and @seccomp installed. */
+static int machine_create(struct vm *vm, struct vm_config *cfg,
+			  struct event_loop *loop, struct metrics *metrics,
+			  const struct seccomp_filters *seccomp,
+			  void (*on_exit)(struct vm *vm, void *opaque),
+			  void *opaque, int mem_fd, enum machine_error *why,
+			  struct err *e)
+{
+	*why = MACHINE_ERR_HOST;
+	if (vm_create(vm, cfg, loop, metrics, mem_fd, e) < 0) {
+		if (vm->kvm.fd < 0 || vm->fd < 0)
+			*why = MACHINE_ERR_NO_KVM;
+		return -1;
+	}
+	vm->on_exit = on_exit;
+	vm->on_exit_opaque = opaque;
+	vm->seccomp = seccomp;
+	return 0;
+}
+
 int machine_build(struct vm *vm, struct vm_config *cfg,
 		  struct event_loop *loop, struct metrics *metrics,
 		  const struct seccomp_filters *seccomp,
@@ -30,15 +51,9 @@ int machine_build(struct vm *vm, struct vm_config *cfg,
 {
 	char *cmdline = NULL;
 
-	*why = MACHINE_ERR_HOST;
-	if (vm_create(vm, cfg, loop, metrics, e) < 0) {
-		if (vm->kvm.fd < 0 || vm->fd < 0)
-			*why = MACHINE_ERR_NO_KVM;
+	if (machine_create(vm, cfg, loop, metrics, seccomp, on_exit, opaque,
+			   -1, why, e) < 0)
 		goto fail;
-	}
-	vm->on_exit = on_exit;
-	vm->on_exit_opaque = opaque;
-	vm->seccomp = seccomp;
 	if (arch_create_devices(vm, e) < 0 || !(cmdline = arch_cmdline(vm, e)))
 		goto fail;
 	if (arch_vm_boot(vm, cmdline, e) < 0) {
@@ -51,7 +66,8 @@ int machine_build(struct vm *vm, struct vm_config *cfg,
 	if (vm_start(vm, e) < 0)
 		goto fail;
 	log_info("booting %s: %u vCPUs, %llu MiB of RAM, %u virtio devices",
-		 cfg->firmware ? cfg->firmware : cfg->kernel, cfg->nr_cpus, (unsigned long long)cfg->mem_mib,
+		 cfg->firmware ? cfg->firmware : cfg->kernel, cfg->nr_cpus,
+		 (unsigned long long)cfg->mem_mib,
 		 vm->nr_mmio_devs);
 	return 0;
 fail:
@@ -60,6 +76,40 @@ fail:
 	vm->on_exit = NULL;
 	vm_destroy(vm);
 	return -1;
+}
+
+int machine_restore(struct vm *vm, struct snapshot *snap,
+		    struct vm_config *cfg, struct event_loop *loop,
+		    struct metrics *metrics,
+		    const struct seccomp_filters *seccomp,
+		    void (*on_exit)(struct vm *vm, void *opaque), void *opaque,
+		    enum machine_error *why, struct err *e)
+{
+	int fd = snapshot_memory_fd(snap, cfg, e);
+
+	/* What the snapshot holds is the image here; host resources are not. */
+	*why = MACHINE_ERR_BAD_IMAGE;
+	if (fd < 0)
+		return -1;
+	if (machine_create(vm, cfg, loop, metrics, seccomp, on_exit, opaque,
+			   fd, why, e) < 0 ||
+	    arch_create_devices(vm, e) < 0)
+		goto fail;
+	/* Its refusals name the state file. */
+	if (vm_restore_state(vm, snap, e) < 0) {
+		*why = MACHINE_ERR_BAD_IMAGE;
+		vm->on_exit = NULL;
+		vm_destroy(vm);
+		return -1;
+	}
+	note_host_emulation(vm);
+	if (vm_start(vm, e) < 0)
+		goto fail;
+	return 0;
+fail:
+	vm->on_exit = NULL;
+	vm_destroy(vm);
+	return err_prefix(e, "snapshot %s", snap->dir);
 }
 
 int machine_error_status(enum machine_error why)

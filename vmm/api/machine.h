@@ -12,7 +12,8 @@
 /* Which step failed, so the command line can pick its exit status. */
 enum machine_error {
 	MACHINE_ERR_NO_KVM,    /* /dev/kvm is missing, forbidden or lacking */
-	MACHINE_ERR_BAD_IMAGE, /* the kernel or initrd cannot be loaded */
+	MACHINE_ERR_BAD_IMAGE, /* the kernel or initrd cannot be loaded, or
+				  the snapshot cannot be restored here */
 	MACHINE_ERR_HOST,      /* any other host resource */
 };
 
@@ -28,6 +29,19 @@ int machine_build(struct vm *vm, struct vm_config *cfg,
 		  void (*on_exit)(struct vm *vm, void *opaque), void *opaque,
 		  enum machine_error *why, struct err *e);
 
+/*
+ * The same from a snapshot (vmm/snapshot.h), paused: the snapshot's
+ * devices created from @cfg (the snapshot's config, overrides applied,
+ * which the VM points to from then on), then everything in its saved
+ * state. On failure the VM is already destroyed, or was never created.
+ */
+struct snapshot;
+int machine_restore(struct vm *vm, struct snapshot *snap,
+		    struct vm_config *cfg, struct event_loop *loop,
+		    struct metrics *metrics,
+		    const struct seccomp_filters *seccomp,
+		    void (*on_exit)(struct vm *vm, void *opaque), void *opaque,
+		    enum machine_error *why, struct err *e);
 /* The process exit status (vmm/cli.h) for a build that failed with @why. */
 int machine_error_status(enum machine_error why);
 /*

@@ -141,6 +141,8 @@ static const struct {
 	{ "VMSocket", method_vm_socket },
 	{ "Quit", method_quit },
 	{ "SubscribeEvents", method_subscribe_events },
+	{ "SnapshotVM", method_snapshot_vm },
+	{ "RestoreVM", method_restore_vm },
 	{ "GetNumPages", method_get_num_pages },
 	{ "RequestNumPages", method_request_num_pages },
 	{ "GetMemStats", method_get_mem_stats },

@@ -4,7 +4,8 @@
 
 /*
  * Inside the control API: the methods of each service and what they share.
- * A service is one file: vm_service.c for vmservice.proto's VM service;
+ * A service is one file: vm_service.c for vmservice.proto's VM service,
+ * snapshot_service.c for this VMM's snapshot calls beside it;
  * balloon_service.c, serial_service.c and vsock_service.c for the
  * fuchsia.virtualization calls; ops_service.c for this VMM's own
  * operations calls (metrics, rate limits, shutdown). api_dispatch()
@@ -45,6 +46,9 @@ METHOD(method_modify_resource);
 METHOD(method_vm_socket);
 METHOD(method_quit);
 METHOD(method_subscribe_events);
+/* snapshot_service.c: this VMM's snapshots (docs/snapshot.md). */
+METHOD(method_snapshot_vm);
+METHOD(method_restore_vm);
 /* balloon_service.c: fuchsia.virtualization BalloonController. */
 METHOD(method_get_num_pages);
 METHOD(method_request_num_pages);

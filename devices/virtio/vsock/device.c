@@ -998,11 +998,28 @@ static void vsock_destroy(struct virtio_device *vdev)
 	vsock_free(to_vsock(vdev));
 }
 
+/*
+ * A restored device has no connections (their host ends stayed with the
+ * process that was saved): the driver hears so through a transport reset
+ * as soon as it has an event buffer posted, and reads the CID again then,
+ * so a clone may have another.
+ */
+static int vsock_restore(struct virtio_device *vdev,
+			 const struct state_section *s, struct err *e)
+{
+	struct vsock *vs = to_vsock(vdev);
+
+	(void)s, (void)e;
+	vs->event_pending = true;
+	return 0;
+}
+
 static const struct virtio_device_ops vsock_ops = {
 	.config_write = vsock_config_write,
 	.queue_notify = vsock_queue_notify,
 	.reset = vsock_reset,
 	.destroy = vsock_destroy,
+	.restore = vsock_restore,
 };
 
 /* ---- the control API's side (event loop thread) ---- */

@@ -99,22 +99,31 @@ void vcpu_adjust_cpuid(struct kvm_cpuid2 *cpuid, unsigned int id,
 	}
 }
 
+int x86_vcpu_set_cpuid(struct vcpu *vcpu, struct kvm_cpuid2 *cpuid,
+		       struct err *e)
+{
+	struct kvm_cpuid2 **kept = &vcpu->vm->arch->vcpu_cpuid[vcpu->id];
+
+	if (ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid) < 0) {
+		free(cpuid);
+		return err_errno(e, "vcpu %u: KVM_SET_CPUID2", vcpu->id);
+	}
+	free(*kept);
+	*kept = cpuid;
+	return 0;
+}
+
 static int vcpu_set_cpuid(struct vcpu *vcpu, struct err *e)
 {
 	const struct kvm_cpuid2 *host = vcpu->vm->arch->cpuid;
 	size_t size = sizeof(*host) + host->nent * sizeof(host->entries[0]);
 	struct kvm_cpuid2 *cpuid = malloc(size);
-	int ret;
 
 	if (!cpuid)
 		return err_set(e, "vcpu %u: out of memory for CPUID", vcpu->id);
 	memcpy(cpuid, host, size);
 	vcpu_adjust_cpuid(cpuid, vcpu->id, vcpu->vm->nr_vcpus);
-	ret = ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid);
-	free(cpuid);
-	if (ret < 0)
-		return err_errno(e, "vcpu %u: KVM_SET_CPUID2", vcpu->id);
-	return 0;
+	return x86_vcpu_set_cpuid(vcpu, cpuid, e);
 }
 
 static int vcpu_set_msrs(struct vcpu *vcpu, struct err *e)

@@ -154,6 +154,10 @@ int arch_vm_create(struct vm *vm, struct err *e)
 	vm->arch = calloc(1, sizeof(*vm->arch));
 	if (!vm->arch)
 		return err_set(e, "out of memory");
+	vm->arch->vcpu_cpuid = calloc(vm->nr_vcpus,
+				      sizeof(*vm->arch->vcpu_cpuid));
+	if (!vm->arch->vcpu_cpuid)
+		return err_set(e, "out of memory");
 	if (x86_get_cpuid(vm, e) < 0)
 		return -1;
 	if (ioctl(vm->fd, KVM_SET_TSS_ADDR, (unsigned long)LAYOUT_KVM_TSS) < 0)
@@ -179,6 +183,9 @@ void arch_vm_destroy(struct vm *vm)
 {
 	if (!vm->arch)
 		return;
+	for (unsigned int i = 0; vm->arch->vcpu_cpuid && i < vm->nr_vcpus; i++)
+		free(vm->arch->vcpu_cpuid[i]);
+	free(vm->arch->vcpu_cpuid);
 	free(vm->arch->cpuid);
 	if (vm->arch->firmware)
 		munmap(vm->arch->firmware, vm->arch->firmware_size);

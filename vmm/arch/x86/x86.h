@@ -17,12 +17,21 @@ struct vcpu;
 /* What an x86 VM keeps beside the common state. */
 struct arch_vm {
 	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID */
+	/*
+	 * What each vCPU was given with KVM_SET_CPUID2, which a snapshot
+	 * saves (KVM_GET_CPUID2 may answer with more on some hosts).
+	 */
+	struct kvm_cpuid2 **vcpu_cpuid;
 	/* With --firmware: its read-only mapping below 4 GiB, and fw_cfg. */
 	uint8_t *firmware;
 	size_t firmware_size;
 	struct fw_cfg *fw_cfg;
 	uint32_t power_button_gsi; /* the ACPI GED's interrupt, for the DSDT */
 };
+
+/* Gives vCPU @vcpu the CPUID @cpuid, which the VM keeps from then on. */
+int x86_vcpu_set_cpuid(struct vcpu *vcpu, struct kvm_cpuid2 *cpuid,
+		       struct err *e);
 
 /* Puts the boot vCPU at the kernel's entry. */
 int x86_vcpu_set_boot_state(struct vcpu *vcpu,

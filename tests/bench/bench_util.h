@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef TESTS_BENCH_BENCH_UTIL_H
+#define TESTS_BENCH_BENCH_UTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* What the benchmark programs share: clocks, statistics, processes. */
+
+/* CLOCK_MONOTONIC in ms. */
+double now_ms(void);
+
+/* qsort() order of doubles. */
+int cmp_double(const void *a, const void *b);
+
+/* The median of @v (sorted here). */
+double median(double *v, size_t n);
+
+/* A connected stream socket to the Unix socket @path, or -1. */
+int dial(const char *path);
+
+/*
+ * CPU time every thread of process @pid has run so far, in ms, from the
+ * scheduler's accounting (/proc/PID/task/TID/schedstat, in ns); -1 when
+ * the process is gone.
+ */
+double proc_cpu_ms(pid_t pid);
+
+#endif
