@@ -71,6 +71,16 @@ static int commit(struct irq_routing *r, struct err *e)
 	return ret;
 }
 
+int irq_routing_apply(struct irq_routing *r, struct err *e)
+{
+	int ret;
+
+	pthread_mutex_lock(&r->lock);
+	ret = commit(r, e);
+	pthread_mutex_unlock(&r->lock);
+	return ret;
+}
+
 int irq_routing_alloc(struct irq_routing *r, uint32_t *gsi, struct err *e)
 {
 	bool found = false;

@@ -10,10 +10,10 @@
 
 /*
  * KVM's GSI routing table, which KVM_SET_GSI_ROUTING replaces as a whole:
- * the interrupt controller pins KVM starts with (the architecture lists
- * them), plus one route per message-signalled interrupt line (an MSI-X
- * vector), each on a GSI past the pins with an irqfd of its own. Any
- * thread; the lock is a leaf.
+ * the interrupt controller pins (the architecture lists them), plus one
+ * route per message-signalled interrupt line (an MSI-X vector), each on a
+ * GSI past the pins with an irqfd of its own. Any thread; the lock is a
+ * leaf.
  */
 
 #define IRQ_ROUTING_MAX_MSI 256
@@ -41,12 +41,16 @@ struct irq_routing {
 };
 
 /*
- * The @nr_pins routes KVM has after creating the irqchip (at most
+ * The @nr_pins routes of the interrupt controller pins (at most
  * IRQ_ROUTING_MAX_PINS), kept in every table; MSI GSIs from @first_msi_gsi.
+ * KVM keeps its own default pin routes until irq_routing_apply() or the
+ * first MSI route.
  */
 void irq_routing_init(struct irq_routing *r, int vm_fd,
 		      const struct irq_routing_pin *pins, unsigned int nr_pins,
 		      uint32_t first_msi_gsi);
+/* Hands KVM the table as it stands. */
+int irq_routing_apply(struct irq_routing *r, struct err *e);
 void irq_routing_destroy(struct irq_routing *r);
 /* Reserves a GSI for a new MSI line; it has no route yet. */
 int irq_routing_alloc(struct irq_routing *r, uint32_t *gsi, struct err *e);

@@ -20,8 +20,8 @@
 
 static size_t nr_entries(unsigned int nr_cpus)
 {
-	/* processors, ISA bus, IOAPIC, ISA IRQs, LINT0 and LINT1 */
-	return nr_cpus + 1 + 1 + MP_NR_ISA_IRQS + 2;
+	/* processors, ISA bus, IOAPIC, its pins' IRQs, LINT0 and LINT1 */
+	return nr_cpus + 1 + 1 + MP_NR_IO_INTERRUPTS + 2;
 }
 
 size_t mptable_size(unsigned int nr_cpus)
@@ -49,7 +49,11 @@ static uint8_t *interrupt(uint8_t *p, uint8_t entry, uint8_t type,
 {
 	p[0] = entry;
 	p[1] = type;
-	put_le16(p + 2, 0); /* polarity and trigger conform to the bus */
+	/*
+	 * Polarity and trigger conform to the bus: ISA's active high, edge,
+	 * what the devices send (an irqfd pulse per interrupt).
+	 */
+	put_le16(p + 2, 0);
 	p[4] = 0;           /* source bus: ISA */
 	p[5] = src_irq;
 	p[6] = dst;
@@ -75,10 +79,14 @@ static uint8_t *entries(uint8_t *p, unsigned int nr_cpus)
 	p += MP_OTHER_ENTRY_SIZE;
 
 	/*
-	 * ISA IRQ n on IOAPIC pin n, but the PIT's IRQ 0 on pin 2; IRQ 2 is
-	 * the 8259 cascade and reaches no pin.
+	 * IRQ n on IOAPIC pin n, but the PIT's IRQ 0 on pin 2; IRQ 2 is the
+	 * 8259 cascade and reaches no pin. Pins from 16 on carry what the
+	 * VMM's interrupt allocator hands out past the ISA lines (virtio-mmio
+	 * devices from the sixth on): without an entry a kernel that reads
+	 * this table (acpi=off) has no IRQ for them, and the IRQ number of
+	 * their virtio_mmio.device= entries names nothing.
 	 */
-	for (uint8_t irq = 0; irq < 16; irq++) {
+	for (uint8_t irq = 0; irq < MP_NR_IOAPIC_PINS; irq++) {
 		if (irq == 2)
 			continue;
 		p = interrupt(p, MP_ENTRY_IOINT, MP_INT_TYPE_INT, irq,

@@ -3,6 +3,7 @@
 #define BOOT_MPTABLE_H
 
 #include "boot/x86/boot.h"
+#include "vmm/arch/x86/layout.h"
 
 /* Intel MultiProcessor Specification 1.4 structures. */
 #define MP_FLOAT_SIZE 16
@@ -20,8 +21,12 @@
 #define MP_INT_TYPE_INT 0
 #define MP_INT_TYPE_NMI 1
 #define MP_INT_TYPE_EXTINT 3
-/* ISA IRQs routed through the IOAPIC: 0-15 except the cascade, IRQ 2. */
-#define MP_NR_ISA_IRQS 15
+/*
+ * IRQs through the IOAPIC: one on each pin but pin 0, as the PIT's IRQ 0
+ * is on pin 2 and IRQ 2, the 8259 cascade, on none.
+ */
+#define MP_NR_IOAPIC_PINS LAYOUT_NR_GSI
+#define MP_NR_IO_INTERRUPTS (MP_NR_IOAPIC_PINS - 1)
 
 /* Bytes of the whole MP table (floating pointer + configuration table). */
 size_t mptable_size(unsigned int nr_cpus);
@@ -29,7 +34,7 @@ size_t mptable_size(unsigned int nr_cpus);
 /*
  * Writes the MP floating pointer at LAYOUT_EBDA and the configuration table
  * right after it: @nr_cpus processors (APIC IDs 0..nr_cpus-1, CPU 0 the
- * BSP), the ISA bus, the IOAPIC, ISA IRQ routing and LINT0/LINT1.
+ * BSP), the ISA bus, the IOAPIC, an IRQ on each of its pins and LINT0/LINT1.
  */
 int mptable_build(const struct guest_mem *mem, unsigned int nr_cpus,
 		  struct err *e);

@@ -184,8 +184,7 @@ expect_confined() {
 # exits or the agent does not answer.
 vm_wait_agent() {
 	_t0=$(uptime_ds)
-	until [ -S "$VM_VSOCK" ] &&
-		timeout 10 "$VMMCTL" exec --vsock-uds "$VM_VSOCK" true 2>/dev/null; do
+	until [ -S "$VM_VSOCK" ] && exec_within 10 true 2>/dev/null; do
 		vm_alive || fail "$VM_NAME: the VMM exited before the agent answered"
 		[ $(($(uptime_ds) - _t0)) -lt $((AGENT_TIMEOUT * 10)) ] ||
 			fail "$VM_NAME: the guest agent did not answer within $AGENT_TIMEOUT s"
@@ -211,9 +210,19 @@ vm_rss_kib() {
 	sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$VM_PID/status"
 }
 
+# exec_within SECONDS [vmmctl exec flags] CMD...: runs CMD in the guest
+# through the agent, for SECONDS at the most. vmmctl forwards timeout's
+# SIGTERM to the command in the guest; a guest that no longer answers
+# would keep it waiting, so SIGKILL follows 10 s later.
+exec_within() {
+	_within=$1
+	shift
+	timeout -k 10 "$_within" "$VMMCTL" exec --vsock-uds "$VM_VSOCK" "$@"
+}
+
 # gx [vmmctl exec flags] CMD...: runs CMD in the guest through the agent.
 gx() {
-	timeout "$EXEC_TIMEOUT" "$VMMCTL" exec --vsock-uds "$VM_VSOCK" "$@"
+	exec_within "$EXEC_TIMEOUT" "$@"
 }
 
 # gx_sha WHAT SECONDS CMD...: the SHA-256 of what CMD writes in the guest,
@@ -224,12 +233,11 @@ gx_sha() {
 	shift 2
 	{
 		_rc=0
-		timeout "$_limit" "$VMMCTL" exec --vsock-uds "$VM_VSOCK" "$@" ||
-			_rc=$?
+		exec_within "$_limit" "$@" || _rc=$?
 		echo "$_rc" > "$CASE_STATE/gx_sha.rc"
 	} | sha
 	[ "$(cat "$CASE_STATE/gx_sha.rc")" = 0 ] ||
-		fail "$_what: vmmctl exec exited $(cat "$CASE_STATE/gx_sha.rc") (124: still running after $_limit s)"
+		fail "$_what: vmmctl exec exited $(cat "$CASE_STATE/gx_sha.rc") (124 or 137: still running after $_limit s)"
 }
 
 # gx_ok WHAT CMD...: runs CMD in the guest, prints its stdout, fails the

@@ -23,7 +23,7 @@ static void check_mptable(unsigned int nr_cpus)
 	struct test_guest g;
 	struct err e = { "" };
 	unsigned int cpus = 0, bsp = 0, buses = 0, ioapics = 0, lints = 0;
-	bool irq_seen[16] = { false };
+	bool irq_seen[MP_NR_IOAPIC_PINS] = { false };
 	uint8_t *f, *c, *p, *end;
 	uint16_t base_len, count;
 
@@ -78,7 +78,11 @@ static void check_mptable(unsigned int nr_cpus)
 			break;
 		case MP_ENTRY_IOINT:
 			cr_assert_eq(p[1], MP_INT_TYPE_INT);
-			cr_assert(p[5] < 16 && !irq_seen[p[5]]);
+			cr_assert(p[5] < MP_NR_IOAPIC_PINS && !irq_seen[p[5]],
+				  "IRQ %u", p[5]);
+			cr_assert_eq(get_le16(p + 2), 0,
+				     "IRQ %u conforms to the ISA bus (edge, active high)",
+				     p[5]);
 			irq_seen[p[5]] = true;
 			cr_assert_eq(p[6], ACPI_IOAPIC_ID);
 			cr_assert_eq(p[7], p[5] == 0 ? 2 : p[5], "pin of IRQ %u", p[5]);
@@ -104,15 +108,17 @@ static void check_mptable(unsigned int nr_cpus)
 	cr_assert_eq(buses, 1);
 	cr_assert_eq(ioapics, 1);
 	cr_assert_eq(lints, 2);
-	for (unsigned int irq = 0; irq < 16; irq++)
-		cr_assert_eq(irq_seen[irq], irq != 2, "ISA IRQ %u", irq);
+	/* Every pin the VMM hands out, the 16 ISA lines and those above. */
+	for (unsigned int irq = 0; irq < MP_NR_IOAPIC_PINS; irq++)
+		cr_assert_eq(irq_seen[irq], irq != 2, "IRQ %u", irq);
+	cr_assert_eq(MP_NR_IOAPIC_PINS, LAYOUT_NR_GSI);
 	tg_fini(&g);
 }
 
 ParameterizedTestParameters(mptable, cpus)
 {
-	/* 40 vCPUs still fit below 0xa0000, 41 do not. */
-	static unsigned int counts[] = { 1, 2, 8, 40, 41, 128, 255 };
+	/* 37 vCPUs still fit below 0xa0000, 38 do not. */
+	static unsigned int counts[] = { 1, 2, 8, 37, 38, 128, 255 };
 
 	return cr_make_param_array(unsigned int, counts, ARRAY_SIZE(counts));
 }
@@ -137,9 +143,12 @@ Test(mptable, refuses_bad_cpu_counts)
 
 Test(mptable, size_for_the_ebda)
 {
-	/* Floating pointer, header, 19 fixed entries, 20 bytes per CPU. */
-	cr_assert_eq(mptable_size(1), 16 + 44 + 19 * 8 + 20);
-	cr_assert(LAYOUT_EBDA + mptable_size(40) <= LAYOUT_BIOS_START);
-	cr_assert(LAYOUT_EBDA + mptable_size(41) > LAYOUT_BIOS_START);
+	/*
+	 * Floating pointer, header, 27 fixed entries (bus, IOAPIC, 23 IRQs,
+	 * LINT0, LINT1), 20 bytes per CPU.
+	 */
+	cr_assert_eq(mptable_size(1), 16 + 44 + 27 * 8 + 20);
+	cr_assert(LAYOUT_EBDA + mptable_size(37) <= LAYOUT_BIOS_START);
+	cr_assert(LAYOUT_EBDA + mptable_size(38) > LAYOUT_BIOS_START);
 	cr_assert(LAYOUT_EBDA + mptable_size(255) <= LAYOUT_ACPI);
 }

@@ -86,7 +86,7 @@ BULK_TIMEOUT=900
 case_256mib_to_guest() {
 	sh -c "$(block_cmd "$CASE_STATE/block")"
 	got=$(sh -c "$(stream_cmd 256 "$CASE_STATE/block")" |
-		timeout "$BULK_TIMEOUT" "$VMMCTL" exec --vsock-uds "$VM_VSOCK" sha256sum |
+		exec_within "$BULK_TIMEOUT" sha256sum |
 		cut -d' ' -f1)
 	expect_eq "checksum of 256 MiB in the guest" "$got" "$(stream_sha 256 "$CASE_STATE/block")"
 }

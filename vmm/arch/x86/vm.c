@@ -20,6 +20,9 @@
 /* KVM's routes after KVM_CREATE_IRQCHIP: GSIs 0-15 on both PICs too. */
 #define NR_PIC_GSIS 16
 #define NR_IOAPIC_GSIS 24
+#define ISA_IRQ_PIT 0
+#define ISA_IRQ_CASCADE 2
+#define IOAPIC_PIN_PIT 2
 
 const struct kvm_cap_need arch_kvm_caps[] = {
 	{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
@@ -61,14 +64,26 @@ static int x86_get_cpuid(struct vm *vm, struct err *e)
 	return err_set(e, "KVM_GET_SUPPORTED_CPUID: more than 4096 entries");
 }
 
-/* The IOAPIC's pins, and the PICs' for the first 16, then MSI routes. */
-static void x86_irq_routing_init(struct vm *vm)
+/*
+ * The IOAPIC's pins, and the PICs' for the first 16, then MSI routes.
+ * GSI 0 is the line of KVM's PIT: ISA IRQ 0, which the MADT and the MP
+ * table put on IOAPIC pin 2, as on every PC. KVM's default routes send it
+ * to pin 0, where no guest looks: a kernel that drives the PIT (acpi=off)
+ * would never see its timer interrupt, and with it the check of its local
+ * APIC timer fails and its clock stands still. Pin 2 has no GSI of its
+ * own; IRQ 2 is the PICs' cascade.
+ */
+static int x86_irq_routing_init(struct vm *vm, struct err *e)
 {
 	struct irq_routing_pin pins[NR_PIC_GSIS + NR_IOAPIC_GSIS];
 	unsigned int n = 0;
 
 	for (uint32_t gsi = 0; gsi < NR_IOAPIC_GSIS; gsi++) {
-		pins[n++] = (struct irq_routing_pin){ gsi, KVM_IRQCHIP_IOAPIC, gsi };
+		if (gsi != ISA_IRQ_CASCADE)
+			pins[n++] = (struct irq_routing_pin){
+				gsi, KVM_IRQCHIP_IOAPIC,
+				gsi == ISA_IRQ_PIT ? IOAPIC_PIN_PIT : gsi,
+			};
 		if (gsi < NR_PIC_GSIS)
 			pins[n++] = (struct irq_routing_pin){
 				gsi,
@@ -79,6 +94,7 @@ static void x86_irq_routing_init(struct vm *vm)
 	}
 	irq_routing_init(&vm->irq_routing, vm->fd, pins, n, LAYOUT_NR_GSI);
 	vm->irq_routing_ready = true;
+	return irq_routing_apply(&vm->irq_routing, e);
 }
 
 /*
@@ -168,8 +184,7 @@ int arch_vm_create(struct vm *vm, struct err *e)
 		return err_errno(e, "KVM_CREATE_IRQCHIP");
 	if (ioctl(vm->fd, KVM_CREATE_PIT2, &pit) < 0)
 		return err_errno(e, "KVM_CREATE_PIT2");
-	x86_irq_routing_init(vm);
-	return 0;
+	return x86_irq_routing_init(vm, e);
 }
 
 int arch_vm_vcpus_created(struct vm *vm, struct err *e)
