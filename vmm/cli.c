@@ -28,6 +28,7 @@ enum cli_opt {
 	OPT_BALLOON,
 	OPT_TRANSPORT,
 	OPT_API_SOCK,
+	OPT_FIRMWARE,
 	OPT_RESTORE,
 	OPT_PAUSED,
 	OPT_MMIO_CMDLINE,
@@ -60,6 +61,7 @@ static const struct option cli_options[] = {
 	{ "balloon", required_argument, NULL, OPT_BALLOON },
 	{ "transport", required_argument, NULL, OPT_TRANSPORT },
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
+	{ "firmware", required_argument, NULL, OPT_FIRMWARE },
 	{ "restore", required_argument, NULL, OPT_RESTORE },
 	{ "paused", no_argument, NULL, OPT_PAUSED },
 	{ "mmio-cmdline", no_argument, NULL, OPT_MMIO_CMDLINE },
@@ -80,13 +82,19 @@ static const struct option cli_options[] = {
 
 static const char cli_usage[] =
 	"usage: vmm --kernel PATH [options]\n"
+	"       vmm --firmware PATH[,vars=VARS] [--kernel PATH] [options]\n"
 	"       vmm --config FILE.json [process options]\n"
 	"       vmm --api-sock PATH [--kernel PATH [options]]\n"
 	"       vmm --restore DIR [--paused] [--api-sock PATH] [host ends]\n"
 	"\n"
 	"Boots a Linux kernel (%s) in a KVM virtual machine.\n"
 	"\n"
-	"  --kernel PATH        kernel image: %s\n"
+	"  --kernel PATH        kernel image: %s;\n"
+	"                       with --firmware, an EFI executable the firmware starts\n"
+	"  --firmware PATH|CODE,vars=VARS\n"
+	"                       boot UEFI firmware from the reset vector: a combined\n"
+	"                       image (OVMF.fd) or code and a variable store file that\n"
+	"                       keeps what the guest writes (docs/uefi.md)\n"
 	"  --initrd PATH        initial ramdisk\n"
 	"  --cmdline TEXT       kernel command line (default: \"%s\")\n"
 	"  --memory MIB         guest RAM in MiB (default: 128)\n"
@@ -200,6 +208,10 @@ static int cli_apply(int opt, const char *arg, struct vm_config *cfg,
 		return set_string(&cfg->kernel, arg, e);
 	case OPT_INITRD:
 		return set_string(&cfg->initrd, arg, e);
+	case OPT_FIRMWARE:
+		if (config_parse_firmware(arg, cfg, e) < 0)
+			return err_prefix(e, "--firmware");
+		return 0;
 	case OPT_CMDLINE:
 		return set_string(&cfg->cmdline, arg, e);
 	case OPT_MEMORY:
@@ -372,7 +384,7 @@ bool cli_has_vm_options(const struct vm_config *cfg)
 	bool same;
 
 	vm_config_init(&def);
-	same = !cfg->kernel && cfg->mem_mib == def.mem_mib &&
+	same = !vm_config_bootable(cfg) && cfg->mem_mib == def.mem_mib &&
 	       cfg->nr_cpus == def.nr_cpus && !cfg->hugepages &&
 	       !cfg->initrd && !cfg->cmdline && !cfg->mmio_cmdline &&
 	       !cfg->nr_disks &&
@@ -452,7 +464,7 @@ int cli_validate(const struct vm_config *cfg, unsigned int max_cpus,
 		return 0;
 	switch (ce.field) {
 	case CONFIG_FIELD_KERNEL:
-		return err_set(e, "no kernel given (--kernel PATH)");
+		return err_set(e, "no kernel given (--kernel PATH) and no firmware (--firmware PATH)");
 	case CONFIG_FIELD_CPUS:
 		return err_set(e, "--cpus %s", ce.why.msg);
 	case CONFIG_FIELD_MEMORY:

@@ -28,6 +28,8 @@ static void chardev_config_free(struct chardev_config *c)
 
 void vm_config_free(struct vm_config *cfg)
 {
+	free(cfg->firmware);
+	free(cfg->firmware_vars);
 	free(cfg->kernel);
 	free(cfg->initrd);
 	free(cfg->cmdline);
@@ -43,6 +45,23 @@ void vm_config_free(struct vm_config *cfg)
 	}
 	chardev_config_free(&cfg->console);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+int config_parse_firmware(const char *arg, struct vm_config *cfg,
+			  struct err *e)
+{
+	const char *vars = strstr(arg, ",vars=");
+	size_t code_len = vars ? (size_t)(vars - arg) : strlen(arg);
+
+	if (code_len == 0 || (vars && !vars[6]))
+		return err_set(e, "'%s': expected PATH or CODE,vars=VARS", arg);
+	free(cfg->firmware);
+	free(cfg->firmware_vars);
+	cfg->firmware = strndup(arg, code_len);
+	cfg->firmware_vars = vars ? strdup(vars + 6) : NULL;
+	if (!cfg->firmware || (vars && !cfg->firmware_vars))
+		return err_set(e, "out of memory");
+	return 0;
 }
 
 static const char *const transport_names[] = {
@@ -130,7 +149,12 @@ static unsigned long long host_ram_mib(void)
 
 int vm_config_check_files(const struct vm_config *cfg, struct err *e)
 {
-	if (check_input_file("kernel", cfg->kernel, e) < 0)
+	if (cfg->firmware && check_input_file("firmware", cfg->firmware, e) < 0)
+		return -1;
+	if (cfg->firmware_vars &&
+	    check_input_file("variable store", cfg->firmware_vars, e) < 0)
+		return -1;
+	if (cfg->kernel && check_input_file("kernel", cfg->kernel, e) < 0)
 		return -1;
 	if (cfg->initrd && check_input_file("initrd", cfg->initrd, e) < 0)
 		return -1;
@@ -152,7 +176,7 @@ int vm_config_validate(const struct vm_config *cfg, unsigned int max_cpus,
 {
 	unsigned long long mib = cfg->mem_mib, host_mib = host_ram_mib();
 
-	if (!cfg->kernel)
+	if (!vm_config_bootable(cfg))
 		return err_set(bad_field(ce, CONFIG_FIELD_KERNEL), "missing");
 	if (cfg->nr_cpus == 0 || cfg->nr_cpus > max_cpus)
 		return err_set(bad_field(ce, CONFIG_FIELD_CPUS),

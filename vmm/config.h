@@ -110,6 +110,13 @@ struct vm_config {
 	bool hugepages;
 	unsigned int nr_cpus;
 
+	/*
+	 * UEFI firmware (docs/uefi.md): the firmware image, mapped to end at
+	 * 4 GiB; NULL boots @kernel directly. Under firmware @kernel, @initrd
+	 * and @cmdline are optional and reach the firmware through fw_cfg.
+	 */
+	char *firmware;
+	char *firmware_vars; /* a separate variable store; NULL: none */
 	char *kernel;
 	char *initrd;
 	char *cmdline;
@@ -160,8 +167,18 @@ struct config_error {
  */
 int vm_config_validate(const struct vm_config *cfg, unsigned int max_cpus,
 		       struct config_error *ce);
+/* True when @cfg names something to boot: a kernel or firmware. */
+static inline bool vm_config_bootable(const struct vm_config *cfg)
+{
+	return cfg->kernel || cfg->firmware;
+}
+
 /* Checks that every file the VM reads exists and is readable. */
 int vm_config_check_files(const struct vm_config *cfg, struct err *e);
+
+/* Parses "PATH" or "CODE,vars=VARS" into the firmware fields. */
+int config_parse_firmware(const char *arg, struct vm_config *cfg,
+			  struct err *e);
 
 /* Parses "mmio" or "pci". */
 int config_parse_transport(const char *arg, enum virtio_transport_kind *out,

@@ -258,7 +258,7 @@ out:
 
 /*
  * Serves the control socket; boots the command line's VM first when it
- * names a kernel. Returns the process exit status.
+ * names a kernel or firmware. Returns the process exit status.
  */
 static int vmm_serve(struct vmm *vmm)
 {
@@ -282,7 +282,7 @@ static int vmm_serve(struct vmm *vmm)
 	if (vmm->opts.restore ?
 		    api_run_snapshot(&vmm->api, &vmm->snap, !vmm->opts.paused,
 				     &why, &e) < 0 :
-		    vmm->cfg.kernel &&
+		    vm_config_bootable(&vmm->cfg) &&
 			    api_run_vm(&vmm->api, &vmm->cfg, vmm->log_id, &why,
 				       &e) < 0) {
 		vmm->log_id = NULL;
@@ -438,8 +438,9 @@ int main(int argc, char **argv)
 						   vmm_serve(vmm);
 		goto out;
 	}
-	if (vmm->opts.api_sock && !vmm->opts.config && !vmm->cfg.kernel) {
-		log_error("VM options need --kernel; without it the VM comes from CreateVM on the control socket");
+	if (vmm->opts.api_sock && !vmm->opts.config &&
+	    !vm_config_bootable(&vmm->cfg)) {
+		log_error("VM options need --kernel or --firmware; without them the VM comes from CreateVM on the control socket");
 		ret = VMM_EXIT_USAGE;
 		goto out;
 	}

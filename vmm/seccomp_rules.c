@@ -116,6 +116,8 @@ static const struct seccomp_rule loop[] = {
 	SYS(fdatasync),
 	/* virtio-blk DISCARD, virtio-balloon: giving memory back. */
 	SYS(fallocate),
+	/* --firmware CODE,vars=VARS: the store is written back as the VM goes. */
+	SYS(msync),
 	/* Removing our own sockets at exit, checking they are ours. */
 	SYS(unlinkat),
 	SYS(newfstatat),

@@ -152,6 +152,8 @@ static int write_state(int dirfd, const char *dir, const uint8_t *buf,
 
 int vm_snapshot_check(const struct vm *vm, struct err *e)
 {
+	if (vm->cfg->firmware)
+		return err_set(e, "a VM booted with --firmware cannot be snapshotted: the snapshot format does not hold the firmware's platform (its flash, fw_cfg, the CMOS/RTC, the LPC bridge and the PCI bus they sit on); boot the kernel directly");
 	if (vm->cfg->transport == VIRTIO_TRANSPORT_PCI)
 		return err_set(e, "a VM with --transport pci cannot be snapshotted: the snapshot format does not hold the PCI state (configuration space and BARs, MSI-X tables and the interrupt routes they program, the hotplug slots); use --transport mmio");
 	return 0;

@@ -12,21 +12,21 @@
 #define ACPI_AREA_SIZE (LAYOUT_ACPI_END - LAYOUT_ACPI)
 
 /* Offsets in the ACPI area; the RSDP first, where the legacy scan looks. */
-#define RSDP_OFF 0x00
-#define XSDT_OFF 0x40
-#define FADT_OFF 0x80
+#define RSDP_OFF ACPI_AREA_RSDP
+#define XSDT_OFF ACPI_AREA_XSDT
+#define FADT_OFF ACPI_AREA_FADT
 #define MADT_OFF ALIGN_UP(FADT_OFF + ACPI_FADT_SIZE, 16)
 #define XSDT_MAX_ENTRIES 3
 
 /* FADT fields (ACPI 6.0 table 5-34). */
-#define FADT_DSDT 40
+#define FADT_DSDT ACPI_FADT_DSDT
 #define FADT_SCI_INT 46
 #define FADT_IAPC_BOOT_ARCH 109
 #define FADT_FLAGS 112
 #define FADT_RESET_REG 116
 #define FADT_RESET_VALUE 128
 #define FADT_MINOR_VERSION 131
-#define FADT_X_DSDT 140
+#define FADT_X_DSDT ACPI_FADT_X_DSDT
 #define FADT_SLEEP_CONTROL_REG 244
 #define FADT_SLEEP_STATUS_REG 256
 #define FADT_HYPERVISOR_ID 268
@@ -92,7 +92,7 @@ static void gas_io(uint8_t *p, uint16_t port)
 	put_le64(p + 4, port);
 }
 
-static void build_rsdp(uint8_t *area)
+static void build_rsdp(uint8_t *area, uint64_t base)
 {
 	uint8_t *r = area + RSDP_OFF;
 
@@ -101,21 +101,22 @@ static void build_rsdp(uint8_t *area)
 	r[15] = 2; /* ACPI 2.0+: the XSDT is used, no RSDT */
 	put_le32(r + 16, 0);
 	put_le32(r + 20, ACPI_RSDP_SIZE);
-	put_le64(r + 24, LAYOUT_ACPI + XSDT_OFF);
+	put_le64(r + ACPI_RSDP_XSDT, base + XSDT_OFF);
 	r[8] = checksum8(r, 20);
 	r[32] = checksum8(r, ACPI_RSDP_SIZE);
 }
 
 /* The XSDT lists the FADT, then the tables at @off (0: absent). */
-static void build_xsdt(uint8_t *area, const size_t *off, unsigned int n)
+static void build_xsdt(uint8_t *area, uint64_t base, const size_t *off,
+		       unsigned int n)
 {
 	uint8_t *t = area + XSDT_OFF, *p = t + ACPI_TABLE_HEADER_SIZE;
 	unsigned int nr = 1;
 
-	put_le64(p, LAYOUT_ACPI + FADT_OFF);
+	put_le64(p, base + FADT_OFF);
 	for (unsigned int i = 0; i < n; i++)
 		if (off[i])
-			put_le64(p + 8 * nr++, LAYOUT_ACPI + off[i]);
+			put_le64(p + 8 * nr++, base + off[i]);
 	table_header(t, "XSDT", ACPI_TABLE_HEADER_SIZE + 8 * nr, 1);
 	table_finish(t);
 }
@@ -338,8 +339,8 @@ static int check_mmio(const struct boot_mmio_device *mmio, unsigned int nr_mmio,
 	return 0;
 }
 
-int acpi_build(const struct guest_mem *mem, const struct boot_config *cfg,
-	       uint64_t *rsdp, struct err *e)
+int acpi_build_area(uint64_t base, const struct boot_config *cfg,
+		    struct acpi_area *out, struct err *e)
 {
 	const struct boot_pci *pci = cfg->pci;
 	unsigned int nr_cpus = cfg->nr_cpus;
@@ -348,12 +349,9 @@ int acpi_build(const struct guest_mem *mem, const struct boot_config *cfg,
 	size_t dsdt_off = ALIGN_UP(pci ? mcfg_off + ACPI_MCFG_SIZE : madt_end,
 				   16);
 	size_t tables[XSDT_MAX_ENTRIES - 1] = { MADT_OFF, mcfg_off };
-	uint8_t *guest = guest_mem_ptr(mem, LAYOUT_ACPI, ACPI_AREA_SIZE);
 	uint8_t *area;
 	struct aml a;
 
-	if (!guest)
-		return err_set(e, "ACPI area at 0x%llx is outside guest RAM", LAYOUT_ACPI);
 	if (nr_cpus < 1 || nr_cpus > BOOT_MAX_CPUS)
 		return err_set(e, "%u vCPUs: the MADT describes 1 to %u", nr_cpus,
 			       BOOT_MAX_CPUS);
@@ -366,7 +364,6 @@ int acpi_build(const struct guest_mem *mem, const struct boot_config *cfg,
 			       cfg->power_button_gsi, ACPI_IOAPIC_PINS);
 	if (dsdt_off + ACPI_TABLE_HEADER_SIZE > ACPI_AREA_SIZE)
 		goto too_big;
-	/* Built aside so a failure leaves guest memory untouched. */
 	area = calloc(1, ACPI_AREA_SIZE);
 	if (!area)
 		return err_set(e, "out of memory for the ACPI tables");
@@ -384,16 +381,34 @@ int acpi_build(const struct guest_mem *mem, const struct boot_config *cfg,
 	build_madt(area + MADT_OFF, nr_cpus);
 	if (pci)
 		build_mcfg(area + mcfg_off, pci);
-	build_fadt(area, LAYOUT_ACPI + dsdt_off, pci != NULL);
-	build_xsdt(area, tables, ARRAY_SIZE(tables));
-	build_rsdp(area);
-
-	memcpy(guest, area, dsdt_off + ACPI_TABLE_HEADER_SIZE + a.len);
-	free(area);
-	*rsdp = LAYOUT_ACPI + RSDP_OFF;
+	build_fadt(area, base + dsdt_off, pci != NULL);
+	build_xsdt(area, base, tables, ARRAY_SIZE(tables));
+	build_rsdp(area, base);
+	*out = (struct acpi_area){
+		.data = area,
+		.len = dsdt_off + ACPI_TABLE_HEADER_SIZE + a.len,
+		.nr_xsdt_entries = pci ? 3 : 2,
+	};
 	return 0;
 too_big:
 	return err_set(e, "ACPI tables for %u vCPUs and %u virtio-mmio devices%s do not fit in the %llu KiB at 0x%llx",
 		       nr_cpus, cfg->nr_mmio, pci ? " and PCI" : "",
 		       ACPI_AREA_SIZE / KiB, LAYOUT_ACPI);
+}
+
+int acpi_build(const struct guest_mem *mem, const struct boot_config *cfg,
+	       uint64_t *rsdp, struct err *e)
+{
+	uint8_t *guest = guest_mem_ptr(mem, LAYOUT_ACPI, ACPI_AREA_SIZE);
+	struct acpi_area area;
+
+	if (!guest)
+		return err_set(e, "ACPI area at 0x%llx is outside guest RAM", LAYOUT_ACPI);
+	/* Built aside so a failure leaves guest memory untouched. */
+	if (acpi_build_area(LAYOUT_ACPI, cfg, &area, e) < 0)
+		return -1;
+	memcpy(guest, area.data, area.len);
+	free(area.data);
+	*rsdp = LAYOUT_ACPI + RSDP_OFF;
+	return 0;
 }

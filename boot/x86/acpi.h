@@ -26,12 +26,40 @@
 #define ACPI_SERIAL_MAX 4
 
 /*
- * Writes RSDP, XSDT, FADT, MADT and DSDT at LAYOUT_ACPI for @cfg's vCPUs
- * (APIC IDs 0..nr_cpus-1), its UARTs, its virtio-mmio windows, its power
- * button and, with @cfg->pci, the MCFG table and the host bridge in the
- * DSDT (acpi_pci.c); and returns the RSDP's address in @rsdp. Fails when
- * a device or window is not describable or the tables do not fit before
- * LAYOUT_ACPI_END.
+ * Where the tables lie in the ACPI area, for loaders that move them: the
+ * RSDP, the XSDT (its entries follow the header, 8 bytes each) and the
+ * FADT; and the pointer fields in them.
+ */
+#define ACPI_AREA_RSDP 0x00
+#define ACPI_AREA_XSDT 0x40
+#define ACPI_AREA_FADT 0x80
+#define ACPI_RSDP_XSDT 24   /* XsdtAddress, 8 bytes */
+#define ACPI_FADT_DSDT 40   /* DSDT, 4 bytes */
+#define ACPI_FADT_X_DSDT 140 /* X_DSDT, 8 bytes */
+
+/*
+ * The tables of an area built for guest address @base: @len bytes at
+ * @data (malloc()ed), the XSDT listing @nr_xsdt_entries tables.
+ */
+struct acpi_area {
+	uint8_t *data;
+	size_t len;
+	unsigned int nr_xsdt_entries;
+};
+
+/*
+ * Builds RSDP, XSDT, FADT, MADT and DSDT as they are at guest address
+ * @base, for @cfg's vCPUs (APIC IDs 0..nr_cpus-1), UARTs, virtio-mmio
+ * windows, power button and, with a PCI bus, the MCFG table and the host
+ * bridge in the DSDT (acpi_pci.c). Fails when a device or window is not describable or
+ * the tables outgrow the area (LAYOUT_ACPI to LAYOUT_ACPI_END).
+ */
+int acpi_build_area(uint64_t base, const struct boot_config *cfg,
+		    struct acpi_area *out, struct err *e);
+
+/*
+ * Builds the area for LAYOUT_ACPI with @cfg's vCPUs and devices and
+ * writes it there; returns the RSDP's address in @rsdp.
  */
 int acpi_build(const struct guest_mem *mem, const struct boot_config *cfg,
 	       uint64_t *rsdp, struct err *e);

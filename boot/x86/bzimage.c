@@ -14,6 +14,17 @@
 /* Bigger alignments than this are not a real kernel's. */
 #define ALIGNMENT_MAX (1 * GiB)
 
+unsigned int bzimage_setup_sects(const uint8_t *img)
+{
+	/* 0 means 4, for boot loaders older than the field. */
+	return img[HDR_SETUP_SECTS] ? img[HDR_SETUP_SECTS] : 4;
+}
+
+size_t bzimage_setup_size(const uint8_t *img)
+{
+	return (size_t)(bzimage_setup_sects(img) + 1) * SECTOR;
+}
+
 bool bzimage_detect(const uint8_t *img, size_t len)
 {
 	return len >= HDR_MAGIC + 4 && memcmp(img + HDR_MAGIC, "HdrS", 4) == 0;
@@ -48,11 +59,11 @@ static int check_layout(const uint8_t *img, size_t len, struct bz_hdr *h,
 		return err_set(e, "boot protocol %u.%02u is too old: 2.06 or newer is required",
 			       h->version >> 8, h->version & 0xff);
 
-	sects = img[HDR_SETUP_SECTS] ? img[HDR_SETUP_SECTS] : 4;
+	sects = bzimage_setup_sects(img);
 	if (sects > SETUP_SECTS_MAX)
 		return err_set(e, "setup_sects %u is out of range (at most %u: the setup code is limited to 32 KiB)",
 			       sects, SETUP_SECTS_MAX);
-	h->setup_size = (size_t)(sects + 1) * SECTOR;
+	h->setup_size = bzimage_setup_size(img);
 	if (h->setup_size > len)
 		return err_set(e, "truncated bzImage: the setup code (setup_sects %u, %zu bytes) is longer than the file (%zu bytes)",
 			       sects, h->setup_size, len);

@@ -6,6 +6,14 @@
 
 #include "boot/x86/kernel.h"
 
+/*
+ * The real-mode setup code's sectors, and its size with the boot sector:
+ * where the protected-mode kernel starts in a file @img that
+ * bzimage_detect() accepted.
+ */
+unsigned int bzimage_setup_sects(const uint8_t *img);
+size_t bzimage_setup_size(const uint8_t *img);
+
 /* True when @img carries the "HdrS" setup header magic. */
 bool bzimage_detect(const uint8_t *img, size_t len);
 

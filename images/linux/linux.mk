@@ -46,5 +46,20 @@ $(LINUX_DIR)/initramfs.cpio.gz: $(LINUX_DIR)/kernel.deb $(BUILD)/guest-agent \
 		$@ $(LINUX_DIR)/work /bin/busybox $(LINUX_GUEST_TOOLS)
 	@rm -rf $(LINUX_DIR)/work
 
+# A GPT disk with an EFI system partition that UEFI firmware boots through
+# GRUB to the same kernel and initramfs (docs/uefi.md), for the uefi_disk
+# group (make test-linux-extra).
+UEFI_DISK_DEPS := grub-efi-amd64-bin mtools dosfstools fdisk
+UEFI_DISK_CMDLINE := console=ttyS0 reboot=k panic=1 quiet boot=uefi-disk
+.PHONY: uefi-disk-deps
+uefi-disk-deps:
+	@tools/install-deps.sh $(UEFI_DISK_DEPS)
+
+$(LINUX_DIR)/uefi-disk.img: $(LINUX_DIR)/vmlinuz $(LINUX_DIR)/initramfs.cpio.gz \
+		images/linux/mkuefidisk.sh | uefi-disk-deps
+	images/linux/mkuefidisk.sh $(LINUX_DIR)/vmlinuz \
+		$(LINUX_DIR)/initramfs.cpio.gz "$(UEFI_DISK_CMDLINE)" $@
+
+UEFI_DISK_IMAGE := $(LINUX_DIR)/uefi-disk.img
 LINUX_IMAGE := $(LINUX_DIR)/vmlinuz $(LINUX_DIR)/vmlinux $(LINUX_DIR)/initramfs.cpio.gz
 linux-image: $(LINUX_IMAGE)

@@ -25,7 +25,7 @@ shift $(($# < 6 ? $# : 6))
 # only where the kernel has ACPI buttons.
 modules="virtio virtio_ring virtio_mmio virtio_pci virtio_blk virtio_net virtio_console?
 vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport
-virtio_balloon button? evdev?"
+virtio_balloon button? evdev? efivarfs?"
 
 rm -rf "$work"
 mkdir -p "$work"

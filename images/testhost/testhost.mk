@@ -16,6 +16,11 @@ TESTHOST_CONF := images/testhost/$(TESTHOST_ARCH).conf
 TESTHOST_DEPS := $(shell sed -n 's/^QEMU_PACKAGE=//p' $(TESTHOST_CONF)) \
 		 busybox-static socat e2fsprogs
 TEST_LINUX_DEPS := socat e2fsprogs iproute2
+# Debian's unmodified UEFI firmware, for the uefi groups (docs/uefi.md): the
+# combined image, and code and variable store apart.
+OVMF_FD := /usr/share/ovmf/OVMF.fd
+OVMF_CODE := /usr/share/OVMF/OVMF_CODE_4M.fd
+OVMF_VARS := /usr/share/OVMF/OVMF_VARS_4M.fd
 
 # What the test host carries: programs (with their shared libraries),
 # files and trees, as "program|file|tree:SRC:DEST". Later suites add theirs
@@ -37,15 +42,22 @@ TESTHOST_ITEMS += \
 	file:tests/dist/unit-command.sh:/tests/dist/unit-command.sh \
 	file:dist/vmm@.service.in:/dist/vmm@.service.in
 # The extra groups (make test-linux-extra) boot the minimal kernel, built
-# from source: their test host carries it, in an initramfs of its own.
+# from source, and Debian's OVMF with the GPT disk image: their test host
+# carries them, in an initramfs of its own.
 TEST_LINUX_EXTRA_GROUPS := $(basename $(notdir $(shell \
 	grep -lx '\# extra' tests/linux/cases/*.sh)))
 ifeq ($(TEST_LINUX_EXTRA),1)
 TESTHOST_ITEMS += \
 	file:$(LINUX_MIN_DIR)/vmlinux:/images/linux-min/vmlinux \
-	file:$(LINUX_MIN_DIR)/initramfs.cpio.gz:/images/linux-min/initramfs.cpio.gz
+	file:$(LINUX_MIN_DIR)/initramfs.cpio.gz:/images/linux-min/initramfs.cpio.gz \
+	file:$(OVMF_FD):/images/OVMF.fd \
+	file:$(OVMF_CODE):/images/OVMF_CODE_4M.fd \
+	file:$(OVMF_VARS):/images/OVMF_VARS_4M.fd \
+	file:$(UEFI_DISK_IMAGE):/images/uefi-disk.img
+TESTHOST_DEPS      += ovmf
+TEST_LINUX_DEPS    += ovmf
 TESTHOST_INITRAMFS := $(TESTHOST_DIR)/initramfs-extra.cpio
-TEST_LINUX_IMAGES  := $(LINUX_IMAGE) $(LINUX_MIN_IMAGE)
+TEST_LINUX_IMAGES  := $(LINUX_IMAGE) $(LINUX_MIN_IMAGE) $(UEFI_DISK_IMAGE)
 else
 TESTHOST_INITRAMFS := $(TESTHOST_DIR)/initramfs.cpio
 TEST_LINUX_IMAGES  := $(LINUX_IMAGE)
@@ -88,6 +100,7 @@ test-linux-direct: $(TEST_LINUX_VMM) $(BUILD)/vmmctl $(BUILD)/bridge-client \
 	VMM=$(TEST_LINUX_VMM) VMMCTL=$(BUILD)/vmmctl \
 		BRIDGE_CLIENT=$(BUILD)/bridge-client \
 		PEER_CHECK=$(BUILD)/agent-peer-check IMAGES=$(LINUX_DIR) \
+		OVMF=$(OVMF_FD) OVMF_CODE=$(OVMF_CODE) OVMF_VARS=$(OVMF_VARS) \
 		LINUX_MIN_IMAGES=$(LINUX_MIN_DIR) \
 		BENCH_SNAPSHOT=$(BUILD)/bench-snapshot \
 		tests/linux/run.sh $(CASES)

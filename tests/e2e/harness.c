@@ -112,6 +112,22 @@ int vmm_run(struct vmm_proc *p, const char *const *argv, int timeout_s)
 	return vmm_wait(p, timeout_s);
 }
 
+void vmm_expect_refusal(const char *const *argv, int status,
+			const char *message)
+{
+	struct vmm_proc p;
+	char *err;
+
+	cr_assert_eq(vmm_run(&p, argv, 30), status, "stderr: %s",
+		     (err = vmm_stderr(&p)));
+	err = vmm_stderr(&p);
+	cr_expect(strstr(err, message), "expected '%s' in stderr:\n%s",
+		  message, err);
+	cr_expect_eq(count_lines(err), 1, "not one line:\n%s", err);
+	free(err);
+	vmm_cleanup(&p);
+}
+
 bool vmm_wait_output(struct vmm_proc *p, const char *needle, int timeout_s)
 {
 	double deadline = now_s() + timeout_s;

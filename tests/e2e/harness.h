@@ -29,6 +29,12 @@ void vmm_spawn(struct vmm_proc *p, const char *const *argv);
 int vmm_wait(struct vmm_proc *p, int timeout_s);
 /* Runs to completion and returns the exit status. */
 int vmm_run(struct vmm_proc *p, const char *const *argv, int timeout_s);
+/*
+ * Runs the VMM with @argv and expects it to refuse: exit status @status
+ * and one line on stderr holding @message.
+ */
+void vmm_expect_refusal(const char *const *argv, int status,
+			const char *message);
 /* Polls the serial log until @needle shows up; false after @timeout_s. */
 bool vmm_wait_output(struct vmm_proc *p, const char *needle, int timeout_s);
 void vmm_signal(struct vmm_proc *p, int sig);

@@ -11,27 +11,11 @@
 
 #include "harness.h"
 
-static void expect_refusal(const char *const *argv, int status,
-			   const char *message)
-{
-	struct vmm_proc p;
-	char *err;
-
-	cr_assert_eq(vmm_run(&p, argv, 30), status, "stderr: %s",
-		     (err = vmm_stderr(&p)));
-	err = vmm_stderr(&p);
-	cr_expect(strstr(err, message), "expected '%s' in stderr:\n%s",
-		  message, err);
-	cr_expect_eq(count_lines(err), 1, "not one line:\n%s", err);
-	free(err);
-	vmm_cleanup(&p);
-}
-
 Test(cli, missing_kernel_file)
 {
 	const char *argv[] = { "--kernel", "/nonexistent/vmlinux", NULL };
 
-	expect_refusal(argv, 66, "kernel /nonexistent/vmlinux: No such file or directory");
+	vmm_expect_refusal(argv, 66, "kernel /nonexistent/vmlinux: No such file or directory");
 }
 
 Test(cli, kernel_that_is_not_a_kernel)
@@ -43,7 +27,7 @@ Test(cli, kernel_that_is_not_a_kernel)
 	cr_assert(fd >= 0);
 	cr_assert_eq(write(fd, "this is a text file, not a kernel\n", 34), 34);
 	close(fd);
-	expect_refusal(argv, 65, "not a Linux kernel image");
+	vmm_expect_refusal(argv, 65, "not a Linux kernel image");
 	unlink(path);
 }
 
@@ -52,7 +36,7 @@ Test(cli, memory_too_small)
 	const char *argv[] = { "--kernel", image_path("testguest.bzImage"),
 			       "--memory", "1", NULL };
 
-	expect_refusal(argv, 64, "--memory 1: a guest needs at least");
+	vmm_expect_refusal(argv, 64, "--memory 1: a guest needs at least");
 }
 
 Test(cli, memory_too_large)
@@ -60,7 +44,7 @@ Test(cli, memory_too_large)
 	const char *argv[] = { "--kernel", image_path("testguest.bzImage"),
 			       "--memory", "1073741824", NULL };
 
-	expect_refusal(argv, 64, "more than this host's");
+	vmm_expect_refusal(argv, 64, "more than this host's");
 }
 
 Test(cli, zero_cpus)
@@ -68,28 +52,28 @@ Test(cli, zero_cpus)
 	const char *argv[] = { "--kernel", image_path("testguest.bzImage"),
 			       "--cpus", "0", NULL };
 
-	expect_refusal(argv, 64, "--cpus 0: must be between 1 and");
+	vmm_expect_refusal(argv, 64, "--cpus 0: must be between 1 and");
 }
 
 Test(cli, unknown_flag)
 {
 	const char *argv[] = { "--frobnicate", NULL };
 
-	expect_refusal(argv, 64, "unknown option '--frobnicate'");
+	vmm_expect_refusal(argv, 64, "unknown option '--frobnicate'");
 }
 
 Test(cli, flag_without_value)
 {
 	const char *argv[] = { "--kernel", NULL };
 
-	expect_refusal(argv, 64, "option '--kernel' needs a value");
+	vmm_expect_refusal(argv, 64, "option '--kernel' needs a value");
 }
 
 Test(cli, no_kernel)
 {
 	const char *argv[] = { "--memory", "64", NULL };
 
-	expect_refusal(argv, 64, "no kernel given");
+	vmm_expect_refusal(argv, 64, "no kernel given");
 }
 
 Test(cli, vsock_listener_without_vsock_device)
@@ -98,7 +82,7 @@ Test(cli, vsock_listener_without_vsock_device)
 			       "--vsock-listen", "5000=/tmp/vmm-e2e-listener",
 			       NULL };
 
-	expect_refusal(argv, 64, "--vsock-listen needs --vsock cid=N,uds=PATH");
+	vmm_expect_refusal(argv, 64, "--vsock-listen needs --vsock cid=N,uds=PATH");
 }
 
 Test(cli, unknown_transport)
@@ -106,5 +90,5 @@ Test(cli, unknown_transport)
 	const char *argv[] = { "--kernel", image_path("testguest.bzImage"),
 			       "--transport", "isa", NULL };
 
-	expect_refusal(argv, 64, "--transport: 'isa' is not mmio or pci");
+	vmm_expect_refusal(argv, 64, "--transport: 'isa' is not mmio or pci");
 }

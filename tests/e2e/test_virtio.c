@@ -493,16 +493,8 @@ static void expect_refusal(const char *flag, const char *value, int status,
 		"--mmio-cmdline",
 		flag, value, NULL,
 	};
-	struct vmm_proc p;
-	char *err;
 
-	cr_expect_eq(vmm_run(&p, argv, 60), status, "%s %s", flag, value);
-	err = vmm_stderr(&p);
-	cr_expect(strstr(err, message), "expected '%s' in stderr:\n%s",
-		  message, err);
-	cr_expect_eq(count_lines(err), 1, "not one line:\n%s", err);
-	free(err);
-	vmm_cleanup(&p);
+	vmm_expect_refusal(argv, status, message);
 }
 
 Test(virtio_e2e, bad_flags_and_back_ends, .timeout = 300)

@@ -433,6 +433,57 @@ static void gen_ports(void)
 	save("ports", "uart_i8042_acpi", &s);
 }
 
+/* ---- firmware: as ports, plus guest memory (0x3f) and flash (0x40) ---- */
+
+static void gen_firmware(void)
+{
+	/* fw_cfg selector, data, DMA high and low; CMOS; PCI; PM timer. */
+	enum { SEL, DATA, DMA_HI, DMA_LO, CMOS_IDX, CMOS_DATA, CF8, CFC, PMTMR };
+	const uint32_t lpc = 0x80000000u | 31u << 11;
+	struct seed s = { .len = 0 };
+	uint8_t acc[16];
+
+	/* The signature, then the file directory's count, byte by byte. */
+	port(&s, 1, SEL, 0x0000);
+	for (int i = 0; i < 4; i++)
+		port(&s, 0x80, DATA, 0);
+	port(&s, 1, SEL, 0x0019);
+	for (int i = 0; i < 4; i++)
+		port(&s, 0x80, DATA, 0);
+	/* A DMA read of the first file, as QemuFwCfgLib makes it. */
+	put_le32(acc, __builtin_bswap32(0x00200000u | 0x08 | 0x02));
+	put_le32(acc + 4, __builtin_bswap32(64));
+	put_le64(acc + 8, __builtin_bswap64(0x2000));
+	port(&s, 0x3f, 0, 0x1000);
+	bytes(&s, acc, sizeof(acc));
+	port(&s, 2, DMA_HI, 0);
+	port(&s, 2, DMA_LO, __builtin_bswap32(0x1000));
+	/* The RTC: register B, then the year set and read back. */
+	port(&s, 0, CMOS_IDX, 0x0b);
+	port(&s, 0x80, CMOS_DATA, 0);
+	port(&s, 0, CMOS_IDX, 0x09);
+	port(&s, 0, CMOS_DATA, 0x42);
+	port(&s, 0x80, CMOS_DATA, 0);
+	/* PMBASE and ACPI_EN as PlatformPei sets them, then the timer. */
+	port(&s, 2, CF8, lpc | 0x40);
+	port(&s, 2, CFC, 0x601);
+	port(&s, 2, CF8, lpc | 0x44);
+	port(&s, 0, CFC, 0x80);
+	port(&s, 0x82, PMTMR, 0);
+	/* Flash: detect, program a byte, read it, erase its block. */
+	port(&s, 0x40, 0x50, 0);
+	port(&s, 0x40, 0x70, 0);
+	port(&s, 0xc0, 0, 0);
+	port(&s, 0x40, 0x10, 0x10);
+	port(&s, 0x40, 0xab, 0x10);
+	port(&s, 0x40, 0xff, 0);
+	port(&s, 0xc0, 0, 0x10);
+	port(&s, 0x40, 0x20, 0x1000);
+	port(&s, 0x40, 0xd0, 0x1000);
+	port(&s, 0xc0, 0, 0x1000);
+	save("firmware", "fw_cfg_rtc_lpc_flash", &s);
+}
+
 /* ---- kernels for the loaders: u8 flags, u32 kernel length, kernel ---- */
 
 static void boot_seed(const char *name, uint8_t flags, const uint8_t *k,
@@ -656,6 +707,7 @@ int main(int argc, char **argv)
 	gen_virtqueue();
 	gen_mmio();
 	gen_ports();
+	gen_firmware();
 	gen_bzimage();
 	gen_elf();
 	gen_exec_frame();

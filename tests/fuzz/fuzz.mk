@@ -6,7 +6,8 @@
 #   the guest, through   virtqueue (the ring walker), blk, net, vsock,
 #   guest memory and     balloon, console (each device's requests, driven
 #   registers:           by a simulated driver), mmio (register sequences),
-#                        ports (UART, i8042, ACPI, debug exit)
+#                        ports (UART, i8042, ACPI, debug exit),
+#                        firmware (fw_cfg, RTC, LPC bridge, flash)
 #   host files:          boot (bzImage, ELF and PVH loaders, initrd),
 #                        state (a snapshot's state file: the format's
 #                        checks, the config with a write-back round trip,
@@ -33,7 +34,8 @@ FUZZ_CFLAGS     := -std=gnu11 -g -O1 -D_GNU_SOURCE -I. \
 FUZZ_LDFLAGS    := -fsanitize=fuzzer,$(FUZZ_SAN)
 
 FUZZ_PROTO      := api exec_frame bridge state
-FUZZ_DEVICES    := virtqueue blk net vsock balloon console mmio ports boot
+FUZZ_DEVICES    := virtqueue blk net vsock balloon console mmio ports \
+		   firmware boot
 FUZZ_TARGETS    := $(FUZZ_PROTO) $(FUZZ_DEVICES)
 
 # The code under test, compiled once with coverage and the sanitizers.

@@ -163,6 +163,35 @@ Test(api_config, reads_back_what_it_writes)
 	vm_config_free(&again);
 }
 
+Test(api_config, uefi_names_firmware_executable_and_its_command_line)
+{
+	static const char json[] =
+		"{\"config\":{\"uefi\":{\"firmware_path\":\"/fw/OVMF.fd\","
+		"\"device_path\":\"/boot/vmlinuz\",\"optional_data\":\"quiet\"}}}";
+	struct vm_config cfg, again;
+	struct json_object *req;
+	struct rpc_error re;
+	char *log_id, *log2;
+
+	cr_assert_eq(from(json, &cfg, &log_id, &re), 0, "%s", re.e.msg);
+	cr_assert_str_eq(cfg.firmware, "/fw/OVMF.fd");
+	cr_assert_str_eq(cfg.kernel, "/boot/vmlinuz");
+	cr_assert_str_eq(cfg.cmdline, "quiet");
+	req = json_object_new_object();
+	json_object_object_add(req, "config", config_to_json(&cfg));
+	cr_assert_null(json_object_object_get(
+		json_object_object_get(req, "config"), "direct_boot"));
+	cr_assert_eq(config_from_json(req, &again, &log2, &re), 0, "%s", re.e.msg);
+	cr_assert_str_eq(again.firmware, "/fw/OVMF.fd");
+	cr_assert_str_eq(again.kernel, "/boot/vmlinuz");
+	cr_assert_str_eq(again.cmdline, "quiet");
+	json_object_put(req);
+	free(log_id);
+	free(log2);
+	vm_config_free(&cfg);
+	vm_config_free(&again);
+}
+
 static const char devices[] =
 	"{\"config\":{\"memory_config\":{\"memory_mb\":\"64\",\"hugepages\":true},"
 	"\"devices_config\":{\"scsi_disks\":[{\"host_path\":\"/img/a,b\","
@@ -312,8 +341,8 @@ Test(api_config, refuses_what_it_cannot_honour)
 		int code;
 		const char *msg;
 	} bad[] = {
-		{ "\"uefi\":{\"firmware_path\":\"/fw\"}", RPC_UNSUPPORTED,
-		  "config.uefi: UEFI boot is not supported yet" },
+		{ "\"uefi\":{\"device_path\":\"/k\"}", RPC_INVALID_PARAMS,
+		  "config.uefi.firmware_path: missing" },
 		{ "\"direct_boot\":{\"kernel_path\":\"k\"},\"uefi\":{}", RPC_INVALID_PARAMS,
 		  "one of direct_boot and uefi" },
 		{ "\"memory_config\":{\"memory_mb\":64,\"hot_hint\":true}", RPC_UNSUPPORTED,

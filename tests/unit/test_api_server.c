@@ -492,8 +492,10 @@ Test(api_server, answers_without_a_vm)
 	fails("InspectVM", "{\"query\":5}", RPC_INVALID_PARAMS,
 	      "query: expected a string, got a number");
 	fails("CreateVM", NULL, RPC_INVALID_PARAMS, "params: missing");
-	fails("CreateVM", "{\"config\":{\"uefi\":{}}}", RPC_UNSUPPORTED,
-	      "UEFI boot is not supported yet");
+	fails("CreateVM", "{\"config\":{\"uefi\":{}}}", RPC_INVALID_PARAMS,
+	      "config.uefi.firmware_path: missing");
+	fails("CreateVM", "{\"config\":{\"uefi\":{\"firmware_path\":\"/nonexistent/fw\"}}}",
+	      RPC_INVALID_PARAMS, "config: firmware /nonexistent/fw: No such file");
 	fails("CreateVM", "{\"config\":{\"direct_boot\":{\"kernel_path\":\"/nonexistent/k\"}}}",
 	      RPC_INVALID_PARAMS, "config: kernel /nonexistent/k: No such file");
 	fails("ModifyResource", "{\"type\":\"ADD\"}", RPC_INVALID_PARAMS,

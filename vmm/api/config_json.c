@@ -487,6 +487,37 @@ static int parse_serial(struct json_object *cfgmsg, struct vm_config *cfg,
 	return 0;
 }
 
+/* An empty path is as good as none. */
+static void drop_empty(char **s)
+{
+	if (*s && !**s) {
+		free(*s);
+		*s = NULL;
+	}
+}
+
+/*
+ * UEFI boot: the firmware image; device_path an EFI executable (a kernel
+ * with its EFI stub, a boot loader) the firmware starts, optional_data its
+ * command line (vmservice.proto: "for Linux ... the kernel commandline").
+ * Without device_path the firmware's boot manager picks a disk.
+ */
+static int parse_uefi(struct json_object *uefi, const char *p,
+		      struct vm_config *cfg, struct rpc_error *re)
+{
+	if (json_get_str(uefi, p, "firmware_path", &cfg->firmware, &re->e) < 0 ||
+	    json_get_str(uefi, p, "device_path", &cfg->kernel, &re->e) < 0 ||
+	    json_get_str(uefi, p, "optional_data", &cfg->cmdline, &re->e) < 0)
+		return invalid(re);
+	drop_empty(&cfg->firmware);
+	drop_empty(&cfg->kernel);
+	if (!cfg->firmware)
+		return rpc_fail(re, RPC_INVALID_PARAMS,
+				"%s.firmware_path: missing (the UEFI firmware image)",
+				p);
+	return 0;
+}
+
 static int parse_boot(struct json_object *cfgmsg, struct vm_config *cfg,
 		      struct rpc_error *re)
 {
@@ -509,8 +540,7 @@ static int parse_boot(struct json_object *cfgmsg, struct vm_config *cfg,
 		return rpc_fail(re, RPC_INVALID_PARAMS,
 				"config: give one of direct_boot and uefi, not both");
 	if (uefi)
-		return rpc_fail(re, RPC_UNSUPPORTED,
-				"config.uefi: UEFI boot is not supported yet; use direct_boot");
+		return parse_uefi(uefi, up, cfg, re);
 	if (!m)
 		return rpc_fail(re, RPC_INVALID_PARAMS,
 				"config.direct_boot: missing (the kernel to boot)");
@@ -519,15 +549,8 @@ static int parse_boot(struct json_object *cfgmsg, struct vm_config *cfg,
 	    json_get_str(m, p, "kernel_cmdline", &cfg->cmdline, &re->e) < 0 ||
 	    json_get_bool(m, p, "mmio_cmdline", &cfg->mmio_cmdline, &re->e) < 0)
 		return invalid(re);
-	/* An empty path is as good as none. */
-	if (cfg->kernel && !*cfg->kernel) {
-		free(cfg->kernel);
-		cfg->kernel = NULL;
-	}
-	if (cfg->initrd && !*cfg->initrd) {
-		free(cfg->initrd);
-		cfg->initrd = NULL;
-	}
+	drop_empty(&cfg->kernel);
+	drop_empty(&cfg->initrd);
 	return 0;
 }
 
@@ -912,8 +935,19 @@ static int serial_json(struct json_object *c, struct json_object *extra,
 
 static int boot_json(struct json_object *c, const struct vm_config *cfg)
 {
-	struct json_object *m = json_add_object(c, "direct_boot");
+	struct json_object *m;
 
+	if (cfg->firmware) {
+		m = json_add_object(c, "uefi");
+		if (!m || json_add_string(m, "firmware_path", cfg->firmware) < 0 ||
+		    (cfg->kernel &&
+		     json_add_string(m, "device_path", cfg->kernel) < 0) ||
+		    (cfg->cmdline &&
+		     json_add_string(m, "optional_data", cfg->cmdline) < 0))
+			return -1;
+		return 0;
+	}
+	m = json_add_object(c, "direct_boot");
 	if (!m || json_add_string(m, "kernel_path", cfg->kernel) < 0 ||
 	    (cfg->initrd && json_add_string(m, "initrd_path", cfg->initrd) < 0) ||
 	    (cfg->cmdline &&

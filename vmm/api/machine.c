@@ -66,7 +66,8 @@ int machine_build(struct vm *vm, struct vm_config *cfg,
 	if (vm_start(vm, e) < 0)
 		goto fail;
 	log_info("booting %s: %u vCPUs, %llu MiB of RAM, %u virtio devices",
-		 cfg->kernel, cfg->nr_cpus, (unsigned long long)cfg->mem_mib,
+		 cfg->firmware ? cfg->firmware : cfg->kernel, cfg->nr_cpus,
+		 (unsigned long long)cfg->mem_mib,
 		 vm->nr_mmio_devs);
 	return 0;
 fail:

@@ -147,6 +147,8 @@ int arch_vm_boot(struct vm *vm, const char *cmdline, struct err *e)
 	struct boot_config boot;
 	struct arm64_boot_entry entry;
 
+	if (vm->cfg->firmware)
+		return err_set(e, "--firmware: UEFI firmware boots on x86-64 hosts only; arm64 guests boot their kernel directly");
 	for (unsigned int i = 0; i < CONFIG_NR_SERIAL; i++)
 		if (vm->serial[i])
 			machine.uarts |= 1U << i;

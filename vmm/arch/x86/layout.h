@@ -25,6 +25,7 @@
  *   0xfec00000  IOAPIC; 0xfee00000 LAPIC
  *   0xfeffc000  KVM's identity-map page and real-mode TSS (where QEMU puts
  *               them, clear of the firmware flash below 4 GiB)
+ *   4 GiB - N   UEFI firmware (--firmware), N bytes read-only up to 4 GiB
  *   0x100000000 RAM above 4 GiB when the guest has more than the hole allows
  *   above RAM   the 64-bit PCI memory aperture, aligned to its 32 GiB size
  *               (OVMF's default window on the same RAM)
@@ -59,6 +60,9 @@
 #define LAYOUT_LAPIC 0xfee00000ULL
 #define LAYOUT_KVM_IDENTITY_MAP 0xfeffc000ULL
 #define LAYOUT_KVM_TSS 0xfeffd000ULL /* three pages */
+#define LAYOUT_FIRMWARE_END 0x100000000ULL
+/* The memory slot of the firmware, after those of RAM. */
+#define LAYOUT_FIRMWARE_SLOT 2
 #define LAYOUT_RAM_ABOVE_4G 0x100000000ULL
 /* The 64-bit PCI aperture: the first multiple of its size above RAM. */
 #define LAYOUT_PCI_MMIO64_SIZE (32ULL << 30)
@@ -105,6 +109,10 @@
 #define LAYOUT_PORT_DEBUG_EXIT 0x501
 /* PCI configuration mechanism #1: CONFIG_ADDRESS, then CONFIG_DATA. */
 #define LAYOUT_PORT_PCI_CONFIG 0xcf8
+/* fw_cfg selector/data and DMA (QEMU's ports, which OVMF hard-codes). */
+#define LAYOUT_PORT_FW_CFG 0x510
+/* The ICH9 PM block where OVMF puts it (ICH9_PMBASE_VALUE). */
+#define LAYOUT_PORT_ICH9_PMBASE 0x600
 /* ACPI PCI hotplug registers (the DSDT's PCI0.PCST region). */
 #define LAYOUT_PORT_PCI_HOTPLUG 0xcc4
 /* Hardware-reduced ACPI sleep control/status and reset registers. */

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * The PC platform: COM1-COM4, the i8042, debug-exit and ACPI PM ports, the
- * ACPI power button, and with the PCI transport a q35 PCI Express bus with
- * ACPI hotplug.
+ * ACPI power button, with the PCI transport or UEFI firmware a q35 PCI
+ * Express bus (with ACPI hotplug for the transport), and for the firmware
+ * the ICH9 LPC bridge, the CMOS/RTC and fw_cfg.
  */
 #include "vmm/arch.h"
 
@@ -10,8 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "devices/pci/pci.h"
 #include "boot/x86/cmdline.h"
+#include "devices/pci/pci.h"
+#include "devices/x86/cmos.h"
+#include "devices/x86/fw_cfg.h"
+#include "devices/x86/ich9_lpc.h"
 #include "devices/x86/legacy.h"
 #include "vmm/arch/x86/x86.h"
 #include "vmm/hotplug.h"
@@ -45,25 +49,60 @@ void x86_pci_layout(const struct guest_mem *mem, struct pci_layout *l)
 }
 
 /*
- * Bus 0 with the host bridge, ECAM on as firmware would leave it; its
- * configuration ports; the hotplug controller.
+ * Bus 0 with the host bridge and its configuration ports; with
+ * --transport pci the hotplug controller. Direct boot finds ECAM on, as
+ * firmware would leave it; UEFI firmware turns it on itself.
  */
 static int platform_create_pci(struct vm *vm, struct err *e)
 {
 	struct pci_layout layout;
 	struct device *ports;
 
-	if (vm->cfg->transport != VIRTIO_TRANSPORT_PCI)
+	if (vm->cfg->transport != VIRTIO_TRANSPORT_PCI && !vm->cfg->firmware)
 		return 0;
 	x86_pci_layout(&vm->mem, &layout);
-	if (pci_bus_create(&vm->host, &layout, true, &vm->pci, e) < 0)
+	if (pci_bus_create(&vm->host, &layout, !vm->cfg->firmware, &vm->pci,
+			   e) < 0)
 		return -1;
 	vm_add_device(vm, &vm->pci->dev);
 	vm->slots[0].kind = VM_SLOT_FIXED;
 	if (pci_ports_create(&vm->host, vm->pci, &ports, e) < 0)
 		return -1;
 	vm_add_device(vm, ports);
+	if (vm->cfg->transport != VIRTIO_TRANSPORT_PCI)
+		return 0;
 	return vm_hotplug_create(vm, LAYOUT_PORT_PCI_HOTPLUG, e);
+}
+
+/*
+ * What UEFI firmware built for q35 finds there besides the host bridge
+ * (docs/uefi.md): the LPC bridge with the PM timer, the RTC with its CMOS
+ * memory, and fw_cfg, which uefi_setup() fills at boot.
+ */
+static int platform_create_firmware_devices(struct vm *vm, struct err *e)
+{
+	const struct guest_mem *mem = &vm->mem;
+	struct cmos_memory cm = {
+		.low_end = guest_mem_low_end(mem),
+		.high_size = mem->nr_regions > 1 ? mem->regions[1].size : 0,
+		.nr_cpus = vm->nr_vcpus,
+	};
+	struct device *dev;
+
+	if (!vm->cfg->firmware)
+		return 0;
+	if (ich9_lpc_create(&vm->host, vm->pci, LAYOUT_PORT_ICH9_PMBASE, &dev,
+			    e) < 0)
+		return -1;
+	vm_add_device(vm, dev);
+	vm->slots[ICH9_LPC_SLOT].kind = VM_SLOT_FIXED;
+	if (cmos_create(&vm->host, &cm, &dev, e) < 0)
+		return -1;
+	vm_add_device(vm, dev);
+	if (fw_cfg_create(&vm->host, &vm->arch->fw_cfg, e) < 0)
+		return -1;
+	vm_add_device(vm, fw_cfg_device(vm->arch->fw_cfg));
+	return 0;
 }
 
 /* The ACPI power button, on an interrupt line of its own. */
@@ -90,7 +129,8 @@ int arch_create_devices(struct vm *vm, struct err *e)
 	struct device *dev;
 
 	if (vm_create_serial_ports(vm, platform_com, e) < 0 ||
-	    platform_create_pci(vm, e) < 0)
+	    platform_create_pci(vm, e) < 0 ||
+	    platform_create_firmware_devices(vm, e) < 0)
 		return -1;
 	for (size_t i = 0; i < ARRAY_SIZE(legacy); i++) {
 		if (legacy[i](&vm->host, &dev, e) < 0)

@@ -5,9 +5,14 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 
+#include "boot/x86/firmware.h"
+#include "boot/x86/uefi.h"
 #include "devices/pci/pci.h"
+#include "devices/x86/pflash.h"
 #include "vmm/arch.h"
 #include "vmm/arch/x86/x86.h"
 #include "vmm/vm.h"
@@ -92,6 +97,71 @@ static int x86_irq_routing_init(struct vm *vm, struct err *e)
 	return irq_routing_apply(&vm->irq_routing, e);
 }
 
+/*
+ * The firmware image, read-only up to 4 GiB: guest writes to it exit to
+ * the VMM and change nothing, which OVMF takes for ROM (and then keeps its
+ * variables in RAM).
+ */
+static int x86_map_firmware(struct vm *vm, struct err *e)
+{
+	struct arch_vm *a = vm->arch;
+	struct kvm_userspace_memory_region region;
+	uint8_t *img;
+	size_t len;
+
+	if (ioctl(vm->kvm.fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) <= 0)
+		return err_set(e, "--firmware: this host's KVM lacks KVM_CAP_READONLY_MEM, which the firmware flash needs");
+	if (firmware_read(vm->cfg->firmware, &img, &len, e) < 0)
+		return -1;
+	a->firmware = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (a->firmware == MAP_FAILED) {
+		a->firmware = NULL;
+		free(img);
+		return err_errno(e, "firmware: mmap of %zu bytes", len);
+	}
+	a->firmware_size = len;
+	memcpy(a->firmware, img, len);
+	free(img);
+	mprotect(a->firmware, len, PROT_READ);
+	region = (struct kvm_userspace_memory_region){
+		.slot = LAYOUT_FIRMWARE_SLOT,
+		.flags = KVM_MEM_READONLY,
+		.guest_phys_addr = LAYOUT_FIRMWARE_END - len,
+		.memory_size = len,
+		.userspace_addr = (uintptr_t)a->firmware,
+	};
+	if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+		return err_errno(e, "KVM_SET_USER_MEMORY_REGION for the firmware at %#llx",
+				 (unsigned long long)region.guest_phys_addr);
+	return 0;
+}
+
+/*
+ * A separate variable store goes right below the code, where the code
+ * expects it (QEMU's second pflash), as a flash chip.
+ */
+static int x86_map_firmware_vars(struct vm *vm, struct err *e)
+{
+	uint64_t code = vm->arch->firmware_size;
+	struct device *dev;
+	size_t len;
+
+	if (!vm->cfg->firmware_vars)
+		return 0;
+	if (firmware_check_vars_file(vm->cfg->firmware_vars, &len, e) < 0)
+		return -1;
+	if (code + len > FIRMWARE_MAX_SIZE)
+		return err_set(e, "firmware and variable store are %llu bytes together; at most %llu MiB fit below 4 GiB",
+			       (unsigned long long)(code + len),
+			       FIRMWARE_MAX_SIZE >> 20);
+	if (pflash_create(&vm->host, LAYOUT_FIRMWARE_END - code - len,
+			  vm->cfg->firmware_vars, &dev, e) < 0)
+		return -1;
+	vm_add_device(vm, dev);
+	return 0;
+}
+
 int arch_vm_create(struct vm *vm, struct err *e)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
@@ -132,6 +202,8 @@ void arch_vm_destroy(struct vm *vm)
 		free(vm->arch->vcpu_cpuid[i]);
 	free(vm->arch->vcpu_cpuid);
 	free(vm->arch->cpuid);
+	if (vm->arch->firmware)
+		munmap(vm->arch->firmware, vm->arch->firmware_size);
 	free(vm->arch);
 	vm->arch = NULL;
 }
@@ -140,6 +212,19 @@ void arch_vm_destroy(struct vm *vm)
 uint32_t arch_irq_line_number(uint32_t gsi)
 {
 	return gsi;
+}
+
+/*
+ * The firmware starts at the reset vector, where KVM put the vCPU. Its
+ * slot goes in late, after the irqchip: a bad image then counts as one,
+ * like a bad kernel.
+ */
+static int x86_boot_firmware(struct vm *vm, const struct boot_config *boot,
+			     struct err *e)
+{
+	if (x86_map_firmware(vm, e) < 0 || x86_map_firmware_vars(vm, e) < 0)
+		return -1;
+	return uefi_setup(&vm->mem, boot, vm->arch->fw_cfg, e);
 }
 
 /* The PCI bus as the ACPI tables describe it; hotplug in every open slot. */
@@ -174,6 +259,8 @@ int arch_vm_boot(struct vm *vm, const char *cmdline, struct err *e)
 		boot.pci = &pci;
 	}
 	boot.power_button_gsi = vm->arch->power_button_gsi;
+	if (vm->arch->fw_cfg)
+		return x86_boot_firmware(vm, &boot, e);
 	if (boot_linux(&vm->mem, &boot, &entry, e) < 0)
 		return -1;
 	return x86_vcpu_set_boot_state(vm->vcpus[0], &entry, e);

@@ -9,6 +9,7 @@
 #include "boot/x86/boot.h"
 #include "lib/util.h"
 
+struct fw_cfg;
 struct guest_mem;
 struct pci_layout;
 struct vcpu;
@@ -21,6 +22,10 @@ struct arch_vm {
 	 * saves (KVM_GET_CPUID2 may answer with more on some hosts).
 	 */
 	struct kvm_cpuid2 **vcpu_cpuid;
+	/* With --firmware: its read-only mapping below 4 GiB, and fw_cfg. */
+	uint8_t *firmware;
+	size_t firmware_size;
+	struct fw_cfg *fw_cfg;
 	uint32_t power_button_gsi; /* the ACPI GED's interrupt, for the DSDT */
 };
 

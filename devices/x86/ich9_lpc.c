@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The ICH9 LPC bridge at 00:1f.0 (8086:2918), as far as OVMF uses it on a
+ * q35 machine. PlatformPei (edk2 OvmfPkg/Library/PlatformInitLib/
+ * Platform.c, PlatformMiscInitialization) programs PMBASE (0x40) with
+ * 0x600, sets ACPI_EN in ACPI_CNTL (0x44) and writes RCBA (0xf0); its timer
+ * library (OvmfPkg/Library/AcpiTimerLib) then reads PMBASE back and counts
+ * time with the ACPI PM timer at PMBASE + 8, for every delay the firmware
+ * makes. BdsDxe finds the serial port behind this ISA bridge. The timer
+ * answers at 0x608, where OVMF puts it: a guest that moves PMBASE
+ * elsewhere finds no timer. RCBA holds its value but maps nothing.
+ */
+#include "devices/x86/ich9_lpc.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "devices/pci/pci.h"
+
+#define LPC_VENDOR 0x8086
+#define LPC_DEVICE 0x2918
+#define LPC_CLASS 0x060100 /* bridge, ISA */
+#define LPC_REVISION 0x02
+#define LPC_SLOT ICH9_LPC_SLOT
+
+#define LPC_PMBASE 0x40
+#define LPC_PMBASE_RTE 0x1 /* resource type: I/O, read-only */
+#define LPC_PMBASE_MASK 0xff80U
+#define LPC_ACPI_CNTL 0x44
+#define LPC_ACPI_EN 0x80
+#define LPC_SCI_IRQ_SEL 0x07
+#define LPC_RCBA 0xf0
+#define LPC_RCBA_MASK 0xffffc001U
+
+#define PM_TIMER_OFFSET 8
+#define PM_TIMER_HZ 3579545ULL
+#define PM_TIMER_MASK 0xffffff /* 24 bits, as the FADT would say */
+
+struct ich9_lpc {
+	struct device dev;
+	struct device_host *host;
+	struct pci_bus *bus;
+	struct pci_func func;
+	struct bus_device timer_io;
+	struct timespec start;
+	/* PMBASE with ACPI_EN set, or 0: where the PM block decodes. */
+	_Atomic uint32_t pm_base;
+};
+
+static void lpc_config_write(struct pci_func *f, uint32_t off, uint32_t len)
+{
+	struct ich9_lpc *lpc = f->opaque;
+	uint32_t base = pci_config_get(f, LPC_PMBASE, 4) & LPC_PMBASE_MASK;
+	bool enabled = pci_config_get(f, LPC_ACPI_CNTL, 1) & LPC_ACPI_EN;
+
+	(void)off;
+	(void)len;
+	atomic_store(&lpc->pm_base, enabled ? base : 0);
+}
+
+static const struct pci_func_ops lpc_ops = {
+	.config_write = lpc_config_write,
+};
+
+static uint32_t pm_timer_now(const struct ich9_lpc *lpc)
+{
+	struct timespec now;
+	uint64_t ns;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ns = (uint64_t)((now.tv_sec - lpc->start.tv_sec) * 1000000000LL +
+			(now.tv_nsec - lpc->start.tv_nsec));
+	return (uint32_t)((ns / 1000000000ULL * PM_TIMER_HZ +
+			   ns % 1000000000ULL * PM_TIMER_HZ / 1000000000ULL) &
+			  PM_TIMER_MASK);
+}
+
+static void pm_timer_read(struct bus_device *dev, uint64_t offset, void *data,
+			  uint32_t len)
+{
+	struct ich9_lpc *lpc = dev->opaque;
+	uint8_t v[4];
+
+	memset(data, 0xff, len);
+	if (atomic_load(&lpc->pm_base) + PM_TIMER_OFFSET != dev->base)
+		return;
+	put_le32(v, pm_timer_now(lpc));
+	memcpy(data, v + offset, MIN(len, 4 - (uint32_t)offset));
+}
+
+static const struct bus_device_ops pm_timer_ops = {
+	.read = pm_timer_read,
+};
+
+static void lpc_destroy(struct device *dev)
+{
+	struct ich9_lpc *lpc = container_of(dev, struct ich9_lpc, dev);
+
+	bus_unregister(lpc->host->pio, &lpc->timer_io);
+	pci_bus_remove(lpc->bus, &lpc->func);
+	free(lpc);
+}
+
+static void lpc_reset(struct device *dev)
+{
+	struct ich9_lpc *lpc = container_of(dev, struct ich9_lpc, dev);
+
+	pci_func_reset(&lpc->func);
+}
+
+static const struct device_ops lpc_device_ops = {
+	.reset = lpc_reset,
+	.destroy = lpc_destroy,
+};
+
+static void lpc_init_config(struct ich9_lpc *lpc)
+{
+	struct pci_func *f = &lpc->func;
+
+	pci_func_init(f, "ICH9 LPC bridge", LPC_VENDOR, LPC_DEVICE, LPC_CLASS,
+		      LPC_REVISION, &lpc_ops, lpc);
+	pci_config_set(f, LPC_PMBASE, 4, LPC_PMBASE_RTE);
+	f->wmask[LPC_PMBASE] = (uint8_t)LPC_PMBASE_MASK;
+	f->wmask[LPC_PMBASE + 1] = (uint8_t)(LPC_PMBASE_MASK >> 8);
+	f->wmask[LPC_ACPI_CNTL] = LPC_ACPI_EN | LPC_SCI_IRQ_SEL;
+	for (unsigned int i = 0; i < 4; i++)
+		f->wmask[LPC_RCBA + i] = (uint8_t)(LPC_RCBA_MASK >> (8 * i));
+}
+
+int ich9_lpc_create(struct device_host *host, struct pci_bus *bus,
+		    uint16_t pm_base, struct device **out, struct err *e)
+{
+	struct ich9_lpc *lpc = calloc(1, sizeof(*lpc));
+
+	if (!lpc)
+		return err_set(e, "LPC bridge: out of memory");
+	lpc->dev = (struct device){ .name = "ich9-lpc", .ops = &lpc_device_ops,
+				    .transport = "pci" };
+	pci_slot_name(LPC_SLOT, lpc->dev.address, sizeof(lpc->dev.address));
+	lpc->host = host;
+	lpc->bus = bus;
+	clock_gettime(CLOCK_MONOTONIC, &lpc->start);
+	lpc_init_config(lpc);
+	lpc->timer_io = (struct bus_device){
+		.name = "ACPI PM timer", .base = pm_base + PM_TIMER_OFFSET,
+		.len = 4, .ops = &pm_timer_ops, .opaque = lpc,
+	};
+	if (bus_register(host->pio, &lpc->timer_io, e) < 0) {
+		free(lpc);
+		return -1;
+	}
+	if (pci_bus_add(bus, LPC_SLOT, &lpc->func, e) < 0) {
+		bus_unregister(host->pio, &lpc->timer_io);
+		free(lpc);
+		return -1;
+	}
+	*out = &lpc->dev;
+	return 0;
+}
