@@ -15,7 +15,9 @@
  *
  * The vGIC is restored as the guest would program it, enables last:
  * groups, priorities, trigger modes and routing before pending and active
- * state, so a pending level interrupt is seen as one.
+ * state, so a pending level interrupt is seen as one. The enable, pending
+ * and active registers are written through their clear and set twins, so
+ * the vGIC ends as saved, not as the saved bits added to a new vGIC's.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -176,6 +178,40 @@ static int gic_save32(struct vm *vm, struct state_writer *w, const char *name,
 	return 0;
 }
 
+/*
+ * GICD_ISENABLER, ISPENDR and ISACTIVER (and the redistributor's, in its
+ * SGI frame) only set bits; their clear twins sit 0x80 above them.
+ */
+static bool is_set_register(uint32_t group, uint64_t attr)
+{
+	uint32_t off = (uint32_t)(attr & KVM_DEV_ARM_VGIC_OFFSET_MASK) & 0xffff;
+
+	if (group == KVM_DEV_ARM_VGIC_GRP_LEVEL_INFO)
+		return false;
+	return (off >= 0x100 && off < 0x180) || (off >= 0x200 && off < 0x280) ||
+	       (off >= 0x300 && off < 0x380);
+}
+
+#define GIC_CLEAR_TWIN 0x80
+
+/*
+ * Writes one saved register. A set-only register is cleared first where
+ * the snapshot has zeroes: a new vGIC is not all zeroes (KVM enables
+ * every SGI), and the guest's disabled ones must stay disabled.
+ */
+static int gic_restore_one(struct vm *vm, uint32_t group, uint64_t attr,
+			   uint32_t val, struct err *e)
+{
+	uint32_t clear = ~val;
+
+	if ((is_set_register(group, attr) &&
+	     gic_access(vm, group, attr + GIC_CLEAR_TWIN, &clear, true) < 0) ||
+	    gic_access(vm, group, attr, &val, true) < 0)
+		return err_errno(e, "KVM refused the snapshot's vGIC register %#llx (group %u)",
+				 (unsigned long long)attr, group);
+	return 0;
+}
+
 /* Writes the saved registers [first, end) of the @total in field @name. */
 static int gic_restore32(struct vm *vm, const struct state_section *s,
 			 const char *name, uint32_t group,
@@ -186,13 +222,10 @@ static int gic_restore32(struct vm *vm, const struct state_section *s,
 
 	if (state_get_bytes(s, name, in, 4 * (size_t)total, e) < 0)
 		return -1;
-	for (unsigned int i = first; i < end; i++) {
-		uint32_t v = get_le32(in + 4 * i);
-
-		if (gic_access(vm, group, attrs[i], &v, true) < 0)
-			return err_errno(e, "KVM refused the snapshot's vGIC register %#llx (group %u)",
-					 (unsigned long long)attrs[i], group);
-	}
+	for (unsigned int i = first; i < end; i++)
+		if (gic_restore_one(vm, group, attrs[i], get_le32(in + 4 * i),
+				    e) < 0)
+			return -1;
 	return 0;
 }
 
