@@ -37,26 +37,55 @@ static void layout_regions(struct guest_mem *mem,
 	}
 }
 
+static int check_size(uint64_t size, uint64_t align, struct err *e)
+{
+	if (size == 0 || size % align)
+		return err_set(e, "guest memory size %llu is not a multiple of %llu KiB",
+			       (unsigned long long)size,
+			       (unsigned long long)(align / KiB));
+	return 0;
+}
+
+/*
+ * Maps @size bytes of @fd as guest RAM with @flags and lays out its
+ * regions; -1 with errno when the mapping fails, @mem untouched then.
+ */
+static int map_ram(struct guest_mem *mem, const struct guest_ram_map *map,
+		   int fd, uint64_t size, int flags)
+{
+	void *base = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, fd, 0);
+
+	if (base == MAP_FAILED)
+		return -1;
+	/* Guest RAM has no place in a core dump of the VMM. */
+	madvise(base, size, MADV_DONTDUMP);
+	mem->base = base;
+	mem->fd = fd;
+	mem->size = size;
+	layout_regions(mem, map);
+	return 0;
+}
+
 int guest_mem_init(struct guest_mem *mem, const struct guest_ram_map *map,
 		   uint64_t size, bool hugepages, struct err *e)
 {
 	unsigned int flags = MFD_CLOEXEC;
 	uint64_t align = hugepages ? 2 * MiB : 4 * KiB;
 
+	int fd;
+
 	memset(mem, 0, sizeof(*mem));
 	mem->fd = -1;
-	if (size == 0 || size % align)
-		return err_set(e, "guest memory size %llu is not a multiple of %llu KiB",
-			       (unsigned long long)size,
-			       (unsigned long long)(align / KiB));
+	if (check_size(size, align, e) < 0)
+		return -1;
 	if (hugepages)
 		flags |= MFD_HUGETLB;
-	mem->fd = memfd_create("guest-ram", flags);
-	if (mem->fd < 0)
+	fd = memfd_create("guest-ram", flags);
+	if (fd < 0)
 		return err_errno(e, "memfd_create for %llu MiB of guest RAM%s",
 				 (unsigned long long)(size / MiB),
 				 hugepages ? " (hugepages)" : "");
-	if (ftruncate(mem->fd, (off_t)size) < 0) {
+	if (ftruncate(fd, (off_t)size) < 0) {
 		err_errno(e, "sizing guest RAM to %llu MiB",
 			  (unsigned long long)(size / MiB));
 		goto fail;
@@ -66,10 +95,8 @@ int guest_mem_init(struct guest_mem *mem, const struct guest_ram_map *map,
 	 * host short of huge pages would kill the VMM with SIGBUS on the
 	 * guest's first touch instead of failing here.
 	 */
-	mem->base = mmap(NULL, size, PROT_READ | PROT_WRITE,
-			 MAP_SHARED | (hugepages ? 0 : MAP_NORESERVE), mem->fd, 0);
-	if (mem->base == MAP_FAILED) {
-		mem->base = NULL;
+	if (map_ram(mem, map, fd, size,
+		    MAP_SHARED | (hugepages ? 0 : MAP_NORESERVE)) < 0) {
 		if (hugepages)
 			err_errno(e, "reserving %llu MiB of guest RAM in 2 MiB huge pages "
 				  "(the host has too few free; see /proc/sys/vm/nr_hugepages)",
@@ -79,15 +106,10 @@ int guest_mem_init(struct guest_mem *mem, const struct guest_ram_map *map,
 				  (unsigned long long)(size / MiB));
 		goto fail;
 	}
-	/* Guest RAM has no place in a core dump of the VMM. */
-	madvise(mem->base, size, MADV_DONTDUMP);
-	mem->size = size;
 	mem->hugepages = hugepages;
-	layout_regions(mem, map);
 	return 0;
 fail:
-	close(mem->fd);
-	mem->fd = -1;
+	close(fd);
 	return -1;
 }
 
@@ -113,26 +135,15 @@ int guest_mem_init_file(struct guest_mem *mem, const struct guest_ram_map *map,
 {
 	memset(mem, 0, sizeof(*mem));
 	mem->fd = -1;
-	if (guest_mem_check_file(fd, size, e) < 0)
+	if (guest_mem_check_file(fd, size, e) < 0 ||
+	    check_size(size, 4 * KiB, e) < 0)
 		goto fail;
-	if (size == 0 || size % (4 * KiB)) {
-		err_set(e, "guest memory size %llu is not a multiple of 4 KiB",
-			(unsigned long long)size);
-		goto fail;
-	}
-	mem->base = mmap(NULL, size, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_NORESERVE, fd, 0);
-	if (mem->base == MAP_FAILED) {
-		mem->base = NULL;
+	if (map_ram(mem, map, fd, size, MAP_PRIVATE | MAP_NORESERVE) < 0) {
 		err_errno(e, "mapping the %llu MiB memory file",
 			  (unsigned long long)(size / MiB));
 		goto fail;
 	}
-	madvise(mem->base, size, MADV_DONTDUMP);
-	mem->fd = fd;
-	mem->size = size;
 	mem->private_file = true;
-	layout_regions(mem, map);
 	return 0;
 fail:
 	close(fd);
