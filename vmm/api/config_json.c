@@ -33,12 +33,11 @@ struct extra {
 	bool serial_set[CONFIG_NR_SERIAL];
 };
 
-/* Marks a pb_* failure (already in @re->e) as malformed params. */
-static int invalid(struct rpc_error *re)
-{
-	re->code = RPC_INVALID_PARAMS;
-	return -1;
-}
+/* What the array walkers' items fill in. */
+struct target {
+	struct vm_config *cfg;
+	struct extra *x;
+};
 
 static int get_message(struct json_object *msg, const char *path,
 		       const char *key, const char *const *fields,
@@ -48,7 +47,7 @@ static int get_message(struct json_object *msg, const char *path,
 	json_path_join(where, len, path, key);
 	if (json_get_object(msg, path, key, out, &re->e) < 0 ||
 	    (*out && json_check_fields(*out, where, fields, &re->e) < 0))
-		return invalid(re);
+		return rpc_invalid(re);
 	return 0;
 }
 
@@ -81,13 +80,13 @@ static int parse_memory(struct json_object *cfgmsg, struct vm_config *cfg,
 	    json_get_bool(m, p, "deferred_commit", &flag, &re->e) < 0 ||
 	    json_get_bool(m, p, "hugepages", &cfg->hugepages, &re->e) < 0 ||
 	    json_get_u64(m, p, "low_mmio_gap_in_mb", &gap, &re->e) < 0)
-		return invalid(re);
+		return rpc_invalid(re);
 	if (mb)
 		cfg->mem_mib = mb;
 	for (size_t i = 0; i < ARRAY_SIZE(hints); i++) {
 		flag = false;
 		if (json_get_bool(m, p, hints[i], &flag, &re->e) < 0)
-			return invalid(re);
+			return rpc_invalid(re);
 		if (flag)
 			return rpc_fail(re, RPC_UNSUPPORTED,
 					"%s.%s: memory hints are not supported yet",
@@ -101,7 +100,7 @@ static int parse_memory(struct json_object *cfgmsg, struct vm_config *cfg,
 		uint64_t v = 0;
 
 		if (json_get_u64(m, p, high[i], &v, &re->e) < 0)
-			return invalid(re);
+			return rpc_invalid(re);
 		if (v)
 			return rpc_fail(re, RPC_UNSUPPORTED,
 					"%s.%s: there is no MMIO window above 4 GiB to place",
@@ -128,7 +127,7 @@ static int parse_processor(struct json_object *cfgmsg, struct vm_config *cfg,
 	if (json_get_u32(m, p, "processor_count", &count, &re->e) < 0 ||
 	    json_get_u32(m, p, "processor_weight", &weight, &re->e) < 0 ||
 	    json_get_u32(m, p, "processor_limit", &limit, &re->e) < 0)
-		return invalid(re);
+		return rpc_invalid(re);
 	if (count)
 		cfg->nr_cpus = count;
 	if (weight || limit)
@@ -219,18 +218,21 @@ int config_disk_from_json(struct json_object *d, const char *p,
 	};
 	return 0;
 invalid:
-	invalid(re);
+	rpc_invalid(re);
 fail:
 	free(path);
 	free(serial);
 	return -1;
 }
 
-static int parse_disk(struct json_object *d, const char *p, unsigned int index,
-		      struct vm_config *cfg, struct extra *x,
-		      struct rpc_error *re)
+static int parse_disk(struct json_object *d, const char *p, size_t index,
+		      void *ctx, struct rpc_error *re)
 {
-	if (config_disk_from_json(d, p, index, &x->disk_serial[index],
+	struct target *t = ctx;
+	struct vm_config *cfg = t->cfg;
+
+	if (config_disk_from_json(d, p, (uint32_t)index,
+				  &t->x->disk_serial[index],
 				  &cfg->disks[cfg->nr_disks], re) < 0)
 		return -1;
 	cfg->nr_disks++;
@@ -267,7 +269,7 @@ int config_nic_from_json(struct json_object *n, const char *p,
 	    json_get_str(n, p, "switch_id", &sw, &re->e) < 0 ||
 	    json_get_str(n, p, "nic_name", &name, &re->e) < 0 ||
 	    json_get_object(n, p, "rate_limit", &rl, &re->e) < 0) {
-		invalid(re);
+		rpc_invalid(re);
 		goto out;
 	}
 	json_path_join(where, sizeof(where), p, "rate_limit");
@@ -322,9 +324,12 @@ out:
 	return ret;
 }
 
-static int parse_nic(struct json_object *n, const char *p,
-		     struct vm_config *cfg, struct rpc_error *re)
+static int parse_nic(struct json_object *n, const char *p, size_t index,
+		     void *ctx, struct rpc_error *re)
 {
+	struct vm_config *cfg = ((struct target *)ctx)->cfg;
+
+	(void)index;
 	if (config_nic_from_json(n, p, &cfg->nets[cfg->nr_nets], re) < 0)
 		return -1;
 	cfg->nr_nets++;
@@ -364,10 +369,10 @@ static int parse_devices(struct json_object *cfgmsg, struct vm_config *cfg,
 		"scsi_disks", "vpmem_disks", "nic_config", "windows_device",
 		"transport", DEVICES_JSON_FIELDS, NULL,
 	};
-	struct json_object *m, *disks, *nics, *other;
-	char p[JSON_PATH_MAX], item[JSON_PATH_MAX];
+	struct target t = { .cfg = cfg, .x = x };
+	struct json_object *m, *other;
+	char p[JSON_PATH_MAX];
 	int transport = cfg->transport;
-	size_t n;
 
 	if (get_message(cfgmsg, "config", "devices_config", fields, &m, p,
 			sizeof(p), re) < 0)
@@ -376,64 +381,52 @@ static int parse_devices(struct json_object *cfgmsg, struct vm_config *cfg,
 		return 0;
 	if (json_get_enum(m, p, "transport", transport_names,
 			  ARRAY_SIZE(transport_names), &transport, &re->e) < 0)
-		return invalid(re);
+		return rpc_invalid(re);
 	cfg->transport = (enum virtio_transport_kind)transport;
-	if (json_get_array(m, p, "scsi_disks", &disks, &re->e) < 0 ||
-	    json_get_array(m, p, "nic_config", &nics, &re->e) < 0)
-		return invalid(re);
 	if (json_get_array(m, p, "vpmem_disks", &other, &re->e) < 0)
-		return invalid(re);
+		return rpc_invalid(re);
 	if (other && json_object_array_length(other))
 		return rpc_fail(re, RPC_UNSUPPORTED,
 				"%s.vpmem_disks: virtio-pmem disks are not supported yet",
 				p);
 	if (json_get_array(m, p, "windows_device", &other, &re->e) < 0)
-		return invalid(re);
+		return rpc_invalid(re);
 	if (other && json_object_array_length(other))
 		return rpc_fail(re, RPC_UNSUPPORTED,
 				"%s.windows_device: Windows PCI devices cannot be assigned on Linux",
 				p);
-	n = disks ? json_object_array_length(disks) : 0;
-	if (n > CONFIG_MAX_DISKS)
-		return rpc_fail(re, RPC_INVALID_PARAMS,
-				"%s.scsi_disks: %zu disks, at most %d", p, n,
-				CONFIG_MAX_DISKS);
-	for (size_t i = 0; i < n; i++) {
-		snprintf(item, sizeof(item), "%.100s.scsi_disks[%zu]", p, i);
-		if (parse_disk(json_object_array_get_idx(disks, i), item,
-			       (unsigned int)i, cfg, x, re) < 0)
-			return -1;
-	}
-	if (check_disks_unique(cfg, p, re) < 0)
+	if (rpc_each_item(m, p, "scsi_disks", CONFIG_MAX_DISKS, "disks",
+			  parse_disk, &t, re) < 0 ||
+	    check_disks_unique(cfg, p, re) < 0 ||
+	    rpc_each_item(m, p, "nic_config", CONFIG_MAX_NETS,
+			  "network devices", parse_nic, &t, re) < 0)
 		return -1;
-	n = nics ? json_object_array_length(nics) : 0;
-	if (n > CONFIG_MAX_NETS)
-		return rpc_fail(re, RPC_INVALID_PARAMS,
-				"%s.nic_config: %zu network devices, at most %d",
-				p, n, CONFIG_MAX_NETS);
-	for (size_t i = 0; i < n; i++) {
-		snprintf(item, sizeof(item), "%.100s.nic_config[%zu]", p, i);
-		if (parse_nic(json_object_array_get_idx(nics, i), item, cfg,
-			      re) < 0)
-			return -1;
-	}
 	return devices_from_json(m, p, cfg, re);
 }
 
-static int parse_port(struct json_object *port, const char *p,
-		      struct vm_config *cfg, struct extra *x,
-		      struct rpc_error *re)
+/* Where SerialPort messages go, and which ports were given already. */
+struct ports_target {
+	struct vm_config *cfg;
+	bool *given;
+};
+
+static int parse_port(struct json_object *port, const char *p, size_t i,
+		      void *ctx, struct rpc_error *re)
 {
+	struct vm_config *cfg = ((struct ports_target *)ctx)->cfg;
+	bool *given = ((struct ports_target *)ctx)->given;
+
 	static const char *const fields[] = { "port", "socket_path", NULL };
 	uint32_t index = 0;
 	char *path = NULL;
 	struct chardev_config *c;
 
+	(void)i;
 	if (json_check_fields(port, p, fields, &re->e) < 0 ||
 	    json_get_u32(port, p, "port", &index, &re->e) < 0 ||
 	    json_get_str(port, p, "socket_path", &path, &re->e) < 0) {
 		free(path);
-		return invalid(re);
+		return rpc_invalid(re);
 	}
 	if (index >= CONFIG_NR_SERIAL) {
 		free(path);
@@ -445,12 +438,12 @@ static int parse_port(struct json_object *port, const char *p,
 		free(path);
 		return rpc_fail(re, RPC_INVALID_PARAMS, "%s.socket_path: missing", p);
 	}
-	if (x->serial_set[index]) {
+	if (given[index]) {
 		free(path);
 		return rpc_fail(re, RPC_INVALID_PARAMS,
 				"%s.port: port %u is configured twice", p, index);
 	}
-	x->serial_set[index] = true;
+	given[index] = true;
 	c = &cfg->serial[index];
 	free(c->path);
 	c->kind = CHARDEV_SOCKET;
@@ -458,33 +451,27 @@ static int parse_port(struct json_object *port, const char *p,
 	return 0;
 }
 
+int config_ports_from_json(struct json_object *serial, const char *p,
+			   struct vm_config *cfg, bool given[CONFIG_NR_SERIAL],
+			   struct rpc_error *re)
+{
+	struct ports_target t = { .cfg = cfg, .given = given };
+
+	return rpc_each_item(serial, p, "ports", CONFIG_NR_SERIAL, "ports",
+			     parse_port, &t, re);
+}
+
 static int parse_serial(struct json_object *cfgmsg, struct vm_config *cfg,
 			struct extra *x, struct rpc_error *re)
 {
 	static const char *const fields[] = { "ports", NULL };
-	struct json_object *m, *ports;
-	char p[JSON_PATH_MAX], item[JSON_PATH_MAX];
-	size_t n;
+	struct json_object *m;
+	char p[JSON_PATH_MAX];
 
 	if (get_message(cfgmsg, "config", "serial_config", fields, &m, p,
 			sizeof(p), re) < 0)
 		return -1;
-	if (!m)
-		return 0;
-	if (json_get_array(m, p, "ports", &ports, &re->e) < 0)
-		return invalid(re);
-	n = ports ? json_object_array_length(ports) : 0;
-	if (n > CONFIG_NR_SERIAL)
-		return rpc_fail(re, RPC_INVALID_PARAMS,
-				"%s.ports: %zu ports, at most %d", p, n,
-				CONFIG_NR_SERIAL);
-	for (size_t i = 0; i < n; i++) {
-		snprintf(item, sizeof(item), "%.100s.ports[%zu]", p, i);
-		if (parse_port(json_object_array_get_idx(ports, i), item, cfg,
-			       x, re) < 0)
-			return -1;
-	}
-	return 0;
+	return m ? config_ports_from_json(m, p, cfg, x->serial_set, re) : 0;
 }
 
 /* An empty path is as good as none. */
@@ -508,7 +495,7 @@ static int parse_uefi(struct json_object *uefi, const char *p,
 	if (json_get_str(uefi, p, "firmware_path", &cfg->firmware, &re->e) < 0 ||
 	    json_get_str(uefi, p, "device_path", &cfg->kernel, &re->e) < 0 ||
 	    json_get_str(uefi, p, "optional_data", &cfg->cmdline, &re->e) < 0)
-		return invalid(re);
+		return rpc_invalid(re);
 	drop_empty(&cfg->firmware);
 	drop_empty(&cfg->kernel);
 	if (!cfg->firmware)
@@ -548,7 +535,7 @@ static int parse_boot(struct json_object *cfgmsg, struct vm_config *cfg,
 	    json_get_str(m, p, "initrd_path", &cfg->initrd, &re->e) < 0 ||
 	    json_get_str(m, p, "kernel_cmdline", &cfg->cmdline, &re->e) < 0 ||
 	    json_get_bool(m, p, "mmio_cmdline", &cfg->mmio_cmdline, &re->e) < 0)
-		return invalid(re);
+		return rpc_invalid(re);
 	drop_empty(&cfg->kernel);
 	drop_empty(&cfg->initrd);
 	return 0;
@@ -565,7 +552,7 @@ static int parse_windows(struct json_object *cfgmsg, struct rpc_error *re)
 			sizeof(p), re) < 0)
 		return -1;
 	if (m && json_get_u64(m, p, "cpu_group_id", &group, &re->e) < 0)
-		return invalid(re);
+		return rpc_invalid(re);
 	if (group)
 		return rpc_fail(re, RPC_UNSUPPORTED,
 				"%s.cpu_group_id: CPU groups exist only on Windows hosts",
@@ -662,7 +649,7 @@ static int parse_extra(struct json_object *cfgmsg, struct vm_config *cfg,
 	char where[JSON_PATH_MAX];
 
 	if (json_get_object(cfgmsg, "config", "extra_data", &m, &re->e) < 0)
-		return invalid(re);
+		return rpc_invalid(re);
 	if (!m)
 		return 0;
 	json_object_object_foreach(m, key, val) {
@@ -711,7 +698,7 @@ static int parse_config(struct json_object *c, struct vm_config *cfg,
 	};
 
 	if (json_check_fields(c, "config", fields, &re->e) < 0)
-		return invalid(re);
+		return rpc_invalid(re);
 	/* extra_data first: disks and serial ports use what it holds. */
 	if (parse_extra(c, cfg, x, re) < 0 || parse_memory(c, cfg, re) < 0 ||
 	    parse_processor(c, cfg, re) < 0 || parse_serial(c, cfg, x, re) < 0 ||
@@ -744,7 +731,7 @@ int config_from_json(struct json_object *request, struct vm_config *cfg,
 	if (json_check_fields(request, "", fields, &re->e) < 0 ||
 	    json_get_str(request, "", "log_id", log_id, &re->e) < 0 ||
 	    json_get_object(request, "", "config", &c, &re->e) < 0)
-		return invalid(re);
+		return rpc_invalid(re);
 	if (!c)
 		return rpc_fail(re, RPC_INVALID_PARAMS,
 				"config: missing (the VMConfig to create)");

@@ -61,5 +61,12 @@ int config_disk_from_json(struct json_object *d, const char *p,
 /* One NICConfig message at @p into @out, likewise. */
 int config_nic_from_json(struct json_object *n, const char *p,
 			 struct net_config *out, struct rpc_error *re);
+/*
+ * The SerialPort messages of SerialConfig @serial (its "ports") into
+ * @cfg's serial ports, each given once: @given marks those set already.
+ */
+int config_ports_from_json(struct json_object *serial, const char *p,
+			   struct vm_config *cfg, bool given[CONFIG_NR_SERIAL],
+			   struct rpc_error *re);
 
 #endif

@@ -11,13 +11,6 @@
 /* enum chardev_kind, by name. */
 static const char *const chardev_types[] = { "NONE", "STDIO", "FILE", "SOCKET" };
 
-/* Fills @re for a lib/json failure: malformed params. */
-static int invalid(struct rpc_error *re)
-{
-	re->code = RPC_INVALID_PARAMS;
-	return -1;
-}
-
 /* An error of value @why found in @path.@key. */
 static int bad_value(struct rpc_error *re, const char *path, const char *key)
 {
@@ -38,7 +31,7 @@ static int parse_console(struct json_object *m, const char *p,
 			  ARRAY_SIZE(chardev_types), &type, &re->e) < 0 ||
 	    json_get_str(m, p, "path", &path, &re->e) < 0) {
 		free(path);
-		return invalid(re);
+		return rpc_invalid(re);
 	}
 	if ((type == CHARDEV_FILE || type == CHARDEV_SOCKET) &&
 	    (!path || !*path)) {
@@ -55,44 +48,27 @@ static int parse_console(struct json_object *m, const char *p,
 	return 0;
 }
 
-static int parse_listener(struct json_object *l, const char *p,
-			  struct vsock_config *v, struct rpc_error *re)
+static int parse_listener(struct json_object *l, const char *p, size_t index,
+			  void *ctx, struct rpc_error *re)
 {
 	static const char *const fields[] = { "port", "listener_path", NULL };
+	struct vsock_config *v = ctx;
 	uint32_t port = 0;
 	char *path = NULL;
 	int ret;
 
+	(void)index;
 	if (json_check_fields(l, p, fields, &re->e) < 0 ||
 	    json_get_u32(l, p, "port", &port, &re->e) < 0 ||
 	    json_need_str(l, p, "listener_path", &path, &re->e) < 0) {
 		free(path);
-		return invalid(re);
+		return rpc_invalid(re);
 	}
 	ret = config_vsock_listen(v, port, path, &re->e);
 	free(path);
 	if (ret < 0) {
 		re->code = RPC_INVALID_PARAMS;
 		return err_prefix(&re->e, "%s", p);
-	}
-	return 0;
-}
-
-static int parse_listeners(struct json_object *m, const char *p,
-			   struct vsock_config *v, struct rpc_error *re)
-{
-	char item[JSON_PATH_MAX];
-	struct json_object *arr;
-	size_t n;
-
-	if (json_get_array(m, p, "listeners", &arr, &re->e) < 0)
-		return invalid(re);
-	n = arr ? json_object_array_length(arr) : 0;
-	for (size_t i = 0; i < n; i++) {
-		snprintf(item, sizeof(item), "%.100s.listeners[%zu]", p, i);
-		if (parse_listener(json_object_array_get_idx(arr, i), item, v,
-				   re) < 0)
-			return -1;
 	}
 	return 0;
 }
@@ -115,7 +91,7 @@ static int parse_vsock(struct json_object *m, const char *p,
 	if (json_check_fields(m, p, fields, &re->e) < 0 ||
 	    json_get_u32(m, p, "guest_cid", &cid, &re->e) < 0 ||
 	    json_need_str(m, p, "uds_path", &uds, &re->e) < 0) {
-		invalid(re);
+		rpc_invalid(re);
 		goto out;
 	}
 	if (cid < CONFIG_VSOCK_CID_MIN || cid > CONFIG_VSOCK_CID_MAX) {
@@ -128,7 +104,8 @@ static int parse_vsock(struct json_object *m, const char *p,
 		bad_value(re, p, "uds_path");
 		goto out;
 	}
-	if (parse_listeners(m, p, v, re) < 0)
+	if (rpc_each_item(m, p, "listeners", SIZE_MAX, "listeners",
+			  parse_listener, v, re) < 0)
 		goto out;
 	v->enabled = true;
 	v->cid = cid;
@@ -157,7 +134,7 @@ static int parse_balloon(struct json_object *m, const char *p,
 			  &re->e) < 0 ||
 	    json_get_u32(m, p, "stats_interval_s", &b.stats_interval_s,
 			 &re->e) < 0)
-		return invalid(re);
+		return rpc_invalid(re);
 	if (b.stats_interval_s > CONFIG_BALLOON_STATS_MAX_S)
 		return rpc_fail(re, RPC_INVALID_PARAMS,
 				"%s.stats_interval_s: %u: at most %d seconds",
@@ -185,7 +162,7 @@ int devices_from_json(struct json_object *m, const char *path,
 		struct json_object *d;
 
 		if (json_get_object(m, path, devices[i].key, &d, &re->e) < 0)
-			return invalid(re);
+			return rpc_invalid(re);
 		json_path_join(p, sizeof(p), path, devices[i].key);
 		if (d && devices[i].parse(d, p, cfg, re) < 0)
 			return -1;
@@ -267,7 +244,7 @@ int rate_limit_from_json(struct json_object *m, const char *path,
 	    json_get_u64(m, path, "iops_burst", &r.ops_burst, &re->e) < 0 ||
 	    json_get_u64(m, path, "bw", &r.bytes, &re->e) < 0 ||
 	    json_get_u64(m, path, "bw_burst", &r.bytes_burst, &re->e) < 0)
-		return invalid(re);
+		return rpc_invalid(re);
 	if (config_check_rate_limit(&r, &re->e) < 0) {
 		re->code = RPC_INVALID_PARAMS;
 		return err_prefix(&re->e, "%s", path);

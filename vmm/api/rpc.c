@@ -19,6 +19,34 @@ int rpc_fail(struct rpc_error *re, int code, const char *fmt, ...)
 	return -1;
 }
 
+int rpc_invalid(struct rpc_error *re)
+{
+	re->code = RPC_INVALID_PARAMS;
+	return -1;
+}
+
+int rpc_each_item(struct json_object *m, const char *path, const char *key,
+		  size_t max, const char *what, rpc_item_fn parse, void *ctx,
+		  struct rpc_error *re)
+{
+	char p[JSON_PATH_MAX];
+	struct json_object *arr;
+	size_t n;
+
+	if (json_get_array(m, path, key, &arr, &re->e) < 0)
+		return rpc_invalid(re);
+	n = arr ? json_object_array_length(arr) : 0;
+	if (n > max)
+		return rpc_fail(re, RPC_INVALID_PARAMS, "%s.%s: %zu %s, at most %zu",
+				path, key, n, what, max);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(p, sizeof(p), "%.100s.%s[%zu]", path, key, i);
+		if (parse(json_object_array_get_idx(arr, i), p, i, ctx, re) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static bool only_space(const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++)

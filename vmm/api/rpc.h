@@ -39,6 +39,20 @@ struct rpc_error {
 /* Fills @re and returns -1, for "return rpc_fail(...)". */
 int rpc_fail(struct rpc_error *re, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Marks a lib/json failure, already in @re->e, as malformed params: -1. */
+int rpc_invalid(struct rpc_error *re);
+
+/* One item of a params array at path @p, its @index-th. */
+typedef int (*rpc_item_fn)(struct json_object *item, const char *p,
+			   size_t index, void *ctx, struct rpc_error *re);
+/*
+ * Each item of the array @key of @m (absent: none) through @parse, its
+ * path "@path.@key[i]". More than @max items, counted as @what ("disks"),
+ * are refused.
+ */
+int rpc_each_item(struct json_object *m, const char *path, const char *key,
+		  size_t max, const char *what, rpc_item_fn parse, void *ctx,
+		  struct rpc_error *re);
 
 struct rpc_request {
 	struct json_object *root; /* owns the members below */

@@ -11,15 +11,10 @@
 #include <string.h>
 
 #include "lib/json.h"
+#include "vmm/api/config_json.h"
 #include "vmm/api/devices_json.h"
 #include "vmm/api/methods.h"
 #include "vmm/snapshot.h"
-
-static int invalid(struct rpc_error *re)
-{
-	re->code = RPC_INVALID_PARAMS;
-	return -1;
-}
 
 static struct json_object *snapshot_result(const char *dir,
 					   const struct snapshot_stats *st)
@@ -52,7 +47,7 @@ METHOD(method_snapshot_vm)
 	    method_need_vm(api, re) < 0)
 		return -1;
 	if (json_need_str(params, "", "directory", &dir, &re->e) < 0)
-		return invalid(re);
+		return rpc_invalid(re);
 	if (vm_snapshot_check(&api->vm, &re->e) < 0) {
 		free(dir);
 		re->code = RPC_UNSUPPORTED;
@@ -77,101 +72,34 @@ METHOD(method_snapshot_vm)
 
 /* ---- RestoreVM's overrides ---- */
 
-static int parse_disk(struct json_object *d, const char *p,
-		      struct vm_config *cfg, struct rpc_error *re)
+static int parse_disk(struct json_object *d, const char *p, size_t index,
+		      void *ctx, struct rpc_error *re)
 {
 	static const char *const fields[] = { "host_path", NULL };
+	struct vm_config *cfg = ctx;
 	struct disk_config *disk = &cfg->disks[cfg->nr_disks];
 
+	(void)index;
 	if (json_check_fields(d, p, fields, &re->e) < 0 ||
 	    json_need_str(d, p, "host_path", &disk->path, &re->e) < 0)
-		return invalid(re);
+		return rpc_invalid(re);
 	cfg->nr_disks++;
 	return 0;
 }
 
-static int parse_nic(struct json_object *n, const char *p,
-		     struct vm_config *cfg, struct rpc_error *re)
+static int parse_nic(struct json_object *n, const char *p, size_t index,
+		     void *ctx, struct rpc_error *re)
 {
 	static const char *const fields[] = { "port_id", NULL };
+	struct vm_config *cfg = ctx;
 	struct net_config *net = &cfg->nets[cfg->nr_nets];
 
+	(void)index;
 	if (json_check_fields(n, p, fields, &re->e) < 0 ||
 	    json_need_str(n, p, "port_id", &net->tap_name, &re->e) < 0)
-		return invalid(re);
+		return rpc_invalid(re);
 	cfg->nr_nets++;
 	return 0;
-}
-
-static int parse_port(struct json_object *m, const char *p,
-		      struct snapshot_overrides *ov, struct rpc_error *re)
-{
-	static const char *const fields[] = { "port", "socket_path", NULL };
-	struct chardev_config *c;
-	uint32_t port = 0;
-	char *path = NULL;
-
-	if (json_check_fields(m, p, fields, &re->e) < 0 ||
-	    json_get_u32(m, p, "port", &port, &re->e) < 0 ||
-	    json_need_str(m, p, "socket_path", &path, &re->e) < 0) {
-		free(path);
-		return invalid(re);
-	}
-	if (port >= CONFIG_NR_SERIAL || ov->serial[port]) {
-		free(path);
-		return rpc_fail(re, RPC_INVALID_PARAMS,
-				"%s.port: %u is not a port from 0 to %d given once",
-				p, port, CONFIG_NR_SERIAL - 1);
-	}
-	c = &ov->cfg.serial[port];
-	free(c->path);
-	c->kind = CHARDEV_SOCKET;
-	c->path = path;
-	ov->serial[port] = true;
-	return 0;
-}
-
-/* The items of array @key of @m, each through @parse. */
-static int parse_each(struct json_object *m, const char *path,
-		      const char *key, unsigned int max, void *out,
-		      int (*parse)(struct json_object *, const char *, void *,
-				   struct rpc_error *),
-		      struct rpc_error *re)
-{
-	char p[JSON_PATH_MAX];
-	struct json_object *arr;
-	size_t n;
-
-	if (json_get_array(m, path, key, &arr, &re->e) < 0)
-		return invalid(re);
-	n = arr ? json_object_array_length(arr) : 0;
-	if (n > max)
-		return rpc_fail(re, RPC_INVALID_PARAMS, "%s.%s: %zu items, at most %u",
-				path, key, n, max);
-	for (size_t i = 0; i < n; i++) {
-		snprintf(p, sizeof(p), "%.100s.%s[%zu]", path, key, i);
-		if (parse(json_object_array_get_idx(arr, i), p, out, re) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-static int each_disk(struct json_object *m, const char *p, void *ov,
-		     struct rpc_error *re)
-{
-	return parse_disk(m, p, &((struct snapshot_overrides *)ov)->cfg, re);
-}
-
-static int each_nic(struct json_object *m, const char *p, void *ov,
-		    struct rpc_error *re)
-{
-	return parse_nic(m, p, &((struct snapshot_overrides *)ov)->cfg, re);
-}
-
-static int each_port(struct json_object *m, const char *p, void *ov,
-		     struct rpc_error *re)
-{
-	return parse_port(m, p, ov, re);
 }
 
 /*
@@ -190,18 +118,20 @@ static int parse_overrides(struct json_object *m, struct snapshot_overrides *ov,
 	struct json_object *serial;
 
 	if (json_check_fields(m, p, fields, &re->e) < 0)
-		return invalid(re);
-	if (parse_each(m, p, "scsi_disks", CONFIG_MAX_DISKS, ov, each_disk, re) < 0 ||
-	    parse_each(m, p, "nic_config", CONFIG_MAX_NETS, ov, each_nic, re) < 0 ||
+		return rpc_invalid(re);
+	if (rpc_each_item(m, p, "scsi_disks", CONFIG_MAX_DISKS, "disks",
+			  parse_disk, &ov->cfg, re) < 0 ||
+	    rpc_each_item(m, p, "nic_config", CONFIG_MAX_NETS,
+			  "network devices", parse_nic, &ov->cfg, re) < 0 ||
 	    devices_from_json(m, p, &ov->cfg, re) < 0)
 		return -1;
 	ov->console = json_object_object_get_ex(m, "console", NULL);
 	if (json_get_object(m, p, "serial_config", &serial, &re->e) < 0 ||
 	    (serial && json_check_fields(serial, "overrides.serial_config",
 					 serial_fields, &re->e) < 0))
-		return invalid(re);
-	return serial ? parse_each(serial, "overrides.serial_config", "ports",
-				   CONFIG_NR_SERIAL, ov, each_port, re) : 0;
+		return rpc_invalid(re);
+	return serial ? config_ports_from_json(serial, "overrides.serial_config",
+					       &ov->cfg, ov->serial, re) : 0;
 }
 
 static int open_snapshot(struct json_object *params, struct snapshot *snap,
@@ -215,7 +145,7 @@ static int open_snapshot(struct json_object *params, struct snapshot *snap,
 	snapshot_overrides_init(&ov);
 	if (json_need_str(params, "", "directory", &dir, &re->e) < 0 ||
 	    json_get_object(params, "", "overrides", &m, &re->e) < 0) {
-		invalid(re);
+		rpc_invalid(re);
 		goto out;
 	}
 	if (m && parse_overrides(m, &ov, re) < 0)
@@ -258,7 +188,7 @@ METHOD(method_restore_vm)
 	if (json_get_bool(params, "", "resume", &resume, &re->e) < 0 ||
 	    json_get_str(params, "", "log_id", &log_id, &re->e) < 0) {
 		free(log_id);
-		return invalid(re);
+		return rpc_invalid(re);
 	}
 	if (open_snapshot(params, &snap, re) < 0) {
 		free(log_id);
