@@ -102,10 +102,20 @@ static void loader_add_pointer(struct loader *l, const char *file,
 	c[2 * FW_CFG_FNAME_SIZE + 4] = size;
 }
 
+/*
+ * OVMF sets the byte at @result to the checksum of the range with that
+ * byte in it (ProcessCmdAddChecksum in AcpiPlatformDxe/QemuFwCfgAcpi.c),
+ * so the byte must be zero in @data, the file's contents, beforehand.
+ * Otherwise the FADT, whose pointers the script patches, fails its sum
+ * and OVMF silently leaves it, and with it the DSDT, uninstalled.
+ */
 static void loader_add_checksum(struct loader *l, const char *file,
-				uint32_t result, uint32_t start, uint32_t len)
+				uint8_t *data, uint32_t result, uint32_t start,
+				uint32_t len)
 {
 	uint8_t *c = loader_next(l, LOADER_ADD_CHECKSUM);
+
+	data[result] = 0;
 
 	strncpy((char *)c, file, FW_CFG_FNAME_SIZE - 1);
 	put_le32(c + FW_CFG_FNAME_SIZE, result);
@@ -118,7 +128,8 @@ static void loader_add_checksum(struct loader *l, const char *file,
  * offset into the tables file: the RSDP's to the XSDT, the XSDT's to its
  * tables, the FADT's to the DSDT; then the checksums they change.
  */
-static void loader_script(struct loader *l, const struct acpi_area *area)
+static void loader_script(struct loader *l, struct acpi_area *area,
+			  uint8_t *rsdp)
 {
 	const uint32_t xsdt = ACPI_AREA_XSDT, fadt = ACPI_AREA_FADT;
 	uint32_t xsdt_len = get_le32(area->data + xsdt + 4);
@@ -135,12 +146,13 @@ static void loader_script(struct loader *l, const struct acpi_area *area)
 			   ACPI_TABLES_FILE);
 	loader_add_pointer(l, ACPI_TABLES_FILE, fadt + ACPI_FADT_X_DSDT, 8,
 			   ACPI_TABLES_FILE);
-	loader_add_checksum(l, ACPI_TABLES_FILE, xsdt + ACPI_CHECKSUM, xsdt,
-			    xsdt_len);
-	loader_add_checksum(l, ACPI_TABLES_FILE, fadt + ACPI_CHECKSUM, fadt,
-			    ACPI_FADT_SIZE);
-	loader_add_checksum(l, ACPI_RSDP_FILE, RSDP_CHECKSUM, 0, RSDP_V1_SIZE);
-	loader_add_checksum(l, ACPI_RSDP_FILE, RSDP_EXT_CHECKSUM, 0,
+	loader_add_checksum(l, ACPI_TABLES_FILE, area->data,
+			    xsdt + ACPI_CHECKSUM, xsdt, xsdt_len);
+	loader_add_checksum(l, ACPI_TABLES_FILE, area->data,
+			    fadt + ACPI_CHECKSUM, fadt, ACPI_FADT_SIZE);
+	loader_add_checksum(l, ACPI_RSDP_FILE, rsdp, RSDP_CHECKSUM, 0,
+			    RSDP_V1_SIZE);
+	loader_add_checksum(l, ACPI_RSDP_FILE, rsdp, RSDP_EXT_CHECKSUM, 0,
 			    ACPI_RSDP_SIZE);
 }
 
@@ -165,7 +177,7 @@ static int uefi_add_acpi(const struct boot_config *cfg, struct fw_cfg *fw,
 	/* The RSDP is a file of its own; its place in the area stays zero. */
 	memcpy(rsdp, area.data + ACPI_AREA_RSDP, ACPI_RSDP_SIZE);
 	memset(area.data + ACPI_AREA_RSDP, 0, ACPI_RSDP_SIZE);
-	loader_script(&l, &area);
+	loader_script(&l, &area, rsdp);
 	if (fw_cfg_add_file(fw, ACPI_RSDP_FILE, rsdp, ACPI_RSDP_SIZE, e) < 0) {
 		free(area.data);
 		free(l.cmds);

@@ -411,7 +411,7 @@ static uint64_t run_table_loader(void)
 
 			p = placed_find(files, nr, (char *)c);
 			cr_assert(range_ok(start, len, p->size) && res < p->size);
-			gp(p->gpa + res, 1)[0] = 0;
+			/* The byte's old value counts, as in OVMF. */
 			gp(p->gpa + res, 1)[0] =
 				(uint8_t)-sum8(gp(p->gpa + start, len), len);
 			break;
