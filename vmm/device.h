@@ -82,6 +82,15 @@ struct device_host {
 			 uint64_t addr, uint32_t data, struct err *e);
 	/* Releases a line from irq_line() or msi_line(). */
 	void (*irq_line_free)(struct device_host *host, struct irq_line *line);
+	/*
+	 * Maps @size bytes at @hva read-only at guest @gpa, or takes that
+	 * mapping away (@present false). While it is there, guest reads come
+	 * from @hva without an exit and only writes reach the device's bus
+	 * handlers: a ROM that also takes commands, as a flash chip does.
+	 * One such window per VM.
+	 */
+	int (*rom_window)(struct device_host *host, uint64_t gpa, void *hva,
+			  uint64_t size, bool present, struct err *e);
 	/* Allocates the next free GSI for a device, or returns 0 when none is left. */
 	uint32_t (*irq_alloc)(struct device_host *host);
 	/* The guest asked to power off, reset, or exit with a status. */

@@ -200,6 +200,8 @@ static const struct seccomp_rule arch_vcpu[] = {
 	/* The registers of a vCPU that stopped on an error, for the log. */
 	IOCTL(KVM_GET_REGS),
 	IOCTL(KVM_GET_SREGS),
+	/* The UEFI variable store's flash maps its array in and out. */
+	IOCTL(KVM_SET_USER_MEMORY_REGION),
 };
 
 static const struct seccomp_rule arch_loop[] = {

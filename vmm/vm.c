@@ -156,6 +156,26 @@ static void vm_host_irq_line_free(struct device_host *host,
 	line->fd = -1;
 }
 
+static int vm_host_rom_window(struct device_host *host, uint64_t gpa,
+			      void *hva, uint64_t size, bool present,
+			      struct err *e)
+{
+	struct vm *vm = host_to_vm(host);
+	struct kvm_userspace_memory_region region = {
+		.slot = VM_ROM_WINDOW_SLOT,
+		.flags = KVM_MEM_READONLY,
+		.guest_phys_addr = gpa,
+		.memory_size = present ? size : 0,
+		.userspace_addr = (uintptr_t)hva,
+	};
+
+	if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+		return err_errno(e, "KVM_SET_USER_MEMORY_REGION for %llu bytes read-only at %#llx",
+				 (unsigned long long)size,
+				 (unsigned long long)gpa);
+	return 0;
+}
+
 static int vm_host_ioeventfd(struct device_host *host, uint64_t addr,
 			     uint32_t len, uint64_t datamatch, int fd,
 			     bool assign)
@@ -298,6 +318,7 @@ int vm_create(struct vm *vm, struct vm_config *cfg, struct event_loop *loop,
 		.pio = &vm->pio,
 		.mmio = &vm->mmio,
 		.ioeventfd = vm_host_ioeventfd,
+		.rom_window = vm_host_rom_window,
 		.irq_line = vm_host_irq_line,
 		.msi_line = vm_host_msi_line,
 		.msi_route = vm_host_msi_route,

@@ -25,6 +25,8 @@ struct pci_bus;
 struct pci_hotplug;
 
 #define VM_PCI_SLOTS 32
+/* The memory slot of a device's ROM window, after RAM's and firmware's. */
+#define VM_ROM_WINDOW_SLOT (GUEST_MEM_MAX_REGIONS + 1)
 
 /* What a PCI slot holds: hot-pluggable disks and NICs, or fixed devices. */
 enum vm_slot_kind {

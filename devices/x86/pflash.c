@@ -8,7 +8,14 @@
  * it programs a byte with WRITE BYTE and the byte, erases a 4 KiB block
  * with BLOCK ERASE and CONFIRM, and returns to READ ARRAY. The store is
  * the file itself, mapped shared: what the guest writes is in the file
- * when the VMM exits. Every access exits to the VMM.
+ * when the VMM exits.
+ *
+ * In READ ARRAY mode the file is mapped into the guest read-only, as
+ * QEMU's flash is: reads cost no exit, and writes, which are commands,
+ * still come here. OVMF reads its whole store through plain memory
+ * moves, which would otherwise exit once per access and each go through
+ * KVM's instruction emulator. In every other mode reads return the
+ * status, so the mapping goes away until READ ARRAY brings it back.
  */
 #include "devices/x86/pflash.h"
 
@@ -48,6 +55,7 @@ struct pflash {
 	size_t size;
 	enum pflash_mode mode;
 	uint8_t status;
+	bool mapped; /* the array is in the guest's memory map */
 };
 
 static void pflash_read(struct bus_device *dev, uint64_t offset, void *data,
@@ -61,6 +69,27 @@ static void pflash_read(struct bus_device *dev, uint64_t offset, void *data,
 	else
 		memset(data, f->status, len);
 	pthread_mutex_unlock(&f->lock);
+}
+
+/*
+ * Puts the array into the guest's memory map in READ ARRAY mode and takes
+ * it out in the others. Should the host refuse, reads keep exiting here,
+ * which answers them the same, only slower.
+ */
+static void pflash_sync_window(struct pflash *f)
+{
+	bool want = f->mode == PFLASH_ARRAY;
+	struct err e;
+
+	if (want == f->mapped || !f->host->rom_window)
+		return;
+	if (f->host->rom_window(f->host, f->mmio.base, f->data, f->size, want,
+				&e) < 0) {
+		log_warn("pflash: %s", e.msg);
+		if (want)
+			return;
+	}
+	f->mapped = want;
 }
 
 static void pflash_command(struct pflash *f, uint8_t cmd)
@@ -117,6 +146,7 @@ static void pflash_write(struct bus_device *dev, uint64_t offset,
 	default:
 		pflash_command(f, v);
 	}
+	pflash_sync_window(f);
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -132,6 +162,7 @@ static void pflash_reset(struct device *dev)
 	pthread_mutex_lock(&f->lock);
 	f->mode = PFLASH_ARRAY;
 	f->status = 0;
+	pflash_sync_window(f);
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -199,6 +230,7 @@ int pflash_create(struct device_host *host, uint64_t base, const char *path,
 		free(f);
 		return -1;
 	}
+	pflash_sync_window(f);
 	*out = &f->dev;
 	return 0;
 }

@@ -183,6 +183,19 @@ void vtest_clock_advance(struct vtest_host *th, uint64_t ns)
 	__atomic_add_fetch(&th->fake_now_ns, ns, __ATOMIC_ACQ_REL);
 }
 
+static int vtest_rom_window(struct device_host *host, uint64_t gpa, void *hva,
+			    uint64_t size, bool present, struct err *e)
+{
+	struct vtest_host *th = host->opaque;
+
+	(void)e;
+	th->rom.present = present;
+	th->rom.gpa = gpa;
+	th->rom.size = size;
+	th->rom.hva = hva;
+	return 0;
+}
+
 int vtest_host_init(struct vtest_host *th, uint64_t mem_size,
 		    bool kvm_ioeventfd)
 {
@@ -213,6 +226,7 @@ int vtest_host_init(struct vtest_host *th, uint64_t mem_size,
 		.pio = &th->pio,
 		.mmio = &th->mmio,
 		.ioeventfd = vtest_ioeventfd,
+		.rom_window = vtest_rom_window,
 		.irq_line = vtest_irq_line,
 		.msi_line = vtest_msi_line,
 		.msi_route = vtest_msi_route,

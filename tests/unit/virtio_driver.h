@@ -82,6 +82,12 @@ struct vtest_host {
 	/* The devices' clock: CLOCK_MONOTONIC until a test fakes it. */
 	bool fake_clock;
 	uint64_t fake_now_ns;
+	/* The ROM window a device mapped, as KVM would keep it. */
+	struct {
+		bool present;
+		uint64_t gpa, size;
+		const uint8_t *hva;
+	} rom;
 };
 
 /* @mem_size bytes of guest RAM; returns -1 with errno on failure. */
