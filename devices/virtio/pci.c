@@ -512,12 +512,18 @@ static int build_func(struct virtio_pci *p, struct device_host *host,
 {
 	struct virtio_device *vdev = p->t.vdev;
 	struct pci_func *f = &p->func;
+	uint16_t id = (uint16_t)(VIRTIO_PCI_DEVICE_BASE + vdev->device_id);
 
-	pci_func_init(f, p->t.name, VIRTIO_PCI_VENDOR,
-		      (uint16_t)(VIRTIO_PCI_DEVICE_BASE + vdev->device_id),
+	pci_func_init(f, p->t.name, VIRTIO_PCI_VENDOR, id,
 		      class_code(vdev->device_id), VIRTIO_PCI_REVISION,
 		      &func_ops, p);
-	pci_func_set_subsystem(f, VIRTIO_PCI_VENDOR, (uint16_t)vdev->device_id);
+	/*
+	 * A subsystem ID below 0x40 marks a transitional device, whose
+	 * subsystem ID is its virtio device ID (virtio 1.2, 4.1.2.1). OVMF's
+	 * Virtio10Dxe drives only devices with 0x40 or above; Linux reads
+	 * the ID from the device ID instead.
+	 */
+	pci_func_set_subsystem(f, VIRTIO_PCI_VENDOR, id);
 	pci_func_set_intx_pin(f, INTX_PIN);
 	if (pci_func_add_bar(f, VIRTIO_PCI_MSIX_BAR, PCI_BAR_MEM32,
 			     VIRTIO_PCI_MSIX_BAR_SIZE, false) < 0 ||
