@@ -20,6 +20,11 @@ void pci_slot_name(unsigned int slot, char *buf, size_t len)
 
 /* ---- BAR decoding ---- */
 
+static uint64_t mmio64_limit(const struct pci_layout *l)
+{
+	return MAX(l->mmio64_end, l->mmio64_decode_end);
+}
+
 static bool inside(uint64_t addr, uint64_t size, uint64_t base, uint64_t end)
 {
 	return addr >= base && addr < end && size <= end - addr;
@@ -52,7 +57,7 @@ static uint64_t bar_decode(const struct pci_func *f, unsigned int i)
 		if (!(cmd & PCI_COMMAND_MEMORY))
 			return 0;
 		return inside(addr, b->size, l->mmio32_base, l->mmio32_end) ||
-		       inside(addr, b->size, l->mmio64_base, l->mmio64_end) ?
+		       inside(addr, b->size, l->mmio64_base, mmio64_limit(l)) ?
 			       addr : 0;
 	case PCI_BAR_UNUSED:
 		break;
@@ -430,7 +435,7 @@ static int register_windows(struct pci_bus *bus, struct err *e)
 			    &mem_window_ops, bus, e) < 0 ||
 	    register_window(host->mmio, &bus->high_window,
 			    "PCI 64-bit aperture", l->mmio64_base,
-			    l->mmio64_end, &mem_window_ops, bus, e) < 0)
+			    mmio64_limit(l), &mem_window_ops, bus, e) < 0)
 		return -1;
 	return 0;
 }

@@ -131,6 +131,14 @@ struct pci_layout {
 	uint64_t ecam_base, ecam_size;     /* the ECAM window's home */
 	uint64_t mmio32_base, mmio32_end;  /* 32-bit memory BARs */
 	uint64_t mmio64_base, mmio64_end;  /* 64-bit memory BARs */
+	/*
+	 * 64-bit memory BARs decode from mmio64_base up to here, the top of
+	 * the guest's physical address space, as a host bridge decodes what
+	 * RAM does not claim: UEFI firmware picks its own aperture (OVMF
+	 * the top eighth). mmio64_end bounds the window the ACPI tables
+	 * offer; 0 here: that window only.
+	 */
+	uint64_t mmio64_decode_end;
 	uint32_t io_base, io_end;          /* I/O BARs */
 	uint32_t intx_gsi[PCI_NR_SLOTS];   /* each slot's INTA# */
 };

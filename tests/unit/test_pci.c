@@ -347,11 +347,15 @@ Test(pci, bars_decode_where_placed_once_enabled)
 Test(pci, bars_outside_the_apertures_decode_nowhere)
 {
 	place();
-	/* A 32-bit BAR over guest RAM, a 64-bit one past the aperture. */
+	/*
+	 * A 32-bit BAR over guest RAM, a 64-bit one past the top of the
+	 * guest's physical address space.
+	 */
 	cfg_w(SLOT, PCI_BASE_ADDRESS_0 + 4, 4, 0x100000);
-	cfg_w(SLOT, PCI_BASE_ADDRESS_0 + 8, 4, (uint32_t)VTEST_PCI_MMIO64_END);
+	cfg_w(SLOT, PCI_BASE_ADDRESS_0 + 8, 4,
+	      (uint32_t)VTEST_PCI_MMIO64_DECODE_END);
 	cfg_w(SLOT, PCI_BASE_ADDRESS_0 + 12, 4,
-	      (uint32_t)(VTEST_PCI_MMIO64_END >> 32));
+	      (uint32_t)(VTEST_PCI_MMIO64_DECODE_END >> 32));
 	cfg_w(SLOT, PCI_BASE_ADDRESS_0, 4, 0x100);
 	cfg_w(SLOT, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_IO);
 	cr_assert_eq(probe.mapped[0], 0, "I/O below the aperture");
@@ -361,6 +365,31 @@ Test(pci, bars_outside_the_apertures_decode_nowhere)
 	cfg_w(SLOT, PCI_BASE_ADDRESS_0 + 12, 4, 0);
 	cfg_w(SLOT, PCI_BASE_ADDRESS_0 + 8, 4, (uint32_t)VTEST_PCI_MMIO32);
 	cr_assert_eq(probe.mapped[2], VTEST_PCI_MMIO32);
+}
+
+/*
+ * OVMF puts its 64-bit aperture in the top eighth of the physical address
+ * space, past the window the ACPI tables offer: BARs there still decode.
+ */
+Test(pci, bars_decode_where_firmware_puts_its_64_bit_aperture)
+{
+	const uint64_t top = VTEST_PCI_MMIO64_DECODE_END -
+			     VTEST_PCI_MMIO64_DECODE_END / 8;
+
+	place();
+	cfg_w(SLOT, PCI_BASE_ADDRESS_0 + 8, 4, (uint32_t)top);
+	cfg_w(SLOT, PCI_BASE_ADDRESS_0 + 12, 4, (uint32_t)(top >> 32));
+	cfg_w(SLOT, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	cr_assert_eq(probe.mapped[2], top);
+	vdrv_mem_write(&th, top + 8, 4, 0x1234);
+	cr_assert_eq(probe.last_bar, 2);
+	cr_assert_eq(probe.last_off, 8);
+	/* The BAR's last byte is the address space's last. */
+	cfg_w(SLOT, PCI_BASE_ADDRESS_0 + 8, 4,
+	      (uint32_t)(VTEST_PCI_MMIO64_DECODE_END - MEM64_SIZE));
+	cfg_w(SLOT, PCI_BASE_ADDRESS_0 + 12, 4,
+	      (uint32_t)((VTEST_PCI_MMIO64_DECODE_END - MEM64_SIZE) >> 32));
+	cr_assert_eq(probe.mapped[2], VTEST_PCI_MMIO64_DECODE_END - MEM64_SIZE);
 }
 
 Test(pci, ecam_wins_over_a_bar_under_it)

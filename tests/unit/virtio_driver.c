@@ -302,6 +302,7 @@ struct pci_bus *vtest_host_pci(struct vtest_host *th)
 		.mmio32_end = VTEST_PCI_MMIO32_END,
 		.mmio64_base = VTEST_PCI_MMIO64,
 		.mmio64_end = VTEST_PCI_MMIO64_END,
+		.mmio64_decode_end = VTEST_PCI_MMIO64_DECODE_END,
 		.io_base = 0x6000, .io_end = 0x10000,
 	};
 	struct err e;

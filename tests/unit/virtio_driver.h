@@ -38,6 +38,8 @@
 #define VTEST_PCI_MMIO32_END 0xf8000000ULL
 #define VTEST_PCI_MMIO64 0x800000000ULL
 #define VTEST_PCI_MMIO64_END 0x1000000000ULL
+/* A 40-bit guest physical address space: BARs decode up to its top. */
+#define VTEST_PCI_MMIO64_DECODE_END (1ULL << 40)
 #define VTEST_PCI_SLOT 3
 
 /* A virtio-mmio placement, for the devices' create functions. */

@@ -28,7 +28,20 @@ static const struct serial_place platform_com[CONFIG_NR_SERIAL] = {
 	{ .base = LAYOUT_PORT_COM4, .gsi = LAYOUT_IRQ_COM4 },
 };
 
-void x86_pci_layout(const struct guest_mem *mem, struct pci_layout *l)
+/*
+ * The guest's physical address width, as CPUID leaf 0x80000008 tells it
+ * (the host's, which KVM passes on), or 36 bits where the leaf is missing.
+ */
+static unsigned int guest_phys_bits(const struct kvm_cpuid2 *cpuid)
+{
+	for (unsigned int i = 0; i < cpuid->nent; i++)
+		if (cpuid->entries[i].function == 0x80000008)
+			return MIN(cpuid->entries[i].eax & 0xff, 52U);
+	return 36;
+}
+
+void x86_pci_layout(const struct guest_mem *mem, unsigned int phys_bits,
+		    struct pci_layout *l)
 {
 	const struct guest_region *top = &mem->regions[mem->nr_regions - 1];
 	uint64_t ram_end = MAX(top->gpa + top->size, LAYOUT_RAM_ABOVE_4G);
@@ -41,6 +54,7 @@ void x86_pci_layout(const struct guest_mem *mem, struct pci_layout *l)
 		.mmio32_end = LAYOUT_PCI_MMIO32_END,
 		.mmio64_base = mmio64,
 		.mmio64_end = mmio64 + LAYOUT_PCI_MMIO64_SIZE,
+		.mmio64_decode_end = 1ULL << phys_bits,
 		.io_base = LAYOUT_PCI_IO,
 		.io_end = LAYOUT_PCI_IO_END,
 	};
@@ -60,7 +74,7 @@ static int platform_create_pci(struct vm *vm, struct err *e)
 
 	if (vm->cfg->transport != VIRTIO_TRANSPORT_PCI && !vm->cfg->firmware)
 		return 0;
-	x86_pci_layout(&vm->mem, &layout);
+	x86_pci_layout(&vm->mem, guest_phys_bits(vm->arch->cpuid), &layout);
 	if (pci_bus_create(&vm->host, &layout, !vm->cfg->firmware, &vm->pci,
 			   e) < 0)
 		return -1;

@@ -42,7 +42,8 @@ int x86_vcpu_set_boot_state(struct vcpu *vcpu,
  * aperture below 4 GiB and the 64-bit one above RAM, and the slots' INTx
  * lines (layout.h).
  */
-void x86_pci_layout(const struct guest_mem *mem, struct pci_layout *l);
+void x86_pci_layout(const struct guest_mem *mem, unsigned int phys_bits,
+		    struct pci_layout *l);
 
 /* CPUID as the guest sees it on vCPU @id of @nr_cpus (exposed for tests). */
 void vcpu_adjust_cpuid(struct kvm_cpuid2 *cpuid, unsigned int id,
