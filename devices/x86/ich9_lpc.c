@@ -6,9 +6,13 @@
  * 0x600, sets ACPI_EN in ACPI_CNTL (0x44) and writes RCBA (0xf0); its timer
  * library (OvmfPkg/Library/AcpiTimerLib) then reads PMBASE back and counts
  * time with the ACPI PM timer at PMBASE + 8, for every delay the firmware
- * makes. BdsDxe finds the serial port behind this ISA bridge. The timer
- * answers at 0x608, where OVMF puts it: a guest that moves PMBASE
- * elsewhere finds no timer. RCBA holds its value but maps nothing.
+ * makes. BdsDxe finds the serial port behind this ISA bridge. Its reset
+ * library (OvmfPkg/Library/ResetSystemLib) powers the machine off through
+ * PM1a control at PMBASE + 4, SLP_EN with sleep type 0, which is how an OS
+ * started through UEFI with hardware-reduced ACPI powers off (Linux asks
+ * the firmware's ResetSystem()). Both registers answer at 0x600, where
+ * OVMF puts the block: a guest that moves PMBASE elsewhere finds neither.
+ * RCBA holds its value but maps nothing.
  */
 #include "devices/x86/ich9_lpc.h"
 
@@ -34,6 +38,13 @@
 #define LPC_RCBA 0xf0
 #define LPC_RCBA_MASK 0xffffc001U
 
+#define PM1_CNT_OFFSET 4
+#define PM1_CNT_SCI_EN 0x0001
+#define PM1_CNT_SLP_TYP_SHIFT 10
+#define PM1_CNT_SLP_TYP (7U << PM1_CNT_SLP_TYP_SHIFT)
+#define PM1_CNT_SLP_EN 0x2000 /* write-only */
+/* The sleep type of soft-off, as OVMF writes it and QEMU's ICH9 takes it. */
+#define PM1_SLP_TYP_SOFT_OFF 0
 #define PM_TIMER_OFFSET 8
 #define PM_TIMER_HZ 3579545ULL
 #define PM_TIMER_MASK 0xffffff /* 24 bits, as the FADT would say */
@@ -43,10 +54,11 @@ struct ich9_lpc {
 	struct device_host *host;
 	struct pci_bus *bus;
 	struct pci_func func;
-	struct bus_device timer_io;
+	struct bus_device pm1_cnt_io, timer_io;
 	struct timespec start;
 	/* PMBASE with ACPI_EN set, or 0: where the PM block decodes. */
 	_Atomic uint32_t pm_base;
+	_Atomic uint16_t pm1_cnt; /* the sleep type last written */
 };
 
 static void lpc_config_write(struct pci_func *f, uint32_t off, uint32_t len)
@@ -94,11 +106,53 @@ static const struct bus_device_ops pm_timer_ops = {
 	.read = pm_timer_read,
 };
 
+/* The machine is always in ACPI mode: SCI_EN reads set. */
+static void pm1_cnt_read(struct bus_device *dev, uint64_t offset, void *data,
+			 uint32_t len)
+{
+	struct ich9_lpc *lpc = dev->opaque;
+	uint8_t v[2];
+
+	memset(data, 0xff, len);
+	if (atomic_load(&lpc->pm_base) + PM1_CNT_OFFSET != dev->base)
+		return;
+	put_le16(v, PM1_CNT_SCI_EN | atomic_load(&lpc->pm1_cnt));
+	memcpy(data, v + offset, MIN(len, 2 - (uint32_t)offset));
+}
+
+static void pm1_cnt_write(struct bus_device *dev, uint64_t offset,
+			  const void *data, uint32_t len)
+{
+	struct ich9_lpc *lpc = dev->opaque;
+	uint8_t v[2];
+	unsigned int type;
+
+	if (atomic_load(&lpc->pm_base) + PM1_CNT_OFFSET != dev->base)
+		return;
+	put_le16(v, atomic_load(&lpc->pm1_cnt));
+	memcpy(v + offset, data, MIN(len, 2 - (uint32_t)offset));
+	atomic_store(&lpc->pm1_cnt, get_le16(v) & PM1_CNT_SLP_TYP);
+	if (!(get_le16(v) & PM1_CNT_SLP_EN))
+		return;
+	type = (get_le16(v) & PM1_CNT_SLP_TYP) >> PM1_CNT_SLP_TYP_SHIFT;
+	if (type == PM1_SLP_TYP_SOFT_OFF)
+		lpc->host->power(lpc->host, DEVICE_POWER_OFF, 0);
+	else
+		log_guest_once("ICH9 PM: sleep type %u requested; only soft-off (0) is supported",
+			       type);
+}
+
+static const struct bus_device_ops pm1_cnt_ops = {
+	.read = pm1_cnt_read,
+	.write = pm1_cnt_write,
+};
+
 static void lpc_destroy(struct device *dev)
 {
 	struct ich9_lpc *lpc = container_of(dev, struct ich9_lpc, dev);
 
 	bus_unregister(lpc->host->pio, &lpc->timer_io);
+	bus_unregister(lpc->host->pio, &lpc->pm1_cnt_io);
 	pci_bus_remove(lpc->bus, &lpc->func);
 	free(lpc);
 }
@@ -143,16 +197,22 @@ int ich9_lpc_create(struct device_host *host, struct pci_bus *bus,
 	lpc->bus = bus;
 	clock_gettime(CLOCK_MONOTONIC, &lpc->start);
 	lpc_init_config(lpc);
+	lpc->pm1_cnt_io = (struct bus_device){
+		.name = "ACPI PM1a control", .base = pm_base + PM1_CNT_OFFSET,
+		.len = 2, .ops = &pm1_cnt_ops, .opaque = lpc,
+	};
 	lpc->timer_io = (struct bus_device){
 		.name = "ACPI PM timer", .base = pm_base + PM_TIMER_OFFSET,
 		.len = 4, .ops = &pm_timer_ops, .opaque = lpc,
 	};
-	if (bus_register(host->pio, &lpc->timer_io, e) < 0) {
+	if (bus_register(host->pio, &lpc->pm1_cnt_io, e) < 0) {
 		free(lpc);
 		return -1;
 	}
-	if (pci_bus_add(bus, LPC_SLOT, &lpc->func, e) < 0) {
+	if (bus_register(host->pio, &lpc->timer_io, e) < 0 ||
+	    pci_bus_add(bus, LPC_SLOT, &lpc->func, e) < 0) {
 		bus_unregister(host->pio, &lpc->timer_io);
+		bus_unregister(host->pio, &lpc->pm1_cnt_io);
 		free(lpc);
 		return -1;
 	}

@@ -10,8 +10,9 @@ struct pci_bus;
 #define ICH9_LPC_SLOT 31
 
 /*
- * The ICH9 LPC bridge in slot 31 of @bus, with the ACPI PM timer it
- * decodes once the guest sets PMBASE to @pm_base and ACPI_EN (ich9_lpc.c).
+ * The ICH9 LPC bridge in slot 31 of @bus, with the ACPI PM1a control
+ * register (soft-off) and PM timer it decodes once the guest sets PMBASE to
+ * @pm_base and ACPI_EN (ich9_lpc.c).
  */
 int ich9_lpc_create(struct device_host *host, struct pci_bus *bus,
 		    uint16_t pm_base, struct device **out, struct err *e);

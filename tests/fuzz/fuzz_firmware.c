@@ -4,9 +4,9 @@
  * --firmware): fw_cfg's selector, data and DMA ports, with access
  * structures the input places in guest memory; the RTC's index and data
  * ports; the ICH9 LPC bridge's configuration space through the PCI
- * configuration ports, and the PM timer it decodes; and the CFI flash that
- * holds the variable store. Reads never return more than the access is
- * wide.
+ * configuration ports, and the PM1a control and PM timer it decodes; and
+ * the CFI flash that holds the variable store. Reads never return more
+ * than the access is wide.
  *
  * Input: records of u8 kind, u8 sel, u32 value.
  *   kind 0x3f       16 bytes of the input into guest memory at value
@@ -43,7 +43,8 @@
 static const uint16_t ports[] = {
 	FW_CFG_PORT_SELECTOR, FW_CFG_PORT_DATA, FW_CFG_PORT_DMA,
 	FW_CFG_PORT_DMA + 4,  0x70,             0x71,
-	0xcf8,                0xcfc,            LAYOUT_PORT_ICH9_PMBASE + 8,
+	0xcf8,                0xcfc,            LAYOUT_PORT_ICH9_PMBASE + 4,
+	LAYOUT_PORT_ICH9_PMBASE + 8,
 };
 
 static struct vtest_host th;

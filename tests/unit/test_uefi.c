@@ -593,6 +593,47 @@ Test(fw_cfg, pm_timer_counts_once_pmbase_and_acpi_en_are_set)
 	d->ops->destroy(d);
 }
 
+static void pm1_cnt_wr(uint16_t v)
+{
+	bus_write(&th.pio, 0x604, &v, 2);
+}
+
+/*
+ * OVMF's ResetSystemLib powers off as Linux asks it to under hardware-
+ * reduced ACPI: sleep type 0 in PM1a control, then SLP_EN.
+ */
+Test(fw_cfg, pm1_control_powers_off_as_ovmf_asks)
+{
+	struct pci_bus *bus = vtest_host_pci(&th);
+	unsigned int devfn = ICH9_LPC_SLOT << 3;
+	struct device *d;
+	struct err e;
+	uint32_t v;
+	uint16_t cnt;
+
+	cr_assert_eq(ich9_lpc_create(&th.host, bus, 0x600, &d, &e), 0, "%s", e.msg);
+	pm1_cnt_wr(0x2000);
+	cr_assert_eq(th.power_events[DEVICE_POWER_OFF], 0,
+		     "no PM block before the firmware enables it");
+	v = 0x600;
+	pci_bus_config_write(bus, 0, devfn, 0x40, &v, 4);
+	v = 0x80;
+	pci_bus_config_write(bus, 0, devfn, 0x44, &v, 1);
+	/* A sleep state other than soft-off is not entered. */
+	pm1_cnt_wr(5 << 10);
+	pm1_cnt_wr(5 << 10 | 0x2000);
+	cr_assert_eq(th.power_events[DEVICE_POWER_OFF], 0);
+	/* IoBitFieldWrite16 (PMBASE + 4, 10, 13, 0), then IoOr16 (BIT13). */
+	bus_read(&th.pio, 0x604, &cnt, 2);
+	cr_assert_eq(cnt & 1, 1, "SCI_EN: always in ACPI mode");
+	pm1_cnt_wr(cnt & ~(7 << 10));
+	bus_read(&th.pio, 0x604, &cnt, 2);
+	cr_assert_eq(cnt & 0x2000, 0, "SLP_EN reads as 0");
+	pm1_cnt_wr(cnt | 0x2000);
+	cr_assert_eq(th.power_events[DEVICE_POWER_OFF], 1);
+	d->ops->destroy(d);
+}
+
 /* --- the variable store's flash --------------------------------------- */
 
 #define FLASH_BASE 0xffc00000ULL
