@@ -89,17 +89,36 @@ static uint32_t pm_timer_now(const struct ich9_lpc *lpc)
 			  PM_TIMER_MASK);
 }
 
-static void pm_timer_read(struct bus_device *dev, uint64_t offset, void *data,
-			  uint32_t len)
+/* Whether the PM block decodes @dev, its register at PMBASE + @reg, now. */
+static bool pm_decodes(const struct bus_device *dev, uint32_t reg)
 {
-	struct ich9_lpc *lpc = dev->opaque;
+	const struct ich9_lpc *lpc = dev->opaque;
+
+	return atomic_load(&lpc->pm_base) + reg == dev->base;
+}
+
+/*
+ * A read of the @width-byte register at PMBASE + @reg, which @dev decodes,
+ * holding @value: the bytes from @offset, or all ones while the PM block
+ * is elsewhere or off.
+ */
+static void pm_read(const struct bus_device *dev, uint32_t reg,
+		    uint32_t (*value)(const struct ich9_lpc *lpc),
+		    uint32_t width, uint64_t offset, void *data, uint32_t len)
+{
 	uint8_t v[4];
 
 	memset(data, 0xff, len);
-	if (atomic_load(&lpc->pm_base) + PM_TIMER_OFFSET != dev->base)
+	if (!pm_decodes(dev, reg))
 		return;
-	put_le32(v, pm_timer_now(lpc));
-	memcpy(data, v + offset, MIN(len, 4 - (uint32_t)offset));
+	put_le32(v, value(dev->opaque));
+	memcpy(data, v + offset, MIN(len, width - (uint32_t)offset));
+}
+
+static void pm_timer_read(struct bus_device *dev, uint64_t offset, void *data,
+			  uint32_t len)
+{
+	pm_read(dev, PM_TIMER_OFFSET, pm_timer_now, 4, offset, data, len);
 }
 
 static const struct bus_device_ops pm_timer_ops = {
@@ -107,17 +126,15 @@ static const struct bus_device_ops pm_timer_ops = {
 };
 
 /* The machine is always in ACPI mode: SCI_EN reads set. */
+static uint32_t pm1_cnt_now(const struct ich9_lpc *lpc)
+{
+	return PM1_CNT_SCI_EN | atomic_load(&lpc->pm1_cnt);
+}
+
 static void pm1_cnt_read(struct bus_device *dev, uint64_t offset, void *data,
 			 uint32_t len)
 {
-	struct ich9_lpc *lpc = dev->opaque;
-	uint8_t v[2];
-
-	memset(data, 0xff, len);
-	if (atomic_load(&lpc->pm_base) + PM1_CNT_OFFSET != dev->base)
-		return;
-	put_le16(v, PM1_CNT_SCI_EN | atomic_load(&lpc->pm1_cnt));
-	memcpy(data, v + offset, MIN(len, 2 - (uint32_t)offset));
+	pm_read(dev, PM1_CNT_OFFSET, pm1_cnt_now, 2, offset, data, len);
 }
 
 static void pm1_cnt_write(struct bus_device *dev, uint64_t offset,
@@ -127,7 +144,7 @@ static void pm1_cnt_write(struct bus_device *dev, uint64_t offset,
 	uint8_t v[2];
 	unsigned int type;
 
-	if (atomic_load(&lpc->pm_base) + PM1_CNT_OFFSET != dev->base)
+	if (!pm_decodes(dev, PM1_CNT_OFFSET))
 		return;
 	put_le16(v, atomic_load(&lpc->pm1_cnt));
 	memcpy(v + offset, data, MIN(len, 2 - (uint32_t)offset));
