@@ -38,6 +38,8 @@ size_t chardev_write(struct chardev *chr, const void *buf, size_t len)
 	n = ring_push(&chr->out, buf, len);
 	if (n)
 		chardev_wake(chr);
+	if (n < len)
+		chr->out_full = true;
 	pthread_mutex_unlock(&chr->lock);
 	metric_add(&chr->counters.out_bytes, n);
 	metric_add(&chr->counters.dropped_bytes, len - n);
@@ -50,6 +52,8 @@ size_t chardev_write_space(struct chardev *chr)
 
 	pthread_mutex_lock(&chr->lock);
 	n = ring_space(&chr->out);
+	if (!n)
+		chr->out_full = true;
 	pthread_mutex_unlock(&chr->lock);
 	return n;
 }
@@ -191,7 +195,7 @@ static void chardev_flush_out(struct chardev *chr)
 	for (;;) {
 		const uint8_t *p;
 		size_t len, done;
-		bool more;
+		bool more, room_again;
 
 		pthread_mutex_lock(&chr->lock);
 		p = ring_peek(&chr->out, &len);
@@ -207,7 +211,12 @@ static void chardev_flush_out(struct chardev *chr)
 		more = chardev_emit(chr, p, len, &done);
 		pthread_mutex_lock(&chr->lock);
 		ring_consume(&chr->out, done);
+		room_again = done && chr->out_full;
+		if (room_again)
+			chr->out_full = false;
 		pthread_mutex_unlock(&chr->lock);
+		if (room_again && chr->sink.tx_ready)
+			chr->sink.tx_ready(chr->sink.opaque);
 		if (!more) {
 			if (chr->out_pollable && !chr->out_waiting) {
 				chr->out_waiting = true;
@@ -276,52 +285,66 @@ static void chardev_deliver(struct chardev *chr, const uint8_t *buf,
 		chr->sink.rx(chr->sink.opaque, buf + start, len - start);
 }
 
-/* Reads at most what the device can take; returns false at EOF or error. */
-static bool chardev_read_into_device(struct chardev *chr, int fd)
+/*
+ * Reads at most what the device can take: the bytes read, 0 when nothing
+ * was read (no room, or nothing waiting), -1 at EOF or error.
+ */
+static ssize_t chardev_read_into_device(struct chardev *chr, int fd)
 {
 	uint8_t buf[4096];
 	size_t room = chr->sink.rx_space(chr->sink.opaque);
 	ssize_t n;
 
 	if (room == 0)
-		return true;
+		return 0;
 	n = read(fd, buf, MIN(room, sizeof(buf)));
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return true;
+		return 0;
 	if (n <= 0)
-		return false;
+		return -1;
 	chardev_deliver(chr, buf, (size_t)n, chr->tty && fd == chr->in_fd);
-	return true;
+	return n;
 }
 
 /*
- * A hangup while the device has no room may leave input the peer sent
- * unread (a client that writes a line and closes; one that did not read
- * what it was sent even resets the connection, which still leaves its
- * data readable). Hangups and errors are reported whatever events were
- * asked for, so the source leaves the loop until the device takes input
- * again; reading then finds the rest, and the end. True when @src was
- * parked; false when input was being read, so nothing is left.
+ * Serves input events of @src. A hangup while the device has no room may
+ * leave input the peer sent unread (a client that writes a line and
+ * closes; one that did not read what it was sent even resets the
+ * connection, which still leaves its data readable). Hangups and errors
+ * are reported whatever events were asked for, so the source leaves the
+ * loop ("parked") until the device takes input again; reading then finds
+ * the rest, and the end.
+ *
+ * @events come from the batch epoll_wait returned: an earlier source of
+ * that batch (the wake-up of a device that made room) may have turned
+ * input back on since. So while input is on, what a read finds decides,
+ * never a hangup in @events. False: the source is at its end and goes.
  */
-static bool chardev_park(struct chardev *chr, struct event_source *src,
-			 bool *parked)
+static bool chardev_serve_input(struct chardev *chr, struct event_source *src,
+				uint32_t events, bool *parked)
 {
-	if (chr->in_active)
+	bool hangup = events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP);
+	ssize_t n;
+
+	if (!chr->in_active) {
+		if (hangup) {
+			event_loop_remove(chr->loop, src);
+			*parked = true;
+		}
+		return true;
+	}
+	n = chardev_read_into_device(chr, src->fd);
+	if (n < 0)
 		return false;
-	event_loop_remove(chr->loop, src);
-	*parked = true;
-	return true;
+	/* Hung up, room to spare and nothing came: nothing ever will. */
+	return !(n == 0 && hangup && chr->sink.rx_space(chr->sink.opaque) > 0);
 }
 
 static void chardev_on_stdin(void *opaque, uint32_t events)
 {
 	struct chardev *chr = opaque;
 
-	if (events & (EPOLLHUP | EPOLLERR) && !(events & EPOLLIN) &&
-	    chardev_park(chr, &chr->in_src, &chr->in_parked))
-		return;
-	if (!chardev_read_into_device(chr, chr->in_fd) ||
-	    (events & (EPOLLHUP | EPOLLERR) && !(events & EPOLLIN))) {
+	if (!chardev_serve_input(chr, &chr->in_src, events, &chr->in_parked)) {
 		event_loop_remove(chr->loop, &chr->in_src);
 		chr->in_fd = -1;
 		chr->in_active = false;
@@ -337,13 +360,9 @@ static void chardev_on_client(void *opaque, uint32_t events)
 
 	if (events & EPOLLOUT)
 		chardev_client_flush(chr, client);
-	if (events & EPOLLIN && !chardev_read_into_device(chr, client->fd)) {
+	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) &&
+	    !chardev_serve_input(chr, &client->src, events, &client->parked)) {
 		chardev_client_drop(chr, client, NULL);
-		return;
-	}
-	if (events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP) && !(events & EPOLLIN)) {
-		if (!chardev_park(chr, &client->src, &client->parked))
-			chardev_client_drop(chr, client, NULL);
 		return;
 	}
 	chardev_update_input(chr);

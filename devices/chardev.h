@@ -38,6 +38,8 @@ struct chardev_quit {
 struct chardev_sink {
 	size_t (*rx_space)(void *opaque);
 	void (*rx)(void *opaque, const uint8_t *buf, size_t len);
+	/* Optional: the output buffer, found full, has room again. */
+	void (*tx_ready)(void *opaque);
 	void *opaque;
 	struct chardev_quit quit;
 };
@@ -72,6 +74,7 @@ struct chardev {
 	bool in_parked;
 	bool out_waiting;
 	bool out_failed;
+	bool out_full; /* a writer found no room; tx_ready() when there is */
 	bool wake_pending;
 	bool escape;
 	bool tty;

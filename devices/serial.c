@@ -380,6 +380,23 @@ static void serial_sink_rx(void *opaque, const uint8_t *buf, size_t len)
 	serial_receive(opaque, buf, len);
 }
 
+/*
+ * The host end took output again after its buffer filled, which the
+ * transmitter reported as busy: the holding register has emptied, and a
+ * driver waiting for THR-empty (Linux's 8250 sends nothing while LSR says
+ * busy) hears of it, as from a real UART.
+ */
+static void serial_sink_tx_ready(void *opaque)
+{
+	struct serial *s = opaque;
+
+	pthread_mutex_lock(&s->lock);
+	if ((s->ier & IER_THRI) && serial_tx_ready(s))
+		s->thri_pending = true;
+	serial_update_irq(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
 /* Also what a failed serial_create() leaves; the line's eventfd is ours. */
 static void serial_free(struct serial *s)
 {
@@ -495,6 +512,7 @@ int serial_create(struct device_host *host, unsigned int index,
 	struct chardev_sink sink = {
 		.rx_space = serial_sink_space,
 		.rx = serial_sink_rx,
+		.tx_ready = serial_sink_tx_ready,
 	};
 	struct serial *s;
 

@@ -199,3 +199,47 @@ Test(serial, destroying_a_port_closes_its_descriptors)
 	cr_assert_eq(open_fds(), before);
 	vtest_host_destroy(&th);
 }
+
+/*
+ * A host end that falls behind fills the output buffer, and the transmitter
+ * reads busy, so Linux's 8250 sends nothing more. Once the host end takes
+ * output again, a THR-empty interrupt tells the driver to go on, as a real
+ * UART's does when its holding register empties.
+ */
+Test(serial, transmitter_interrupts_when_the_host_end_catches_up)
+{
+	struct chardev_config none = { .kind = CHARDEV_NONE };
+	struct serial_place com1 = { .base = 0x3f8, .gsi = 4 };
+	struct vtest_host th;
+	unsigned int sent = 0, raised;
+	struct serial *s;
+	struct err e;
+	uint8_t v;
+
+	cr_assert_eq(vtest_host_init(&th, 1 * MiB, false), 0);
+	cr_assert_eq(serial_create(&th.host, 1, &com1, &none, NULL, &s, &e), 0,
+		     "%s", e.msg);
+	serial_reg_write(s, 4, 0x08); /* OUT2 */
+	serial_reg_write(s, 1, 0x02); /* THRI */
+	/* The event loop does not run: the host end is behind. */
+	for (serial_reg_read(s, 5, &v); v & 0x20; serial_reg_read(s, 5, &v)) {
+		serial_reg_write(s, 0, 'x');
+		cr_assert_lt(++sent, 1u << 20, "the transmitter never reads busy");
+	}
+	cr_assert_eq(sent, CHARDEV_OUT_BUF);
+	serial_reg_read(s, 2, &v);
+	cr_assert_eq(v & 0x0f, 0x02, "the last byte's THR-empty interrupt");
+	serial_reg_read(s, 2, &v);
+	cr_assert_eq(v & 0x0f, 0x01, "nothing pending while the host end is behind");
+	raised = vtest_irq_count(&th, 4);
+	while (event_loop_poll(&th.loop, 0) > 0)
+		;
+	cr_assert_eq(vtest_irq_count(&th, 4), raised + 1,
+		     "no interrupt once the host end took the output");
+	serial_reg_read(s, 2, &v);
+	cr_assert_eq(v & 0x0f, 0x02);
+	serial_reg_read(s, 5, &v);
+	cr_assert(v & 0x20, "the transmitter reads ready");
+	s->dev.ops->destroy(&s->dev);
+	vtest_host_destroy(&th);
+}
