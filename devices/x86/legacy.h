@@ -9,11 +9,11 @@ struct pci_bus;
 
 /*
  * The small platform devices a kernel expects on a PC, each in its own file:
- * i8042.c (the keyboard controller's reset line), debug_exit.c (ends the VM
- * with a status), acpi_pm.c (hardware-reduced ACPI sleep and reset
- * registers) and pci_ports.c (PCI configuration mechanism #1) register on
- * @host's port bus and report to @host->power; power_button.c is the ACPI
- * power button the host presses.
+ * i8042.c (the keyboard controller, its reset line and a keyboard with no
+ * keys), debug_exit.c (ends the VM with a status), acpi_pm.c
+ * (hardware-reduced ACPI sleep and reset registers) and pci_ports.c (PCI
+ * configuration mechanism #1) register on @host's port bus and report to
+ * @host->power; power_button.c is the ACPI power button the host presses.
  */
 int i8042_create(struct device_host *host, struct device **out, struct err *e);
 int debug_exit_create(struct device_host *host, struct device **out,

@@ -75,6 +75,7 @@
 
 
 /* Interrupt lines (GSIs) of the legacy devices. */
+#define LAYOUT_IRQ_I8042_KBD 1
 #define LAYOUT_IRQ_COM1 4
 #define LAYOUT_IRQ_COM2 3
 #define LAYOUT_IRQ_COM3 4
