@@ -58,6 +58,15 @@ unsigned int vm_free_slot(struct vm *vm)
 	return 0;
 }
 
+unsigned int vm_nr_virtio_devices(const struct vm *vm)
+{
+	unsigned int n = vm->nr_mmio_devs;
+
+	for (unsigned int s = 1; s < VM_PCI_SLOTS; s++)
+		n += vm->slots[s].kind != VM_SLOT_FREE;
+	return n;
+}
+
 static int no_pci_bus(struct err *e)
 {
 	return err_set(e, "--transport pci: this architecture's VMM has no PCI bus yet");

@@ -31,6 +31,8 @@ void vm_name_metrics(struct device *dev, enum vm_slot_kind kind,
 
 /* The lowest free PCI slot, or 0 when every slot is taken. */
 unsigned int vm_free_slot(struct vm *vm);
+/* The virtio devices the VM has, on either transport. */
+unsigned int vm_nr_virtio_devices(const struct vm *vm);
 
 /*
  * Where the next virtio device goes on the VM's transport: the next

@@ -80,7 +80,7 @@ static void expect_device(struct json_object *view, const char *name,
 
 Test(pci_e2e, devices_over_pci, .timeout = TIMEOUT_S + 10)
 {
-	char image[64], console[96], disk[128], *out, *con;
+	char image[64], console[96], disk[128], *out, *err, *con;
 	const char *argv[] = {
 		"--kernel", image_path("testguest.bzImage"), "--memory", "64",
 		"--transport", "pci", "--disk", disk, "--console", console,
@@ -105,6 +105,9 @@ Test(pci_e2e, devices_over_pci, .timeout = TIMEOUT_S + 10)
 	cr_expect_null(strstr(out, "FAIL"), "serial log:\n%s", out);
 	cr_expect_null(strstr(out, "virtio_mmio.device="),
 		       "PCI devices are not announced on the command line");
+	err = vmm_stderr(&p);
+	cr_expect(err && strstr(err, "2 virtio devices"), "start-up line:\n%s", err);
+	free(err);
 	cr_expect_eq(status, 0, "exit status %d", status);
 	cr_expect(image_written(image), "the guest's write is not in the image");
 	con = slurp(console + 5, NULL);

@@ -6,6 +6,7 @@
 #include "vmm/arch.h"
 #include "vmm/snapshot.h"
 #include "vmm/cli.h"
+#include "vmm/vm_devices.h"
 
 /*
  * Said as the VM starts: on a host whose KVM emulates guest instructions,
@@ -68,7 +69,7 @@ int machine_build(struct vm *vm, struct vm_config *cfg,
 	log_info("booting %s: %u vCPUs, %llu MiB of RAM, %u virtio devices",
 		 cfg->firmware ? cfg->firmware : cfg->kernel, cfg->nr_cpus,
 		 (unsigned long long)cfg->mem_mib,
-		 vm->nr_mmio_devs);
+		 vm_nr_virtio_devices(vm));
 	return 0;
 fail:
 	free(cmdline);
