@@ -48,7 +48,7 @@ $(LINUX_DIR)/initramfs.cpio.gz: $(LINUX_DIR)/kernel.deb $(BUILD)/guest-agent \
 
 # A GPT disk with an EFI system partition that UEFI firmware boots through
 # GRUB to the same kernel and initramfs (docs/uefi.md), for the uefi_disk
-# group (make test-linux-extra).
+# group.
 UEFI_DISK_DEPS := grub-efi-amd64-bin mtools dosfstools fdisk
 UEFI_DISK_CMDLINE := console=ttyS0 reboot=k panic=1 quiet boot=uefi-disk
 .PHONY: uefi-disk-deps

@@ -13,7 +13,7 @@
 # TESTHOST_STALL (seconds without a result line before the test host
 # counts as hung, default 900), TESTHOST_TIMEOUT (seconds for the whole
 # run, default 3600: a busy machine slows the emulation down a lot),
-# TESTHOST_BOOTS (test host boots at most, default 3), TESTHOST_VARIANT
+# TESTHOST_BOOTS (test host boots at most, default 4), TESTHOST_VARIANT
 # (one variant only).
 #
 # The test host is emulated: should its kernel die or hang (a fault of
@@ -47,7 +47,7 @@ out=$4
 shift 4
 limit=${TESTHOST_TIMEOUT:-3600}
 stall=${TESTHOST_STALL:-900}
-boots=${TESTHOST_BOOTS:-3}
+boots=${TESTHOST_BOOTS:-4}
 variant=${TESTHOST_VARIANT:-}
 
 mkdir -p "$out"

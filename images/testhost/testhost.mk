@@ -41,26 +41,30 @@ TESTHOST_ITEMS += \
 	tree:tests/linux:/tests/linux \
 	file:tests/dist/unit-command.sh:/tests/dist/unit-command.sh \
 	file:dist/vmm@.service.in:/dist/vmm@.service.in
+# The uefi groups: Debian's OVMF, and the GPT disk image it boots.
+ifeq ($(TESTHOST_ARCH),x86_64)
+TESTHOST_ITEMS += \
+	file:$(OVMF_FD):/images/OVMF.fd \
+	file:$(OVMF_CODE):/images/OVMF_CODE_4M.fd \
+	file:$(OVMF_VARS):/images/OVMF_VARS_4M.fd \
+	file:$(UEFI_DISK_IMAGE):/images/uefi-disk.img
+TESTHOST_DEPS   += ovmf
+TEST_LINUX_DEPS += ovmf
+UEFI_IMAGES     := $(UEFI_DISK_IMAGE)
+endif
 # The extra groups (make test-linux-extra) boot the minimal kernel, built
-# from source, and Debian's OVMF with the GPT disk image: their test host
-# carries them, in an initramfs of its own.
+# from source: their test host carries it, in an initramfs of its own.
 TEST_LINUX_EXTRA_GROUPS := $(basename $(notdir $(shell \
 	grep -lx '\# extra' tests/linux/cases/*.sh)))
 ifeq ($(TEST_LINUX_EXTRA),1)
 TESTHOST_ITEMS += \
 	file:$(LINUX_MIN_DIR)/vmlinux:/images/linux-min/vmlinux \
-	file:$(LINUX_MIN_DIR)/initramfs.cpio.gz:/images/linux-min/initramfs.cpio.gz \
-	file:$(OVMF_FD):/images/OVMF.fd \
-	file:$(OVMF_CODE):/images/OVMF_CODE_4M.fd \
-	file:$(OVMF_VARS):/images/OVMF_VARS_4M.fd \
-	file:$(UEFI_DISK_IMAGE):/images/uefi-disk.img
-TESTHOST_DEPS      += ovmf
-TEST_LINUX_DEPS    += ovmf
+	file:$(LINUX_MIN_DIR)/initramfs.cpio.gz:/images/linux-min/initramfs.cpio.gz
 TESTHOST_INITRAMFS := $(TESTHOST_DIR)/initramfs-extra.cpio
-TEST_LINUX_IMAGES  := $(LINUX_IMAGE) $(LINUX_MIN_IMAGE) $(UEFI_DISK_IMAGE)
+TEST_LINUX_IMAGES  := $(LINUX_IMAGE) $(LINUX_MIN_IMAGE) $(UEFI_IMAGES)
 else
 TESTHOST_INITRAMFS := $(TESTHOST_DIR)/initramfs.cpio
-TEST_LINUX_IMAGES  := $(LINUX_IMAGE)
+TEST_LINUX_IMAGES  := $(LINUX_IMAGE) $(UEFI_IMAGES)
 endif
 # The build's own inputs; installed programs come with testhost-deps.
 TESTHOST_INPUTS := $(filter-out /%,$(foreach i,$(TESTHOST_ITEMS),\

@@ -7,7 +7,6 @@
 # in the first variant only: the virtio transport plays no part in what
 # the firmware hands over.
 # arch: x86_64
-# extra
 # variants: mmio
 
 OVMF=${OVMF:-$IMAGES/OVMF.fd}
