@@ -66,6 +66,16 @@ else
 TESTHOST_INITRAMFS := $(TESTHOST_DIR)/initramfs.cpio
 TEST_LINUX_IMAGES  := $(LINUX_IMAGE) $(UEFI_IMAGES)
 endif
+# make bench-firmware: its test host also carries the benchmark and the
+# peer it is measured against, QEMU (its libraries come along; with
+# -nodefaults and OVMF as its BIOS it needs none of its data files).
+ifeq ($(TESTHOST_FIRMWARE_BENCH),1)
+TESTHOST_ITEMS += \
+	program:$(BUILD)/bench-firmware:/bin/bench-firmware \
+	program:/usr/bin/qemu-system-x86_64:/usr/bin/qemu-system-x86_64
+TEST_LINUX_DEPS    += qemu-system-x86
+TESTHOST_INITRAMFS := $(TESTHOST_DIR)/initramfs-bench.cpio
+endif
 # The build's own inputs; installed programs come with testhost-deps.
 TESTHOST_INPUTS := $(filter-out /%,$(foreach i,$(TESTHOST_ITEMS),\
 		   $(word 2,$(subst :, ,$(i)))))
@@ -107,6 +117,7 @@ test-linux-direct: $(TEST_LINUX_VMM) $(BUILD)/vmmctl $(BUILD)/bridge-client \
 		OVMF=$(OVMF_FD) OVMF_CODE=$(OVMF_CODE) OVMF_VARS=$(OVMF_VARS) \
 		LINUX_MIN_IMAGES=$(LINUX_MIN_DIR) \
 		BENCH_SNAPSHOT=$(BUILD)/bench-snapshot \
+		BENCH_FIRMWARE=$(BUILD)/bench-firmware \
 		tests/linux/run.sh $(CASES)
 
 test-linux-nested: $(TESTHOST_INITRAMFS)

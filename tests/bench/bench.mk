@@ -13,6 +13,9 @@
 #                 holding 1024 vsock connections and flooding its console
 #   bench-snapshot  Linux guest: restore vs cold boot to agent ready (in the
 #                 nested test host where the CPU has no VT-x or AMD-V)
+#   bench-firmware  Linux guest: OVMF vs direct boot, and vs QEMU q35 with
+#                 the same OVMF (in the nested test host likewise, where
+#                 QEMU's runs abort the emulator: docs/bench.md)
 
 BENCH_RUNS ?= 20
 QEMU_MICROVM := qemu-system-x86_64 -M microvm,x-option-roms=off,rtc=off \
@@ -21,9 +24,9 @@ QEMU_MICROVM := qemu-system-x86_64 -M microvm,x-option-roms=off,rtc=off \
 	-device isa-debug-exit,iobase=0x501,iosize=1
 
 .PHONY: bench bench-boot bench-blk bench-transport bench-vsock bench-agent \
-	bench-api bench-load bench-snapshot
+	bench-api bench-load bench-snapshot bench-firmware
 bench: bench-boot bench-blk bench-transport bench-vsock bench-agent bench-api \
-	bench-load bench-snapshot
+	bench-load bench-snapshot bench-firmware
 
 BENCH_UTIL := tests/bench/bench_util.c tests/bench/bench_util.h
 
@@ -128,3 +131,15 @@ $(BUILD)/bench-snapshot: tests/bench/snapshot.c $(BENCH_UTIL) | deps
 bench-snapshot: $(BUILD)/bench-snapshot
 	@echo "== snapshot restore vs cold boot of the Linux image, to agent ready =="
 	$(MAKE) --no-print-directory test-linux CASES=bench_snapshot
+
+$(BUILD)/bench-firmware: tests/bench/firmware.c $(BENCH_UTIL) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -static -o $@ $(filter %.c,$^)
+
+# Debian's OVMF against direct boot and against QEMU's q35 with the same
+# OVMF, through the Linux suite's runner (tests/linux/cases/
+# bench_firmware.sh), in a test host that carries OVMF and QEMU.
+bench-firmware: $(BUILD)/bench-firmware
+	@echo "== UEFI boot (OVMF) vs direct boot, and vs QEMU q35 with the same OVMF, to the kernel and to /init =="
+	$(MAKE) --no-print-directory test-linux CASES=bench_firmware \
+		TESTHOST_FIRMWARE_BENCH=1
