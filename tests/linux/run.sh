@@ -15,7 +15,7 @@
 #
 # Groups marked "# manual" (benchmarks) run only when a pattern names
 # them; what a case writes to $CASE_STATE/report is printed after its
-# result line.
+# result line. Groups marked "# last" run after all others.
 #
 # Environment: VMM, VMMCTL, BRIDGE_CLIENT, PEER_CHECK, BENCH_SNAPSHOT
 # (default: build/...), IMAGES (default build/images/linux),
@@ -250,20 +250,35 @@ run_group() {
 	)
 }
 
-if [ $list = 1 ]; then
-	first=1
-	variants | while read -r v _; do
-		[ -z "$only_variant" ] || [ "$v" = "$only_variant" ] || { first=0; continue; }
-		suffix=; [ $first = 1 ] || suffix=@$v
-		first=0
-		for f in "$SUITE"/cases/*.sh; do
-			group_runs_here "$f" "$v" || continue
-			g=$(basename "$f" .sh)
-			for c in $(chosen_cases "$f" "$g" "$v" "$suffix"); do
-				echo "$g.$c$suffix"
+# each_group FN: calls FN FILE VARIANT SUFFIX CASES for every group that
+# runs, in the suite's order: variant by variant, groups in file order,
+# and the groups marked "# last" after all others, in every variant.
+each_group() {
+	for _pass in 0 1; do
+		_first=1
+		for _v in $(variants | awk '{ print $1 }'); do
+			_suffix=; [ $_first = 1 ] || _suffix=@$_v
+			_first=0
+			[ -z "$only_variant" ] || [ "$_v" = "$only_variant" ] || continue
+			for _f in "$SUITE"/cases/*.sh; do
+				[ "$(grep -cx '# last' "$_f")" = $_pass ] || continue
+				group_runs_here "$_f" "$_v" || continue
+				_cases=$(chosen_cases "$_f" "$(basename "$_f" .sh)" "$_v" "$_suffix")
+				[ -n "$_cases" ] || continue
+				"$1" "$_f" "$_v" "$_suffix" "$_cases"
 			done
 		done
 	done
+}
+
+list_group() {
+	for c in $4; do
+		echo "$(basename "$1" .sh).$c$3"
+	done
+}
+
+if [ $list = 1 ]; then
+	each_group list_group
 	exit 0
 fi
 
@@ -276,20 +291,11 @@ export TEST_WORK
 mkdir -p "$TEST_WORK"
 : > "$TEST_WORK/results"
 t_start=$(uptime_ds)
-first=1
-for v in $(variants | awk '{ print $1 }'); do
-	suffix=; [ $first = 1 ] || suffix=@$v
-	first=0
-	[ -z "$only_variant" ] || [ "$v" = "$only_variant" ] || continue
-	for f in "$SUITE"/cases/*.sh; do
-		group_runs_here "$f" "$v" || continue
-		group=$(basename "$f" .sh)
-		chosen=$(chosen_cases "$f" "$group" "$v" "$suffix")
-		[ -n "$chosen" ] || continue
-		# shellcheck disable=SC2086 # case names are words
-		run_group "$f" "$v" "$suffix" $chosen
-	done
-done
+# shellcheck disable=SC2086 # case names are words
+run_listed_group() {
+	run_group "$1" "$2" "$3" $4
+}
+each_group run_listed_group
 passed=$(grep -c '^ok$' "$TEST_WORK/results")
 failed=$(grep -c '^FAIL$' "$TEST_WORK/results")
 echo "# all groups: $(tenths $(($(uptime_ds) - t_start))) s"

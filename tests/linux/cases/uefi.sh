@@ -7,6 +7,7 @@
 # in the first variant only: the virtio transport plays no part in what
 # the firmware hands over.
 # arch: x86_64
+# last
 # variants: mmio
 
 OVMF=${OVMF:-$IMAGES/OVMF.fd}

@@ -8,6 +8,7 @@
 # agent. A variable the guest writes is in the store after a restart.
 # The PCI variant only: OVMF finds virtio disks on a PCI bus alone.
 # arch: x86_64
+# last
 # variants: pci
 
 OVMF_CODE=${OVMF_CODE:-$IMAGES/OVMF_CODE_4M.fd}
