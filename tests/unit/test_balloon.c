@@ -171,8 +171,10 @@ static void job_run(void *opaque)
 	__atomic_store_n(&j->done, 1, __ATOMIC_SEQ_CST);
 }
 
+/* Runs @j on the loop thread and waits for it; a job may run again. */
 static void on_loop(struct job *j)
 {
+	__atomic_store_n(&j->done, 0, __ATOMIC_SEQ_CST);
 	cr_assert_eq(event_loop_call(&th.loop, job_run, j), 0);
 	for (int i = 0; i < 200 && !__atomic_load_n(&j->done, __ATOMIC_SEQ_CST);
 	     i++)
