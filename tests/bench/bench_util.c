@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -70,4 +71,24 @@ double proc_cpu_ms(pid_t pid)
 	}
 	closedir(dir);
 	return (double)sum / 1e6;
+}
+
+int bench_parse_cmds(int argc, char **argv, int first, struct bench_argv *cmds,
+		     int max)
+{
+	int n = 0;
+
+	for (int i = first; i < argc && n < max;) {
+		if (i + 2 >= argc || strcmp(argv[i + 1], "--"))
+			return -1;
+		cmds[n].name = argv[i];
+		cmds[n].argv = &argv[i + 2];
+		i += 2;
+		while (i < argc && strcmp(argv[i], "---"))
+			i++;
+		if (i < argc)
+			argv[i++] = NULL;
+		n++;
+	}
+	return n;
 }

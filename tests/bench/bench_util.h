@@ -26,4 +26,18 @@ int dial(const char *path);
  */
 double proc_cpu_ms(pid_t pid);
 
+/* One command of a side-by-side benchmark, as "NAME -- CMD ARGS..." names it. */
+struct bench_argv {
+	const char *name;
+	char **argv;
+};
+
+/*
+ * Splits @argv[@first..@argc) into commands "NAME -- CMD ARGS...",
+ * separated by "---", into @cmds (at most @max); each command's argv is
+ * ended in place. Returns how many, or -1 when one is malformed.
+ */
+int bench_parse_cmds(int argc, char **argv, int first, struct bench_argv *cmds,
+		     int max);
+
 #endif

@@ -12,7 +12,6 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -32,8 +31,6 @@ struct sample {
 };
 
 struct bench_cmd {
-	const char *name;
-	char **argv;
 	struct sample s[MAX_RUNS];
 	struct sample median;
 };
@@ -97,39 +94,21 @@ static double median_of(const struct sample *s, int n, size_t field)
 	return median(v, (size_t)n);
 }
 
-static int parse_cmds(int argc, char **argv, struct bench_cmd *cmds)
-{
-	int n = 0;
-
-	for (int i = 2; i < argc && n < MAX_CMDS;) {
-		if (i + 2 >= argc || strcmp(argv[i + 1], "--"))
-			return -1;
-		cmds[n].name = argv[i];
-		cmds[n].argv = &argv[i + 2];
-		i += 2;
-		while (i < argc && strcmp(argv[i], "---"))
-			i++;
-		if (i < argc)
-			argv[i++] = NULL;
-		n++;
-	}
-	return n;
-}
-
 int main(int argc, char **argv)
 {
 	struct bench_cmd cmds[MAX_CMDS];
+	struct bench_argv args[MAX_CMDS];
 	int runs, n;
 
 	if (argc < 5 || (runs = atoi(argv[1])) < 1 || runs > MAX_RUNS ||
-	    (n = parse_cmds(argc, argv, cmds)) < 1) {
+	    (n = bench_parse_cmds(argc, argv, 2, args, MAX_CMDS)) < 1) {
 		fprintf(stderr, "usage: bench-boot RUNS NAME -- CMD... [--- NAME -- CMD...]\n");
 		return 2;
 	}
 	/* Interleave the commands so drift on the machine hits all alike. */
 	for (int r = 0; r < runs; r++)
 		for (int c = 0; c < n; c++)
-			if (run_once(cmds[c].argv, &cmds[c].s[r]) < 0)
+			if (run_once(args[c].argv, &cmds[c].s[r]) < 0)
 				return 1;
 	printf("%-14s %14s %14s %12s %12s\n", "", "first insn ms",
 	       "start-exit ms", "CPU ms", "peak RSS KiB");
@@ -140,14 +119,14 @@ int main(int argc, char **argv)
 		m->exit_ms = median_of(cmds[c].s, runs, offsetof(struct sample, exit_ms));
 		m->cpu_ms = median_of(cmds[c].s, runs, offsetof(struct sample, cpu_ms));
 		m->max_rss_kib = (long)median_of(cmds[c].s, runs, offsetof(struct sample, max_rss_kib));
-		printf("%-14s %14.2f %14.2f %12.2f %12ld\n", cmds[c].name,
+		printf("%-14s %14.2f %14.2f %12.2f %12ld\n", args[c].name,
 		       m->first_byte_ms, m->exit_ms, m->cpu_ms, m->max_rss_kib);
 	}
 	for (int c = 1; c < n; c++) {
 		const struct sample *a = &cmds[0].median, *b = &cmds[c].median;
 
 		printf("ratio %s/%s: first instruction %.1fx, start-to-exit %.1fx, CPU %.1fx, peak RSS %.1fx (medians of %d runs)\n",
-		       cmds[c].name, cmds[0].name,
+		       args[c].name, args[0].name,
 		       b->first_byte_ms / a->first_byte_ms,
 		       b->exit_ms / a->exit_ms, b->cpu_ms / a->cpu_ms,
 		       (double)b->max_rss_kib / (double)a->max_rss_kib, runs);

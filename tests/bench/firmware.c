@@ -40,8 +40,6 @@
 #define TAIL 4096
 
 struct bench_cmd {
-	const char *name;
-	char **argv;
 	double kernel_ms[MAX_RUNS], init_ms[MAX_RUNS];
 	int ok, failed;
 };
@@ -104,11 +102,11 @@ static bool watch(int fd, double start, double *kernel_ms, double *init_ms)
 	return true;
 }
 
-static void run_once(struct bench_cmd *c, int r)
+static void run_once(struct bench_cmd *c, const struct bench_argv *a, int r)
 {
 	double start = now_ms();
 	int fd, status;
-	pid_t pid = spawn(c->argv, &fd);
+	pid_t pid = spawn(a->argv, &fd);
 	bool ok;
 
 	if (pid < 0) {
@@ -122,7 +120,7 @@ static void run_once(struct bench_cmd *c, int r)
 	close(fd);
 	if (!ok) {
 		fprintf(stderr, "bench-firmware: %s: %s, run %d: no \"%s\" on its console\n",
-			c->name, c->argv[0], r + 1,
+			a->name, a->argv[0], r + 1,
 			c->kernel_ms[c->ok] < 0 ? KERNEL_MARK : INIT_MARK);
 		c->failed++;
 		return;
@@ -130,44 +128,26 @@ static void run_once(struct bench_cmd *c, int r)
 	c->ok++;
 }
 
-static int parse_cmds(int argc, char **argv, struct bench_cmd *cmds)
-{
-	int n = 0;
-
-	for (int i = 2; i < argc && n < MAX_CMDS;) {
-		if (i + 2 >= argc || strcmp(argv[i + 1], "--"))
-			return -1;
-		cmds[n].name = argv[i];
-		cmds[n].argv = &argv[i + 2];
-		i += 2;
-		while (i < argc && strcmp(argv[i], "---"))
-			i++;
-		if (i < argc)
-			argv[i++] = NULL;
-		n++;
-	}
-	return n;
-}
-
 int main(int argc, char **argv)
 {
 	struct bench_cmd cmds[MAX_CMDS] = { 0 };
+	struct bench_argv args[MAX_CMDS];
 	double k0 = 0, i0 = 0;
 	int runs, n;
 
 	if (argc < 5 || (runs = atoi(argv[1])) < 1 || runs > MAX_RUNS ||
-	    (n = parse_cmds(argc, argv, cmds)) < 1) {
+	    (n = bench_parse_cmds(argc, argv, 2, args, MAX_CMDS)) < 1) {
 		fprintf(stderr, "usage: bench-firmware RUNS NAME -- CMD... [--- NAME -- CMD...]\n");
 		return 2;
 	}
 	/* Interleave the commands so drift on the machine hits all alike. */
 	for (int r = 0; r < runs; r++)
 		for (int c = 0; c < n; c++)
-			run_once(&cmds[c], r);
+			run_once(&cmds[c], &args[c], r);
 	for (int c = 0; c < n; c++)
 		if (!cmds[c].ok) {
 			fprintf(stderr, "bench-firmware: %s: no run got to /init\n",
-				cmds[c].name);
+				args[c].name);
 			return 1;
 		}
 	printf("%-12s %12s %12s %10s %10s %8s\n", "", "kernel ms", "init ms",
@@ -180,10 +160,10 @@ int main(int argc, char **argv)
 			k0 = k;
 			i0 = i;
 		}
-		printf("%-12s %12.0f %12.0f %10.2f %10.2f %5d/%d\n", cmds[c].name,
+		printf("%-12s %12.0f %12.0f %10.2f %10.2f %5d/%d\n", args[c].name,
 		       k, i, k / k0, i / i0, cmds[c].failed, runs);
 	}
 	printf("(medians of the runs that got to /init; x: against %s)\n",
-	       cmds[0].name);
+	       args[0].name);
 	return 0;
 }
