@@ -60,7 +60,7 @@ struct i8042 {
 	struct bus_device cmd_io;
 	struct irq_line irq;
 	pthread_mutex_t lock;
-	uint8_t status;
+	uint8_t status; /* SYS and CMD; OBF follows the queue */
 	uint8_t ctr; /* controller configuration byte */
 	uint8_t queue[I8042_QUEUE];
 	unsigned int queue_len;
@@ -90,7 +90,6 @@ static void i8042_put(struct i8042 *kbc, uint8_t val)
 {
 	if (kbc->queue_len < I8042_QUEUE)
 		kbc->queue[kbc->queue_len++] = val;
-	kbc->status |= I8042_STS_OBF;
 }
 
 static void kbd_put(struct i8042 *kbc, uint8_t val)
@@ -156,8 +155,6 @@ static void i8042_data_read(struct bus_device *dev, uint64_t offset,
 		kbc->queue_len--;
 		memmove(kbc->queue, kbc->queue + 1, kbc->queue_len);
 	}
-	if (!kbc->queue_len)
-		kbc->status &= ~I8042_STS_OBF;
 	if (kbc->irq_level) {
 		kbc->irq_level = false;
 		irq_line_set(&kbc->irq, 0);
@@ -193,7 +190,7 @@ static void i8042_status_read(struct bus_device *dev, uint64_t offset,
 	(void)offset;
 	memset(data, 0, len);
 	pthread_mutex_lock(&kbc->lock);
-	*(uint8_t *)data = kbc->status;
+	*(uint8_t *)data = kbc->status | (kbc->queue_len ? I8042_STS_OBF : 0);
 	pthread_mutex_unlock(&kbc->lock);
 }
 
@@ -327,8 +324,6 @@ static int i8042_restore(struct device *dev, const struct state_section *s,
 			       s->label, kbd_cmd);
 	pthread_mutex_lock(&kbc->lock);
 	kbc->status = status & (I8042_STS_SYS | I8042_STS_CMD);
-	if (len)
-		kbc->status |= I8042_STS_OBF;
 	kbc->ctr = ctr;
 	memcpy(kbc->queue, queue, len);
 	kbc->queue_len = len;
